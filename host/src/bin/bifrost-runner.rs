@@ -1,0 +1,293 @@
+//! `bifrost-runner`: runs workflow components as executions and queries them.
+//!
+//! Exit codes: 0 success; 1 the workflow's execution ended other than `Success`; 2 usage
+//! or infrastructure errors (bad flags, unreachable database or log stream).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use uuid::Uuid;
+
+use bifrost_host::logs::RedisLogStream;
+use bifrost_host::model::ExecutionStatus;
+use bifrost_host::query::ListFilter;
+use bifrost_host::runner::{RunRequest, Runner, RunnerConfig};
+use bifrost_host::store::PostgresStore;
+use bifrost_host::{ExecutionsService, Identity};
+
+/// Run workflow components and query their executions and logs.
+///
+/// Backends: `DATABASE_URL` (PostgreSQL) and `REDIS_URL` (Redis); migrations are applied on
+/// start.
+#[derive(Parser)]
+#[command(name = "bifrost-runner", version)]
+struct Cli {
+    /// PostgreSQL URL of the execution store.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    database_url: Option<String>,
+    /// Redis URL of the live log streams.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
+    redis_url: Option<String>,
+    /// Key prefix of log streams.
+    #[arg(long, env = "BIFROST_LOG_PREFIX", default_value = bifrost_host::logs::DEFAULT_KEY_PREFIX, global = true)]
+    log_prefix: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a workflow component as a new execution and print the finished execution.
+    Run(RunArgs),
+    /// Query executions.
+    #[command(subcommand)]
+    Executions(ExecutionsCommand),
+    /// Print an execution's log entries, one JSON object a line.
+    Logs {
+        /// Execution id.
+        execution_id: String,
+        /// First entry id (inclusive): `<ms>-<seq>`, `<ms>`, or `0` for the beginning.
+        #[arg(long)]
+        start: Option<String>,
+        /// Most entries (default 100, at most 1000).
+        #[arg(long)]
+        count: Option<u32>,
+        #[command(flatten)]
+        who: IdentityArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExecutionsCommand {
+    /// List executions, newest first, as a JSON array.
+    List {
+        /// Only this workflow.
+        #[arg(long)]
+        workflow_name: Option<String>,
+        /// Only this status (e.g. Failed; "Completed" means Success).
+        #[arg(long)]
+        status: Option<String>,
+        /// ISO-8601 lower bound on started_at.
+        #[arg(long)]
+        start_date: Option<String>,
+        /// ISO-8601 upper bound on started_at (a date covers the whole day).
+        #[arg(long)]
+        end_date: Option<String>,
+        /// Most executions (default 50, at most 1000).
+        #[arg(long)]
+        limit: Option<u32>,
+        #[command(flatten)]
+        who: IdentityArgs,
+    },
+    /// Print one execution as JSON.
+    Get {
+        /// Execution id.
+        execution_id: String,
+        #[command(flatten)]
+        who: IdentityArgs,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The workflow component (.wasm).
+    component: PathBuf,
+    /// Input parameters, a JSON value.
+    #[arg(long, default_value = "{}")]
+    input: String,
+    /// Name to record; defaults to the component's file name without extension.
+    #[arg(long)]
+    workflow_name: Option<String>,
+    /// Form that triggered the run.
+    #[arg(long)]
+    form_id: Option<Uuid>,
+    /// CLI session id.
+    #[arg(long)]
+    session_id: Option<String>,
+    /// Deadline in seconds.
+    #[arg(long, default_value_t = 300)]
+    timeout_secs: u64,
+    #[command(flatten)]
+    who: IdentityArgs,
+}
+
+/// Who the command acts as. With no flag, or `--admin` alone: the operator, a platform
+/// admin with no organisation (sees everything). `--user` alone: a regular user.
+#[derive(Args)]
+struct IdentityArgs {
+    /// User id (UUID).
+    #[arg(long)]
+    user: Option<Uuid>,
+    /// User display name.
+    #[arg(long)]
+    user_name: Option<String>,
+    /// Organisation id (UUID).
+    #[arg(long)]
+    org: Option<Uuid>,
+    /// Act as a platform admin.
+    #[arg(long)]
+    admin: bool,
+}
+
+impl IdentityArgs {
+    fn identity(&self) -> anyhow::Result<Identity> {
+        let operator = Identity::operator();
+        if self.user.is_none() && !self.admin {
+            if self.org.is_some() {
+                anyhow::bail!("--org needs --user (a regular user of that organisation) or --admin (its admin)");
+            }
+            if let Some(name) = &self.user_name {
+                return Ok(Identity { user_name: name.clone(), ..operator });
+            }
+            return Ok(operator);
+        }
+        Ok(Identity {
+            user_id: self.user.unwrap_or(operator.user_id),
+            user_name: self.user_name.clone().unwrap_or_else(|| {
+                self.user.map_or(operator.user_name.clone(), |u| u.to_string())
+            }),
+            organization_id: self.org,
+            is_platform_admin: self.admin,
+        })
+    }
+}
+
+/// A failure that is not the workflow's: usage or infrastructure.
+struct Fatal(anyhow::Error);
+
+impl<E: Into<anyhow::Error>> From<E> for Fatal {
+    fn from(e: E) -> Self {
+        Fatal(e.into())
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BIFROST_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(Fatal(e)) => {
+            eprintln!("bifrost-runner: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn connect(cli: &Cli) -> Result<ExecutionsService, Fatal> {
+    let db = cli
+        .database_url
+        .as_deref()
+        .context("DATABASE_URL is not set (a postgres:// URL of the execution store)")?;
+    let redis = cli
+        .redis_url
+        .as_deref()
+        .context("REDIS_URL is not set (a redis:// URL of the log streams)")?;
+    let store = PostgresStore::connect(db)
+        .await
+        .map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
+    let logs = RedisLogStream::connect_with_prefix(redis, &cli.log_prefix)
+        .await
+        .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
+    Ok(ExecutionsService::new(Arc::new(store), Arc::new(logs)))
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<(), Fatal> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
+    let service = connect(&cli).await?;
+    match cli.command {
+        Command::Run(args) => {
+            let identity = args.who.identity()?;
+            let input: serde_json::Value =
+                serde_json::from_str(&args.input).context("--input is not JSON")?;
+            let workflow_name = match args.workflow_name {
+                Some(n) => n,
+                None => args
+                    .component
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .context("cannot name the workflow after its file; pass --workflow-name")?
+                    .to_owned(),
+            };
+            let config = RunnerConfig {
+                deadline: std::time::Duration::from_secs(args.timeout_secs),
+                ..RunnerConfig::default()
+            };
+            let runner = Runner::new(service, config)?;
+            let workflow = runner.load_file(&args.component)?;
+            let execution = runner
+                .run(
+                    &workflow,
+                    RunRequest {
+                        workflow_name,
+                        input,
+                        identity,
+                        form_id: args.form_id,
+                        session_id: args.session_id,
+                    },
+                )
+                .await?;
+            print_json(&execution)?;
+            Ok(if execution.status == ExecutionStatus::Success {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Executions(ExecutionsCommand::List {
+            workflow_name,
+            status,
+            start_date,
+            end_date,
+            limit,
+            who,
+        }) => {
+            let status = status
+                .map(|s| s.parse::<ExecutionStatus>())
+                .transpose()
+                .context("invalid argument status")?;
+            let filter = ListFilter {
+                workflow_name,
+                status,
+                start_date,
+                end_date,
+                limit,
+            };
+            let rows = service.list(&who.identity()?, &filter).await?;
+            print_json(&rows)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Executions(ExecutionsCommand::Get { execution_id, who }) => {
+            let execution = service.get(&who.identity()?, &execution_id).await?;
+            print_json(&execution)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Logs {
+            execution_id,
+            start,
+            count,
+            who,
+        } => {
+            let entries = service
+                .logs(&who.identity()?, None, Some(&execution_id), start.as_deref(), count)
+                .await?;
+            for entry in entries {
+                println!("{}", serde_json::to_string(&entry)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

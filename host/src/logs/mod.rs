@@ -1,0 +1,41 @@
+//! Live log streams: one stream per running execution, read by entry id.
+//!
+//! Stream commands live only in the implementations.
+
+mod redis;
+pub mod guest_output;
+mod writer;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+pub use self::redis::RedisLogStream;
+pub use self::writer::{LogWriter, LogWriterTask, WriterStats};
+use crate::error::LogStreamError;
+use crate::model::{LogEntry, LogLine, StreamId};
+
+/// Default key prefix of log streams: the stream of execution `X` is `bifrost:logs:X`.
+pub const DEFAULT_KEY_PREFIX: &str = "bifrost:logs:";
+
+/// Live log streams, one per execution.
+#[async_trait]
+pub trait LogStream: Send + Sync + 'static {
+    /// Appends lines in order, in one round trip, and returns their entry ids.
+    async fn append(
+        &self,
+        execution_id: Uuid,
+        lines: &[LogLine],
+    ) -> Result<Vec<StreamId>, LogStreamError>;
+
+    /// Entries with id >= `start`, oldest first, at most `count`. An execution with no
+    /// stream (never logged, or moved to the store) reads as empty.
+    async fn read(
+        &self,
+        execution_id: Uuid,
+        start: StreamId,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, LogStreamError>;
+
+    /// Removes an execution's stream.
+    async fn delete(&self, execution_id: Uuid) -> Result<(), LogStreamError>;
+}

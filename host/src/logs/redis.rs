@@ -1,0 +1,163 @@
+//! [`LogStream`] on Redis Streams: one stream per execution, `XADD` in pipelines, `XRANGE`
+//! by entry id.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::streams::StreamRangeReply;
+use std::time::Duration;
+use uuid::Uuid;
+
+use super::{DEFAULT_KEY_PREFIX, LogStream};
+use crate::error::LogStreamError;
+use crate::model::{LogEntry, LogLevel, LogLine, StreamId, rfc3339};
+
+/// Let Redis assign the entry id: `<now ms>-<seq>`, increasing within a stream.
+const AUTO_ID: &str = "*";
+/// The largest stream id, as an `XRANGE` end.
+const STREAM_END: &str = "+";
+
+/// Live logs in Redis Streams, Bifrost's layout: key `{prefix}{execution_id}`, entry fields
+/// `execution_id`, `level` (upper case), `message`, `metadata` (JSON text, `{}` when none),
+/// `timestamp` (ISO-8601).
+#[derive(Clone)]
+pub struct RedisLogStream {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl std::fmt::Debug for RedisLogStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisLogStream").field("prefix", &self.prefix).finish()
+    }
+}
+
+impl RedisLogStream {
+    /// Connects to `url` (`redis://host:port/db`) with the default key prefix.
+    pub async fn connect(url: &str) -> Result<Self, LogStreamError> {
+        Self::connect_with_prefix(url, DEFAULT_KEY_PREFIX).await
+    }
+
+    /// Connects to `url`, naming streams `{prefix}{execution_id}`.
+    pub async fn connect_with_prefix(url: &str, prefix: &str) -> Result<Self, LogStreamError> {
+        let client = redis::Client::open(url)
+            .map_err(|e| LogStreamError::Unavailable(format!("invalid URL: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(3)))
+            .set_response_timeout(Some(Duration::from_secs(5)))
+            .set_number_of_retries(2);
+        let conn = ConnectionManager::new_with_config(client, config).await?;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// The stream key of an execution.
+    pub fn key(&self, execution_id: Uuid) -> String {
+        format!("{}{}", self.prefix, execution_id)
+    }
+}
+
+fn field(entry: &redis::streams::StreamId, name: &str) -> Result<String, LogStreamError> {
+    entry
+        .get::<String>(name)
+        .ok_or_else(|| LogStreamError::Malformed(format!("entry {} has no {name} field", entry.id)))
+}
+
+fn parse_entry(execution_id: Uuid, e: &redis::streams::StreamId) -> Result<LogEntry, LogStreamError> {
+    let malformed = |what: String| LogStreamError::Malformed(format!("entry {}: {what}", e.id));
+    let id: StreamId = e.id.parse().map_err(malformed)?;
+    let level: LogLevel = field(e, "level")?.parse().map_err(malformed)?;
+    let metadata_text = field(e, "metadata").unwrap_or_else(|_| "{}".to_owned());
+    let metadata = match serde_json::from_str::<serde_json::Value>(&metadata_text) {
+        Ok(serde_json::Value::Object(m)) if m.is_empty() => None,
+        Ok(v) => Some(v),
+        Err(err) => return Err(malformed(format!("metadata is not JSON: {err}"))),
+    };
+    let timestamp = DateTime::parse_from_rfc3339(&field(e, "timestamp")?)
+        .map_err(|err| malformed(format!("timestamp: {err}")))?
+        .with_timezone(&Utc);
+    Ok(LogEntry {
+        id,
+        execution_id,
+        level,
+        message: field(e, "message")?,
+        metadata,
+        timestamp,
+    })
+}
+
+#[async_trait]
+impl LogStream for RedisLogStream {
+    #[tracing::instrument(skip_all, fields(%execution_id, n = lines.len()))]
+    async fn append(
+        &self,
+        execution_id: Uuid,
+        lines: &[LogLine],
+    ) -> Result<Vec<StreamId>, LogStreamError> {
+        if lines.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = self.key(execution_id);
+        let id_text = execution_id.to_string();
+        let mut pipe = redis::pipe();
+        for line in lines {
+            let metadata = match &line.metadata {
+                Some(m) => m.to_string(),
+                None => "{}".to_owned(),
+            };
+            pipe.cmd("XADD")
+                .arg(&key)
+                .arg(AUTO_ID)
+                .arg("execution_id")
+                .arg(&id_text)
+                .arg("level")
+                .arg(line.level.as_str())
+                .arg("message")
+                .arg(&line.message)
+                .arg("metadata")
+                .arg(metadata)
+                .arg("timestamp")
+                .arg(rfc3339(&line.timestamp));
+        }
+        let mut conn = self.conn.clone();
+        let ids: Vec<String> = pipe.query_async(&mut conn).await?;
+        ids.iter()
+            .map(|s| s.parse().map_err(LogStreamError::Malformed))
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(%execution_id))]
+    async fn read(
+        &self,
+        execution_id: Uuid,
+        start: StreamId,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, LogStreamError> {
+        let mut conn = self.conn.clone();
+        let reply: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(self.key(execution_id))
+            .arg(start.to_string())
+            .arg(STREAM_END)
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut conn)
+            .await?;
+        reply
+            .ids
+            .iter()
+            .map(|e| parse_entry(execution_id, e))
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(%execution_id))]
+    async fn delete(&self, execution_id: Uuid) -> Result<(), LogStreamError> {
+        let mut conn = self.conn.clone();
+        let _: i64 = redis::cmd("DEL")
+            .arg(self.key(execution_id))
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+}

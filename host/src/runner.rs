@@ -1,0 +1,470 @@
+//! The runner: one engine for many instances, a cached `InstancePre` per component, and
+//! the lifecycle of an execution from its row to its final status and persisted logs.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use chrono::Utc;
+use uuid::Uuid;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::ctx::{ExecutionsCtx, WorkflowPre};
+use crate::error::ApiError;
+use crate::identity::{ExecutionContext, Identity};
+use crate::logs::LogWriter;
+use crate::logs::guest_output::GuestOutput;
+use crate::model::{Execution, ExecutionStatus, LogLevel, NewExecution, Outcome};
+use crate::service::ExecutionsService;
+
+/// How often the epoch advances; the deadline's resolution.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Limits and engine settings of a [`Runner`].
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Wall-clock deadline of one execution; past it the execution ends as `Timeout`.
+    /// Default 5 minutes.
+    pub deadline: Duration,
+    /// Most linear memory one instance may have. Default 256 MiB.
+    pub max_memory_bytes: usize,
+    /// Use the pooling instance allocator (default). Falls back to on-demand allocation
+    /// when the machine refuses the pool's address-space reservation.
+    pub pooling: bool,
+    /// Instances alive at once with pooling. Default 1000.
+    pub max_instances: u32,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_secs(300),
+            max_memory_bytes: 256 << 20,
+            pooling: true,
+            max_instances: 1000,
+        }
+    }
+}
+
+/// What starts an execution: who, with which input, under which name.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// The workflow's name, as recorded and as the guest sees it.
+    pub workflow_name: String,
+    /// Input parameters (a JSON value; the guest receives its text).
+    pub input: serde_json::Value,
+    /// Who runs it: the execution's owner and the instance's identity.
+    pub identity: Identity,
+    /// Triggering form.
+    pub form_id: Option<Uuid>,
+    /// CLI session.
+    pub session_id: Option<String>,
+}
+
+/// Why a run could not be carried out (as opposed to a run that ended `Failed`, which is a
+/// result).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The store or the log stream failed; the execution may be incomplete.
+    #[error("{0}")]
+    Backend(#[from] ApiError),
+    /// The component could not be loaded or linked.
+    #[error("cannot load workflow: {0:#}")]
+    Load(anyhow::Error),
+}
+
+/// A compiled workflow component, linked and ready to instantiate.
+#[derive(Clone)]
+pub struct LoadedWorkflow {
+    pre: WorkflowPre<HostState>,
+}
+
+impl std::fmt::Debug for LoadedWorkflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedWorkflow").finish_non_exhaustive()
+    }
+}
+
+/// Runs workflow components as executions.
+pub struct Runner {
+    engine: Engine,
+    linker: Linker<HostState>,
+    service: ExecutionsService,
+    config: RunnerConfig,
+    cache: Mutex<HashMap<(PathBuf, SystemTime, u64), LoadedWorkflow>>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// The data of one instance's store.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    executions: ExecutionsCtx,
+    memory: MemoryLimiter,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Caps linear memory and tables, and records the peak memory.
+struct MemoryLimiter {
+    max_bytes: usize,
+    peak_bytes: usize,
+    refused: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.refused = true;
+            return Ok(false);
+        }
+        self.peak_bytes = self.peak_bytes.max(desired).max(current);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+fn engine(config: &RunnerConfig) -> anyhow::Result<Engine> {
+    let mut c = Config::new();
+    c.epoch_interruption(true);
+    c.max_wasm_stack(1 << 20);
+    if config.pooling {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(config.max_instances)
+            .total_core_instances(config.max_instances * 8)
+            .total_memories(config.max_instances * 2)
+            .total_tables(config.max_instances * 2)
+            .total_stacks(config.max_instances)
+            .max_memory_size(config.max_memory_bytes);
+        c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        c.memory_reservation(config.max_memory_bytes as u64);
+        match Engine::new(&c) {
+            Ok(engine) => return Ok(engine),
+            Err(e) => {
+                tracing::warn!(error = %e, "pooling allocator unavailable; allocating on demand");
+                c.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+            }
+        }
+    }
+    Engine::new(&c)
+}
+
+impl Runner {
+    /// A runner whose executions are recorded through `service`.
+    pub fn new(service: ExecutionsService, config: RunnerConfig) -> anyhow::Result<Self> {
+        let engine = engine(&config)?;
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        crate::ctx::add_to_linker(&mut linker, |s: &mut HostState| &mut s.executions)?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        {
+            let engine = engine.clone();
+            let stop = ticker_stop.clone();
+            std::thread::Builder::new()
+                .name("bifrost-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(EPOCH_TICK);
+                        engine.increment_epoch();
+                    }
+                })?;
+        }
+        Ok(Self {
+            engine,
+            linker,
+            service,
+            config,
+            cache: Mutex::new(HashMap::new()),
+            ticker_stop,
+        })
+    }
+
+    /// The service executions are recorded through.
+    pub fn service(&self) -> &ExecutionsService {
+        &self.service
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles and links a component file, or returns the cached result for an unchanged
+    /// file.
+    pub fn load_file(&self, path: &Path) -> Result<LoadedWorkflow, RunError> {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| RunError::Load(anyhow::anyhow!("{}: {e}", path.display())))?;
+        let key = (
+            path.to_path_buf(),
+            meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            meta.len(),
+        );
+        if let Some(hit) = self.cache.lock().expect("cache lock").get(&key) {
+            return Ok(hit.clone());
+        }
+        let component = Component::from_file(&self.engine, path)
+            .map_err(|e| RunError::Load(e.context(path.display().to_string())))?;
+        let loaded = self.load(&component)?;
+        self.cache
+            .lock()
+            .expect("cache lock")
+            .insert(key, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Links a compiled component.
+    pub fn load(&self, component: &Component) -> Result<LoadedWorkflow, RunError> {
+        let pre = self.linker.instantiate_pre(component).map_err(RunError::Load)?;
+        let pre = WorkflowPre::new(pre).map_err(RunError::Load)?;
+        Ok(LoadedWorkflow { pre })
+    }
+
+    /// Runs `workflow` as a new execution and returns the finished execution, with its logs.
+    ///
+    /// The row goes `Pending` -> `Running` -> `Success`, `Failed` or `Timeout`. A trap, a
+    /// deadline or an error returned by the workflow is a finished execution, not an `Err`;
+    /// `Err` means a backend failed.
+    #[tracing::instrument(skip_all, fields(workflow = %request.workflow_name))]
+    pub async fn run(
+        &self,
+        workflow: &LoadedWorkflow,
+        request: RunRequest,
+    ) -> Result<Execution, RunError> {
+        let id = Uuid::new_v4();
+        let store = self.service.store();
+        let queued = Utc::now();
+        store
+            .create(&NewExecution {
+                id,
+                workflow_name: request.workflow_name.clone(),
+                parameters: request.input.clone(),
+                executed_by: request.identity.user_id,
+                executed_by_name: request.identity.user_name.clone(),
+                organization_id: request.identity.organization_id,
+                form_id: request.form_id,
+                session_id: request.session_id.clone(),
+                created_at: queued,
+            })
+            .await
+            .map_err(ApiError::from)?;
+        let started = Utc::now();
+        let clock = Instant::now();
+        store.mark_running(id, started).await.map_err(ApiError::from)?;
+
+        let (log, log_task) = LogWriter::spawn(self.service.log_stream().clone(), id);
+        let (outcome_kind, cpu, peak) = self.call(workflow, &request, id, log.clone()).await;
+        drop(log);
+        let log_stats = log_task.finish().await;
+
+        let (status, result, error_message) = match outcome_kind {
+            Ended::Returned(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(v) => (ExecutionStatus::Success, Some(v), None),
+                Err(e) => (
+                    ExecutionStatus::Failed,
+                    None,
+                    Some(format!("workflow returned a result that is not JSON: {e}")),
+                ),
+            },
+            Ended::Failed(msg) => (ExecutionStatus::Failed, None, Some(msg)),
+            Ended::TimedOut => (
+                ExecutionStatus::Timeout,
+                None,
+                Some(format!(
+                    "execution exceeded its deadline of {} ms",
+                    self.config.deadline.as_millis()
+                )),
+            ),
+        };
+        let error_message = match (error_message, log_stats.lost()) {
+            (m, 0) => m,
+            (None, n) => Some(format!("{n} log lines could not be written to the log stream")),
+            (Some(m), n) => Some(format!("{m}; {n} log lines could not be written to the log stream")),
+        };
+        let result_type = result.as_ref().map(result_type);
+        let outcome = Outcome {
+            status,
+            result,
+            result_type,
+            error_message,
+            duration_ms: clock.elapsed().as_millis() as i64,
+            completed_at: Utc::now(),
+            peak_memory_bytes: peak as i64,
+            cpu_total_seconds: cpu.as_secs_f64(),
+        };
+        self.service.move_logs(id).await?;
+        store.finish(id, &outcome).await.map_err(ApiError::from)?;
+        let mut execution = store.get(id).await.map_err(ApiError::from)?;
+        execution.logs = Some(
+            self.service
+                .read_logs(id, crate::query::LogRange::validate(None, Some(crate::query::MAX_LOG_COUNT))?)
+                .await?,
+        );
+        Ok(execution)
+    }
+
+    /// Instantiates and calls the workflow; never fails: every way the guest can end is an
+    /// [`Ended`]. Returns the CPU time spent in the call and the peak linear memory.
+    async fn call(
+        &self,
+        workflow: &LoadedWorkflow,
+        request: &RunRequest,
+        id: Uuid,
+        log: LogWriter,
+    ) -> (Ended, Duration, usize) {
+        let wasi = WasiCtx::builder()
+            .stdout(GuestOutput::new(log.clone(), LogLevel::Info))
+            .stderr(GuestOutput::new(log.clone(), LogLevel::Error))
+            .build();
+        let executions = ExecutionsCtx::new(request.identity.clone(), self.service.clone())
+            .with_execution(
+                ExecutionContext {
+                    execution_id: id,
+                    workflow_name: request.workflow_name.clone(),
+                },
+                log,
+            );
+        let mut store = Store::new(
+            &self.engine,
+            HostState {
+                wasi,
+                table: ResourceTable::new(),
+                executions,
+                memory: MemoryLimiter {
+                    max_bytes: self.config.max_memory_bytes,
+                    peak_bytes: 0,
+                    refused: false,
+                },
+            },
+        );
+        store.limiter(|s| &mut s.memory);
+        let ticks = (self.config.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+
+        let input = request.input.to_string();
+        let mut cpu = Duration::ZERO;
+        let call = async {
+            let instance = workflow.pre.instantiate_async(&mut store).await?;
+            instance.call_run(&mut store, &input).await
+        };
+        // Host calls that hang (a backend that never answers) are bounded by the same
+        // deadline plus a margin, as the epoch only interrupts guest code.
+        let deadline = self.config.deadline + Duration::from_secs(1);
+        let ended = match tokio::time::timeout(deadline, CpuTimed::new(call, &mut cpu)).await {
+            Err(_) => Ended::TimedOut,
+            Ok(Ok(Ok(text))) => Ended::Returned(text),
+            Ok(Ok(Err(message))) => Ended::Failed(message),
+            Ok(Err(e)) => {
+                if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+                    Ended::TimedOut
+                } else if store.data().memory.refused {
+                    Ended::Failed(format!(
+                        "memory limit of {} bytes reached: {e:#}",
+                        self.config.max_memory_bytes
+                    ))
+                } else {
+                    Ended::Failed(format!("workflow trapped: {e:#}"))
+                }
+            }
+        };
+        let peak = store.data().memory.peak_bytes;
+        (ended, cpu, peak)
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+enum Ended {
+    Returned(String),
+    Failed(String),
+    TimedOut,
+}
+
+/// The rendering hint of a result: `text` for a string, `html` for a string that starts
+/// with a tag, `json` for everything else.
+fn result_type(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) if s.trim_start().starts_with('<') => "html",
+        serde_json::Value::String(_) => "text",
+        _ => "json",
+    }
+    .to_owned()
+}
+
+/// Adds the thread CPU time of every poll of a future to a counter: the CPU the guest (and
+/// the host code it calls synchronously) used, wherever the runtime polls it.
+struct CpuTimed<'a, F> {
+    inner: Pin<Box<F>>,
+    total: &'a mut Duration,
+}
+
+impl<'a, F> CpuTimed<'a, F> {
+    fn new(inner: F, total: &'a mut Duration) -> Self {
+        Self {
+            inner: Box::pin(inner),
+            total,
+        }
+    }
+}
+
+impl<F: Future> Future for CpuTimed<'_, F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let before = cpu_time::ThreadTime::try_now().ok();
+        let out = self.inner.as_mut().poll(cx);
+        if let Some(before) = before {
+            *self.total += before.elapsed();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_types() {
+        assert_eq!(result_type(&serde_json::json!({"a": 1})), "json");
+        assert_eq!(result_type(&serde_json::json!([1])), "json");
+        assert_eq!(result_type(&serde_json::json!(3)), "json");
+        assert_eq!(result_type(&serde_json::json!("done")), "text");
+        assert_eq!(result_type(&serde_json::json!("  <p>hi</p>")), "html");
+    }
+}

@@ -1,0 +1,59 @@
+//! The execution store: where executions and finished logs live.
+//!
+//! SQL lives only in the implementations. Everything above this trait (host functions,
+//! runner, CLI) works the same whichever backend runs.
+
+mod postgres;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+pub use self::postgres::PostgresStore;
+use crate::error::StoreError;
+use crate::identity::Scope;
+use crate::model::{Execution, LogEntry, NewExecution, Outcome, StreamId};
+use crate::query::ListQuery;
+
+/// Executions and their persisted logs.
+#[async_trait]
+pub trait ExecutionStore: Send + Sync + 'static {
+    /// Records a new execution as `Pending`.
+    async fn create(&self, new: &NewExecution) -> Result<(), StoreError>;
+
+    /// Marks a pending execution `Running` and sets `started_at`.
+    async fn mark_running(
+        &self,
+        id: Uuid,
+        started_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Writes the final status and figures of a run.
+    async fn finish(&self, id: Uuid, outcome: &Outcome) -> Result<(), StoreError>;
+
+    /// Sets one runtime variable (a key of the `variables` JSON object).
+    async fn set_variable(
+        &self,
+        id: Uuid,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError>;
+
+    /// One execution, unredacted; [`StoreError::NotFound`] if there is none.
+    async fn get(&self, id: Uuid) -> Result<Execution, StoreError>;
+
+    /// Executions in `scope` matching `query`, newest first (`started_at` then id,
+    /// descending), at most `query.limit`, after `query.after` if set.
+    async fn list(&self, scope: &Scope, query: &ListQuery) -> Result<Vec<Execution>, StoreError>;
+
+    /// Stores log entries moved from the live stream. Entries already stored (same
+    /// execution and id) are kept once, so a repeated move is harmless.
+    async fn insert_logs(&self, entries: &[LogEntry]) -> Result<(), StoreError>;
+
+    /// Persisted log entries of an execution with id >= `start`, oldest first.
+    async fn read_logs(
+        &self,
+        execution_id: Uuid,
+        start: StreamId,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, StoreError>;
+}

@@ -1,0 +1,373 @@
+//! [`ExecutionStore`] on PostgreSQL through sqlx. Parameterised queries only.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{FromRow, Postgres, QueryBuilder};
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+use super::ExecutionStore;
+use crate::error::StoreError;
+use crate::identity::Scope;
+use crate::model::{Execution, ExecutionStatus, LogEntry, LogLevel, NewExecution, Outcome, StreamId};
+use crate::query::ListQuery;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Executions and finished logs in PostgreSQL, in Bifrost's `executions` and
+/// `execution_logs` tables.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+const EXECUTION_COLUMNS: &str = "id, workflow_name, status::text AS status, parameters, result, \
+    result_type, variables, error_message, duration_ms, started_at, completed_at, created_at, \
+    executed_by, executed_by_name, organization_id, form_id, session_id, peak_memory_bytes, \
+    cpu_total_seconds";
+
+impl PostgresStore {
+    /// Connects to `url` (a `postgres://` URL), checks the connection, and applies the
+    /// migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("invalid URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Wraps an existing pool; call [`migrate`](Self::migrate) before use.
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Applies the migrations that have not run yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+#[derive(FromRow)]
+struct ExecutionRow {
+    id: Uuid,
+    workflow_name: String,
+    status: String,
+    parameters: serde_json::Value,
+    result: Option<serde_json::Value>,
+    result_type: Option<String>,
+    variables: Option<serde_json::Value>,
+    error_message: Option<String>,
+    duration_ms: Option<i64>,
+    started_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    executed_by: Uuid,
+    executed_by_name: String,
+    organization_id: Option<Uuid>,
+    form_id: Option<Uuid>,
+    session_id: Option<String>,
+    peak_memory_bytes: Option<i64>,
+    cpu_total_seconds: Option<f64>,
+}
+
+impl TryFrom<ExecutionRow> for Execution {
+    type Error = StoreError;
+    fn try_from(r: ExecutionRow) -> Result<Self, StoreError> {
+        Ok(Execution {
+            id: r.id,
+            workflow_name: r.workflow_name,
+            status: r.status.parse().map_err(|e: crate::model::UnknownStatus| {
+                StoreError::Database(e.to_string())
+            })?,
+            parameters: r.parameters,
+            result: r.result,
+            result_type: r.result_type,
+            error_message: r.error_message,
+            duration_ms: r.duration_ms,
+            started_at: r.started_at,
+            completed_at: r.completed_at,
+            created_at: r.created_at,
+            logs: None,
+            variables: r.variables,
+            session_id: r.session_id,
+            peak_memory_bytes: r.peak_memory_bytes,
+            cpu_total_seconds: r.cpu_total_seconds,
+            executed_by: r.executed_by,
+            executed_by_name: r.executed_by_name,
+            organization_id: r.organization_id,
+            form_id: r.form_id,
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct LogRow {
+    execution_id: Uuid,
+    level: String,
+    message: String,
+    log_metadata: Option<serde_json::Value>,
+    timestamp: DateTime<Utc>,
+    stream_ms: i64,
+    stream_seq: i64,
+}
+
+impl TryFrom<LogRow> for LogEntry {
+    type Error = StoreError;
+    fn try_from(r: LogRow) -> Result<Self, StoreError> {
+        Ok(LogEntry {
+            id: StreamId {
+                ms: r.stream_ms as u64,
+                seq: r.stream_seq as u64,
+            },
+            execution_id: r.execution_id,
+            level: r.level.parse::<LogLevel>().map_err(StoreError::Database)?,
+            message: r.message,
+            metadata: r.log_metadata,
+            timestamp: r.timestamp,
+        })
+    }
+}
+
+fn to_i64(v: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Database(format!("{what} {v} does not fit in bigint")))
+}
+
+/// Appends the scope's condition; the SQL's only inputs are bound parameters.
+fn push_scope(qb: &mut QueryBuilder<'_, Postgres>, scope: &Scope) {
+    match *scope {
+        Scope::All => {
+            qb.push("TRUE");
+        }
+        Scope::Organization(org) => {
+            qb.push("organization_id = ").push_bind(org);
+        }
+        Scope::OwnExecutions {
+            user_id,
+            organization_id,
+        } => {
+            qb.push("executed_by = ").push_bind(user_id);
+            match organization_id {
+                Some(org) => qb.push(" AND organization_id = ").push_bind(org),
+                None => qb.push(" AND organization_id IS NULL"),
+            };
+        }
+    }
+}
+
+#[async_trait]
+impl ExecutionStore for PostgresStore {
+    #[tracing::instrument(skip_all, fields(id = %new.id))]
+    async fn create(&self, new: &NewExecution) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
+             executed_by, executed_by_name, organization_id, form_id, session_id) \
+             VALUES ($1, $2, 'Pending', $3, $4, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(new.id)
+        .bind(&new.workflow_name)
+        .bind(&new.parameters)
+        .bind(new.created_at)
+        .bind(new.executed_by)
+        .bind(&new.executed_by_name)
+        .bind(new.organization_id)
+        .bind(new.form_id)
+        .bind(&new.session_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(%id))]
+    async fn mark_running(&self, id: Uuid, started_at: DateTime<Utc>) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE executions SET status = 'Running', started_at = $2 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(started_at)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(%id, status = %outcome.status))]
+    async fn finish(&self, id: Uuid, outcome: &Outcome) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE executions SET status = $2::execution_status, result = $3, result_type = $4, \
+             error_message = $5, duration_ms = $6, completed_at = $7, peak_memory_bytes = $8, \
+             cpu_total_seconds = $9 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(outcome.status.as_str())
+        .bind(&outcome.result)
+        .bind(&outcome.result_type)
+        .bind(&outcome.error_message)
+        .bind(outcome.duration_ms)
+        .bind(outcome.completed_at)
+        .bind(outcome.peak_memory_bytes)
+        .bind(outcome.cpu_total_seconds)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(%id))]
+    async fn set_variable(
+        &self,
+        id: Uuid,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE executions SET variables = COALESCE(variables, '{}'::jsonb) || jsonb_build_object($2::text, $3::jsonb) \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(%id))]
+    async fn get(&self, id: Uuid) -> Result<Execution, StoreError> {
+        let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = $1");
+        let row: ExecutionRow = sqlx::query_as(&sql).bind(id).fetch_one(&self.pool).await?;
+        row.try_into()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list(&self, scope: &Scope, query: &ListQuery) -> Result<Vec<Execution>, StoreError> {
+        let mut qb = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE "
+        ));
+        push_scope(&mut qb, scope);
+        if let Some(name) = &query.workflow_name {
+            qb.push(" AND workflow_name = ").push_bind(name.clone());
+        }
+        if let Some(status) = query.status {
+            qb.push(" AND status = ")
+                .push_bind(status.as_str())
+                .push("::execution_status");
+        }
+        if let Some(from) = query.started_from {
+            qb.push(" AND started_at >= ").push_bind(from);
+        }
+        if let Some(until) = query.started_until {
+            qb.push(" AND started_at <= ").push_bind(until);
+        }
+        if let Some(after) = &query.after {
+            qb.push(" AND (started_at, id) < (")
+                .push_bind(after.started_at())
+                .push(", ")
+                .push_bind(after.id)
+                .push(")");
+        }
+        qb.push(" ORDER BY started_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(query.limit));
+        let rows: Vec<ExecutionRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        rows.into_iter().map(Execution::try_from).collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(n = entries.len()))]
+    async fn insert_logs(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+        // One statement per chunk: arrays unnested server-side, so a move is a few round
+        // trips whatever the number of lines.
+        for chunk in entries.chunks(5000) {
+            let mut ids = Vec::with_capacity(chunk.len());
+            let mut levels = Vec::with_capacity(chunk.len());
+            let mut messages = Vec::with_capacity(chunk.len());
+            let mut metadata = Vec::with_capacity(chunk.len());
+            let mut timestamps = Vec::with_capacity(chunk.len());
+            let mut stream_ids = Vec::with_capacity(chunk.len());
+            let mut ms = Vec::with_capacity(chunk.len());
+            let mut seq = Vec::with_capacity(chunk.len());
+            for e in chunk {
+                ids.push(e.execution_id);
+                levels.push(e.level.as_str());
+                messages.push(e.message.as_str());
+                metadata.push(e.metadata.clone());
+                timestamps.push(e.timestamp);
+                stream_ids.push(e.id.to_string());
+                ms.push(to_i64(e.id.ms, "stream id")?);
+                seq.push(to_i64(e.id.seq, "stream sequence")?);
+            }
+            sqlx::query(
+                "INSERT INTO execution_logs (execution_id, level, message, log_metadata, \"timestamp\", \
+                 sequence, stream_id, stream_ms, stream_seq) \
+                 SELECT t.execution_id, t.level, t.message, t.log_metadata, t.ts, \
+                        COALESCE((SELECT max(sequence) + 1 FROM execution_logs l WHERE l.execution_id = t.execution_id), 0) \
+                          + row_number() OVER (PARTITION BY t.execution_id ORDER BY t.ms, t.seq) - 1, \
+                        t.stream_id, t.ms, t.seq \
+                 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[], \
+                             $6::text[], $7::bigint[], $8::bigint[]) \
+                      AS t(execution_id, level, message, log_metadata, ts, stream_id, ms, seq) \
+                 ON CONFLICT (execution_id, stream_ms, stream_seq) DO NOTHING",
+            )
+            .bind(&ids)
+            .bind(&levels)
+            .bind(&messages)
+            .bind(&metadata)
+            .bind(&timestamps)
+            .bind(&stream_ids)
+            .bind(&ms)
+            .bind(&seq)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(%execution_id))]
+    async fn read_logs(
+        &self,
+        execution_id: Uuid,
+        start: StreamId,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        // Stored ids fit in bigint; a start past that range is normalised to the next id
+        // that fits, or reads as empty.
+        let (ms, seq) = match (i64::try_from(start.ms), i64::try_from(start.seq)) {
+            (Ok(ms), Ok(seq)) => (ms, seq),
+            (Ok(ms), Err(_)) if ms < i64::MAX => (ms + 1, 0),
+            _ => return Ok(Vec::new()),
+        };
+        let rows: Vec<LogRow> = sqlx::query_as(
+            "SELECT execution_id, level, message, log_metadata, \"timestamp\", stream_ms, stream_seq \
+             FROM execution_logs WHERE execution_id = $1 AND (stream_ms, stream_seq) >= ($2, $3) \
+             ORDER BY stream_ms, stream_seq LIMIT $4",
+        )
+        .bind(execution_id)
+        .bind(ms)
+        .bind(seq)
+        .bind(i64::from(count))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(LogEntry::try_from).collect()
+    }
+}
