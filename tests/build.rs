@@ -20,7 +20,7 @@ fn main() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)
         .current_dir(&root)
-        .args(["build", "--target", "wasm32-wasip2", "--examples"])
+        .args(["build", "--target", "wasm32-wasip2", "--lib", "--examples"])
         .args(["-p", "test-programs", "-p", "hello", "-p", "failure-report"])
         .arg("--target-dir")
         .arg(&target_dir)

@@ -69,7 +69,13 @@ pub use types::{ExecutionStatus, LogLevel, ParseLogLevelError, ParseStatusError}
 /// Implementation details used by [`workflow!`]: the generated WIT bindings and the glue that
 /// runs a workflow function. Not part of the public API; may change in any release.
 #[doc(hidden)]
-#[allow(unsafe_code, missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+#[allow(
+    unsafe_code,
+    missing_docs,
+    unreachable_pub,
+    clippy::all,
+    clippy::pedantic
+)]
 pub mod __internal {
     wit_bindgen::generate!({
         world: "workflow",
@@ -131,7 +137,26 @@ pub(crate) use __internal::bifrost::executions as wit;
 /// - `E: std::fmt::Display` is the failure, whose text becomes the execution's error message
 ///   (`bifrost::Error`, `Box<dyn std::error::Error>`, `String` and `anyhow::Error` all work).
 ///
-/// A function of any other shape is a compile error. Before the function runs, the
+/// A function of any other shape is a compile error:
+///
+/// ```compile_fail
+/// fn not_a_result(input: String) -> String {
+///     input
+/// }
+/// bifrost::workflow!(not_a_result);
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// struct NotDeserialize;
+/// fn wrong_input(_: NotDeserialize) -> Result<(), String> {
+///     Ok(())
+/// }
+/// bifrost::workflow!(wrong_input);
+/// # fn main() {}
+/// ```
+///
+/// Before the function runs, the
 /// [`logging`] logger is installed (see [`logging::init`]). Input that does not decode into `I`
 /// fails the execution with a message naming the expected type and the decoding error.
 ///
@@ -151,7 +176,62 @@ macro_rules! workflow {
                 }
             }
 
-            $crate::__internal::export!(BifrostWorkflow with_types_in $crate::__internal);
+    $crate::__internal::export!(BifrostWorkflow with_types_in $crate::__internal);
         };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::__internal::run_workflow;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Deserialize)]
+    struct Input {
+        n: u32,
+    }
+
+    #[derive(Serialize)]
+    struct Output {
+        doubled: u32,
+    }
+
+    fn double(input: Input) -> Result<Output, String> {
+        match input.n {
+            0 => Err("n must be positive".into()),
+            n => Ok(Output { doubled: n * 2 }),
+        }
+    }
+
+    #[test]
+    fn runs_and_encodes_the_result() {
+        assert_eq!(
+            run_workflow(r#"{"n": 21}"#, double),
+            Ok(r#"{"doubled":42}"#.into())
+        );
+    }
+
+    #[test]
+    fn workflow_errors_become_their_display_text() {
+        assert_eq!(
+            run_workflow(r#"{"n": 0}"#, double),
+            Err("n must be positive".into())
+        );
+    }
+
+    #[test]
+    fn input_of_the_wrong_shape_names_the_type() {
+        let err = run_workflow(r#"{"m": 1}"#, double).unwrap_err();
+        assert!(err.contains("does not match the expected type"), "{err}");
+        assert!(err.contains("Input"), "{err}");
+        assert!(err.contains("missing field `n`"), "{err}");
+    }
+
+    #[test]
+    fn blank_input_is_null() {
+        let unit = |(): ()| Ok::<_, String>("done");
+        assert_eq!(run_workflow("", unit), Ok(r#""done""#.into()));
+        let optional = |input: Option<Input>| Ok::<_, String>(input.is_none());
+        assert_eq!(run_workflow("  ", optional), Ok("true".into()));
+    }
 }

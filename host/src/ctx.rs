@@ -10,6 +10,7 @@ use crate::model::{self, Execution, LogEntry, LogLine, rfc3339};
 use crate::query::ListFilter;
 use crate::service::ExecutionsService;
 
+#[allow(missing_docs)]
 pub(crate) mod generated {
     wasmtime::component::bindgen!({
         path: "../wit",

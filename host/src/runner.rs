@@ -76,7 +76,7 @@ pub enum RunError {
     Backend(#[from] ApiError),
     /// The component could not be loaded or linked.
     #[error("cannot load workflow: {0:#}")]
-    Load(anyhow::Error),
+    Load(wasmtime::Error),
 }
 
 /// A compiled workflow component, linked and ready to instantiate.
@@ -156,7 +156,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
     }
 }
 
-fn engine(config: &RunnerConfig) -> anyhow::Result<Engine> {
+fn engine(config: &RunnerConfig) -> wasmtime::Result<Engine> {
     let mut c = Config::new();
     c.epoch_interruption(true);
     c.max_wasm_stack(1 << 20);
@@ -183,7 +183,7 @@ fn engine(config: &RunnerConfig) -> anyhow::Result<Engine> {
 
 impl Runner {
     /// A runner whose executions are recorded through `service`.
-    pub fn new(service: ExecutionsService, config: RunnerConfig) -> anyhow::Result<Self> {
+    pub fn new(service: ExecutionsService, config: RunnerConfig) -> wasmtime::Result<Self> {
         let engine = engine(&config)?;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -199,7 +199,8 @@ impl Runner {
                         std::thread::sleep(EPOCH_TICK);
                         engine.increment_epoch();
                     }
-                })?;
+                })
+                .map_err(|e| wasmtime::format_err!("cannot start the epoch thread: {e}"))?;
         }
         Ok(Self {
             engine,
@@ -225,7 +226,7 @@ impl Runner {
     /// file.
     pub fn load_file(&self, path: &Path) -> Result<LoadedWorkflow, RunError> {
         let meta = std::fs::metadata(path)
-            .map_err(|e| RunError::Load(anyhow::anyhow!("{}: {e}", path.display())))?;
+            .map_err(|e| RunError::Load(wasmtime::format_err!("{}: {e}", path.display())))?;
         let key = (
             path.to_path_buf(),
             meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
@@ -235,7 +236,7 @@ impl Runner {
             return Ok(hit.clone());
         }
         let component = Component::from_file(&self.engine, path)
-            .map_err(|e| RunError::Load(e.context(path.display().to_string())))?;
+            .map_err(|e| RunError::Load(wasmtime::format_err!("{}: {e:#}", path.display())))?;
         let loaded = self.load(&component)?;
         self.cache
             .lock()

@@ -1,1 +1,164 @@
+//! Reports the failed executions of the last 24 hours.
+//!
+//! Input: none (or `{}`). Result, e.g.:
+//!
+//! ```json
+//! {
+//!   "since": "2026-04-24T08:00:00Z",
+//!   "total_failed": 3,
+//!   "by_workflow": {"nightly-sync": 2, "invoice": 1},
+//!   "recent_errors": [{"execution_id": "…", "workflow_name": "nightly-sync",
+//!                      "started_at": "…", "error_message": "timeout talking to CRM"}],
+//!   "own_log_lines": 4
+//! }
+//! ```
+//!
+//! It sees what its caller may see: a platform admin gets the whole organisation's failures,
+//! anyone else only their own.
 
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bifrost::executions::{self, ExecutionStatus};
+use serde::{Deserialize, Serialize};
+
+/// The report covers executions started in this window, up to now.
+const WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+/// How many of the most recent error messages the report lists.
+const RECENT_ERRORS: usize = 5;
+/// Page size when walking the failed executions.
+const PAGE_SIZE: u32 = 1000;
+
+/// No parameters; unknown fields are ignored.
+#[derive(Debug, Default, Deserialize)]
+struct Input {}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    /// Start of the window (RFC 3339, UTC).
+    since: String,
+    total_failed: usize,
+    /// Failed executions per workflow name.
+    by_workflow: BTreeMap<String, usize>,
+    /// The most recent failures that carry an error message, newest first.
+    recent_errors: Vec<RecentError>,
+    /// How many log lines this execution had written when it read its log back (the summary
+    /// lines included; the final debug line about the count itself not).
+    own_log_lines: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct RecentError {
+    execution_id: String,
+    workflow_name: String,
+    started_at: Option<String>,
+    error_message: String,
+}
+
+fn failure_report(_input: Option<Input>) -> Result<Report, bifrost::Error> {
+    let since = rfc3339_utc(SystemTime::now() - WINDOW);
+    log::info!(since = since.as_str(); "collecting failed executions");
+
+    let mut total_failed = 0;
+    let mut by_workflow = BTreeMap::new();
+    let mut recent_errors = Vec::new();
+    let query = executions::list()
+        .status(ExecutionStatus::Failed)
+        .start_date(since.as_str())
+        .limit(PAGE_SIZE);
+    // Newest first, across as many pages as there are.
+    for execution in &query {
+        let execution = execution?;
+        total_failed += 1;
+        *by_workflow
+            .entry(execution.workflow_name.clone())
+            .or_insert(0) += 1;
+        if recent_errors.len() < RECENT_ERRORS
+            && let Some(message) = execution.error_message
+        {
+            recent_errors.push(RecentError {
+                execution_id: execution.execution_id,
+                workflow_name: execution.workflow_name,
+                started_at: execution.started_at,
+                error_message: message,
+            });
+        }
+    }
+
+    log::info!(
+        total_failed,
+        workflows = by_workflow.len(),
+        by_workflow:serde = by_workflow;
+        "{total_failed} failed executions since {since}"
+    );
+    if total_failed > 0 {
+        log::warn!(recent:serde = recent_errors; "most recent failures");
+    }
+
+    // Read our own log back, every line, through the paging reader. Nothing may be logged
+    // inside this loop: the reader follows the live stream, so it would read that line too.
+    let mut own_log_lines = 0;
+    for entry in executions::log_reader(None) {
+        entry?;
+        own_log_lines += 1;
+    }
+    log::debug!(own_log_lines; "read back this execution's log");
+
+    Ok(Report {
+        since,
+        total_failed,
+        by_workflow,
+        recent_errors,
+        own_log_lines,
+    })
+}
+
+bifrost::workflow!(failure_report);
+
+/// Formats a time as RFC 3339 in UTC with second precision, e.g. `2026-04-25T08:30:00Z`.
+/// Times before the Unix epoch are clamped to it.
+fn rfc3339_utc(time: SystemTime) -> String {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The proleptic Gregorian date of a number of days since 1970-01-01
+/// (Howard Hinnant's `civil_from_days`, for non-negative day counts).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64) -> String {
+        rfc3339_utc(UNIX_EPOCH + Duration::from_secs(secs))
+    }
+
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(at(0), "1970-01-01T00:00:00Z");
+        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(at(1_777_105_845), "2026-04-25T08:30:45Z");
+        assert_eq!(at(4_107_542_399), "2100-02-28T23:59:59Z");
+        assert_eq!(at(4_107_542_400), "2100-03-01T00:00:00Z");
+    }
+}

@@ -226,7 +226,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
                 deadline: std::time::Duration::from_secs(args.timeout_secs),
                 ..RunnerConfig::default()
             };
-            let runner = Runner::new(service, config)?;
+            let runner = Runner::new(service, config).map_err(|e| anyhow::anyhow!("{e:#}"))?;
             let workflow = runner.load_file(&args.component)?;
             let execution = runner
                 .run(

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::ExecutionStore;
 use crate::error::StoreError;
 use crate::identity::Scope;
-use crate::model::{Execution, ExecutionStatus, LogEntry, LogLevel, NewExecution, Outcome, StreamId};
+use crate::model::{Execution, LogEntry, LogLevel, NewExecution, Outcome, StreamId};
 use crate::query::ListQuery;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -1,1 +1,1 @@
-
+//! Guest programs of the integration tests live in this crate's `[[example]]` targets.

@@ -1,0 +1,815 @@
+//! Query execution history and read execution logs, with the caller's visibility.
+//!
+//! This mirrors the reference Python SDK's `from bifrost import executions`:
+//!
+//! | Python | Rust |
+//! |---|---|
+//! | `executions.list(status="Failed", limit=10)` | [`list()`]`.status(ExecutionStatus::Failed).limit(10).fetch()` |
+//! | `executions.get(id)` | [`get`]`(id)` |
+//! | `executions.get_current_logs(start="0", count=100)` | [`get_current_logs()`]`.start("0").count(100).fetch()` |
+//!
+//! and adds what the Python SDK leaves to its users: paging through every matching execution
+//! ([`ListQuery::pages`], [`ListQuery::iter`]) and reading every log line of an execution with
+//! no gap and no duplicate ([`LogReader`]).
+//!
+//! A platform admin sees every execution of their organisation (all of them if they have
+//! none); any other user sees only the executions they started in their organisation. The
+//! host decides this from the identity it bound to the instance.
+//!
+//! JSON payloads (input data, result, variables, log metadata) arrive as JSON text and are
+//! parsed into [`serde_json::Value`]; a payload that is not valid JSON becomes a
+//! [`Value::String`](serde_json::Value::String) holding the raw text rather than failing the
+//! query.
+
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::fmt;
+use std::str::FromStr;
+
+pub use crate::Error;
+use crate::types::json_or_string;
+pub use crate::types::{ExecutionStatus, LogLevel, ParseStatusError};
+use crate::wit;
+
+/// One execution, with the fields of the reference SDK's `WorkflowExecution`.
+///
+/// Timestamps are RFC 3339 text in UTC (`2026-04-25T08:30:00Z`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowExecution {
+    /// The execution's id (a UUID).
+    pub execution_id: String,
+    /// The workflow that ran.
+    pub workflow_name: String,
+    /// The organisation the execution belongs to.
+    pub org_id: Option<String>,
+    /// The form that started the execution, if a form did.
+    pub form_id: Option<String>,
+    /// User id of whoever started the execution.
+    pub executed_by: String,
+    /// Display name of whoever started the execution.
+    pub executed_by_name: String,
+    /// The lifecycle state.
+    pub status: ExecutionStatus,
+    /// The input parameters.
+    pub input_data: serde_json::Value,
+    /// The result, once the execution has one.
+    pub result: Option<serde_json::Value>,
+    /// A hint for rendering the result: `json`, `text` or `html`.
+    pub result_type: Option<String>,
+    /// The error message, if the execution failed.
+    pub error_message: Option<String>,
+    /// Total duration in milliseconds, once finished.
+    pub duration_ms: Option<i64>,
+    /// When the execution started.
+    pub started_at: Option<String>,
+    /// When the execution ended.
+    pub completed_at: Option<String>,
+    /// When the execution was recorded.
+    pub created_at: String,
+    /// Captured log entries: filled by [`get`] (at most 1000, oldest first), `None` from
+    /// [`list`].
+    pub logs: Option<Vec<ExecutionLog>>,
+    /// Runtime variables (a JSON object); platform admins only.
+    pub variables: Option<serde_json::Value>,
+    /// CLI session id, if started from one.
+    pub session_id: Option<String>,
+    /// Peak linear memory in bytes; platform admins only.
+    pub peak_memory_bytes: Option<i64>,
+    /// CPU time spent in the workflow, in seconds; platform admins only.
+    pub cpu_total_seconds: Option<f64>,
+}
+
+impl From<wit::types::WorkflowExecution> for WorkflowExecution {
+    fn from(e: wit::types::WorkflowExecution) -> Self {
+        Self {
+            execution_id: e.execution_id,
+            workflow_name: e.workflow_name,
+            org_id: e.org_id,
+            form_id: e.form_id,
+            executed_by: e.executed_by,
+            executed_by_name: e.executed_by_name,
+            status: e.status.into(),
+            input_data: json_or_string(e.input_data),
+            result: e.result.map(json_or_string),
+            result_type: e.result_type,
+            error_message: e.error_message,
+            duration_ms: e.duration_ms,
+            started_at: e.started_at,
+            completed_at: e.completed_at,
+            created_at: e.created_at,
+            logs: e
+                .logs
+                .map(|logs| logs.into_iter().map(ExecutionLog::from).collect()),
+            variables: e.variables.map(json_or_string),
+            session_id: e.session_id,
+            peak_memory_bytes: e.peak_memory_bytes,
+            cpu_total_seconds: e.cpu_total_seconds,
+        }
+    }
+}
+
+/// One log line of an execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionLog {
+    /// Stream entry id, `<milliseconds>-<sequence>` (see [`StreamId`]); increases within an
+    /// execution.
+    pub id: String,
+    /// The execution that wrote the line.
+    pub execution_id: String,
+    /// The severity.
+    pub level: LogLevel,
+    /// The text.
+    pub message: String,
+    /// Structured data attached to the line (a JSON object), if any.
+    pub metadata: Option<serde_json::Value>,
+    /// When the line was written (RFC 3339, UTC).
+    pub timestamp: String,
+}
+
+impl ExecutionLog {
+    /// The entry id parsed as a [`StreamId`], or `None` if it is malformed.
+    pub fn stream_id(&self) -> Option<StreamId> {
+        self.id.parse().ok()
+    }
+}
+
+impl From<wit::types::ExecutionLog> for ExecutionLog {
+    fn from(l: wit::types::ExecutionLog) -> Self {
+        Self {
+            id: l.id,
+            execution_id: l.execution_id,
+            level: l.level.into(),
+            message: l.message,
+            metadata: l.metadata.map(json_or_string),
+            timestamp: l.timestamp,
+        }
+    }
+}
+
+/// Starts a query of executions, newest first; see [`ListQuery`].
+///
+/// With no filter this lists the caller's most recent 50 executions.
+///
+/// ```no_run
+/// use bifrost::executions::{self, ExecutionStatus};
+///
+/// # fn main() -> Result<(), bifrost::Error> {
+/// let recent = executions::list().limit(10).fetch()?;
+/// let failed_today = executions::list()
+///     .status(ExecutionStatus::Failed)
+///     .start_date("2026-04-25")
+///     .fetch()?;
+/// # Ok(())
+/// # }
+/// ```
+pub fn list() -> ListQuery {
+    ListQuery::default()
+}
+
+/// Filters of a query of executions. All given filters must hold.
+///
+/// Build it with [`list`] and the setters, then run it with [`fetch`](Self::fetch) (one call,
+/// at most `limit` executions) or walk every match with [`pages`](Self::pages),
+/// [`iter`](Self::iter) or [`fetch_all`](Self::fetch_all). Results are newest first (by
+/// `started_at`, then by id, descending).
+///
+/// Dates are passed to the host as given; the host validates them and answers
+/// [`Error::InvalidArgument`] naming `start_date` or `end_date` if one is malformed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListQuery {
+    workflow_name: Option<String>,
+    status: Option<ExecutionStatus>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    limit: Option<u32>,
+}
+
+impl ListQuery {
+    /// Only executions of this workflow.
+    pub fn workflow_name(mut self, name: impl Into<String>) -> Self {
+        self.workflow_name = Some(name.into());
+        self
+    }
+
+    /// Only executions in this state. To filter by a status given as text, parse it first:
+    /// `.status("Failed".parse()?)` (see [`ExecutionStatus`]'s `FromStr`).
+    pub fn status(mut self, status: ExecutionStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Only executions that started at or after this ISO-8601 bound: a date (`2026-04-25`,
+    /// from its start in UTC) or a date-time (`2026-04-25T08:00:00Z`; with an offset it is
+    /// converted to UTC, without one UTC is assumed).
+    pub fn start_date(mut self, date: impl Into<String>) -> Self {
+        self.start_date = Some(date.into());
+        self
+    }
+
+    /// Only executions that started at or before this ISO-8601 bound; a date covers that
+    /// whole day (UTC).
+    pub fn end_date(mut self, date: impl Into<String>) -> Self {
+        self.end_date = Some(date.into());
+        self
+    }
+
+    /// For [`fetch`](Self::fetch), the maximum number of executions (default 50; above 1000
+    /// means 1000; 0 is an error). For [`pages`](Self::pages), [`iter`](Self::iter) and
+    /// [`fetch_all`](Self::fetch_all), the page size: they return every match regardless.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    fn filter(&self) -> wit::types::ListFilter {
+        wit::types::ListFilter {
+            workflow_name: self.workflow_name.clone(),
+            status: self.status.map(Into::into),
+            start_date: self.start_date.clone(),
+            end_date: self.end_date.clone(),
+            limit: self.limit,
+        }
+    }
+
+    /// Runs the query once: at most `limit` matching executions, newest first.
+    pub fn fetch(&self) -> Result<Vec<WorkflowExecution>, Error> {
+        let executions = wit::executions::list(&self.filter())?;
+        Ok(executions.into_iter().map(Into::into).collect())
+    }
+
+    /// Every matching execution, a page (of `limit`, default 50) at a time, newest first.
+    ///
+    /// The iterator ends after the last page or after the first error, which it yields.
+    /// Empty pages are skipped, so a query with no match yields no page.
+    pub fn pages(&self) -> Pages {
+        Pages {
+            filter: self.filter(),
+            state: PageState::First,
+        }
+    }
+
+    /// Every matching execution, newest first, fetching pages as needed (see
+    /// [`pages`](Self::pages)). Yields at most one error, then ends.
+    pub fn iter(&self) -> Executions {
+        Executions {
+            pages: self.pages(),
+            current: Vec::new().into_iter(),
+        }
+    }
+
+    /// Every matching execution, newest first, collected from all pages.
+    pub fn fetch_all(&self) -> Result<Vec<WorkflowExecution>, Error> {
+        let mut all = Vec::new();
+        for page in self.pages() {
+            all.extend(page?);
+        }
+        Ok(all)
+    }
+}
+
+impl IntoIterator for &ListQuery {
+    type Item = Result<WorkflowExecution, Error>;
+    type IntoIter = Executions;
+
+    fn into_iter(self) -> Executions {
+        self.iter()
+    }
+}
+
+#[derive(Debug)]
+enum PageState {
+    First,
+    Next(String),
+    Done,
+}
+
+/// Iterator over the pages of a [`ListQuery`]; see [`ListQuery::pages`].
+#[derive(Debug)]
+pub struct Pages {
+    filter: wit::types::ListFilter,
+    state: PageState,
+}
+
+impl Iterator for Pages {
+    type Item = Result<Vec<WorkflowExecution>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let cursor = match std::mem::replace(&mut self.state, PageState::Done) {
+                PageState::Done => return None,
+                PageState::First => None,
+                PageState::Next(cursor) => Some(cursor),
+            };
+            let page = match wit::executions::list_page(&self.filter, cursor.as_deref()) {
+                Ok(page) => page,
+                Err(e) => return Some(Err(e.into())),
+            };
+            match page.next_cursor {
+                // A cursor that does not move would page forever.
+                Some(next) if cursor.as_deref() == Some(next.as_str()) => {
+                    return Some(Err(Error::Internal(
+                        "the host returned the same page cursor twice".into(),
+                    )));
+                }
+                Some(next) => self.state = PageState::Next(next),
+                None => {}
+            }
+            if !page.executions.is_empty() {
+                return Some(Ok(page.executions.into_iter().map(Into::into).collect()));
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for Pages {}
+
+/// Iterator over every execution of a [`ListQuery`]; see [`ListQuery::iter`].
+#[derive(Debug)]
+pub struct Executions {
+    pages: Pages,
+    current: std::vec::IntoIter<WorkflowExecution>,
+}
+
+impl Iterator for Executions {
+    type Item = Result<WorkflowExecution, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(execution) = self.current.next() {
+                return Some(Ok(execution));
+            }
+            match self.pages.next()? {
+                Ok(page) => self.current = page.into_iter(),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for Executions {}
+
+/// One execution by id, with its captured log entries (at most 1000, oldest first).
+///
+/// Fails with [`Error::NotFound`] if there is no such execution and with
+/// [`Error::PermissionDenied`] if the caller may not see it.
+///
+/// ```no_run
+/// # fn main() -> Result<(), bifrost::Error> {
+/// let detail = bifrost::executions::get("0190a6f0-7c1e-7b3a-9d2e-5f4c3b2a1908")?;
+/// println!("{} {:?}", detail.status, detail.duration_ms);
+/// # Ok(())
+/// # }
+/// ```
+pub fn get(execution_id: &str) -> Result<WorkflowExecution, Error> {
+    Ok(wit::executions::get(execution_id)?.into())
+}
+
+/// Starts a read of an execution's log entries, oldest first; see [`LogsQuery`].
+///
+/// By default it reads the current execution's first 100 entries. This works the same while
+/// the execution runs (live stream) and after it ended.
+///
+/// ```no_run
+/// # fn main() -> Result<(), bifrost::Error> {
+/// for entry in bifrost::executions::get_current_logs().fetch()? {
+///     println!("[{}] {}", entry.level, entry.message);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub fn get_current_logs() -> LogsQuery {
+    LogsQuery::default()
+}
+
+/// Reads every log entry of an execution (`None`: the current one), oldest first; shorthand
+/// for `get_current_logs().execution_id(..).reader()`. See [`LogReader`].
+pub fn log_reader(execution_id: Option<&str>) -> LogReader {
+    let query = get_current_logs();
+    match execution_id {
+        Some(id) => query.execution_id(id),
+        None => query,
+    }
+    .reader()
+}
+
+/// Parameters of a read of log entries; see [`get_current_logs`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogsQuery {
+    execution_id: Option<String>,
+    start: Option<String>,
+    count: Option<u32>,
+}
+
+impl LogsQuery {
+    /// Read this execution's log instead of the current one. Without it, a workflow running
+    /// outside an execution gets [`Error::NoExecutionContext`].
+    pub fn execution_id(mut self, id: impl Into<String>) -> Self {
+        self.execution_id = Some(id.into());
+        self
+    }
+
+    /// Start at this entry id, inclusive: a stream id `<ms>-<seq>`, `<ms>`, or `0` / `-` for
+    /// the beginning (the default).
+    pub fn start(mut self, start: impl Into<String>) -> Self {
+        self.start = Some(start.into());
+        self
+    }
+
+    /// Read at most this many entries (default 100, at most 1000; 0 is an error). For
+    /// [`reader`](Self::reader), the page size.
+    pub fn count(mut self, count: u32) -> Self {
+        self.count = Some(count);
+        self
+    }
+
+    /// Reads one batch: at most `count` entries from `start`, oldest first.
+    pub fn fetch(&self) -> Result<Vec<ExecutionLog>, Error> {
+        let logs = wit::executions::get_current_logs(
+            self.execution_id.as_deref(),
+            self.start.as_deref(),
+            self.count,
+        )?;
+        Ok(logs.into_iter().map(Into::into).collect())
+    }
+
+    /// An iterator over every entry from `start` on, reading `count` entries (capped at 1000)
+    /// per call; see [`LogReader`].
+    pub fn reader(self) -> LogReader {
+        LogReader {
+            execution_id: self.execution_id,
+            next_start: self.start,
+            count: self.count.map(|count| count.min(MAX_LOG_COUNT)),
+            last: None,
+            buffer: VecDeque::new(),
+            state: ReaderState::Open,
+        }
+    }
+}
+
+/// The most entries the host returns per `get-current-logs` call.
+const MAX_LOG_COUNT: u32 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReaderState {
+    /// More entries may follow: read the next page when the buffer is empty.
+    Open,
+    /// The last read came back empty or failed: end this pass.
+    Paused,
+    /// The last entry had the greatest possible id: nothing can follow.
+    Finished,
+}
+
+/// Iterator over every log entry of an execution, oldest first, with no gap and no duplicate.
+///
+/// It reads a page at a time; each page starts at the [successor](StreamId::successor) of the
+/// last entry id seen (entry ids are inclusive starts), and entries at or before the last one
+/// seen are dropped should the host repeat them.
+///
+/// The iteration ends (returns `None`) when a read comes back empty, or after yielding an
+/// error. The reader is not fused: calling [`next`](Iterator::next) again afterwards reads on
+/// from where it stopped, which picks up lines a running execution wrote since (or retries
+/// after an error).
+///
+/// Because it follows the live stream, a loop that reads the *current* execution's log must
+/// not log once per entry it reads: every line it writes would be read in turn, and the loop
+/// would never end.
+///
+/// ```no_run
+/// # fn main() -> Result<(), bifrost::Error> {
+/// let mut lines = 0;
+/// for entry in bifrost::executions::log_reader(None) {
+///     let entry = entry?;
+///     lines += 1;
+///     println!("{} [{}] {}", entry.id, entry.level, entry.message);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct LogReader {
+    execution_id: Option<String>,
+    /// Where the next read starts (inclusive); `None`: the beginning.
+    next_start: Option<String>,
+    count: Option<u32>,
+    /// The greatest entry id yielded so far.
+    last: Option<StreamId>,
+    buffer: VecDeque<ExecutionLog>,
+    state: ReaderState,
+}
+
+impl LogReader {
+    /// The id of the last entry read so far, if any.
+    pub fn last_id(&self) -> Option<StreamId> {
+        self.last
+    }
+
+    /// Reads the next page and queues its new entries. `Ok(false)`: the page had none.
+    fn read_page(&mut self) -> Result<bool, Error> {
+        let page = wit::executions::get_current_logs(
+            self.execution_id.as_deref(),
+            self.next_start.as_deref(),
+            self.count,
+        )?;
+        // Validate the whole page before queueing any of it, so that an error never overtakes
+        // entries that precede it.
+        let ids = page
+            .iter()
+            .map(|entry| {
+                entry.id.parse::<StreamId>().map_err(|_| {
+                    Error::Internal(format!(
+                        "the host returned a malformed log entry id {:?}",
+                        entry.id
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut queued = false;
+        for (id, entry) in ids.into_iter().zip(page) {
+            if self.last.is_some_and(|last| id <= last) {
+                continue;
+            }
+            self.last = Some(id);
+            self.buffer.push_back(entry.into());
+            queued = true;
+        }
+        if let Some(last) = self.last {
+            match last.successor() {
+                Some(next) => self.next_start = Some(next.to_string()),
+                None => self.state = ReaderState::Finished,
+            }
+        }
+        Ok(queued)
+    }
+}
+
+impl Iterator for LogReader {
+    type Item = Result<ExecutionLog, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(entry) = self.buffer.pop_front() {
+            return Some(Ok(entry));
+        }
+        match self.state {
+            ReaderState::Finished => return None,
+            ReaderState::Paused => {
+                // End this pass; the next call reads on.
+                self.state = ReaderState::Open;
+                return None;
+            }
+            ReaderState::Open => {}
+        }
+        match self.read_page() {
+            Ok(true) => self.buffer.pop_front().map(Ok),
+            Ok(false) => None,
+            Err(e) => {
+                self.state = ReaderState::Paused;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// A log stream entry id, `<milliseconds>-<sequence>`, ordered as the stream orders entries.
+///
+/// ```
+/// use bifrost::executions::StreamId;
+///
+/// let id: StreamId = "1714032000000-7".parse().unwrap();
+/// assert_eq!(id.successor().unwrap().to_string(), "1714032000000-8");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamId {
+    /// Milliseconds since the Unix epoch when the entry was added.
+    pub ms: u64,
+    /// Sequence number among the entries of the same millisecond.
+    pub seq: u64,
+}
+
+impl StreamId {
+    /// The smallest id, `0-0`.
+    pub const MIN: StreamId = StreamId { ms: 0, seq: 0 };
+
+    /// The smallest id greater than this one: `<ms>-<seq+1>`, or `<ms+1>-0` if the sequence
+    /// is at its maximum; `None` for the greatest id. As a (inclusive) start, it reads the
+    /// entries after this one.
+    pub fn successor(self) -> Option<StreamId> {
+        match self.seq.checked_add(1) {
+            Some(seq) => Some(StreamId { ms: self.ms, seq }),
+            None => self.ms.checked_add(1).map(|ms| StreamId { ms, seq: 0 }),
+        }
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+/// Parses `<ms>-<seq>`, or `<ms>` meaning `<ms>-0`, both decimal.
+impl FromStr for StreamId {
+    type Err = ParseStreamIdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        fn number(part: &str) -> Option<u64> {
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            part.parse().ok()
+        }
+        let parsed = match s.split_once('-') {
+            Some((ms, seq)) => number(ms).zip(number(seq)),
+            None => number(s).map(|ms| (ms, 0)),
+        };
+        parsed
+            .map(|(ms, seq)| StreamId { ms, seq })
+            .ok_or_else(|| ParseStreamIdError {
+                input: s.to_owned(),
+            })
+    }
+}
+
+/// A text that is not a stream id `<ms>-<seq>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseStreamIdError {
+    input: String,
+}
+
+impl fmt::Display for ParseStreamIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid stream id {:?}; expected <milliseconds>-<sequence>",
+            self.input
+        )
+    }
+}
+
+impl std::error::Error for ParseStreamIdError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn id(ms: u64, seq: u64) -> StreamId {
+        StreamId { ms, seq }
+    }
+
+    #[test]
+    fn parses_stream_ids() {
+        assert_eq!("1714032000000-7".parse(), Ok(id(1_714_032_000_000, 7)));
+        assert_eq!("0-0".parse(), Ok(StreamId::MIN));
+        assert_eq!("42".parse(), Ok(id(42, 0)));
+        assert_eq!(
+            format!("{}-{}", u64::MAX, u64::MAX).parse(),
+            Ok(id(u64::MAX, u64::MAX))
+        );
+        for bad in [
+            "",
+            "-",
+            "1-",
+            "-1",
+            "1-2-3",
+            "a-1",
+            "1-+2",
+            "+1-2",
+            " 1-2",
+            "18446744073709551616-0",
+        ] {
+            assert!(bad.parse::<StreamId>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn successor_increments_sequence_then_milliseconds() {
+        assert_eq!(id(5, 0).successor(), Some(id(5, 1)));
+        assert_eq!(id(5, 41).successor(), Some(id(5, 42)));
+        assert_eq!(id(5, u64::MAX).successor(), Some(id(6, 0)));
+        assert_eq!(id(u64::MAX, 3).successor(), Some(id(u64::MAX, 4)));
+        assert_eq!(id(u64::MAX, u64::MAX).successor(), None);
+        assert_eq!(
+            id(1_714_032_000_000, 7).successor().unwrap().to_string(),
+            "1714032000000-8"
+        );
+    }
+
+    #[test]
+    fn successor_is_the_next_id_in_order() {
+        assert_eq!(id(0, 0).successor(), Some(id(0, 1)));
+        assert_eq!(id(7, 9).successor(), Some(id(7, 10)));
+        assert_eq!(id(7, u64::MAX).successor(), Some(id(8, 0)));
+        assert_eq!(
+            id(u64::MAX, u64::MAX - 1).successor(),
+            Some(id(u64::MAX, u64::MAX))
+        );
+        // Stream order is (ms, seq) order.
+        assert!(id(7, u64::MAX) < id(8, 0));
+        assert!(id(7, 10) > id(7, 9));
+    }
+
+    #[test]
+    fn display_round_trips() {
+        let original = id(1_714_032_000_123, 18);
+        assert_eq!(original.to_string().parse(), Ok(original));
+    }
+
+    #[test]
+    fn list_query_builds_the_filter() {
+        let query = list()
+            .workflow_name("nightly")
+            .status(ExecutionStatus::CompletedWithErrors)
+            .start_date("2026-04-25")
+            .end_date("2026-04-26T00:00:00Z")
+            .limit(10);
+        let filter = query.filter();
+        assert_eq!(filter.workflow_name.as_deref(), Some("nightly"));
+        assert_eq!(
+            filter.status,
+            Some(wit::types::ExecutionStatus::CompletedWithErrors)
+        );
+        assert_eq!(filter.start_date.as_deref(), Some("2026-04-25"));
+        assert_eq!(filter.end_date.as_deref(), Some("2026-04-26T00:00:00Z"));
+        assert_eq!(filter.limit, Some(10));
+
+        let empty = list().filter();
+        assert_eq!(empty.workflow_name, None);
+        assert_eq!(empty.status, None);
+        assert_eq!(empty.limit, None);
+    }
+
+    #[test]
+    fn log_reader_caps_the_page_size() {
+        let reader = get_current_logs().count(5000).reader();
+        assert_eq!(reader.count, Some(MAX_LOG_COUNT));
+        let reader = get_current_logs().execution_id("e").start("5-1").reader();
+        assert_eq!(reader.count, None);
+        assert_eq!(reader.next_start.as_deref(), Some("5-1"));
+        assert_eq!(reader.execution_id.as_deref(), Some("e"));
+    }
+
+    fn wit_log(id: &str, metadata: Option<&str>) -> wit::types::ExecutionLog {
+        wit::types::ExecutionLog {
+            id: id.into(),
+            execution_id: "e1".into(),
+            level: wit::types::LogLevel::Warning,
+            message: "careful".into(),
+            metadata: metadata.map(Into::into),
+            timestamp: "2026-04-25T08:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn converts_log_entries() {
+        let entry = ExecutionLog::from(wit_log("5-1", Some(r#"{"k":[1,2]}"#)));
+        assert_eq!(entry.level, LogLevel::Warning);
+        assert_eq!(entry.metadata, Some(json!({"k": [1, 2]})));
+        assert_eq!(entry.stream_id(), Some(id(5, 1)));
+        let entry = ExecutionLog::from(wit_log("bad", Some("{oops")));
+        assert_eq!(entry.metadata, Some(json!("{oops")));
+        assert_eq!(entry.stream_id(), None);
+        assert_eq!(ExecutionLog::from(wit_log("5-2", None)).metadata, None);
+    }
+
+    #[test]
+    fn converts_executions() {
+        let wit_execution = wit::types::WorkflowExecution {
+            execution_id: "e1".into(),
+            workflow_name: "nightly".into(),
+            org_id: Some("o1".into()),
+            form_id: None,
+            executed_by: "u1".into(),
+            executed_by_name: "Ada".into(),
+            status: wit::types::ExecutionStatus::Failed,
+            input_data: r#"{"n":1}"#.into(),
+            result: Some("not json".into()),
+            result_type: Some("text".into()),
+            error_message: Some("boom".into()),
+            duration_ms: Some(1200),
+            started_at: Some("2026-04-25T08:00:00Z".into()),
+            completed_at: Some("2026-04-25T08:00:01.2Z".into()),
+            created_at: "2026-04-25T07:59:59Z".into(),
+            logs: Some(vec![wit_log("5-0", None)]),
+            variables: Some(r#"{"x":true}"#.into()),
+            session_id: None,
+            peak_memory_bytes: Some(65536),
+            cpu_total_seconds: Some(0.5),
+        };
+        let execution = WorkflowExecution::from(wit_execution);
+        assert_eq!(execution.status, ExecutionStatus::Failed);
+        assert_eq!(execution.input_data, json!({"n": 1}));
+        assert_eq!(execution.result, Some(json!("not json")));
+        assert_eq!(execution.variables, Some(json!({"x": true})));
+        assert_eq!(execution.logs.as_ref().map(Vec::len), Some(1));
+        assert_eq!(execution.duration_ms, Some(1200));
+        assert_eq!(execution.cpu_total_seconds, Some(0.5));
+
+        // Serialises with the reference SDK's field names and status names.
+        let value = serde_json::to_value(&execution).unwrap();
+        assert_eq!(value["status"], json!("Failed"));
+        assert_eq!(value["executed_by_name"], json!("Ada"));
+        assert_eq!(value["logs"][0]["level"], json!("WARNING"));
+        let back: WorkflowExecution = serde_json::from_value(value).unwrap();
+        assert_eq!(back, execution);
+    }
+}
