@@ -13,7 +13,10 @@ fn main() {
     let target_dir = root.join("target").join("guests");
 
     for dir in ["programs", "../guest", "../wit", "../examples"] {
-        println!("cargo:rerun-if-changed={}", manifest_dir.join(dir).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            manifest_dir.join(dir).display()
+        );
     }
 
     let programs = example_names(&manifest_dir.join("programs/Cargo.toml"));
@@ -48,10 +51,16 @@ fn main() {
         );
         names.push(name.clone());
     }
-    for (konst, file) in [("EXAMPLE_HELLO", "hello"), ("EXAMPLE_FAILURE_REPORT", "failure_report")] {
+    for (konst, file) in [
+        ("EXAMPLE_HELLO", "hello"),
+        ("EXAMPLE_FAILURE_REPORT", "failure_report"),
+    ] {
         let path = wasm_dir.join(format!("{file}.wasm"));
         assert!(path.exists(), "missing {}", path.display());
-        code += &format!("/// Example workflow component.\npub const {konst}: &str = {:?};\n", path.display().to_string());
+        code += &format!(
+            "/// Example workflow component.\npub const {konst}: &str = {:?};\n",
+            path.display().to_string()
+        );
     }
     code += "/// Calls `$mac!(name)` for every guest program.\n#[macro_export]\nmacro_rules! foreach_program {\n    ($mac:ident) => {\n";
     for name in &names {
@@ -71,7 +80,11 @@ fn example_names(manifest: &Path) -> Vec<String> {
         if line.starts_with('[') {
             in_example = line == "[[example]]";
         } else if in_example && let Some(rest) = line.strip_prefix("name") {
-            let name = rest.trim_start().trim_start_matches('=').trim().trim_matches('"');
+            let name = rest
+                .trim_start()
+                .trim_start_matches('=')
+                .trim()
+                .trim_matches('"');
             names.push(name.to_owned());
         }
     }

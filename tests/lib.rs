@@ -43,7 +43,9 @@ pub struct TestEnv {
 }
 
 fn with_database(url: &str, name: &str) -> String {
-    let (base, _) = url.rsplit_once('/').expect("DATABASE_URL has a database name");
+    let (base, _) = url
+        .rsplit_once('/')
+        .expect("DATABASE_URL has a database name");
     format!("{base}/{name}")
 }
 
@@ -52,9 +54,9 @@ impl TestEnv {
     pub async fn new() -> TestEnv {
         let admin_url = database_url();
         let database = format!("bifrost_test_{}", Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL is required at DATABASE_URL={admin_url}: {e}")
-        });
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL is required at DATABASE_URL={admin_url}: {e}"));
         sqlx::query(&format!("CREATE DATABASE {database}"))
             .execute(&mut admin)
             .await
@@ -86,10 +88,13 @@ impl TestEnv {
         let mut admin = sqlx::PgConnection::connect(&database_url())
             .await
             .expect("connect to drop the test database");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database))
-            .execute(&mut admin)
-            .await
-            .expect("drop the test database");
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.database
+        ))
+        .execute(&mut admin)
+        .await
+        .expect("drop the test database");
         let client = redis::Client::open(redis_url()).unwrap();
         let mut conn = client.get_multiplexed_async_connection().await.unwrap();
         let keys: Vec<String> = redis::cmd("KEYS")
@@ -98,7 +103,11 @@ impl TestEnv {
             .await
             .unwrap();
         if !keys.is_empty() {
-            let _: i64 = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
+            let _: i64 = redis::cmd("DEL")
+                .arg(&keys)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
         }
     }
 }
@@ -120,4 +129,171 @@ pub fn admin(org: Option<Uuid>) -> Identity {
         is_platform_admin: true,
         ..user(org)
     }
+}
+
+/// A seeded execution: who started it, where, what, and when.
+#[derive(Debug, Clone)]
+pub struct Seed {
+    /// Owner.
+    pub by: Uuid,
+    /// Organisation.
+    pub org: Option<Uuid>,
+    /// Workflow name.
+    pub workflow: String,
+    /// Final status.
+    pub status: bifrost_host::model::ExecutionStatus,
+    /// `started_at`.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl TestEnv {
+    /// Records an execution directly in the store, as another runner would have.
+    pub async fn seed(&self, seed: &Seed) -> Uuid {
+        use bifrost_host::model::{NewExecution, Outcome};
+        use bifrost_host::store::ExecutionStore;
+        let id = Uuid::new_v4();
+        self.store
+            .create(&NewExecution {
+                id,
+                workflow_name: seed.workflow.clone(),
+                parameters: serde_json::json!({"seeded": true}),
+                executed_by: seed.by,
+                executed_by_name: "seeded".into(),
+                organization_id: seed.org,
+                form_id: None,
+                session_id: None,
+                created_at: seed.started_at,
+            })
+            .await
+            .expect("seed an execution");
+        if seed.status != bifrost_host::model::ExecutionStatus::Pending {
+            self.store
+                .finish(
+                    id,
+                    &Outcome {
+                        status: seed.status,
+                        result: None,
+                        result_type: None,
+                        error_message: None,
+                        duration_ms: 1,
+                        completed_at: seed.started_at,
+                        peak_memory_bytes: 1,
+                        cpu_total_seconds: 0.0,
+                    },
+                )
+                .await
+                .expect("finish a seeded execution");
+        }
+        id
+    }
+}
+
+/// A test environment with a runner and the probe program loaded.
+pub struct Harness {
+    /// The backends.
+    pub env: TestEnv,
+    /// A runner on them.
+    pub runner: bifrost_host::runner::Runner,
+    /// The probe program, linked.
+    pub probe: bifrost_host::runner::LoadedWorkflow,
+}
+
+impl Harness {
+    /// Backends of the test's own, a runner with test-sized limits, and the probe.
+    pub async fn new() -> Harness {
+        Self::with_config(test_config()).await
+    }
+
+    /// Like [`new`](Self::new) with a runner configuration of the test's choosing.
+    pub async fn with_config(config: bifrost_host::runner::RunnerConfig) -> Harness {
+        let env = TestEnv::new().await;
+        let runner =
+            bifrost_host::runner::Runner::new(env.service.clone(), config).expect("create runner");
+        let probe = runner
+            .load_file(std::path::Path::new(PROBE))
+            .expect("load the probe program");
+        Harness { env, runner, probe }
+    }
+
+    /// Runs the probe as `who` with `calls` and returns the finished execution.
+    pub async fn run_probe(
+        &self,
+        who: &Identity,
+        calls: serde_json::Value,
+    ) -> bifrost_host::model::Execution {
+        self.runner
+            .run(
+                &self.probe,
+                bifrost_host::runner::RunRequest {
+                    workflow_name: "probe".into(),
+                    input: serde_json::json!({ "calls": calls }),
+                    identity: who.clone(),
+                    form_id: None,
+                    session_id: None,
+                },
+            )
+            .await
+            .expect("run the probe")
+    }
+
+    /// Runs the probe, asserts it succeeded, and returns its answers, one per call.
+    pub async fn probe(
+        &self,
+        who: &Identity,
+        calls: serde_json::Value,
+    ) -> (bifrost_host::model::Execution, Vec<serde_json::Value>) {
+        let execution = self.run_probe(who, calls).await;
+        assert_eq!(
+            execution.status,
+            bifrost_host::model::ExecutionStatus::Success,
+            "probe failed: {:?}",
+            execution.error_message
+        );
+        let answers = match execution.result.clone() {
+            Some(serde_json::Value::Array(a)) => a,
+            other => panic!("probe returned {other:?}"),
+        };
+        (execution, answers)
+    }
+
+    /// Ends the test: drops the database and the keys.
+    pub async fn close(self) {
+        drop(self.runner);
+        self.env.close().await;
+    }
+}
+
+/// Runner limits sized for tests: a small instance pool, so that many tests can each have
+/// a runner in one process.
+pub fn test_config() -> bifrost_host::runner::RunnerConfig {
+    bifrost_host::runner::RunnerConfig {
+        max_instances: 16,
+        ..Default::default()
+    }
+}
+
+/// The `ok` value of a probe answer; panics with the answer otherwise.
+pub fn ok(answer: &serde_json::Value) -> &serde_json::Value {
+    answer
+        .get("ok")
+        .unwrap_or_else(|| panic!("expected ok, got {answer}"))
+}
+
+/// The error kind of a probe answer (`not-found`, `invalid-argument`, ...); panics if ok.
+pub fn err_kind(answer: &serde_json::Value) -> String {
+    answer
+        .pointer("/err/kind")
+        .and_then(|k| k.as_str())
+        .unwrap_or_else(|| panic!("expected an error, got {answer}"))
+        .to_owned()
+}
+
+/// The execution ids of a probe answer holding a list of executions.
+pub fn ids(answer: &serde_json::Value) -> Vec<Uuid> {
+    ok(answer)
+        .as_array()
+        .unwrap_or_else(|| panic!("expected a list, got {answer}"))
+        .iter()
+        .map(|e| e["execution_id"].as_str().unwrap().parse().unwrap())
+        .collect()
 }

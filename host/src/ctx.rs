@@ -198,7 +198,9 @@ fn execution_to_wit(e: Execution) -> types::WorkflowExecution {
         started_at: e.started_at.as_ref().map(rfc3339),
         completed_at: e.completed_at.as_ref().map(rfc3339),
         created_at: rfc3339(&e.created_at),
-        logs: e.logs.map(|logs| logs.into_iter().map(log_to_wit).collect()),
+        logs: e
+            .logs
+            .map(|logs| logs.into_iter().map(log_to_wit).collect()),
         variables: e.variables.map(|v| v.to_string()),
         session_id: e.session_id,
         peak_memory_bytes: e.peak_memory_bytes,
@@ -233,7 +235,10 @@ impl types::Host for ExecutionsCtx {}
 
 impl executions::Host for ExecutionsCtx {
     async fn list(&mut self, filter: types::ListFilter) -> Answer<Vec<types::WorkflowExecution>> {
-        let found = self.service.list(&self.identity, &filter_from_wit(filter)).await;
+        let found = self
+            .service
+            .list(&self.identity, &filter_from_wit(filter))
+            .await;
         Ok(found
             .map(|rows| rows.into_iter().map(execution_to_wit).collect())
             .map_err(Into::into))
@@ -280,7 +285,13 @@ impl executions::Host for ExecutionsCtx {
         }
         let found = self
             .service
-            .logs(&self.identity, current, execution_id.as_deref(), start.as_deref(), count)
+            .logs(
+                &self.identity,
+                current,
+                execution_id.as_deref(),
+                start.as_deref(),
+                count,
+            )
             .await;
         Ok(found
             .map(|entries| entries.into_iter().map(log_to_wit).collect())
@@ -346,7 +357,11 @@ impl context::Host for ExecutionsCtx {
         }
         let value = match serde_json::from_str::<serde_json::Value>(&value) {
             Ok(v) => v,
-            Err(e) => return Ok(Err(ApiError::invalid("value", format!("not JSON: {e}")).into())),
+            Err(e) => {
+                return Ok(Err(
+                    ApiError::invalid("value", format!("not JSON: {e}")).into()
+                ));
+            }
         };
         let done = self
             .service

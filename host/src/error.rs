@@ -101,7 +101,11 @@ pub enum LogStreamError {
 
 impl From<redis::RedisError> for LogStreamError {
     fn from(e: redis::RedisError) -> Self {
-        if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() {
+        if e.is_io_error()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+            || e.is_timeout()
+        {
             Self::Unavailable(e.to_string())
         } else {
             Self::Malformed(e.to_string())

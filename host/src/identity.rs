@@ -141,7 +141,11 @@ mod tests {
             (&user_none, someone_else, None, false),
         ];
         for (i, (caller, by, org, expected)) in cases.into_iter().enumerate() {
-            assert_eq!(caller.can_view(by, org), expected, "case {i}: {caller:?} {by} {org:?}");
+            assert_eq!(
+                caller.can_view(by, org),
+                expected,
+                "case {i}: {caller:?} {by} {org:?}"
+            );
         }
     }
 

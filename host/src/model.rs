@@ -81,7 +81,9 @@ impl fmt::Display for ExecutionStatus {
 
 /// A status name that is not one of the ten.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown status {0:?}; valid statuses: Scheduled, Pending, Running, Success, Failed, Timeout, Stuck, CompletedWithErrors, Cancelling, Cancelled (\"Completed\" means Success)")]
+#[error(
+    "unknown status {0:?}; valid statuses: Scheduled, Pending, Running, Success, Failed, Timeout, Stuck, CompletedWithErrors, Cancelling, Cancelled (\"Completed\" means Success)"
+)]
 pub struct UnknownStatus(pub String);
 
 impl FromStr for ExecutionStatus {
@@ -387,10 +389,16 @@ mod tests {
             assert_eq!(st.as_str().parse::<ExecutionStatus>(), Ok(st));
         }
         assert_eq!("failed".parse(), Ok(ExecutionStatus::Failed));
-        assert_eq!("completed_with_errors".parse(), Ok(ExecutionStatus::CompletedWithErrors));
+        assert_eq!(
+            "completed_with_errors".parse(),
+            Ok(ExecutionStatus::CompletedWithErrors)
+        );
         assert_eq!("Completed".parse(), Ok(ExecutionStatus::Success));
         let err = "Done".parse::<ExecutionStatus>().unwrap_err().to_string();
-        assert!(err.contains("\"Done\"") && err.contains("CompletedWithErrors"), "{err}");
+        assert!(
+            err.contains("\"Done\"") && err.contains("CompletedWithErrors"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -398,16 +406,43 @@ mod tests {
         assert_eq!(StreamId::parse_start("0"), Ok(StreamId::MIN));
         assert_eq!(StreamId::parse_start("-"), Ok(StreamId::MIN));
         assert_eq!(StreamId::parse_start("17"), Ok(StreamId { ms: 17, seq: 0 }));
-        assert_eq!(StreamId::parse_start("17-3"), Ok(StreamId { ms: 17, seq: 3 }));
-        for bad in ["abc", "1-", "-1", "1-2-3", "1--2", "x-1", "+", "99999999999999999999-0", "1-+2"] {
-            assert!(StreamId::parse_start(bad).is_err(), "{bad} should be rejected");
+        assert_eq!(
+            StreamId::parse_start("17-3"),
+            Ok(StreamId { ms: 17, seq: 3 })
+        );
+        for bad in [
+            "abc",
+            "1-",
+            "-1",
+            "1-2-3",
+            "1--2",
+            "x-1",
+            "+",
+            "99999999999999999999-0",
+            "1-+2",
+        ] {
+            assert!(
+                StreamId::parse_start(bad).is_err(),
+                "{bad} should be rejected"
+            );
         }
         assert!(StreamId { ms: 1, seq: 9 } < StreamId { ms: 2, seq: 0 });
         assert_eq!(StreamId { ms: 1, seq: 9 }.to_string(), "1-9");
         assert_eq!(
-            StreamId { ms: 1, seq: u64::MAX }.successor(),
+            StreamId {
+                ms: 1,
+                seq: u64::MAX
+            }
+            .successor(),
             Some(StreamId { ms: 2, seq: 0 })
         );
-        assert_eq!(StreamId { ms: u64::MAX, seq: u64::MAX }.successor(), None);
+        assert_eq!(
+            StreamId {
+                ms: u64::MAX,
+                seq: u64::MAX
+            }
+            .successor(),
+            None
+        );
     }
 }

@@ -107,12 +107,20 @@ fn parse_bound(s: &str, bound: Bound) -> Result<DateTime<Utc>, String> {
         return Ok(t.with_timezone(&Utc));
     }
     // ISO-8601 forms RFC 3339 does not take: offsets without a colon, no seconds.
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+    ] {
         if let Ok(t) = DateTime::parse_from_str(s, fmt) {
             return Ok(t.with_timezone(&Utc));
         }
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Ok(t.and_utc());
         }
@@ -225,23 +233,30 @@ mod tests {
 
     #[test]
     fn dates_with_offsets_become_utc() {
-        let q = filter(Some("2026-04-25T12:00:00+02:00"), Some("2026-04-25T23:30:00-0130"))
-            .validate(None)
-            .unwrap();
+        let q = filter(
+            Some("2026-04-25T12:00:00+02:00"),
+            Some("2026-04-25T23:30:00-0130"),
+        )
+        .validate(None)
+        .unwrap();
         assert_eq!(q.started_from, Some(utc("2026-04-25T10:00:00Z")));
         assert_eq!(q.started_until, Some(utc("2026-04-26T01:00:00Z")));
     }
 
     #[test]
     fn date_only_end_covers_the_whole_day() {
-        let q = filter(Some("2026-04-25"), Some("2026-04-25")).validate(None).unwrap();
+        let q = filter(Some("2026-04-25"), Some("2026-04-25"))
+            .validate(None)
+            .unwrap();
         assert_eq!(q.started_from, Some(utc("2026-04-25T00:00:00Z")));
         assert_eq!(q.started_until, Some(utc("2026-04-25T23:59:59.999999Z")));
     }
 
     #[test]
     fn naive_date_time_is_utc() {
-        let q = filter(Some("2026-04-25T08:15"), None).validate(None).unwrap();
+        let q = filter(Some("2026-04-25T08:15"), None)
+            .validate(None)
+            .unwrap();
         assert_eq!(q.started_from, Some(utc("2026-04-25T08:15:00Z")));
     }
 
@@ -263,13 +278,25 @@ mod tests {
 
     #[test]
     fn limits() {
-        let lim = |l| ListFilter { limit: l, ..Default::default() }.validate(None);
+        let lim = |l| {
+            ListFilter {
+                limit: l,
+                ..Default::default()
+            }
+            .validate(None)
+        };
         assert_eq!(lim(None).unwrap().limit, 50);
         assert_eq!(lim(Some(1)).unwrap().limit, 1);
         assert_eq!(lim(Some(1000)).unwrap().limit, 1000);
         assert_eq!(lim(Some(1001)).unwrap().limit, 1000);
         assert_eq!(lim(Some(u32::MAX)).unwrap().limit, 1000);
-        assert!(matches!(lim(Some(0)), Err(ApiError::InvalidArgument { parameter: "limit", .. })));
+        assert!(matches!(
+            lim(Some(0)),
+            Err(ApiError::InvalidArgument {
+                parameter: "limit",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -277,7 +304,13 @@ mod tests {
         let c = Cursor::after(utc("2026-04-25T10:00:00.123456Z"), Uuid::new_v4());
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         assert_eq!(c.started_at(), utc("2026-04-25T10:00:00.123456Z"));
-        for bad in ["", "v1.", "v1.zz.00", "v2.1.0123456789abcdef0123456789abcdef", "v1.1.xyz"] {
+        for bad in [
+            "",
+            "v1.",
+            "v1.zz.00",
+            "v2.1.0123456789abcdef0123456789abcdef",
+            "v1.1.xyz",
+        ] {
             assert!(Cursor::decode(bad).is_err(), "{bad}");
         }
     }
@@ -286,16 +319,28 @@ mod tests {
     fn log_ranges() {
         assert_eq!(
             LogRange::validate(None, None).unwrap(),
-            LogRange { start: StreamId::MIN, count: 100 }
+            LogRange {
+                start: StreamId::MIN,
+                count: 100
+            }
         );
-        assert_eq!(LogRange::validate(Some("5-1"), Some(5000)).unwrap().count, 1000);
+        assert_eq!(
+            LogRange::validate(Some("5-1"), Some(5000)).unwrap().count,
+            1000
+        );
         assert!(matches!(
             LogRange::validate(Some("soon"), None),
-            Err(ApiError::InvalidArgument { parameter: "start", .. })
+            Err(ApiError::InvalidArgument {
+                parameter: "start",
+                ..
+            })
         ));
         assert!(matches!(
             LogRange::validate(None, Some(0)),
-            Err(ApiError::InvalidArgument { parameter: "count", .. })
+            Err(ApiError::InvalidArgument {
+                parameter: "count",
+                ..
+            })
         ));
     }
 }

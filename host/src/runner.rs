@@ -103,7 +103,9 @@ pub struct Runner {
 
 impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runner").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Runner")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -247,7 +249,10 @@ impl Runner {
 
     /// Links a compiled component.
     pub fn load(&self, component: &Component) -> Result<LoadedWorkflow, RunError> {
-        let pre = self.linker.instantiate_pre(component).map_err(RunError::Load)?;
+        let pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(RunError::Load)?;
         let pre = WorkflowPre::new(pre).map_err(RunError::Load)?;
         Ok(LoadedWorkflow { pre })
     }
@@ -282,7 +287,10 @@ impl Runner {
             .map_err(ApiError::from)?;
         let started = Utc::now();
         let clock = Instant::now();
-        store.mark_running(id, started).await.map_err(ApiError::from)?;
+        store
+            .mark_running(id, started)
+            .await
+            .map_err(ApiError::from)?;
 
         let (log, log_task) = LogWriter::spawn(self.service.log_stream().clone(), id);
         let (outcome_kind, cpu, peak) = self.call(workflow, &request, id, log.clone()).await;
@@ -310,8 +318,12 @@ impl Runner {
         };
         let error_message = match (error_message, log_stats.lost()) {
             (m, 0) => m,
-            (None, n) => Some(format!("{n} log lines could not be written to the log stream")),
-            (Some(m), n) => Some(format!("{m}; {n} log lines could not be written to the log stream")),
+            (None, n) => Some(format!(
+                "{n} log lines could not be written to the log stream"
+            )),
+            (Some(m), n) => Some(format!(
+                "{m}; {n} log lines could not be written to the log stream"
+            )),
         };
         let result_type = result.as_ref().map(result_type);
         let outcome = Outcome {
@@ -329,7 +341,10 @@ impl Runner {
         let mut execution = store.get(id).await.map_err(ApiError::from)?;
         execution.logs = Some(
             self.service
-                .read_logs(id, crate::query::LogRange::validate(None, Some(crate::query::MAX_LOG_COUNT))?)
+                .read_logs(
+                    id,
+                    crate::query::LogRange::validate(None, Some(crate::query::MAX_LOG_COUNT))?,
+                )
                 .await?,
         );
         Ok(execution)

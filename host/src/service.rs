@@ -55,7 +55,11 @@ impl ExecutionsService {
     }
 
     /// Executions visible to `who` matching `filter`, newest first.
-    pub async fn list(&self, who: &Identity, filter: &ListFilter) -> Result<Vec<Execution>, ApiError> {
+    pub async fn list(
+        &self,
+        who: &Identity,
+        filter: &ListFilter,
+    ) -> Result<Vec<Execution>, ApiError> {
         let query = filter.validate(None)?;
         let rows = self.store.list(&who.scope(), &query).await?;
         Ok(rows
@@ -99,7 +103,11 @@ impl ExecutionsService {
         let id = parse_execution_id(id)?;
         let mut execution = self.visible(who, id).await?;
         if execution.status.is_final() {
-            execution.logs = Some(self.store.read_logs(id, StreamId::MIN, MAX_LOG_COUNT).await?);
+            execution.logs = Some(
+                self.store
+                    .read_logs(id, StreamId::MIN, MAX_LOG_COUNT)
+                    .await?,
+            );
         }
         Ok(execution.redact_for(who.is_platform_admin))
     }

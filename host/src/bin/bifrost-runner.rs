@@ -137,17 +137,23 @@ impl IdentityArgs {
         let operator = Identity::operator();
         if self.user.is_none() && !self.admin {
             if self.org.is_some() {
-                anyhow::bail!("--org needs --user (a regular user of that organisation) or --admin (its admin)");
+                anyhow::bail!(
+                    "--org needs --user (a regular user of that organisation) or --admin (its admin)"
+                );
             }
             if let Some(name) = &self.user_name {
-                return Ok(Identity { user_name: name.clone(), ..operator });
+                return Ok(Identity {
+                    user_name: name.clone(),
+                    ..operator
+                });
             }
             return Ok(operator);
         }
         Ok(Identity {
             user_id: self.user.unwrap_or(operator.user_id),
             user_name: self.user_name.clone().unwrap_or_else(|| {
-                self.user.map_or(operator.user_name.clone(), |u| u.to_string())
+                self.user
+                    .map_or(operator.user_name.clone(), |u| u.to_string())
             }),
             organization_id: self.org,
             is_platform_admin: self.admin,
@@ -282,7 +288,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
             who,
         } => {
             let entries = service
-                .logs(&who.identity()?, None, Some(&execution_id), start.as_deref(), count)
+                .logs(
+                    &who.identity()?,
+                    None,
+                    Some(&execution_id),
+                    start.as_deref(),
+                    count,
+                )
                 .await?;
             for entry in entries {
                 println!("{}", serde_json::to_string(&entry)?);

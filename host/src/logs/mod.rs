@@ -2,8 +2,8 @@
 //!
 //! Stream commands live only in the implementations.
 
-mod redis;
 pub mod guest_output;
+mod redis;
 mod writer;
 
 use async_trait::async_trait;

@@ -28,7 +28,9 @@ pub struct RedisLogStream {
 
 impl std::fmt::Debug for RedisLogStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisLogStream").field("prefix", &self.prefix).finish()
+        f.debug_struct("RedisLogStream")
+            .field("prefix", &self.prefix)
+            .finish()
     }
 }
 
@@ -65,7 +67,10 @@ fn field(entry: &redis::streams::StreamId, name: &str) -> Result<String, LogStre
         .ok_or_else(|| LogStreamError::Malformed(format!("entry {} has no {name} field", entry.id)))
 }
 
-fn parse_entry(execution_id: Uuid, e: &redis::streams::StreamId) -> Result<LogEntry, LogStreamError> {
+fn parse_entry(
+    execution_id: Uuid,
+    e: &redis::streams::StreamId,
+) -> Result<LogEntry, LogStreamError> {
     let malformed = |what: String| LogStreamError::Malformed(format!("entry {}: {what}", e.id));
     let id: StreamId = e.id.parse().map_err(malformed)?;
     let level: LogLevel = field(e, "level")?.parse().map_err(malformed)?;

@@ -92,9 +92,10 @@ impl TryFrom<ExecutionRow> for Execution {
         Ok(Execution {
             id: r.id,
             workflow_name: r.workflow_name,
-            status: r.status.parse().map_err(|e: crate::model::UnknownStatus| {
-                StoreError::Database(e.to_string())
-            })?,
+            status: r
+                .status
+                .parse()
+                .map_err(|e: crate::model::UnknownStatus| StoreError::Database(e.to_string()))?,
             parameters: r.parameters,
             result: r.result,
             result_type: r.result_type,
@@ -195,13 +196,12 @@ impl ExecutionStore for PostgresStore {
 
     #[tracing::instrument(skip_all, fields(%id))]
     async fn mark_running(&self, id: Uuid, started_at: DateTime<Utc>) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE executions SET status = 'Running', started_at = $2 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(started_at)
-        .execute(&self.pool)
-        .await?;
+        let done =
+            sqlx::query("UPDATE executions SET status = 'Running', started_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(started_at)
+                .execute(&self.pool)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

@@ -1,0 +1,317 @@
+//! An execution's life in the runner: its row, its result, its logs, and every way a
+//! workflow can end, with the example workflows as real users would write them.
+
+use std::time::{Duration, Instant};
+
+use bifrost_host::model::ExecutionStatus;
+use bifrost_host::runner::{RunRequest, RunnerConfig};
+use bifrost_host::store::ExecutionStore;
+use bifrost_tests::{EXAMPLE_FAILURE_REPORT, EXAMPLE_HELLO, Harness, Seed, admin, ok, user};
+use chrono::{TimeDelta, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+async fn stream_exists(h: &Harness, id: Uuid) -> bool {
+    let client = redis::Client::open(bifrost_tests::redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let n: i64 = redis::cmd("EXISTS")
+        .arg(h.env.logs.key(id))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    n == 1
+}
+
+#[tokio::test]
+async fn hello_example_runs_and_is_recorded() {
+    let h = Harness::new().await;
+    let hello = h.runner.load_file(EXAMPLE_HELLO.as_ref()).unwrap();
+    let who = user(Some(Uuid::new_v4()));
+    let done = h
+        .runner
+        .run(
+            &hello,
+            RunRequest {
+                workflow_name: "hello".into(),
+                input: json!({"name": "Ada"}),
+                identity: who.clone(),
+                form_id: Some(Uuid::new_v4()),
+                session_id: Some("cli-1".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        done.status,
+        ExecutionStatus::Success,
+        "{:?}",
+        done.error_message
+    );
+    assert_eq!(done.result, Some(json!({"greeting": "Hello, Ada!"})));
+    assert_eq!(done.result_type.as_deref(), Some("json"));
+    assert_eq!(done.parameters, json!({"name": "Ada"}));
+    assert_eq!(done.executed_by, who.user_id);
+    assert_eq!(done.executed_by_name, who.user_name);
+    assert_eq!(done.organization_id, who.organization_id);
+    assert_eq!(done.session_id.as_deref(), Some("cli-1"));
+    assert!(done.form_id.is_some());
+    assert!(done.duration_ms.is_some());
+    assert!(done.started_at.unwrap() >= done.created_at);
+    assert!(done.completed_at.unwrap() >= done.started_at.unwrap());
+    assert!(done.peak_memory_bytes.unwrap() > 0);
+    assert!(done.cpu_total_seconds.unwrap() > 0.0);
+    assert_eq!(done.variables, Some(json!({"greeted": "Ada"})));
+
+    // Its log lines, with their metadata, moved to the database; the stream is gone.
+    let logs = done.logs.clone().unwrap();
+    let info = logs
+        .iter()
+        .find(|l| l.message == "greeting Ada")
+        .expect("info line");
+    assert_eq!(info.metadata.as_ref().unwrap()["name"], json!("Ada"));
+    assert!(!stream_exists(&h, done.id).await);
+    let stored = h
+        .env
+        .store
+        .read_logs(done.id, Default::default(), 1000)
+        .await
+        .unwrap();
+    assert_eq!(stored, logs);
+
+    // The row as the store has it matches what the run returned.
+    let row = h.env.store.get(done.id).await.unwrap();
+    assert_eq!(row.status, ExecutionStatus::Success);
+    assert_eq!(row.result, done.result);
+    h.close().await;
+}
+
+#[tokio::test]
+async fn context_is_bound_by_the_host() {
+    let h = Harness::new().await;
+    let who = user(Some(Uuid::new_v4()));
+    let (done, answers) = h.probe(&who, json!([{"op": "context"}])).await;
+    let ctx = ok(&answers[0]);
+    assert_eq!(ctx["execution_id"], json!(done.id.to_string()));
+    assert_eq!(ctx["workflow_name"], json!("probe"));
+    assert_eq!(ctx["user_id"], json!(who.user_id.to_string()));
+    assert_eq!(ctx["user_name"], json!(who.user_name));
+    assert_eq!(
+        ctx["org_id"],
+        json!(who.organization_id.unwrap().to_string())
+    );
+    assert_eq!(ctx["is_platform_admin"], json!(false));
+    h.close().await;
+}
+
+#[tokio::test]
+async fn own_status_is_running_during_the_run() {
+    let h = Harness::new().await;
+    let who = admin(None);
+    // The probe cannot know its id before it runs; `list` of workflow "probe" newest first
+    // shows it.
+    let (done, answers) = h
+        .probe(
+            &who,
+            json!([{"op": "list", "workflow_name": "probe", "limit": 1}]),
+        )
+        .await;
+    let listed = ok(&answers[0]).as_array().unwrap().clone();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["execution_id"], json!(done.id.to_string()));
+    assert_eq!(listed[0]["status"], json!("Running"));
+    assert_eq!(done.status, ExecutionStatus::Success);
+    h.close().await;
+}
+
+#[tokio::test]
+async fn workflow_error_fails_the_execution() {
+    let h = Harness::new().await;
+    let done = h
+        .run_probe(&user(None), json!([{"op": "log", "level": "INFO", "message": "before"}, {"op": "fail", "message": "no such customer"}]))
+        .await;
+    assert_eq!(done.status, ExecutionStatus::Failed);
+    assert_eq!(done.error_message.as_deref(), Some("no such customer"));
+    assert_eq!(done.result, None);
+    assert!(done.logs.unwrap().iter().any(|l| l.message == "before"));
+    h.close().await;
+}
+
+#[tokio::test]
+async fn panic_fails_the_execution_with_the_trap_and_keeps_stderr() {
+    let h = Harness::new().await;
+    let done = h
+        .run_probe(
+            &user(None),
+            json!([{"op": "panic", "message": "bad state 42"}]),
+        )
+        .await;
+    assert_eq!(done.status, ExecutionStatus::Failed);
+    let message = done.error_message.unwrap();
+    assert!(message.contains("trap"), "{message}");
+    let logs = done.logs.unwrap();
+    assert!(
+        logs.iter()
+            .any(|l| l.level == bifrost_host::model::LogLevel::Error
+                && l.message.contains("bad state 42")),
+        "panic message in stderr lines: {logs:?}"
+    );
+    // The runner still works.
+    let (_, answers) = h.probe(&user(None), json!([{"op": "context"}])).await;
+    assert_eq!(answers.len(), 1);
+    h.close().await;
+}
+
+#[tokio::test]
+async fn endless_loop_times_out_at_the_deadline() {
+    let h = Harness::with_config(RunnerConfig {
+        deadline: Duration::from_millis(500),
+        ..bifrost_tests::test_config()
+    })
+    .await;
+    let clock = Instant::now();
+    let done = h.run_probe(&user(None), json!([{"op": "spin"}])).await;
+    let took = clock.elapsed();
+    assert_eq!(done.status, ExecutionStatus::Timeout);
+    assert!(done.error_message.unwrap().contains("deadline"));
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    h.close().await;
+}
+
+#[tokio::test]
+async fn memory_beyond_the_cap_fails_the_execution() {
+    let h = Harness::with_config(RunnerConfig {
+        max_memory_bytes: 32 << 20,
+        ..bifrost_tests::test_config()
+    })
+    .await;
+    let done = h
+        .run_probe(&user(None), json!([{"op": "grow_memory", "mebibytes": 64}]))
+        .await;
+    assert_eq!(done.status, ExecutionStatus::Failed);
+    let message = done.error_message.unwrap();
+    assert!(message.contains("memory limit"), "{message}");
+    // Within the cap is fine.
+    let (_, answers) = h
+        .probe(&user(None), json!([{"op": "grow_memory", "mebibytes": 8}]))
+        .await;
+    assert_eq!(ok(&answers[0]), &json!(8));
+    h.close().await;
+}
+
+#[tokio::test]
+async fn stdout_and_stderr_become_log_lines() {
+    let h = Harness::new().await;
+    let (done, _) = h
+        .probe(
+            &user(None),
+            json!([{"op": "print", "text": "to stdout\nsecond line"}, {"op": "eprint", "text": "to stderr"}]),
+        )
+        .await;
+    let logs = done.logs.unwrap();
+    let find = |m: &str| {
+        logs.iter()
+            .find(|l| l.message == m)
+            .unwrap_or_else(|| panic!("{m} in {logs:?}"))
+    };
+    assert_eq!(find("to stdout").level, bifrost_host::model::LogLevel::Info);
+    assert_eq!(
+        find("second line").level,
+        bifrost_host::model::LogLevel::Info
+    );
+    assert_eq!(
+        find("to stderr").level,
+        bifrost_host::model::LogLevel::Error
+    );
+    h.close().await;
+}
+
+#[tokio::test]
+async fn input_that_does_not_match_fails_clearly() {
+    let h = Harness::new().await;
+    let done = h
+        .runner
+        .run(
+            &h.probe,
+            RunRequest {
+                workflow_name: "probe".into(),
+                input: json!({"calls": "not a list"}),
+                identity: user(None),
+                form_id: None,
+                session_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, ExecutionStatus::Failed);
+    assert!(done.error_message.unwrap().contains("input"));
+    h.close().await;
+}
+
+#[tokio::test]
+async fn failure_report_example_summarises_the_last_day() {
+    let h = Harness::new().await;
+    let org = Uuid::new_v4();
+    let me = admin(Some(org));
+    let now = Utc::now();
+    let mut expected = 0;
+    for (workflow, status, hours_ago, org) in [
+        ("billing", ExecutionStatus::Failed, 1, Some(org)),
+        ("billing", ExecutionStatus::Failed, 5, Some(org)),
+        ("sync", ExecutionStatus::Failed, 23, Some(org)),
+        ("sync", ExecutionStatus::Failed, 30, Some(org)),
+        ("sync", ExecutionStatus::Success, 2, Some(org)),
+        (
+            "other-org",
+            ExecutionStatus::Failed,
+            2,
+            Some(Uuid::new_v4()),
+        ),
+    ] {
+        if status == ExecutionStatus::Failed && hours_ago < 24 && org == me.organization_id {
+            expected += 1;
+        }
+        h.env
+            .seed(&Seed {
+                by: Uuid::new_v4(),
+                org,
+                workflow: workflow.into(),
+                status,
+                started_at: now - TimeDelta::hours(hours_ago),
+            })
+            .await;
+    }
+    let report = h.runner.load_file(EXAMPLE_FAILURE_REPORT.as_ref()).unwrap();
+    let done = h
+        .runner
+        .run(
+            &report,
+            RunRequest {
+                workflow_name: "failure-report".into(),
+                input: json!({}),
+                identity: me,
+                form_id: None,
+                session_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        done.status,
+        ExecutionStatus::Success,
+        "{:?}",
+        done.error_message
+    );
+    let result = done.result.unwrap();
+    assert_eq!(expected, 3);
+    assert_eq!(result["total_failed"], json!(expected), "{result}");
+    assert_eq!(
+        result["by_workflow"],
+        json!({"billing": 2, "sync": 1}),
+        "{result}"
+    );
+    // It read its own log back: the lines it wrote before counting.
+    let own = result["own_log_lines"].as_u64().unwrap();
+    assert!(own >= 1, "{result}");
+    assert!(done.logs.unwrap().len() as u64 >= own);
+    h.close().await;
+}
