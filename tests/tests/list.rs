@@ -1,0 +1,452 @@
+//! `list` through the guest: every filter and their combinations against an oracle, the
+//! limit, dates with offsets and bad dates, ties, cursor pages, and hostile strings.
+
+use bifrost_host::model::ExecutionStatus;
+use bifrost_tests::{Harness, Seed, admin, err_kind, ids, ok, user};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Seeds 3 workflows x 4 statuses x 5 days, and returns the seeds with their ids.
+async fn seed_grid(h: &Harness, org: Uuid) -> Vec<(Uuid, Seed)> {
+    let mut seeds = Vec::new();
+    let by = Uuid::new_v4();
+    let base = utc("2026-04-20T12:00:00Z");
+    let statuses = [
+        ExecutionStatus::Success,
+        ExecutionStatus::Failed,
+        ExecutionStatus::Timeout,
+        ExecutionStatus::CompletedWithErrors,
+    ];
+    let mut n = 0;
+    for workflow in ["alpha", "beta", "gamma"] {
+        for (si, status) in statuses.into_iter().enumerate() {
+            for day in 0..5 {
+                n += 1;
+                let seed = Seed {
+                    by,
+                    org: Some(org),
+                    workflow: workflow.into(),
+                    status,
+                    started_at: base
+                        + TimeDelta::days(day)
+                        + TimeDelta::minutes((si * 7 + n) as i64),
+                };
+                seeds.push((h.env.seed(&seed).await, seed));
+            }
+        }
+    }
+    seeds
+}
+
+/// The expected answer, computed from the seeds: filters AND, newest first, ties by id.
+fn oracle(
+    seeds: &[(Uuid, Seed)],
+    workflow: Option<&str>,
+    status: Option<ExecutionStatus>,
+    from: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    limit: usize,
+) -> Vec<Uuid> {
+    let mut hits: Vec<&(Uuid, Seed)> = seeds
+        .iter()
+        .filter(|(_, s)| workflow.is_none_or(|w| s.workflow == w))
+        .filter(|(_, s)| status.is_none_or(|st| s.status == st))
+        .filter(|(_, s)| from.is_none_or(|f| s.started_at >= f))
+        .filter(|(_, s)| until.is_none_or(|u| s.started_at <= u))
+        .collect();
+    hits.sort_by(|a, b| (b.1.started_at, b.0).cmp(&(a.1.started_at, a.0)));
+    hits.into_iter().take(limit).map(|(id, _)| *id).collect()
+}
+
+#[tokio::test]
+async fn every_filter_combination_matches_the_oracle() {
+    let h = Harness::new().await;
+    let org = Uuid::new_v4();
+    let seeds = seed_grid(&h, org).await;
+    let me = admin(Some(org));
+
+    let workflows = [None, Some("beta")];
+    let statuses = [None, Some(ExecutionStatus::Failed)];
+    let froms = [None, Some(("2026-04-21", utc("2026-04-21T00:00:00Z")))];
+    let untils = [
+        None,
+        Some(("2026-04-23", utc("2026-04-23T23:59:59.999999Z"))),
+    ];
+    let limits = [None, Some(3u32)];
+
+    let mut calls = Vec::new();
+    let mut params = Vec::new();
+    for w in workflows {
+        for st in statuses {
+            for f in froms {
+                for u in untils {
+                    for l in limits {
+                        let mut call = json!({"op": "list"});
+                        if let Some(w) = w {
+                            call["workflow_name"] = json!(w);
+                        }
+                        if let Some(st) = st {
+                            call["status"] = json!(st.as_str());
+                        }
+                        if let Some((text, _)) = f {
+                            call["start_date"] = json!(text);
+                        }
+                        if let Some((text, _)) = u {
+                            call["end_date"] = json!(text);
+                        }
+                        if let Some(l) = l {
+                            call["limit"] = json!(l);
+                        }
+                        calls.push(call);
+                        params.push((w, st, f.map(|x| x.1), u.map(|x| x.1), l.unwrap_or(50)));
+                    }
+                }
+            }
+        }
+    }
+    let (run, answers) = h.probe(&me, json!(calls)).await;
+    // The probe's own execution is in the organisation too, and was Running while it
+    // listed: the oracle knows it as one more row.
+    let mut seeds = seeds;
+    seeds.push((
+        run.id,
+        Seed {
+            by: me.user_id,
+            org: Some(org),
+            workflow: "probe".into(),
+            status: ExecutionStatus::Running,
+            started_at: run.started_at.unwrap(),
+        },
+    ));
+    let expected: Vec<Vec<Uuid>> = params
+        .iter()
+        .map(|&(w, st, f, u, l)| oracle(&seeds, w, st, f, u, l as usize))
+        .collect();
+    for ((call, answer), want) in calls.iter().zip(&answers).zip(&expected) {
+        assert_eq!(&ids(answer), want, "{call}");
+    }
+    // Some combinations must be non-trivial for this test to mean anything.
+    let sizes: std::collections::BTreeSet<usize> = expected.iter().map(Vec::len).collect();
+    assert!(
+        sizes.len() >= 5,
+        "filters should cut differently: {sizes:?}"
+    );
+    h.close().await;
+}
+
+#[tokio::test]
+async fn default_limit_and_cap() {
+    let h = Harness::new().await;
+    let org = Uuid::new_v4();
+    let by = Uuid::new_v4();
+    let base = utc("2026-01-01T00:00:00Z");
+    // Bulk seed: 1005 rows in one statement.
+    sqlx::query(
+        "INSERT INTO executions (id, workflow_name, status, started_at, created_at, executed_by, executed_by_name, organization_id) \
+         SELECT gen_random_uuid(), 'bulk', 'Success', $1 + make_interval(secs => g), $1, $2, 'bulk', $3 \
+         FROM generate_series(1, 1005) g",
+    )
+    .bind(base)
+    .bind(by)
+    .bind(org)
+    .execute(h.env.store.pool())
+    .await
+    .unwrap();
+    let me = admin(Some(org));
+    let (_, answers) = h
+        .probe(
+            &me,
+            json!([
+                {"op": "list", "workflow_name": "bulk"},
+                {"op": "list", "workflow_name": "bulk", "limit": 1000},
+                {"op": "list", "workflow_name": "bulk", "limit": 1001},
+                {"op": "list", "workflow_name": "bulk", "limit": 4294967295u32},
+                {"op": "list", "workflow_name": "bulk", "limit": 0},
+            ]),
+        )
+        .await;
+    assert_eq!(ids(&answers[0]).len(), 50);
+    assert_eq!(ids(&answers[1]).len(), 1000);
+    assert_eq!(ids(&answers[2]).len(), 1000);
+    assert_eq!(ids(&answers[3]).len(), 1000);
+    assert_eq!(err_kind(&answers[4]), "invalid-argument");
+    assert_eq!(answers[4]["err"]["parameter"], json!("limit"));
+    // Newest first.
+    let first = ok(&answers[0]).as_array().unwrap();
+    assert!(first[0]["started_at"].as_str() > first[49]["started_at"].as_str());
+    h.close().await;
+}
+
+#[tokio::test]
+async fn dates_with_offsets_and_whole_days() {
+    let h = Harness::new().await;
+    let org = Uuid::new_v4();
+    let by = Uuid::new_v4();
+    let mut at = |t: &str| Seed {
+        by,
+        org: Some(org),
+        workflow: "dated".into(),
+        status: ExecutionStatus::Success,
+        started_at: utc(t),
+    };
+    let early = h.env.seed(&at("2026-04-25T09:30:00Z")).await;
+    let late = h.env.seed(&at("2026-04-25T10:30:00Z")).await;
+    let last_moment = h.env.seed(&at("2026-04-25T23:59:59.999Z")).await;
+    let next_day = h.env.seed(&at("2026-04-26T00:00:00Z")).await;
+    let day_before = h.env.seed(&at("2026-04-24T23:59:59Z")).await;
+
+    let list = |start: Option<&str>, end: Option<&str>| {
+        let mut c = json!({"op": "list", "workflow_name": "dated"});
+        if let Some(s) = start {
+            c["start_date"] = json!(s);
+        }
+        if let Some(e) = end {
+            c["end_date"] = json!(e);
+        }
+        c
+    };
+    let (_, a) = h
+        .probe(
+            &admin(Some(org)),
+            json!([
+                // 12:00 at +02:00 is 10:00 UTC: only the 10:30 one and later.
+                list(Some("2026-04-25T12:00:00+02:00"), Some("2026-04-25")),
+                // An end date alone covers its whole day.
+                list(Some("2026-04-25"), Some("2026-04-25")),
+                // 11:00 at -01:00 is 12:00 UTC.
+                list(None, Some("2026-04-25T11:00:00-01:00")),
+                // No offset: UTC.
+                list(Some("2026-04-25T10:00:00"), Some("2026-04-25T11:00:00")),
+                list(Some("2026-04-26T00:00:00Z"), None),
+            ]),
+        )
+        .await;
+    assert_eq!(ids(&a[0]), vec![last_moment, late]);
+    assert_eq!(ids(&a[1]), vec![last_moment, late, early]);
+    assert_eq!(ids(&a[2]), vec![late, early, day_before]);
+    assert_eq!(ids(&a[3]), vec![late]);
+    assert_eq!(ids(&a[4]), vec![next_day]);
+    h.close().await;
+}
+
+#[tokio::test]
+async fn bad_dates_and_statuses_are_errors_that_name_the_parameter() {
+    let h = Harness::new().await;
+    let (_, a) = h
+        .probe(
+            &admin(None),
+            json!([
+                {"op": "list", "start_date": "yesterday"},
+                {"op": "list", "end_date": "2026-13-45"},
+                {"op": "list", "start_date": "2026-04-25T25:00:00Z"},
+                {"op": "list", "start_date": "2026-04-26", "end_date": "2026-04-25"},
+                {"op": "list", "status": "Exploded"},
+                {"op": "list", "status": "Completed"},
+                {"op": "list", "status": "failed"},
+                {"op": "list", "workflow_name": ""},
+            ]),
+        )
+        .await;
+    for (i, param) in [
+        (0, "start_date"),
+        (1, "end_date"),
+        (2, "start_date"),
+        (3, "end_date"),
+    ] {
+        assert_eq!(err_kind(&a[i]), "invalid-argument", "{}", a[i]);
+        assert_eq!(a[i]["err"]["parameter"], json!(param), "{}", a[i]);
+    }
+    assert_eq!(err_kind(&a[4]), "invalid-status");
+    let message = a[4]["err"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("CompletedWithErrors") && message.contains("Failed"),
+        "{message}"
+    );
+    ok(&a[5]);
+    ok(&a[6]);
+    assert_eq!(a[7]["err"]["parameter"], json!("workflow_name"));
+    h.close().await;
+}
+
+#[tokio::test]
+async fn ties_are_ordered_by_id_and_pages_have_no_gap_or_duplicate() {
+    let h = Harness::new().await;
+    let org = Uuid::new_v4();
+    let by = Uuid::new_v4();
+    let same = utc("2026-04-25T10:00:00Z");
+    let mut seeded = Vec::new();
+    for i in 0..23 {
+        // Eleven share one instant; the rest spread around it.
+        let started_at = if i < 11 {
+            same
+        } else {
+            same + TimeDelta::seconds(if i % 2 == 0 { i } else { -i })
+        };
+        seeded.push(
+            h.env
+                .seed(&Seed {
+                    by,
+                    org: Some(org),
+                    workflow: "ties".into(),
+                    status: ExecutionStatus::Success,
+                    started_at,
+                })
+                .await,
+        );
+    }
+    let me = admin(Some(org));
+    let (_, a) = h
+        .probe(
+            &me,
+            json!([
+                {"op": "list", "workflow_name": "ties", "limit": 1000},
+                {"op": "list", "workflow_name": "ties", "limit": 1000},
+                {"op": "list_all", "workflow_name": "ties", "limit": 4},
+                {"op": "list_all", "workflow_name": "ties", "limit": 1},
+                {"op": "list_all", "workflow_name": "ties", "limit": 23},
+            ]),
+        )
+        .await;
+    let once = ids(&a[0]);
+    assert_eq!(once.len(), 23);
+    assert_eq!(once, ids(&a[1]), "same query, same order");
+    // Within the tie, ids descend.
+    let rows = ok(&a[0]).as_array().unwrap();
+    let tied: Vec<Uuid> = rows
+        .iter()
+        .filter(|r| r["started_at"] == json!("2026-04-25T10:00:00.000000Z"))
+        .map(|r| r["execution_id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(tied.len(), 11);
+    let mut sorted = tied.clone();
+    sorted.sort_by(|x, y| y.cmp(x));
+    assert_eq!(tied, sorted);
+    // Cursor pages walk the same order.
+    assert_eq!(ids(&a[2]), once);
+    assert_eq!(ids(&a[3]), once);
+    assert_eq!(ids(&a[4]), once);
+    h.close().await;
+}
+
+#[tokio::test]
+async fn pages_hand_out_cursors_only_while_more_remain() {
+    let h = Harness::new().await;
+    let org = Uuid::new_v4();
+    for i in 0..6 {
+        h.env
+            .seed(&Seed {
+                by: Uuid::new_v4(),
+                org: Some(org),
+                workflow: "paged".into(),
+                status: ExecutionStatus::Success,
+                started_at: utc("2026-04-25T10:00:00Z") + TimeDelta::minutes(i),
+            })
+            .await;
+    }
+    let who = admin(Some(org));
+    let filter = bifrost_host::query::ListFilter {
+        workflow_name: Some("paged".into()),
+        limit: Some(3),
+        ..Default::default()
+    };
+    let first = h.env.service.list_page(&who, &filter, None).await.unwrap();
+    assert_eq!(first.executions.len(), 3);
+    let cursor = first.next_cursor.expect("a second page");
+    let second = h
+        .env
+        .service
+        .list_page(&who, &filter, Some(&cursor))
+        .await
+        .unwrap();
+    assert_eq!(second.executions.len(), 3);
+    assert_eq!(second.next_cursor, None, "no cursor to an empty page");
+    let garbage = h
+        .env
+        .service
+        .list_page(&who, &filter, Some("v1.zz"))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        garbage,
+        bifrost_host::ApiError::InvalidArgument {
+            parameter: "cursor",
+            ..
+        }
+    ));
+    h.close().await;
+}
+
+#[tokio::test]
+async fn filter_strings_shaped_like_sql_are_plain_data() {
+    let h = Harness::new().await;
+    let org = Uuid::new_v4();
+    let evil = "x'; DROP TABLE executions; --";
+    let quoted = "a\"b\\c' OR '1'='1";
+    let mut mk = |w: &str| Seed {
+        by: Uuid::new_v4(),
+        org: Some(org),
+        workflow: w.into(),
+        status: ExecutionStatus::Failed,
+        started_at: Utc::now(),
+    };
+    let evil_id = h.env.seed(&mk(evil)).await;
+    let quoted_id = h.env.seed(&mk(quoted)).await;
+    h.env.seed(&mk("innocent")).await;
+    let (_, a) = h
+        .probe(
+            &admin(Some(org)),
+            json!([
+                {"op": "list", "workflow_name": evil},
+                {"op": "list", "workflow_name": quoted},
+                {"op": "list", "workflow_name": "' OR 1=1 --"},
+                {"op": "list", "start_date": "2026-01-01'; DELETE FROM executions; --"},
+                {"op": "logs", "execution_id": Uuid::new_v4().to_string(), "start": "0-0'; DROP TABLE execution_logs; --"},
+            ]),
+        )
+        .await;
+    assert_eq!(ids(&a[0]), vec![evil_id]);
+    assert_eq!(ids(&a[1]), vec![quoted_id]);
+    assert_eq!(ids(&a[2]), Vec::<Uuid>::new());
+    assert_eq!(err_kind(&a[3]), "invalid-argument");
+    assert_eq!(err_kind(&a[4]), "invalid-argument");
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM executions WHERE organization_id = $1 AND workflow_name <> 'probe'",
+    )
+    .bind(org)
+    .fetch_one(h.env.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(count, 3, "the table and its rows are intact");
+    h.close().await;
+}
+
+#[tokio::test]
+async fn regular_user_list_is_scoped_even_with_filters() {
+    let h = Harness::new().await;
+    let org = Uuid::new_v4();
+    let me = user(Some(org));
+    let colleague = user(Some(org));
+    for who in [&me, &colleague] {
+        h.env
+            .seed(&Seed {
+                by: who.user_id,
+                org: Some(org),
+                workflow: "shared-name".into(),
+                status: ExecutionStatus::Failed,
+                started_at: Utc::now(),
+            })
+            .await;
+    }
+    let (_, a) = h
+        .probe(&me, json!([{"op": "list", "workflow_name": "shared-name", "status": "Failed", "limit": 1000}]))
+        .await;
+    let rows = ok(&a[0]).as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["executed_by"], json!(me.user_id.to_string()));
+    h.close().await;
+}

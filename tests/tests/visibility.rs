@@ -1,0 +1,183 @@
+//! The visibility rule through the guest: who sees which execution in `list`, `get` and
+//! `get_current_logs` with an explicit id, with nothing leaking.
+
+use std::collections::BTreeSet;
+
+use bifrost_host::Identity;
+use bifrost_host::logs::LogStream;
+use bifrost_host::model::{ExecutionStatus, LogLevel, LogLine};
+use bifrost_tests::{Harness, Seed, admin, err_kind, ids, ok, user};
+use chrono::{TimeDelta, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn visibility_matrix_over_list_get_and_logs() {
+    let h = Harness::new().await;
+    let org_a = Uuid::new_v4();
+    let org_b = Uuid::new_v4();
+
+    let admin_all = admin(None);
+    let admin_a = admin(Some(org_a));
+    let alice = user(Some(org_a));
+    let bob = user(Some(org_a));
+    let carol = user(Some(org_b));
+    let loner = user(None);
+
+    let now = Utc::now();
+    let mut seed = |by: &Identity, org: Option<Uuid>, minutes: i64| Seed {
+        by: by.user_id,
+        org,
+        workflow: "seeded".into(),
+        status: ExecutionStatus::Success,
+        started_at: now - TimeDelta::minutes(minutes),
+    };
+    let alice_a = h.env.seed(&seed(&alice, Some(org_a), 1)).await;
+    let bob_a = h.env.seed(&seed(&bob, Some(org_a), 2)).await;
+    let carol_b = h.env.seed(&seed(&carol, Some(org_b), 3)).await;
+    let loner_none = h.env.seed(&seed(&loner, None, 4)).await;
+    // Alice's own execution, but in another organisation than hers.
+    let alice_b = h.env.seed(&seed(&alice, Some(org_b), 5)).await;
+    let admin_a_own = h.env.seed(&seed(&admin_a, Some(org_a), 6)).await;
+    let all = [alice_a, bob_a, carol_b, loner_none, alice_b, admin_a_own];
+
+    // Every execution has a live log line.
+    for id in all {
+        h.env
+            .logs
+            .append(
+                id,
+                &[LogLine {
+                    level: LogLevel::Info,
+                    message: format!("secret of {id}"),
+                    metadata: None,
+                    timestamp: Utc::now(),
+                }],
+            )
+            .await
+            .unwrap();
+    }
+
+    let cases: [(&str, &Identity, Vec<Uuid>); 6] = [
+        ("admin without organisation", &admin_all, all.to_vec()),
+        ("admin of A", &admin_a, vec![alice_a, bob_a, admin_a_own]),
+        ("alice, user of A", &alice, vec![alice_a]),
+        ("bob, user of A", &bob, vec![bob_a]),
+        ("carol, user of B", &carol, vec![carol_b]),
+        ("user without organisation", &loner, vec![loner_none]),
+    ];
+    for (who_name, who, visible) in cases {
+        let mut calls = vec![json!({"op": "list", "workflow_name": "seeded", "limit": 1000})];
+        for id in all {
+            calls.push(json!({"op": "get", "id": id.to_string()}));
+            calls.push(json!({"op": "logs", "execution_id": id.to_string()}));
+        }
+        let (_, answers) = h.probe(who, json!(calls)).await;
+
+        let listed: BTreeSet<Uuid> = ids(&answers[0]).into_iter().collect();
+        let expected: BTreeSet<Uuid> = visible.iter().copied().collect();
+        assert_eq!(listed, expected, "{who_name}: list");
+
+        for (i, id) in all.iter().enumerate() {
+            let get = &answers[1 + 2 * i];
+            let logs = &answers[2 + 2 * i];
+            if visible.contains(id) {
+                assert_eq!(
+                    ok(get)["execution_id"],
+                    json!(id.to_string()),
+                    "{who_name}: get {id}"
+                );
+                let lines = ok(logs).as_array().unwrap();
+                assert_eq!(lines.len(), 1, "{who_name}: logs {id}");
+                assert_eq!(lines[0]["message"], json!(format!("secret of {id}")));
+            } else {
+                assert_eq!(err_kind(get), "permission-denied", "{who_name}: get {id}");
+                assert_eq!(err_kind(logs), "permission-denied", "{who_name}: logs {id}");
+                assert!(
+                    !logs.to_string().contains("secret"),
+                    "{who_name}: logs leak"
+                );
+            }
+        }
+    }
+    h.close().await;
+}
+
+#[tokio::test]
+async fn not_found_and_denied_are_distinct() {
+    let h = Harness::new().await;
+    let owner = user(Some(Uuid::new_v4()));
+    let theirs = h
+        .env
+        .seed(&Seed {
+            by: owner.user_id,
+            org: owner.organization_id,
+            workflow: "w".into(),
+            status: ExecutionStatus::Failed,
+            started_at: Utc::now(),
+        })
+        .await;
+    let missing = Uuid::new_v4();
+    let stranger = user(owner.organization_id);
+    let (_, answers) = h
+        .probe(
+            &stranger,
+            json!([
+                {"op": "get", "id": theirs.to_string()},
+                {"op": "get", "id": missing.to_string()},
+                {"op": "logs", "execution_id": missing.to_string()},
+                {"op": "get", "id": "not-a-uuid"},
+                {"op": "logs", "execution_id": "'; DROP TABLE executions; --"},
+            ]),
+        )
+        .await;
+    assert_eq!(err_kind(&answers[0]), "permission-denied");
+    assert_eq!(err_kind(&answers[1]), "not-found");
+    assert_eq!(err_kind(&answers[2]), "not-found");
+    assert_eq!(err_kind(&answers[3]), "invalid-argument");
+    assert_eq!(answers[3]["err"]["parameter"], json!("execution_id"));
+    assert_eq!(err_kind(&answers[4]), "invalid-argument");
+    h.close().await;
+}
+
+#[tokio::test]
+async fn variables_and_resource_figures_only_for_admins() {
+    let h = Harness::new().await;
+    let org = Uuid::new_v4();
+    let me = user(Some(org));
+    let (mine, _) = h
+        .probe(
+            &me,
+            json!([{"op": "set_variable", "name": "k", "value": {"deep": [1, 2]}}]),
+        )
+        .await;
+    let id = mine.id.to_string();
+    assert_eq!(mine.variables, Some(json!({"k": {"deep": [1, 2]}})));
+
+    let (_, as_user) = h
+        .probe(
+            &me,
+            json!([{"op": "get", "id": id}, {"op": "list", "workflow_name": "probe", "limit": 10}]),
+        )
+        .await;
+    let got = ok(&as_user[0]);
+    assert_eq!(got["variables"], json!(null));
+    assert_eq!(got["peak_memory_bytes"], json!(null));
+    assert_eq!(got["cpu_total_seconds"], json!(null));
+    for e in ok(&as_user[1]).as_array().unwrap() {
+        assert_eq!(e["variables"], json!(null));
+        assert_eq!(e["peak_memory_bytes"], json!(null));
+    }
+    // The user's own execution still shows its result, input and logs.
+    assert_eq!(got["status"], json!("Success"));
+    assert!(got["logs"].is_array());
+
+    let (_, as_admin) = h
+        .probe(&admin(Some(org)), json!([{"op": "get", "id": id}]))
+        .await;
+    let got = ok(&as_admin[0]);
+    assert_eq!(got["variables"], json!({"k": {"deep": [1, 2]}}));
+    assert!(got["peak_memory_bytes"].as_i64().unwrap() > 0);
+    assert!(got["cpu_total_seconds"].as_f64().is_some());
+    h.close().await;
+}
