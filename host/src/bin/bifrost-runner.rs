@@ -232,6 +232,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
                 deadline: std::time::Duration::from_secs(args.timeout_secs),
                 ..RunnerConfig::default()
             };
+            let is_admin = identity.is_platform_admin;
             let runner = Runner::new(service, config).map_err(|e| anyhow::anyhow!("{e:#}"))?;
             let workflow = runner.load_file(&args.component)?;
             let execution = runner
@@ -240,12 +241,14 @@ async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
                     RunRequest {
                         workflow_name,
                         input,
-                        identity,
+                        identity: identity.clone(),
                         form_id: args.form_id,
                         session_id: args.session_id,
                     },
                 )
                 .await?;
+            // Printed as the caller may see it: variables and resource figures for admins.
+            let execution = execution.redact_for(is_admin);
             print_json(&execution)?;
             Ok(if execution.status == ExecutionStatus::Success {
                 ExitCode::SUCCESS

@@ -1,0 +1,250 @@
+//! The `bifrost-runner` command line, run as a user would, against real PostgreSQL and
+//! Redis (a database and key prefix of each test's own).
+
+use std::process::{Command, Output};
+
+use bifrost_tests::{EXAMPLE_HELLO, PROBE, TestEnv};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+fn runner(env: &TestEnv) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bifrost-runner"));
+    cmd.env("DATABASE_URL", &env.database_url)
+        .env("REDIS_URL", bifrost_tests::redis_url())
+        .env("BIFROST_LOG_PREFIX", &env.prefix);
+    cmd
+}
+
+fn json_out(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[tokio::test]
+async fn run_then_list_get_and_logs() {
+    let env = TestEnv::new().await;
+    let out = runner(&env)
+        .args([
+            "run",
+            EXAMPLE_HELLO,
+            "--input",
+            r#"{"name": "Grace"}"#,
+            "--session-id",
+            "s-1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = json_out(&out);
+    // The reference SDK's field names.
+    for field in [
+        "execution_id",
+        "workflow_name",
+        "org_id",
+        "form_id",
+        "executed_by",
+        "executed_by_name",
+        "status",
+        "input_data",
+        "result",
+        "result_type",
+        "error_message",
+        "duration_ms",
+        "started_at",
+        "completed_at",
+        "logs",
+        "variables",
+        "session_id",
+        "peak_memory_bytes",
+        "cpu_total_seconds",
+    ] {
+        assert!(run.get(field).is_some(), "missing {field} in {run}");
+    }
+    assert_eq!(run["status"], json!("Success"));
+    assert_eq!(run["workflow_name"], json!("hello"), "named after the file");
+    assert_eq!(run["result"], json!({"greeting": "Hello, Grace!"}));
+    assert_eq!(run["executed_by_name"], json!("operator"));
+    assert_eq!(run["session_id"], json!("s-1"));
+    let id = run["execution_id"].as_str().unwrap().to_owned();
+
+    let list = json_out(
+        &runner(&env)
+            .args(["executions", "list", "--workflow-name", "hello"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["execution_id"], json!(id));
+
+    let got = json_out(
+        &runner(&env)
+            .args(["executions", "get", &id])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(got["status"], json!("Success"));
+
+    let logs = runner(&env).args(["logs", &id]).output().unwrap();
+    assert_eq!(logs.status.code(), Some(0));
+    let lines: Vec<Value> = String::from_utf8(logs.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty());
+    assert_eq!(lines, run["logs"].as_array().unwrap().clone());
+
+    // A regular user sees nothing of the operator's.
+    let other = Uuid::new_v4().to_string();
+    let hidden = runner(&env)
+        .args(["executions", "get", &id, "--user", &other])
+        .output()
+        .unwrap();
+    assert_eq!(hidden.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&hidden.stderr).contains("permission denied"));
+    let none = json_out(
+        &runner(&env)
+            .args(["executions", "list", "--user", &other])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(none, json!([]));
+    env.close().await;
+}
+
+#[tokio::test]
+async fn failed_execution_exits_1_and_identity_flags_bind_the_owner() {
+    let env = TestEnv::new().await;
+    let user = Uuid::new_v4().to_string();
+    let org = Uuid::new_v4().to_string();
+    let input = json!({"calls": [{"op": "fail", "message": "refused"}]}).to_string();
+    let out = runner(&env)
+        .args([
+            "run",
+            PROBE,
+            "--input",
+            &input,
+            "--user",
+            &user,
+            "--user-name",
+            "Ann",
+            "--org",
+            &org,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let run = json_out(&out);
+    assert_eq!(run["status"], json!("Failed"));
+    assert_eq!(run["error_message"], json!("refused"));
+    assert_eq!(run["executed_by"], json!(user));
+    assert_eq!(run["executed_by_name"], json!("Ann"));
+    assert_eq!(run["org_id"], json!(org));
+    // Not an admin: no resource figures.
+    assert_eq!(run["peak_memory_bytes"], json!(null));
+
+    let mine = json_out(
+        &runner(&env)
+            .args([
+                "executions",
+                "list",
+                "--status",
+                "failed",
+                "--user",
+                &user,
+                "--org",
+                &org,
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    env.close().await;
+}
+
+#[tokio::test]
+async fn usage_and_infrastructure_errors_exit_2_with_one_line() {
+    let env = TestEnv::new().await;
+    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec!["executions", "list", "--status", "Exploded"],
+            vec![],
+            "status",
+        ),
+        (
+            vec!["executions", "list", "--start-date", "soon"],
+            vec![],
+            "start_date",
+        ),
+        (vec!["executions", "list", "--limit", "0"], vec![], "limit"),
+        (vec!["executions", "get", "nope"], vec![], "execution_id"),
+        (
+            vec![
+                "logs",
+                "7d2c7f43-0000-4000-8000-000000000000",
+                "--start",
+                "x",
+            ],
+            vec![],
+            "start",
+        ),
+        (
+            vec!["executions", "list"],
+            vec![("DATABASE_URL", "postgres://postgres@127.0.0.1:1/none")],
+            "DATABASE_URL",
+        ),
+        (
+            vec!["executions", "list"],
+            vec![("DATABASE_URL", "not a url")],
+            "DATABASE_URL",
+        ),
+        (
+            vec!["executions", "list"],
+            vec![("REDIS_URL", "redis://127.0.0.1:1")],
+            "REDIS_URL",
+        ),
+        (vec!["run", "/nonexistent.wasm"], vec![], "nonexistent"),
+        (
+            vec!["run", PROBE, "--input", "{not json"],
+            vec![],
+            "--input",
+        ),
+        (
+            vec![
+                "executions",
+                "list",
+                "--org",
+                "7d2c7f43-0000-4000-8000-000000000000",
+            ],
+            vec![],
+            "--org",
+        ),
+    ];
+    for (args, vars, needle) in cases {
+        let mut cmd = runner(&env);
+        for (k, v) in &vars {
+            cmd.env(k, v);
+        }
+        let out = cmd.args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim().lines().count(),
+            1,
+            "{args:?}: one line: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    env.close().await;
+}

@@ -1,0 +1,417 @@
+//! `get_current_logs` through the guest: paging with no gap or duplicate, the same entries
+//! after the move to PostgreSQL, metadata, no execution context, and Redis gone.
+
+use std::sync::Arc;
+
+use bifrost_host::logs::{LogStream, RedisLogStream};
+use bifrost_host::model::StreamId;
+use bifrost_host::query::LogRange;
+use bifrost_host::{ApiError, ExecutionsCtx, ExecutionsService, Identity};
+use bifrost_tests::{Harness, PROBE, err_kind, ok, user};
+use serde_json::{Value, json};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+fn entries(answer: &Value) -> Vec<Value> {
+    ok(answer).as_array().unwrap().clone()
+}
+
+fn entry_ids(list: &[Value]) -> Vec<String> {
+    list.iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn reader_pages_through_every_line_in_order_live_and_after_the_move() {
+    let h = Harness::new().await;
+    let who = user(None);
+    let (done, a) = h
+        .probe(
+            &who,
+            json!([
+                {"op": "log_many", "n": 250},
+                {"op": "read_all_logs", "count": 7},
+                {"op": "logs"},
+                {"op": "logs", "count": 5000},
+            ]),
+        )
+        .await;
+    let live = entries(&a[1]);
+    assert_eq!(live.len(), 250);
+    for (i, e) in live.iter().enumerate() {
+        assert_eq!(
+            e["message"],
+            json!(format!("line {i}")),
+            "no gap, no duplicate, in order"
+        );
+        assert_eq!(e["metadata"], json!({"i": i}));
+        assert_eq!(e["level"], json!("INFO"));
+        assert_eq!(e["execution_id"], json!(done.id.to_string()));
+    }
+    let ids = entry_ids(&live);
+    let parsed: Vec<StreamId> = ids.iter().map(|s| s.parse().unwrap()).collect();
+    assert!(parsed.windows(2).all(|w| w[0] < w[1]), "ids increase");
+    assert_eq!(entries(&a[2]).len(), 100, "default count");
+    assert_eq!(
+        entries(&a[3]).len(),
+        250,
+        "count above the cap is lowered, not refused"
+    );
+
+    // After the run the stream has moved to PostgreSQL: the same entries, same ids, same
+    // order, through the same call with an explicit id.
+    let id = done.id.to_string();
+    let middle = &ids[123];
+    let (_, b) = h
+        .probe(
+            &who,
+            json!([
+                {"op": "read_all_logs", "execution_id": id, "count": 7},
+                {"op": "logs", "execution_id": id, "start": middle, "count": 3},
+                {"op": "logs", "execution_id": id, "start": "0", "count": 1},
+            ]),
+        )
+        .await;
+    let moved = entries(&b[0]);
+    assert_eq!(moved.len(), 250);
+    assert_eq!(moved, live);
+    assert_eq!(
+        entry_ids(&entries(&b[1])),
+        ids[123..126].to_vec(),
+        "start is inclusive"
+    );
+    assert_eq!(entry_ids(&entries(&b[2])), ids[..1].to_vec());
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM execution_logs WHERE execution_id = $1")
+            .bind(done.id)
+            .fetch_one(h.env.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(stored, 250);
+    h.close().await;
+}
+
+#[tokio::test]
+async fn reads_during_the_move_see_every_entry_once() {
+    // A reader that pages while the runner moves the stream: a concurrent host-side reader
+    // drives the same path the guest uses.
+    let h = Harness::new().await;
+    let who = user(None);
+    let id = uuid::Uuid::new_v4();
+    sqlx::query("INSERT INTO executions (id, workflow_name, status, started_at, executed_by, executed_by_name) VALUES ($1, 'moving', 'Running', now(), $2, 'x')")
+        .bind(id)
+        .bind(who.user_id)
+        .execute(h.env.store.pool())
+        .await
+        .unwrap();
+    let lines: Vec<_> = (0..3000)
+        .map(|i| bifrost_host::model::LogLine {
+            level: bifrost_host::model::LogLevel::Debug,
+            message: format!("m{i}"),
+            metadata: None,
+            timestamp: chrono::Utc::now(),
+        })
+        .collect();
+    for chunk in lines.chunks(500) {
+        h.env.logs.append(id, chunk).await.unwrap();
+    }
+    let service = h.env.service.clone();
+    let reader = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        let mut start = StreamId::MIN;
+        loop {
+            let page = service
+                .read_logs(id, LogRange { start, count: 37 })
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            start = last.id.successor().unwrap();
+            seen.extend(page.into_iter().map(|e| e.message));
+            tokio::task::yield_now().await;
+        }
+        seen
+    });
+    let moved = h.env.service.move_logs(id).await.unwrap();
+    assert_eq!(moved, 3000);
+    let seen = reader.await.unwrap();
+    let want: Vec<String> = (0..3000).map(|i| format!("m{i}")).collect();
+    assert_eq!(seen, want);
+    h.close().await;
+}
+
+#[tokio::test]
+async fn metadata_is_kept_and_bad_arguments_are_refused() {
+    let h = Harness::new().await;
+    let (done, a) = h
+        .probe(
+            &user(None),
+            json!([
+                {"op": "log", "level": "WARNING", "message": "with metadata", "metadata": {"order": 17, "tags": ["a", "b"]}},
+                {"op": "log", "level": "CRITICAL", "message": "no metadata"},
+                {"op": "log", "level": "INFO", "message": "not an object", "metadata": [1, 2]},
+                {"op": "logs", "start": "yesterday"},
+                {"op": "logs", "count": 0},
+                {"op": "logs", "start": "99999999999999-0"},
+                {"op": "logs"},
+            ]),
+        )
+        .await;
+    ok(&a[0]);
+    ok(&a[1]);
+    assert_eq!(err_kind(&a[2]), "invalid-argument");
+    assert_eq!(a[3]["err"]["parameter"], json!("start"));
+    assert_eq!(a[4]["err"]["parameter"], json!("count"));
+    assert_eq!(
+        entries(&a[5]),
+        Vec::<Value>::new(),
+        "a start past the end reads nothing"
+    );
+    let own = entries(&a[6]);
+    assert_eq!(own.len(), 2, "{own:?}");
+    assert_eq!(own[0]["metadata"], json!({"order": 17, "tags": ["a", "b"]}));
+    assert_eq!(own[0]["level"], json!("WARNING"));
+    assert_eq!(own[1]["metadata"], json!(null));
+    assert_eq!(own[1]["level"], json!("CRITICAL"));
+    // As stored in Redis, Bifrost's layout: upper-case level, metadata `{}` when none.
+    let stored = done.logs.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[1].metadata, None);
+    h.close().await;
+}
+
+#[tokio::test]
+async fn redis_entries_use_bifrosts_layout() {
+    let h = Harness::new().await;
+    let id = uuid::Uuid::new_v4();
+    h.env
+        .logs
+        .append(
+            id,
+            &[bifrost_host::model::LogLine {
+                level: bifrost_host::model::LogLevel::Warning,
+                message: "hello".into(),
+                metadata: None,
+                timestamp: chrono::Utc::now(),
+            }],
+        )
+        .await
+        .unwrap();
+    let client = redis::Client::open(bifrost_tests::redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{}{}", h.env.prefix, id);
+    let raw: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(&key)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(raw.len(), 1);
+    let fields: std::collections::HashMap<_, _> = raw[0].1.iter().cloned().collect();
+    assert_eq!(fields["execution_id"], id.to_string());
+    assert_eq!(fields["level"], "WARNING");
+    assert_eq!(fields["message"], "hello");
+    assert_eq!(fields["metadata"], "{}");
+    assert!(chrono::DateTime::parse_from_rfc3339(&fields["timestamp"]).is_ok());
+    h.close().await;
+}
+
+/// The store data of an embedding that runs the probe outside any execution.
+struct Embedded {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    executions: ExecutionsCtx,
+}
+
+impl WasiView for Embedded {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Runs the probe in a host of the test's own (the library embedded as a runner would),
+/// outside any execution.
+async fn probe_outside_execution(
+    service: ExecutionsService,
+    who: Identity,
+    calls: Value,
+) -> Vec<Value> {
+    let engine = Engine::default();
+    let mut linker = Linker::<Embedded>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    bifrost_host::add_to_linker(&mut linker, |s: &mut Embedded| &mut s.executions).unwrap();
+    let component = Component::from_file(&engine, PROBE).unwrap();
+    let mut store = Store::new(
+        &engine,
+        Embedded {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            executions: ExecutionsCtx::new(who, service),
+        },
+    );
+    let workflow = bifrost_host::Workflow::instantiate_async(&mut store, &component, &linker)
+        .await
+        .unwrap();
+    let out = workflow
+        .call_run(&mut store, &json!({ "calls": calls }).to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    serde_json::from_str(&out).unwrap()
+}
+
+#[tokio::test]
+async fn outside_an_execution_the_current_execution_is_an_error() {
+    let h = Harness::new().await;
+    let who = user(None);
+    let (mine, _) = h
+        .probe(
+            &who,
+            json!([{"op": "log", "level": "INFO", "message": "x"}]),
+        )
+        .await;
+    let a = probe_outside_execution(
+        h.env.service.clone(),
+        who,
+        json!([
+            {"op": "logs"},
+            {"op": "read_all_logs"},
+            {"op": "set_variable", "name": "k", "value": 1},
+            {"op": "context"},
+            {"op": "logs", "execution_id": mine.id.to_string()},
+            {"op": "log", "level": "INFO", "message": "goes to the host's own log"},
+        ]),
+    )
+    .await;
+    assert_eq!(err_kind(&a[0]), "no-execution-context");
+    assert_eq!(err_kind(&a[1]), "no-execution-context");
+    assert_eq!(err_kind(&a[2]), "no-execution-context");
+    assert_eq!(ok(&a[3])["execution_id"], json!(null));
+    assert_eq!(entries(&a[4]).len(), 1, "an explicit id still works");
+    ok(&a[5]);
+    h.close().await;
+}
+
+/// A Redis server of the test's own, on a free port, so that the test can stop it.
+struct OwnRedis {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempdir::Dir,
+}
+
+mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl OwnRedis {
+    fn start() -> OwnRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = std::env::temp_dir().join(format!("bifrost-redis-{port}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is required for this test");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        OwnRedis {
+            child,
+            port,
+            _dir: tempdir::Dir(dir),
+        }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test]
+async fn redis_stopped_is_a_typed_error_not_an_empty_list() {
+    let h = Harness::new().await;
+    let mut redis = OwnRedis::start();
+    let logs = RedisLogStream::connect(&format!("redis://127.0.0.1:{}", redis.port))
+        .await
+        .unwrap();
+    let service = ExecutionsService::new(Arc::new(h.env.store.clone()), Arc::new(logs.clone()));
+    let who = user(None);
+    let id = uuid::Uuid::new_v4();
+    sqlx::query("INSERT INTO executions (id, workflow_name, status, started_at, executed_by, executed_by_name) VALUES ($1, 'w', 'Running', now(), $2, 'x')")
+        .bind(id)
+        .bind(who.user_id)
+        .execute(h.env.store.pool())
+        .await
+        .unwrap();
+    logs.append(
+        id,
+        &[bifrost_host::model::LogLine {
+            level: bifrost_host::model::LogLevel::Info,
+            message: "before the outage".into(),
+            metadata: None,
+            timestamp: chrono::Utc::now(),
+        }],
+    )
+    .await
+    .unwrap();
+    let before = service
+        .logs(&who, None, Some(&id.to_string()), None, None)
+        .await
+        .unwrap();
+    assert_eq!(before.len(), 1);
+
+    redis.stop();
+
+    let during = service
+        .logs(&who, None, Some(&id.to_string()), None, None)
+        .await;
+    assert!(
+        matches!(during, Err(ApiError::Unavailable(_))),
+        "{during:?}"
+    );
+    // And through the guest.
+    let a = probe_outside_execution(
+        service,
+        who,
+        json!([{"op": "logs", "execution_id": id.to_string()}]),
+    )
+    .await;
+    assert_eq!(err_kind(&a[0]), "unavailable", "{}", a[0]);
+    h.close().await;
+}
