@@ -278,10 +278,11 @@ impl executions::Host for ExecutionsCtx {
             None => true,
             Some(id) => current.is_some_and(|c| id.trim().eq_ignore_ascii_case(&c.to_string())),
         };
-        if own && let Some(log) = &self.log {
-            if let Err(e) = log.flush().await {
-                return Ok(Err(e.into()));
-            }
+        if own
+            && let Some(log) = &self.log
+            && let Err(e) = log.flush().await
+        {
+            return Ok(Err(e.into()));
         }
         let found = self
             .service

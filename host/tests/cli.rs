@@ -175,7 +175,9 @@ async fn failed_execution_exits_1_and_identity_flags_bind_the_owner() {
 #[tokio::test]
 async fn usage_and_infrastructure_errors_exit_2_with_one_line() {
     let env = TestEnv::new().await;
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    // (arguments, environment, what the one-line error must name)
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec!["executions", "list", "--status", "Exploded"],
             vec![],

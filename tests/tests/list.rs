@@ -59,7 +59,7 @@ fn oracle(
         .filter(|(_, s)| from.is_none_or(|f| s.started_at >= f))
         .filter(|(_, s)| until.is_none_or(|u| s.started_at <= u))
         .collect();
-    hits.sort_by(|a, b| (b.1.started_at, b.0).cmp(&(a.1.started_at, a.0)));
+    hits.sort_by_key(|(id, s)| std::cmp::Reverse((s.started_at, *id)));
     hits.into_iter().take(limit).map(|(id, _)| *id).collect()
 }
 
@@ -187,7 +187,7 @@ async fn dates_with_offsets_and_whole_days() {
     let h = Harness::new().await;
     let org = Uuid::new_v4();
     let by = Uuid::new_v4();
-    let mut at = |t: &str| Seed {
+    let at = |t: &str| Seed {
         by,
         org: Some(org),
         workflow: "dated".into(),
@@ -387,7 +387,7 @@ async fn filter_strings_shaped_like_sql_are_plain_data() {
     let org = Uuid::new_v4();
     let evil = "x'; DROP TABLE executions; --";
     let quoted = "a\"b\\c' OR '1'='1";
-    let mut mk = |w: &str| Seed {
+    let mk = |w: &str| Seed {
         by: Uuid::new_v4(),
         org: Some(org),
         workflow: w.into(),

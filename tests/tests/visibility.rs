@@ -25,7 +25,7 @@ async fn visibility_matrix_over_list_get_and_logs() {
     let loner = user(None);
 
     let now = Utc::now();
-    let mut seed = |by: &Identity, org: Option<Uuid>, minutes: i64| Seed {
+    let seed = |by: &Identity, org: Option<Uuid>, minutes: i64| Seed {
         by: by.user_id,
         org,
         workflow: "seeded".into(),
