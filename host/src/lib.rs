@@ -21,3 +21,8 @@ pub use ctx::{ExecutionsCtx, Workflow, WorkflowPre, add_to_linker};
 pub use error::ApiError;
 pub use identity::{ExecutionContext, Identity, Scope};
 pub use service::ExecutionsService;
+
+/// The README's code blocks, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
