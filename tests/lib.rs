@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use bifrost_host::logs::RedisLogStream;
-use bifrost_host::store::PostgresStore;
+use bifrost_host::logs::{LogStream, MemoryLogStream, RedisLogStream};
+use bifrost_host::store::{ExecutionStore, PostgresStore, SqliteStore};
 use bifrost_host::{ExecutionsService, Identity};
 use sqlx::Connection;
 use uuid::Uuid;
@@ -26,20 +26,63 @@ pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-/// One test's backends: its own database and its own Redis key prefix.
+/// Which backends a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL and Redis, the servers.
+    Servers,
+    /// The embedded default: SQLite and the in-process log stream.
+    Embedded,
+}
+
+/// Runs a test body `async fn NAME(backend: Backend)` once per backend, as the tests
+/// `NAME::postgres_redis` and `NAME::embedded`, so that both backends pass the same test.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn postgres_redis() {
+                super::$name($crate::Backend::Servers).await
+            }
+            #[tokio::test]
+            async fn embedded() {
+                super::$name($crate::Backend::Embedded).await
+            }
+        }
+    )*};
+}
+
+enum Owned {
+    Postgres {
+        database: String,
+        store: PostgresStore,
+    },
+    Sqlite {
+        dir: std::path::PathBuf,
+        store: SqliteStore,
+    },
+}
+
+/// One test's backends: its own database (or SQLite file) and its own Redis key prefix (or
+/// in-process stream).
 pub struct TestEnv {
-    /// Name of the test's database.
-    pub database: String,
-    /// URL of the test's database.
-    pub database_url: String,
-    /// The test's Redis key prefix.
-    pub prefix: String,
-    /// The store on the test's database.
-    pub store: PostgresStore,
-    /// The log stream under the test's prefix.
-    pub logs: RedisLogStream,
+    /// Which backends.
+    pub backend: Backend,
+    /// The store.
+    pub store: Arc<dyn ExecutionStore>,
+    /// The log stream.
+    pub logs: Arc<dyn LogStream>,
     /// Both, as the host uses them.
     pub service: ExecutionsService,
+    /// `DATABASE_URL` of the test's store, for the CLI.
+    pub database_url: String,
+    /// `REDIS_URL` for the CLI; `None` on the embedded backend.
+    pub redis_url: Option<String>,
+    /// The test's Redis key prefix.
+    pub prefix: String,
+    redis: Option<RedisLogStream>,
+    owned: Owned,
 }
 
 fn with_database(url: &str, name: &str) -> String {
@@ -50,64 +93,105 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 impl TestEnv {
-    /// Creates a fresh database (migrated) and a fresh key prefix.
-    pub async fn new() -> TestEnv {
-        let admin_url = database_url();
-        let database = format!("bifrost_test_{}", Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL is required at DATABASE_URL={admin_url}: {e}"));
-        sqlx::query(&format!("CREATE DATABASE {database}"))
-            .execute(&mut admin)
-            .await
-            .expect("create the test database");
-        admin.close().await.ok();
-        let database_url = with_database(&admin_url, &database);
-        let store = PostgresStore::connect(&database_url)
-            .await
-            .expect("connect to the test database and migrate");
+    /// A fresh store (migrated) and log stream on `backend`.
+    pub async fn new(backend: Backend) -> TestEnv {
         let prefix = format!("bifrost-test:{}:logs:", Uuid::new_v4().simple());
-        let url = redis_url();
-        let logs = RedisLogStream::connect_with_prefix(&url, &prefix)
-            .await
-            .unwrap_or_else(|e| panic!("Redis is required at REDIS_URL={url}: {e}"));
-        let service = ExecutionsService::new(Arc::new(store.clone()), Arc::new(logs.clone()));
-        TestEnv {
-            database,
-            database_url,
-            prefix,
-            store,
-            logs,
-            service,
+        match backend {
+            Backend::Servers => {
+                let admin_url = database_url();
+                let database = format!("bifrost_test_{}", Uuid::new_v4().simple());
+                let mut admin = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("PostgreSQL is required at DATABASE_URL={admin_url}: {e}")
+                    });
+                sqlx::query(&format!("CREATE DATABASE {database}"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create the test database");
+                admin.close().await.ok();
+                let database_url = with_database(&admin_url, &database);
+                let store = PostgresStore::connect(&database_url)
+                    .await
+                    .expect("connect to the test database and migrate");
+                let url = redis_url();
+                let logs = RedisLogStream::connect_with_prefix(&url, &prefix)
+                    .await
+                    .unwrap_or_else(|e| panic!("Redis is required at REDIS_URL={url}: {e}"));
+                let store_dyn: Arc<dyn ExecutionStore> = Arc::new(store.clone());
+                let logs_dyn: Arc<dyn LogStream> = Arc::new(logs.clone());
+                TestEnv {
+                    backend,
+                    service: ExecutionsService::new(store_dyn.clone(), logs_dyn.clone()),
+                    store: store_dyn,
+                    logs: logs_dyn,
+                    database_url,
+                    redis_url: Some(url),
+                    prefix,
+                    redis: Some(logs),
+                    owned: Owned::Postgres { database, store },
+                }
+            }
+            Backend::Embedded => {
+                let dir =
+                    std::env::temp_dir().join(format!("bifrost-test-{}", Uuid::new_v4().simple()));
+                let path = dir.join("bifrost.db");
+                let store = SqliteStore::open_file(&path)
+                    .await
+                    .expect("open the SQLite store");
+                let store_dyn: Arc<dyn ExecutionStore> = Arc::new(store.clone());
+                let logs_dyn: Arc<dyn LogStream> = Arc::new(MemoryLogStream::new());
+                TestEnv {
+                    backend,
+                    service: ExecutionsService::new(store_dyn.clone(), logs_dyn.clone()),
+                    store: store_dyn,
+                    logs: logs_dyn,
+                    database_url: format!("sqlite://{}", path.display()),
+                    redis_url: None,
+                    prefix,
+                    redis: None,
+                    owned: Owned::Sqlite { dir, store },
+                }
+            }
         }
     }
 
-    /// Drops the database and every key under the prefix.
+    /// The Redis log stream; panics on the embedded backend.
+    pub fn redis(&self) -> &RedisLogStream {
+        self.redis.as_ref().expect("a Redis backend")
+    }
+
+    /// Removes the database (or file) and every key under the prefix.
     pub async fn close(self) {
-        self.store.pool().close().await;
-        let mut admin = sqlx::PgConnection::connect(&database_url())
-            .await
-            .expect("connect to drop the test database");
-        sqlx::query(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.database
-        ))
-        .execute(&mut admin)
-        .await
-        .expect("drop the test database");
-        let client = redis::Client::open(redis_url()).unwrap();
-        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{}*", self.prefix))
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        if !keys.is_empty() {
-            let _: i64 = redis::cmd("DEL")
-                .arg(&keys)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
+        match self.owned {
+            Owned::Postgres { database, store } => {
+                store.pool().close().await;
+                let mut admin = sqlx::PgConnection::connect(&database_url())
+                    .await
+                    .expect("connect to drop the test database");
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("drop the test database");
+                let client = redis::Client::open(redis_url()).unwrap();
+                let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+                let keys: Vec<String> = redis::cmd("KEYS")
+                    .arg(format!("{}*", self.prefix))
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                if !keys.is_empty() {
+                    let _: i64 = redis::cmd("DEL")
+                        .arg(&keys)
+                        .query_async(&mut conn)
+                        .await
+                        .unwrap();
+                }
+            }
+            Owned::Sqlite { dir, store } => {
+                store.pool().close().await;
+                std::fs::remove_dir_all(&dir).expect("remove the test's SQLite directory");
+            }
         }
     }
 }
@@ -149,8 +233,7 @@ pub struct Seed {
 impl TestEnv {
     /// Records an execution directly in the store, as another runner would have.
     pub async fn seed(&self, seed: &Seed) -> Uuid {
-        use bifrost_host::model::{NewExecution, Outcome};
-        use bifrost_host::store::ExecutionStore;
+        use bifrost_host::model::{ExecutionStatus, NewExecution, Outcome};
         let id = Uuid::new_v4();
         self.store
             .create(&NewExecution {
@@ -166,7 +249,12 @@ impl TestEnv {
             })
             .await
             .expect("seed an execution");
-        if seed.status != bifrost_host::model::ExecutionStatus::Pending {
+        if seed.status == ExecutionStatus::Running {
+            self.store
+                .mark_running(id, seed.started_at)
+                .await
+                .expect("mark a seeded execution running");
+        } else if seed.status.is_final() {
             self.store
                 .finish(
                     id,
@@ -200,13 +288,16 @@ pub struct Harness {
 
 impl Harness {
     /// Backends of the test's own, a runner with test-sized limits, and the probe.
-    pub async fn new() -> Harness {
-        Self::with_config(test_config()).await
+    pub async fn new(backend: Backend) -> Harness {
+        Self::with_config(backend, test_config()).await
     }
 
     /// Like [`new`](Self::new) with a runner configuration of the test's choosing.
-    pub async fn with_config(config: bifrost_host::runner::RunnerConfig) -> Harness {
-        let env = TestEnv::new().await;
+    pub async fn with_config(
+        backend: Backend,
+        config: bifrost_host::runner::RunnerConfig,
+    ) -> Harness {
+        let env = TestEnv::new(backend).await;
         let runner =
             bifrost_host::runner::Runner::new(env.service.clone(), config).expect("create runner");
         let probe = runner
@@ -267,7 +358,7 @@ impl Harness {
 /// a runner in one process.
 pub fn test_config() -> bifrost_host::runner::RunnerConfig {
     bifrost_host::runner::RunnerConfig {
-        max_instances: 16,
+        max_instances: 32,
         ..Default::default()
     }
 }

@@ -7,6 +7,7 @@
 //! execution bound by the host when the instance is created.
 #![deny(missing_docs)]
 
+pub mod backends;
 mod ctx;
 pub mod error;
 pub mod identity;

@@ -37,7 +37,8 @@ pub struct RunnerConfig {
     /// Use the pooling instance allocator (default). Falls back to on-demand allocation
     /// when the machine refuses the pool's address-space reservation.
     pub pooling: bool,
-    /// Instances alive at once with pooling. Default 1000.
+    /// Instances alive at once. Default 1000. Executions beyond it wait for a slot (their
+    /// rows stay `Pending` until they get one).
     pub max_instances: u32,
 }
 
@@ -99,6 +100,9 @@ pub struct Runner {
     config: RunnerConfig,
     cache: Mutex<HashMap<(PathBuf, SystemTime, u64), LoadedWorkflow>>,
     ticker_stop: Arc<AtomicBool>,
+    /// One permit per instance slot: executions beyond `max_instances` wait for a slot
+    /// instead of failing to allocate one.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -208,9 +212,10 @@ impl Runner {
             engine,
             linker,
             service,
-            config,
             cache: Mutex::new(HashMap::new()),
             ticker_stop,
+            slots: Arc::new(tokio::sync::Semaphore::new(config.max_instances as usize)),
+            config,
         })
     }
 
@@ -285,6 +290,11 @@ impl Runner {
             })
             .await
             .map_err(ApiError::from)?;
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Internal("runner is shutting down".into()))?;
         let started = Utc::now();
         let clock = Instant::now();
         store

@@ -3,15 +3,18 @@
 
 use std::process::{Command, Output};
 
-use bifrost_tests::{EXAMPLE_HELLO, PROBE, TestEnv};
+use bifrost_tests::{Backend, EXAMPLE_HELLO, PROBE, TestEnv};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 fn runner(env: &TestEnv) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bifrost-runner"));
     cmd.env("DATABASE_URL", &env.database_url)
-        .env("REDIS_URL", bifrost_tests::redis_url())
         .env("BIFROST_LOG_PREFIX", &env.prefix);
+    match &env.redis_url {
+        Some(url) => cmd.env("REDIS_URL", url),
+        None => cmd.env_remove("REDIS_URL"),
+    };
     cmd
 }
 
@@ -25,9 +28,8 @@ fn json_out(out: &Output) -> Value {
     })
 }
 
-#[tokio::test]
-async fn run_then_list_get_and_logs() {
-    let env = TestEnv::new().await;
+async fn run_then_list_get_and_logs(backend: Backend) {
+    let env = TestEnv::new(backend).await;
     let out = runner(&env)
         .args([
             "run",
@@ -122,9 +124,8 @@ async fn run_then_list_get_and_logs() {
     env.close().await;
 }
 
-#[tokio::test]
-async fn failed_execution_exits_1_and_identity_flags_bind_the_owner() {
-    let env = TestEnv::new().await;
+async fn failed_execution_exits_1_and_identity_flags_bind_the_owner(backend: Backend) {
+    let env = TestEnv::new(backend).await;
     let user = Uuid::new_v4().to_string();
     let org = Uuid::new_v4().to_string();
     let input = json!({"calls": [{"op": "fail", "message": "refused"}]}).to_string();
@@ -172,9 +173,8 @@ async fn failed_execution_exits_1_and_identity_flags_bind_the_owner() {
     env.close().await;
 }
 
-#[tokio::test]
-async fn usage_and_infrastructure_errors_exit_2_with_one_line() {
-    let env = TestEnv::new().await;
+async fn usage_and_infrastructure_errors_exit_2_with_one_line(backend: Backend) {
+    let env = TestEnv::new(backend).await;
     // (arguments, environment, what the one-line error must name)
     type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
     let cases: Vec<Case> = vec![
@@ -250,3 +250,9 @@ async fn usage_and_infrastructure_errors_exit_2_with_one_line() {
     }
     env.close().await;
 }
+
+bifrost_tests::on_both_backends!(
+    run_then_list_get_and_logs,
+    failed_execution_exits_1_and_identity_flags_bind_the_owner,
+    usage_and_infrastructure_errors_exit_2_with_one_line,
+);

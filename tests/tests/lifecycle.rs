@@ -5,26 +5,25 @@ use std::time::{Duration, Instant};
 
 use bifrost_host::model::ExecutionStatus;
 use bifrost_host::runner::{RunRequest, RunnerConfig};
-use bifrost_host::store::ExecutionStore;
-use bifrost_tests::{EXAMPLE_FAILURE_REPORT, EXAMPLE_HELLO, Harness, Seed, admin, ok, user};
+use bifrost_tests::{
+    Backend, EXAMPLE_FAILURE_REPORT, EXAMPLE_HELLO, Harness, Seed, admin, ok, user,
+};
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
+/// Whether the execution still has a live log stream.
 async fn stream_exists(h: &Harness, id: Uuid) -> bool {
-    let client = redis::Client::open(bifrost_tests::redis_url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let n: i64 = redis::cmd("EXISTS")
-        .arg(h.env.logs.key(id))
-        .query_async(&mut conn)
+    !h.env
+        .logs
+        .read(id, Default::default(), 1)
         .await
-        .unwrap();
-    n == 1
+        .unwrap()
+        .is_empty()
 }
 
-#[tokio::test]
-async fn hello_example_runs_and_is_recorded() {
-    let h = Harness::new().await;
+async fn hello_example_runs_and_is_recorded(backend: Backend) {
+    let h = Harness::new(backend).await;
     let hello = h.runner.load_file(EXAMPLE_HELLO.as_ref()).unwrap();
     let who = user(Some(Uuid::new_v4()));
     let done = h
@@ -85,9 +84,8 @@ async fn hello_example_runs_and_is_recorded() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn context_is_bound_by_the_host() {
-    let h = Harness::new().await;
+async fn context_is_bound_by_the_host(backend: Backend) {
+    let h = Harness::new(backend).await;
     let who = user(Some(Uuid::new_v4()));
     let (done, answers) = h.probe(&who, json!([{"op": "context"}])).await;
     let ctx = ok(&answers[0]);
@@ -103,9 +101,8 @@ async fn context_is_bound_by_the_host() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn own_status_is_running_during_the_run() {
-    let h = Harness::new().await;
+async fn own_status_is_running_during_the_run(backend: Backend) {
+    let h = Harness::new(backend).await;
     let who = admin(None);
     // The probe cannot know its id before it runs; `list` of workflow "probe" newest first
     // shows it.
@@ -123,9 +120,8 @@ async fn own_status_is_running_during_the_run() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn workflow_error_fails_the_execution() {
-    let h = Harness::new().await;
+async fn workflow_error_fails_the_execution(backend: Backend) {
+    let h = Harness::new(backend).await;
     let done = h
         .run_probe(&user(None), json!([{"op": "log", "level": "INFO", "message": "before"}, {"op": "fail", "message": "no such customer"}]))
         .await;
@@ -136,9 +132,8 @@ async fn workflow_error_fails_the_execution() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn panic_fails_the_execution_with_the_trap_and_keeps_stderr() {
-    let h = Harness::new().await;
+async fn panic_fails_the_execution_with_the_trap_and_keeps_stderr(backend: Backend) {
+    let h = Harness::new(backend).await;
     let done = h
         .run_probe(
             &user(None),
@@ -161,12 +156,14 @@ async fn panic_fails_the_execution_with_the_trap_and_keeps_stderr() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn endless_loop_times_out_at_the_deadline() {
-    let h = Harness::with_config(RunnerConfig {
-        deadline: Duration::from_millis(500),
-        ..bifrost_tests::test_config()
-    })
+async fn endless_loop_times_out_at_the_deadline(backend: Backend) {
+    let h = Harness::with_config(
+        backend,
+        RunnerConfig {
+            deadline: Duration::from_millis(500),
+            ..bifrost_tests::test_config()
+        },
+    )
     .await;
     let clock = Instant::now();
     let done = h.run_probe(&user(None), json!([{"op": "spin"}])).await;
@@ -177,12 +174,14 @@ async fn endless_loop_times_out_at_the_deadline() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn memory_beyond_the_cap_fails_the_execution() {
-    let h = Harness::with_config(RunnerConfig {
-        max_memory_bytes: 32 << 20,
-        ..bifrost_tests::test_config()
-    })
+async fn memory_beyond_the_cap_fails_the_execution(backend: Backend) {
+    let h = Harness::with_config(
+        backend,
+        RunnerConfig {
+            max_memory_bytes: 32 << 20,
+            ..bifrost_tests::test_config()
+        },
+    )
     .await;
     let done = h
         .run_probe(&user(None), json!([{"op": "grow_memory", "mebibytes": 64}]))
@@ -198,9 +197,8 @@ async fn memory_beyond_the_cap_fails_the_execution() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn stdout_and_stderr_become_log_lines() {
-    let h = Harness::new().await;
+async fn stdout_and_stderr_become_log_lines(backend: Backend) {
+    let h = Harness::new(backend).await;
     let (done, _) = h
         .probe(
             &user(None),
@@ -225,9 +223,8 @@ async fn stdout_and_stderr_become_log_lines() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn input_that_does_not_match_fails_clearly() {
-    let h = Harness::new().await;
+async fn input_that_does_not_match_fails_clearly(backend: Backend) {
+    let h = Harness::new(backend).await;
     let done = h
         .runner
         .run(
@@ -247,9 +244,8 @@ async fn input_that_does_not_match_fails_clearly() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn failure_report_example_summarises_the_last_day() {
-    let h = Harness::new().await;
+async fn failure_report_example_summarises_the_last_day(backend: Backend) {
+    let h = Harness::new(backend).await;
     let org = Uuid::new_v4();
     let me = admin(Some(org));
     let now = Utc::now();
@@ -315,3 +311,16 @@ async fn failure_report_example_summarises_the_last_day() {
     assert!(done.logs.unwrap().len() as u64 >= own);
     h.close().await;
 }
+
+bifrost_tests::on_both_backends!(
+    hello_example_runs_and_is_recorded,
+    context_is_bound_by_the_host,
+    own_status_is_running_during_the_run,
+    workflow_error_fails_the_execution,
+    panic_fails_the_execution_with_the_trap_and_keeps_stderr,
+    endless_loop_times_out_at_the_deadline,
+    memory_beyond_the_cap_fails_the_execution,
+    stdout_and_stderr_become_log_lines,
+    input_that_does_not_match_fails_clearly,
+    failure_report_example_summarises_the_last_day,
+);

@@ -2,7 +2,7 @@
 //! limit, dates with offsets and bad dates, ties, cursor pages, and hostile strings.
 
 use bifrost_host::model::ExecutionStatus;
-use bifrost_tests::{Harness, Seed, admin, err_kind, ids, ok, user};
+use bifrost_tests::{Backend, Harness, Seed, admin, err_kind, ids, ok, user};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 use uuid::Uuid;
@@ -63,9 +63,8 @@ fn oracle(
     hits.into_iter().take(limit).map(|(id, _)| *id).collect()
 }
 
-#[tokio::test]
-async fn every_filter_combination_matches_the_oracle() {
-    let h = Harness::new().await;
+async fn every_filter_combination_matches_the_oracle(backend: Backend) {
+    let h = Harness::new(backend).await;
     let org = Uuid::new_v4();
     let seeds = seed_grid(&h, org).await;
     let me = admin(Some(org));
@@ -139,24 +138,22 @@ async fn every_filter_combination_matches_the_oracle() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn default_limit_and_cap() {
-    let h = Harness::new().await;
+async fn default_limit_and_cap(backend: Backend) {
+    let h = Harness::new(backend).await;
     let org = Uuid::new_v4();
     let by = Uuid::new_v4();
     let base = utc("2026-01-01T00:00:00Z");
-    // Bulk seed: 1005 rows in one statement.
-    sqlx::query(
-        "INSERT INTO executions (id, workflow_name, status, started_at, created_at, executed_by, executed_by_name, organization_id) \
-         SELECT gen_random_uuid(), 'bulk', 'Success', $1 + make_interval(secs => g), $1, $2, 'bulk', $3 \
-         FROM generate_series(1, 1005) g",
-    )
-    .bind(base)
-    .bind(by)
-    .bind(org)
-    .execute(h.env.store.pool())
-    .await
-    .unwrap();
+    for i in 0..1005 {
+        h.env
+            .seed(&Seed {
+                by,
+                org: Some(org),
+                workflow: "bulk".into(),
+                status: ExecutionStatus::Success,
+                started_at: base + TimeDelta::seconds(i),
+            })
+            .await;
+    }
     let me = admin(Some(org));
     let (_, answers) = h
         .probe(
@@ -182,9 +179,8 @@ async fn default_limit_and_cap() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn dates_with_offsets_and_whole_days() {
-    let h = Harness::new().await;
+async fn dates_with_offsets_and_whole_days(backend: Backend) {
+    let h = Harness::new(backend).await;
     let org = Uuid::new_v4();
     let by = Uuid::new_v4();
     let at = |t: &str| Seed {
@@ -234,9 +230,8 @@ async fn dates_with_offsets_and_whole_days() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn bad_dates_and_statuses_are_errors_that_name_the_parameter() {
-    let h = Harness::new().await;
+async fn bad_dates_and_statuses_are_errors_that_name_the_parameter(backend: Backend) {
+    let h = Harness::new(backend).await;
     let (_, a) = h
         .probe(
             &admin(None),
@@ -273,9 +268,8 @@ async fn bad_dates_and_statuses_are_errors_that_name_the_parameter() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn ties_are_ordered_by_id_and_pages_have_no_gap_or_duplicate() {
-    let h = Harness::new().await;
+async fn ties_are_ordered_by_id_and_pages_have_no_gap_or_duplicate(backend: Backend) {
+    let h = Harness::new(backend).await;
     let org = Uuid::new_v4();
     let by = Uuid::new_v4();
     let same = utc("2026-04-25T10:00:00Z");
@@ -333,9 +327,8 @@ async fn ties_are_ordered_by_id_and_pages_have_no_gap_or_duplicate() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn pages_hand_out_cursors_only_while_more_remain() {
-    let h = Harness::new().await;
+async fn pages_hand_out_cursors_only_while_more_remain(backend: Backend) {
+    let h = Harness::new(backend).await;
     let org = Uuid::new_v4();
     for i in 0..6 {
         h.env
@@ -381,9 +374,8 @@ async fn pages_hand_out_cursors_only_while_more_remain() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn filter_strings_shaped_like_sql_are_plain_data() {
-    let h = Harness::new().await;
+async fn filter_strings_shaped_like_sql_are_plain_data(backend: Backend) {
+    let h = Harness::new(backend).await;
     let org = Uuid::new_v4();
     let evil = "x'; DROP TABLE executions; --";
     let quoted = "a\"b\\c' OR '1'='1";
@@ -414,20 +406,25 @@ async fn filter_strings_shaped_like_sql_are_plain_data() {
     assert_eq!(ids(&a[2]), Vec::<Uuid>::new());
     assert_eq!(err_kind(&a[3]), "invalid-argument");
     assert_eq!(err_kind(&a[4]), "invalid-argument");
-    let count: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM executions WHERE organization_id = $1 AND workflow_name <> 'probe'",
-    )
-    .bind(org)
-    .fetch_one(h.env.store.pool())
-    .await
-    .unwrap();
+    let all = h
+        .env
+        .service
+        .list(
+            &admin(Some(org)),
+            &bifrost_host::query::ListFilter {
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let count = all.iter().filter(|e| e.workflow_name != "probe").count();
     assert_eq!(count, 3, "the table and its rows are intact");
     h.close().await;
 }
 
-#[tokio::test]
-async fn regular_user_list_is_scoped_even_with_filters() {
-    let h = Harness::new().await;
+async fn regular_user_list_is_scoped_even_with_filters(backend: Backend) {
+    let h = Harness::new(backend).await;
     let org = Uuid::new_v4();
     let me = user(Some(org));
     let colleague = user(Some(org));
@@ -450,3 +447,14 @@ async fn regular_user_list_is_scoped_even_with_filters() {
     assert_eq!(rows[0]["executed_by"], json!(me.user_id.to_string()));
     h.close().await;
 }
+
+bifrost_tests::on_both_backends!(
+    every_filter_combination_matches_the_oracle,
+    default_limit_and_cap,
+    dates_with_offsets_and_whole_days,
+    bad_dates_and_statuses_are_errors_that_name_the_parameter,
+    ties_are_ordered_by_id_and_pages_have_no_gap_or_duplicate,
+    pages_hand_out_cursors_only_while_more_remain,
+    filter_strings_shaped_like_sql_are_plain_data,
+    regular_user_list_is_scoped_even_with_filters,
+);

@@ -7,7 +7,7 @@ use bifrost_host::logs::{LogStream, RedisLogStream};
 use bifrost_host::model::StreamId;
 use bifrost_host::query::LogRange;
 use bifrost_host::{ApiError, ExecutionsCtx, ExecutionsService, Identity};
-use bifrost_tests::{Harness, PROBE, err_kind, ok, user};
+use bifrost_tests::{Backend, Harness, PROBE, err_kind, ok, user};
 use serde_json::{Value, json};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
@@ -23,9 +23,8 @@ fn entry_ids(list: &[Value]) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn reader_pages_through_every_line_in_order_live_and_after_the_move() {
-    let h = Harness::new().await;
+async fn reader_pages_through_every_line_in_order_live_and_after_the_move(backend: Backend) {
+    let h = Harness::new(backend).await;
     let who = user(None);
     let (done, a) = h
         .probe(
@@ -83,29 +82,31 @@ async fn reader_pages_through_every_line_in_order_live_and_after_the_move() {
         "start is inclusive"
     );
     assert_eq!(entry_ids(&entries(&b[2])), ids[..1].to_vec());
-    let stored: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM execution_logs WHERE execution_id = $1")
-            .bind(done.id)
-            .fetch_one(h.env.store.pool())
-            .await
-            .unwrap();
-    assert_eq!(stored, 250);
+    let stored = h
+        .env
+        .store
+        .read_logs(done.id, StreamId::MIN, 1000)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 250);
     h.close().await;
 }
 
-#[tokio::test]
-async fn reads_during_the_move_see_every_entry_once() {
+async fn reads_during_the_move_see_every_entry_once(backend: Backend) {
     // A reader that pages while the runner moves the stream: a concurrent host-side reader
     // drives the same path the guest uses.
-    let h = Harness::new().await;
+    let h = Harness::new(backend).await;
     let who = user(None);
-    let id = uuid::Uuid::new_v4();
-    sqlx::query("INSERT INTO executions (id, workflow_name, status, started_at, executed_by, executed_by_name) VALUES ($1, 'moving', 'Running', now(), $2, 'x')")
-        .bind(id)
-        .bind(who.user_id)
-        .execute(h.env.store.pool())
-        .await
-        .unwrap();
+    let id = h
+        .env
+        .seed(&bifrost_tests::Seed {
+            by: who.user_id,
+            org: None,
+            workflow: "moving".into(),
+            status: bifrost_host::model::ExecutionStatus::Running,
+            started_at: chrono::Utc::now(),
+        })
+        .await;
     let lines: Vec<_> = (0..3000)
         .map(|i| bifrost_host::model::LogLine {
             level: bifrost_host::model::LogLevel::Debug,
@@ -141,9 +142,8 @@ async fn reads_during_the_move_see_every_entry_once() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn metadata_is_kept_and_bad_arguments_are_refused() {
-    let h = Harness::new().await;
+async fn metadata_is_kept_and_bad_arguments_are_refused(backend: Backend) {
+    let h = Harness::new(backend).await;
     let (done, a) = h
         .probe(
             &user(None),
@@ -183,7 +183,8 @@ async fn metadata_is_kept_and_bad_arguments_are_refused() {
 
 #[tokio::test]
 async fn redis_entries_use_bifrosts_layout() {
-    let h = Harness::new().await;
+    let backend = Backend::Servers;
+    let h = Harness::new(backend).await;
     let id = uuid::Uuid::new_v4();
     h.env
         .logs
@@ -200,7 +201,7 @@ async fn redis_entries_use_bifrosts_layout() {
         .unwrap();
     let client = redis::Client::open(bifrost_tests::redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let key = format!("{}{}", h.env.prefix, id);
+    let key = h.env.redis().key(id);
     let raw: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
         .arg(&key)
         .arg("-")
@@ -265,9 +266,8 @@ async fn probe_outside_execution(
     serde_json::from_str(&out).unwrap()
 }
 
-#[tokio::test]
-async fn outside_an_execution_the_current_execution_is_an_error() {
-    let h = Harness::new().await;
+async fn outside_an_execution_the_current_execution_is_an_error(backend: Backend) {
+    let h = Harness::new(backend).await;
     let who = user(None);
     let (mine, _) = h
         .probe(
@@ -365,20 +365,24 @@ impl Drop for OwnRedis {
 
 #[tokio::test]
 async fn redis_stopped_is_a_typed_error_not_an_empty_list() {
-    let h = Harness::new().await;
+    let backend = Backend::Servers;
+    let h = Harness::new(backend).await;
     let mut redis = OwnRedis::start();
     let logs = RedisLogStream::connect(&format!("redis://127.0.0.1:{}", redis.port))
         .await
         .unwrap();
-    let service = ExecutionsService::new(Arc::new(h.env.store.clone()), Arc::new(logs.clone()));
+    let service = ExecutionsService::new(h.env.store.clone(), Arc::new(logs.clone()));
     let who = user(None);
-    let id = uuid::Uuid::new_v4();
-    sqlx::query("INSERT INTO executions (id, workflow_name, status, started_at, executed_by, executed_by_name) VALUES ($1, 'w', 'Running', now(), $2, 'x')")
-        .bind(id)
-        .bind(who.user_id)
-        .execute(h.env.store.pool())
-        .await
-        .unwrap();
+    let id = h
+        .env
+        .seed(&bifrost_tests::Seed {
+            by: who.user_id,
+            org: None,
+            workflow: "w".into(),
+            status: bifrost_host::model::ExecutionStatus::Running,
+            started_at: chrono::Utc::now(),
+        })
+        .await;
     logs.append(
         id,
         &[bifrost_host::model::LogLine {
@@ -415,3 +419,10 @@ async fn redis_stopped_is_a_typed_error_not_an_empty_list() {
     assert_eq!(err_kind(&a[0]), "unavailable", "{}", a[0]);
     h.close().await;
 }
+
+bifrost_tests::on_both_backends!(
+    reader_pages_through_every_line_in_order_live_and_after_the_move,
+    reads_during_the_move_see_every_entry_once,
+    metadata_is_kept_and_bad_arguments_are_refused,
+    outside_an_execution_the_current_execution_is_an_error,
+);

@@ -4,16 +4,14 @@
 use std::collections::BTreeSet;
 
 use bifrost_host::Identity;
-use bifrost_host::logs::LogStream;
 use bifrost_host::model::{ExecutionStatus, LogLevel, LogLine};
-use bifrost_tests::{Harness, Seed, admin, err_kind, ids, ok, user};
+use bifrost_tests::{Backend, Harness, Seed, admin, err_kind, ids, ok, user};
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-#[tokio::test]
-async fn visibility_matrix_over_list_get_and_logs() {
-    let h = Harness::new().await;
+async fn visibility_matrix_over_list_get_and_logs(backend: Backend) {
+    let h = Harness::new(backend).await;
     let org_a = Uuid::new_v4();
     let org_b = Uuid::new_v4();
 
@@ -103,9 +101,8 @@ async fn visibility_matrix_over_list_get_and_logs() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn not_found_and_denied_are_distinct() {
-    let h = Harness::new().await;
+async fn not_found_and_denied_are_distinct(backend: Backend) {
+    let h = Harness::new(backend).await;
     let owner = user(Some(Uuid::new_v4()));
     let theirs = h
         .env
@@ -140,9 +137,8 @@ async fn not_found_and_denied_are_distinct() {
     h.close().await;
 }
 
-#[tokio::test]
-async fn variables_and_resource_figures_only_for_admins() {
-    let h = Harness::new().await;
+async fn variables_and_resource_figures_only_for_admins(backend: Backend) {
+    let h = Harness::new(backend).await;
     let org = Uuid::new_v4();
     let me = user(Some(org));
     let (mine, _) = h
@@ -181,3 +177,9 @@ async fn variables_and_resource_figures_only_for_admins() {
     assert!(got["cpu_total_seconds"].as_f64().is_some());
     h.close().await;
 }
+
+bifrost_tests::on_both_backends!(
+    visibility_matrix_over_list_get_and_logs,
+    not_found_and_denied_are_distinct,
+    variables_and_resource_figures_only_for_admins,
+);

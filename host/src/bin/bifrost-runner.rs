@@ -5,32 +5,36 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
-use bifrost_host::logs::RedisLogStream;
+use bifrost_host::backends::BackendConfig;
 use bifrost_host::model::ExecutionStatus;
 use bifrost_host::query::ListFilter;
 use bifrost_host::runner::{RunRequest, Runner, RunnerConfig};
-use bifrost_host::store::PostgresStore;
 use bifrost_host::{ExecutionsService, Identity};
 
 /// Run workflow components and query their executions and logs.
 ///
-/// Backends: `DATABASE_URL` (PostgreSQL) and `REDIS_URL` (Redis); migrations are applied on
-/// start.
+/// Backends: `DATABASE_URL` (PostgreSQL, or a `sqlite:` URL) and `REDIS_URL` (Redis). With
+/// neither set, everything runs on this machine: a SQLite file in the data directory and
+/// log streams in this process. Migrations are applied on start.
 #[derive(Parser)]
 #[command(name = "bifrost-runner", version)]
 struct Cli {
-    /// PostgreSQL URL of the execution store.
+    /// Execution store: a postgres:// or sqlite: URL; unset, a SQLite file in the data
+    /// directory.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     database_url: Option<String>,
-    /// Redis URL of the live log streams.
+    /// Live log streams: a redis:// URL; unset, streams in this process.
     #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
     redis_url: Option<String>,
+    /// Directory of the default SQLite file (default $XDG_DATA_HOME/bifrost or
+    /// ~/.local/share/bifrost).
+    #[arg(long, env = "BIFROST_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
     /// Key prefix of log streams.
     #[arg(long, env = "BIFROST_LOG_PREFIX", default_value = bifrost_host::logs::DEFAULT_KEY_PREFIX, global = true)]
     log_prefix: String,
@@ -190,21 +194,13 @@ async fn main() -> ExitCode {
 }
 
 async fn connect(cli: &Cli) -> Result<ExecutionsService, Fatal> {
-    let db = cli
-        .database_url
-        .as_deref()
-        .context("DATABASE_URL is not set (a postgres:// URL of the execution store)")?;
-    let redis = cli
-        .redis_url
-        .as_deref()
-        .context("REDIS_URL is not set (a redis:// URL of the log streams)")?;
-    let store = PostgresStore::connect(db)
-        .await
-        .map_err(|e| anyhow::anyhow!("DATABASE_URL: {e}"))?;
-    let logs = RedisLogStream::connect_with_prefix(redis, &cli.log_prefix)
-        .await
-        .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
-    Ok(ExecutionsService::new(Arc::new(store), Arc::new(logs)))
+    let config = BackendConfig {
+        database_url: cli.database_url.clone().filter(|u| !u.is_empty()),
+        redis_url: cli.redis_url.clone().filter(|u| !u.is_empty()),
+        log_prefix: Some(cli.log_prefix.clone()),
+        data_dir: cli.data_dir.clone(),
+    };
+    Ok(config.connect().await?)
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<(), Fatal> {

@@ -3,12 +3,14 @@
 //! Stream commands live only in the implementations.
 
 pub mod guest_output;
+mod memory;
 mod redis;
 mod writer;
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use self::memory::MemoryLogStream;
 pub use self::redis::RedisLogStream;
 pub use self::writer::{LogWriter, LogWriterTask, WriterStats};
 use crate::error::LogStreamError;

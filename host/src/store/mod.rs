@@ -4,11 +4,13 @@
 //! runner, CLI) works the same whichever backend runs.
 
 mod postgres;
+mod sqlite;
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use self::postgres::PostgresStore;
+pub use self::sqlite::SqliteStore;
 use crate::error::StoreError;
 use crate::identity::Scope;
 use crate::model::{Execution, LogEntry, NewExecution, Outcome, StreamId};
