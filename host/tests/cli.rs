@@ -256,3 +256,86 @@ bifrost_tests::on_both_backends!(
     failed_execution_exits_1_and_identity_flags_bind_the_owner,
     usage_and_infrastructure_errors_exit_2_with_one_line,
 );
+
+/// A directory of the test's own, removed at the end.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("bifrost-cli-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The runner with no backend configured: the embedded default in `data_dir`.
+fn embedded_runner(data_dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bifrost-runner"));
+    cmd.env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env("BIFROST_DATA_DIR", data_dir);
+    cmd
+}
+
+#[test]
+fn default_data_file_is_created_on_first_use_and_shared_by_later_commands() {
+    let tmp = TempDir::new();
+    let data_dir = tmp.0.join("nested").join("data");
+    let out = embedded_runner(&data_dir)
+        .args(["run", EXAMPLE_HELLO, "--input", r#"{"name": "Lin"}"#])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(data_dir.join("bifrost.db").is_file());
+    let run = json_out(&out);
+    let id = run["execution_id"].as_str().unwrap().to_owned();
+
+    // Another process sees the execution and, once moved, its logs.
+    let list = json_out(&embedded_runner(&data_dir).args(["executions", "list"]).output().unwrap());
+    assert_eq!(list[0]["execution_id"], json!(id));
+    let got = json_out(&embedded_runner(&data_dir).args(["executions", "get", &id]).output().unwrap());
+    assert_eq!(got["result"], json!({"greeting": "Hello, Lin!"}));
+    let logs = embedded_runner(&data_dir).args(["logs", &id]).output().unwrap();
+    let lines: Vec<Value> = String::from_utf8(logs.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, run["logs"].as_array().unwrap().clone());
+}
+
+#[test]
+fn bad_backend_urls_fail_in_one_line_and_write_nothing() {
+    let tmp = TempDir::new();
+    let cases = [
+        (Some("sqlite:///nonexistent-dir/deeper/x.db"), None, "DATABASE_URL"),
+        (Some("mysql://user:hunter2@localhost/db"), None, "DATABASE_URL"),
+        (Some("postgres://postgres@127.0.0.1:1/none"), None, "DATABASE_URL"),
+        (None, Some("redis://127.0.0.1:1"), "REDIS_URL"),
+        (None, Some("http://127.0.0.1:6379"), "REDIS_URL"),
+        (None, Some("redis://[not-a-host"), "REDIS_URL"),
+    ];
+    for (db, redis, variable) in cases {
+        let mut cmd = embedded_runner(&tmp.0);
+        if let Some(db) = db {
+            cmd.env("DATABASE_URL", db);
+        }
+        if let Some(redis) = redis {
+            cmd.env("REDIS_URL", redis);
+        }
+        let out = cmd.args(["run", EXAMPLE_HELLO]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{db:?} {redis:?}: {stderr}");
+        assert!(stderr.starts_with(&format!("bifrost-runner: {variable}: ")), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(!stderr.contains("hunter2"), "no secrets echoed: {stderr}");
+        assert!(out.stdout.is_empty());
+        assert!(!tmp.0.join("bifrost.db").exists(), "nothing written: {db:?} {redis:?}");
+    }
+}

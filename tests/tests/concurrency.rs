@@ -1,0 +1,63 @@
+//! Many executions at once in one runner: every one finishes, nothing is lost, and the
+//! embedded store never reports "database is locked".
+
+use std::collections::HashSet;
+
+use bifrost_host::model::{ExecutionStatus, StreamId};
+use bifrost_host::query::ListFilter;
+use bifrost_tests::{Backend, Harness, admin, user};
+use serde_json::json;
+
+const EXECUTIONS: usize = 100;
+const LINES: u32 = 20;
+
+async fn hundred_executions_at_once(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let org = uuid::Uuid::new_v4();
+    let calls = json!([
+        {"op": "log_many", "n": LINES},
+        {"op": "set_variable", "name": "done", "value": true},
+        {"op": "list", "limit": 5},
+        {"op": "print", "text": "bye"},
+    ]);
+    let runs = (0..EXECUTIONS).map(|_| {
+        let who = user(Some(org));
+        let calls = calls.clone();
+        let h = &h;
+        async move { h.run_probe(&who, calls).await }
+    });
+    let done = futures::future::join_all(runs).await;
+
+    let mut ids = HashSet::new();
+    for e in &done {
+        assert_eq!(e.status, ExecutionStatus::Success, "{:?}", e.error_message);
+        assert!(ids.insert(e.id));
+        let logs = e.logs.as_ref().unwrap();
+        assert_eq!(logs.len(), LINES as usize + 1, "every line of {}", e.id);
+        for (i, line) in logs.iter().take(LINES as usize).enumerate() {
+            assert_eq!(line.message, format!("line {i}"));
+        }
+        assert_eq!(logs.last().unwrap().message, "bye");
+        assert_eq!(e.variables, Some(json!({"done": true})));
+        // And as stored.
+        let stored = h.env.store.read_logs(e.id, StreamId::MIN, 1000).await.unwrap();
+        assert_eq!(&stored, logs);
+    }
+    let all = h
+        .env
+        .service
+        .list(
+            &admin(Some(org)),
+            &ListFilter {
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.len(), EXECUTIONS);
+    assert!(all.iter().all(|e| e.status == ExecutionStatus::Success));
+    h.close().await;
+}
+
+bifrost_tests::on_both_backends!(hundred_executions_at_once);
