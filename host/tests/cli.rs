@@ -291,17 +291,35 @@ fn default_data_file_is_created_on_first_use_and_shared_by_later_commands() {
         .args(["run", EXAMPLE_HELLO, "--input", r#"{"name": "Lin"}"#])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(data_dir.join("bifrost.db").is_file());
     let run = json_out(&out);
     let id = run["execution_id"].as_str().unwrap().to_owned();
 
     // Another process sees the execution and, once moved, its logs.
-    let list = json_out(&embedded_runner(&data_dir).args(["executions", "list"]).output().unwrap());
+    let list = json_out(
+        &embedded_runner(&data_dir)
+            .args(["executions", "list"])
+            .output()
+            .unwrap(),
+    );
     assert_eq!(list[0]["execution_id"], json!(id));
-    let got = json_out(&embedded_runner(&data_dir).args(["executions", "get", &id]).output().unwrap());
+    let got = json_out(
+        &embedded_runner(&data_dir)
+            .args(["executions", "get", &id])
+            .output()
+            .unwrap(),
+    );
     assert_eq!(got["result"], json!({"greeting": "Hello, Lin!"}));
-    let logs = embedded_runner(&data_dir).args(["logs", &id]).output().unwrap();
+    let logs = embedded_runner(&data_dir)
+        .args(["logs", &id])
+        .output()
+        .unwrap();
     let lines: Vec<Value> = String::from_utf8(logs.stdout)
         .unwrap()
         .lines()
@@ -314,9 +332,21 @@ fn default_data_file_is_created_on_first_use_and_shared_by_later_commands() {
 fn bad_backend_urls_fail_in_one_line_and_write_nothing() {
     let tmp = TempDir::new();
     let cases = [
-        (Some("sqlite:///nonexistent-dir/deeper/x.db"), None, "DATABASE_URL"),
-        (Some("mysql://user:hunter2@localhost/db"), None, "DATABASE_URL"),
-        (Some("postgres://postgres@127.0.0.1:1/none"), None, "DATABASE_URL"),
+        (
+            Some("sqlite:///nonexistent-dir/deeper/x.db"),
+            None,
+            "DATABASE_URL",
+        ),
+        (
+            Some("mysql://user:hunter2@localhost/db"),
+            None,
+            "DATABASE_URL",
+        ),
+        (
+            Some("postgres://postgres@127.0.0.1:1/none"),
+            None,
+            "DATABASE_URL",
+        ),
         (None, Some("redis://127.0.0.1:1"), "REDIS_URL"),
         (None, Some("http://127.0.0.1:6379"), "REDIS_URL"),
         (None, Some("redis://[not-a-host"), "REDIS_URL"),
@@ -332,10 +362,16 @@ fn bad_backend_urls_fail_in_one_line_and_write_nothing() {
         let out = cmd.args(["run", EXAMPLE_HELLO]).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{db:?} {redis:?}: {stderr}");
-        assert!(stderr.starts_with(&format!("bifrost-runner: {variable}: ")), "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("bifrost-runner: {variable}: ")),
+            "{stderr}"
+        );
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
         assert!(!stderr.contains("hunter2"), "no secrets echoed: {stderr}");
         assert!(out.stdout.is_empty());
-        assert!(!tmp.0.join("bifrost.db").exists(), "nothing written: {db:?} {redis:?}");
+        assert!(
+            !tmp.0.join("bifrost.db").exists(),
+            "nothing written: {db:?} {redis:?}"
+        );
     }
 }

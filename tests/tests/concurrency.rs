@@ -40,7 +40,12 @@ async fn hundred_executions_at_once(backend: Backend) {
         assert_eq!(logs.last().unwrap().message, "bye");
         assert_eq!(e.variables, Some(json!({"done": true})));
         // And as stored.
-        let stored = h.env.store.read_logs(e.id, StreamId::MIN, 1000).await.unwrap();
+        let stored = h
+            .env
+            .store
+            .read_logs(e.id, StreamId::MIN, 1000)
+            .await
+            .unwrap();
         assert_eq!(&stored, logs);
     }
     let all = h

@@ -352,14 +352,16 @@ impl ExecutionStore for SqliteStore {
         let mut next_sequence = std::collections::HashMap::<Uuid, i64>::new();
         for chunk in entries.chunks(1000) {
             for e in chunk {
-                if !next_sequence.contains_key(&e.execution_id) {
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    next_sequence.entry(e.execution_id)
+                {
                     let max: Option<i64> = sqlx::query_scalar(
                         "SELECT max(sequence) FROM execution_logs WHERE execution_id = ?",
                     )
                     .bind(id_text(e.execution_id))
                     .fetch_one(&mut *tx)
                     .await?;
-                    next_sequence.insert(e.execution_id, max.map_or(0, |m| m + 1));
+                    slot.insert(max.map_or(0, |m| m + 1));
                 }
             }
             let mut qb = QueryBuilder::<Sqlite>::new(
