@@ -372,3 +372,6 @@ impl context::Host for ExecutionsCtx {
         Ok(done.map_err(|e| ApiError::from(e).into()))
     }
 }
+
+#[cfg(test)]
+mod props;
