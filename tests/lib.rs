@@ -251,7 +251,11 @@ impl TestEnv {
             .expect("seed an execution");
         if seed.status == ExecutionStatus::Running {
             self.store
-                .mark_running(id, seed.started_at)
+                .mark_running(
+                    id,
+                    seed.started_at,
+                    seed.started_at + chrono::TimeDelta::hours(1),
+                )
                 .await
                 .expect("mark a seeded execution running");
         } else if seed.status.is_final() {
@@ -267,6 +271,7 @@ impl TestEnv {
                         completed_at: seed.started_at,
                         peak_memory_bytes: 1,
                         cpu_total_seconds: 0.0,
+                        log_lines_dropped: 0,
                     },
                 )
                 .await
@@ -355,10 +360,15 @@ impl Harness {
 }
 
 /// Runner limits sized for tests: a small instance pool, so that many tests can each have
-/// a runner in one process.
+/// a runner in one process, and room for the probe's answers (which can hold a thousand
+/// executions) in its result.
 pub fn test_config() -> bifrost_host::runner::RunnerConfig {
     bifrost_host::runner::RunnerConfig {
         max_instances: 32,
+        limits: bifrost_host::limits::Limits {
+            max_result_bytes: 64 << 20,
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -387,4 +397,44 @@ pub fn ids(answer: &serde_json::Value) -> Vec<Uuid> {
         .iter()
         .map(|e| e["execution_id"].as_str().unwrap().parse().unwrap())
         .collect()
+}
+
+/// Appends lines to an execution's live stream the way a writer would: ids after the
+/// stream's last one. Returns the entries.
+pub async fn append_lines(
+    logs: &dyn LogStream,
+    execution_id: Uuid,
+    level: bifrost_host::model::LogLevel,
+    messages: impl IntoIterator<Item = String>,
+) -> Vec<bifrost_host::model::LogEntry> {
+    use bifrost_host::model::{LogEntry, StreamId};
+    let now = StreamId {
+        ms: chrono::Utc::now().timestamp_millis() as u64,
+        seq: 0,
+    };
+    let mut next = match logs
+        .last_id(execution_id)
+        .await
+        .expect("read the stream's last id")
+    {
+        Some(last) if last >= now => last.successor().unwrap(),
+        _ => now,
+    };
+    let entries: Vec<LogEntry> = messages
+        .into_iter()
+        .map(|message| {
+            let id = next;
+            next = next.successor().unwrap();
+            LogEntry {
+                id,
+                execution_id,
+                level,
+                message,
+                metadata: None,
+                timestamp: chrono::Utc::now(),
+            }
+        })
+        .collect();
+    logs.append(&entries).await.expect("append to the stream");
+    entries
 }

@@ -5,6 +5,7 @@ use wasmtime::component::{HasData, Linker};
 
 use crate::error::ApiError;
 use crate::identity::{ExecutionContext, Identity};
+use crate::limits::{Limits, RateLimiter, truncate_with_marker};
 use crate::logs::LogWriter;
 use crate::model::{self, Execution, LogEntry, LogLine, rfc3339};
 use crate::query::ListFilter;
@@ -32,6 +33,8 @@ pub struct ExecutionsCtx {
     execution: Option<ExecutionContext>,
     service: ExecutionsService,
     log: Option<LogWriter>,
+    limits: Limits,
+    queries: RateLimiter,
 }
 
 impl std::fmt::Debug for ExecutionsCtx {
@@ -48,11 +51,29 @@ impl ExecutionsCtx {
     /// work, the log goes to the host's `tracing` output, and calls that need the current
     /// execution fail with `no-execution-context`.
     pub fn new(identity: Identity, service: ExecutionsService) -> Self {
+        let limits = Limits::default();
         Self {
             identity,
             execution: None,
             service,
             log: None,
+            queries: RateLimiter::new(limits.max_queries_per_second),
+            limits,
+        }
+    }
+
+    /// Applies `limits` instead of [`Limits::default`].
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.queries = RateLimiter::new(limits.max_queries_per_second);
+        self.limits = limits;
+        self
+    }
+
+    /// Waits as long as the query rate limit asks.
+    async fn throttle(&mut self) {
+        let wait = self.queries.take();
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -218,9 +239,15 @@ fn filter_from_wit(f: types::ListFilter) -> ListFilter {
     }
 }
 
-/// Parses optional JSON metadata text; it must be an object.
-fn parse_metadata(text: Option<String>) -> Result<Option<serde_json::Value>, ApiError> {
+/// Parses optional JSON metadata text; it must be an object of at most `max` bytes.
+fn parse_metadata(text: Option<String>, max: usize) -> Result<Option<serde_json::Value>, ApiError> {
     let Some(text) = text else { return Ok(None) };
+    if text.len() > max {
+        return Err(ApiError::TooLarge(format!(
+            "log metadata of {} bytes exceeds the limit of {max} bytes",
+            text.len()
+        )));
+    }
     match serde_json::from_str::<serde_json::Value>(&text) {
         Ok(serde_json::Value::Object(m)) if m.is_empty() => Ok(None),
         Ok(v @ serde_json::Value::Object(_)) => Ok(Some(v)),
@@ -235,6 +262,7 @@ impl types::Host for ExecutionsCtx {}
 
 impl executions::Host for ExecutionsCtx {
     async fn list(&mut self, filter: types::ListFilter) -> Answer<Vec<types::WorkflowExecution>> {
+        self.throttle().await;
         let found = self
             .service
             .list(&self.identity, &filter_from_wit(filter))
@@ -249,6 +277,7 @@ impl executions::Host for ExecutionsCtx {
         filter: types::ListFilter,
         cursor: Option<String>,
     ) -> Answer<types::ExecutionPage> {
+        self.throttle().await;
         let page = self
             .service
             .list_page(&self.identity, &filter_from_wit(filter), cursor.as_deref())
@@ -262,6 +291,7 @@ impl executions::Host for ExecutionsCtx {
     }
 
     async fn get(&mut self, execution_id: String) -> Answer<types::WorkflowExecution> {
+        self.throttle().await;
         let found = self.service.get(&self.identity, &execution_id).await;
         Ok(found.map(execution_to_wit).map_err(Into::into))
     }
@@ -272,6 +302,7 @@ impl executions::Host for ExecutionsCtx {
         start: Option<String>,
         count: Option<u32>,
     ) -> Answer<Vec<types::ExecutionLog>> {
+        self.throttle().await;
         let current = self.execution.as_ref().map(|e| e.execution_id);
         // Reading the own execution sees every line logged before the call.
         let own = match execution_id.as_deref() {
@@ -307,13 +338,13 @@ impl logging::Host for ExecutionsCtx {
         message: String,
         metadata: Option<String>,
     ) -> wasmtime::Result<Result<(), types::Error>> {
-        let metadata = match parse_metadata(metadata) {
+        let metadata = match parse_metadata(metadata, self.limits.max_log_metadata_bytes) {
             Ok(m) => m,
             Err(e) => return Ok(Err(e.into())),
         };
         let line = LogLine {
             level: level_from_wit(level),
-            message,
+            message: truncate_with_marker(message, self.limits.max_log_message_bytes),
             metadata,
             timestamp: Utc::now(),
         };
@@ -353,8 +384,20 @@ impl context::Host for ExecutionsCtx {
         let Some(execution) = &self.execution else {
             return Ok(Err(ApiError::NoExecutionContext.into()));
         };
-        if name.is_empty() {
-            return Ok(Err(ApiError::invalid("name", "must not be empty").into()));
+        if name.is_empty() || name.len() > self.limits.max_variable_name_bytes {
+            return Ok(Err(ApiError::invalid(
+                "name",
+                format!("must be 1 to {} bytes", self.limits.max_variable_name_bytes),
+            )
+            .into()));
+        }
+        if value.len() > self.limits.max_variable_bytes {
+            return Ok(Err(ApiError::TooLarge(format!(
+                "variable {name:?} of {} bytes exceeds the limit of {} bytes",
+                value.len(),
+                self.limits.max_variable_bytes
+            ))
+            .into()));
         }
         let value = match serde_json::from_str::<serde_json::Value>(&value) {
             Ok(v) => v,

@@ -72,6 +72,16 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => Self::Unavailable(e.to_string()),
             sqlx::Error::Migrate(m) => Self::Migration(m.to_string()),
+            // The server is shutting down, restarting, or dropped the connection
+            // (SQLSTATE classes 57P and 08): the next attempt may well succeed.
+            sqlx::Error::Database(ref db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")) =>
+            {
+                Self::Unavailable(e.to_string())
+            }
+            sqlx::Error::Protocol(_) => Self::Unavailable(e.to_string()),
             other => Self::Database(other.to_string()),
         }
     }

@@ -11,6 +11,7 @@ pub mod backends;
 mod ctx;
 pub mod error;
 pub mod identity;
+pub mod limits;
 pub mod logs;
 pub mod model;
 pub mod query;

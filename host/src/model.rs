@@ -298,6 +298,8 @@ pub struct Execution {
     pub peak_memory_bytes: Option<i64>,
     /// CPU time of the run.
     pub cpu_total_seconds: Option<f64>,
+    /// Log lines the execution's log caps did not keep (none when all were kept).
+    pub log_lines_dropped: Option<i64>,
 }
 
 impl Execution {
@@ -354,6 +356,8 @@ pub struct Outcome {
     pub peak_memory_bytes: i64,
     /// CPU time spent running the guest.
     pub cpu_total_seconds: f64,
+    /// Log lines the log caps did not keep.
+    pub log_lines_dropped: i64,
 }
 
 fn ser_display<S: serde::Serializer, T: fmt::Display>(v: &T, s: S) -> Result<S::Ok, S::Error> {

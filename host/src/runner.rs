@@ -16,8 +16,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::ctx::{ExecutionsCtx, WorkflowPre};
-use crate::error::ApiError;
+use crate::error::{ApiError, StoreError};
 use crate::identity::{ExecutionContext, Identity};
+use crate::limits::{Limits, truncate_with_marker};
 use crate::logs::LogWriter;
 use crate::logs::guest_output::GuestOutput;
 use crate::model::{Execution, ExecutionStatus, LogLevel, NewExecution, Outcome};
@@ -40,6 +41,13 @@ pub struct RunnerConfig {
     /// Instances alive at once. Default 1000. Executions beyond it wait for a slot (their
     /// rows stay `Pending` until they get one).
     pub max_instances: u32,
+    /// Most elements of one table. Default 100,000.
+    pub max_table_elements: usize,
+    /// Caps on what crosses the boundary.
+    pub limits: Limits,
+    /// How long the end of a run waits for an unreachable store (to persist the logs and
+    /// the final status) before it gives up. Default 60 s.
+    pub store_retry: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -49,6 +57,9 @@ impl Default for RunnerConfig {
             max_memory_bytes: 256 << 20,
             pooling: true,
             max_instances: 1000,
+            max_table_elements: 100_000,
+            limits: Limits::default(),
+            store_retry: Duration::from_secs(60),
         }
     }
 }
@@ -78,6 +89,14 @@ pub enum RunError {
     /// The component could not be loaded or linked.
     #[error("cannot load workflow: {0:#}")]
     Load(wasmtime::Error),
+    /// The input exceeds [`Limits::max_input_bytes`]; nothing was recorded.
+    #[error("input of {size} bytes exceeds the limit of {max} bytes")]
+    InputTooLarge {
+        /// Size of the input's JSON text.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 /// A compiled workflow component, linked and ready to instantiate.
@@ -130,12 +149,22 @@ impl WasiView for HostState {
     }
 }
 
-/// Caps linear memory and tables, and records the peak memory.
+/// Caps linear memory, tables and instances, and records the peak memory.
 struct MemoryLimiter {
     max_bytes: usize,
+    max_table_elements: usize,
     peak_bytes: usize,
     refused: bool,
 }
+
+/// Most core instances, tables and memories one workflow component may create. A Rust
+/// `wasm32-wasip2` component uses a handful of each.
+const MAX_INSTANCES_PER_EXECUTION: usize = 64;
+const MAX_TABLES_PER_EXECUTION: usize = 64;
+const MAX_MEMORIES_PER_EXECUTION: usize = 16;
+/// Time between an execution's deadline and the moment a sweep may call it `Stuck`: room
+/// for the runner to write its logs and final status.
+const FINALIZE_GRACE: Duration = Duration::from_secs(120);
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn memory_growing(
@@ -158,7 +187,19 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
+        Ok(desired <= self.max_table_elements)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES_PER_EXECUTION
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES_PER_EXECUTION
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES_PER_EXECUTION
     }
 }
 
@@ -273,9 +314,16 @@ impl Runner {
         workflow: &LoadedWorkflow,
         request: RunRequest,
     ) -> Result<Execution, RunError> {
+        let limits = &self.config.limits;
+        let input = request.input.to_string();
+        if input.len() > limits.max_input_bytes {
+            return Err(RunError::InputTooLarge {
+                size: input.len(),
+                max: limits.max_input_bytes,
+            });
+        }
         let id = Uuid::new_v4();
         let store = self.service.store();
-        let queued = Utc::now();
         store
             .create(&NewExecution {
                 id,
@@ -286,7 +334,7 @@ impl Runner {
                 organization_id: request.identity.organization_id,
                 form_id: request.form_id,
                 session_id: request.session_id.clone(),
-                created_at: queued,
+                created_at: Utc::now(),
             })
             .await
             .map_err(ApiError::from)?;
@@ -297,17 +345,29 @@ impl Runner {
             .map_err(|_| ApiError::Internal("runner is shutting down".into()))?;
         let started = Utc::now();
         let clock = Instant::now();
+        let deadline_at = started
+            + chrono::TimeDelta::from_std(self.config.deadline + FINALIZE_GRACE)
+                .unwrap_or(chrono::TimeDelta::MAX);
         store
-            .mark_running(id, started)
+            .mark_running(id, started, deadline_at)
             .await
             .map_err(ApiError::from)?;
 
-        let (log, log_task) = LogWriter::spawn(self.service.log_stream().clone(), id);
-        let (outcome_kind, cpu, peak) = self.call(workflow, &request, id, log.clone()).await;
+        let (log, log_task) = LogWriter::spawn(self.service.log_stream().clone(), id, limits);
+        let (ended, cpu, peak) = self.call(workflow, &request, &input, id, log.clone()).await;
         drop(log);
-        let log_stats = log_task.finish().await;
+        let logs = log_task.finish().await;
 
-        let (status, result, error_message) = match outcome_kind {
+        let (status, result, error_message) = match ended {
+            Ended::Returned(text) if text.len() > limits.max_result_bytes => (
+                ExecutionStatus::Failed,
+                None,
+                Some(format!(
+                    "workflow result of {} bytes exceeds the limit of {} bytes",
+                    text.len(),
+                    limits.max_result_bytes
+                )),
+            ),
             Ended::Returned(text) => match serde_json::from_str::<serde_json::Value>(&text) {
                 Ok(v) => (ExecutionStatus::Success, Some(v), None),
                 Err(e) => (
@@ -326,15 +386,8 @@ impl Runner {
                 )),
             ),
         };
-        let error_message = match (error_message, log_stats.lost()) {
-            (m, 0) => m,
-            (None, n) => Some(format!(
-                "{n} log lines could not be written to the log stream"
-            )),
-            (Some(m), n) => Some(format!(
-                "{m}; {n} log lines could not be written to the log stream"
-            )),
-        };
+        let error_message =
+            error_message.map(|m| truncate_with_marker(m, limits.max_error_message_bytes));
         let result_type = result.as_ref().map(result_type);
         let outcome = Outcome {
             status,
@@ -345,19 +398,86 @@ impl Runner {
             completed_at: Utc::now(),
             peak_memory_bytes: peak as i64,
             cpu_total_seconds: cpu.as_secs_f64(),
+            log_lines_dropped: logs.dropped_lines as i64,
         };
-        self.service.move_logs(id).await?;
-        store.finish(id, &outcome).await.map_err(ApiError::from)?;
-        let mut execution = store.get(id).await.map_err(ApiError::from)?;
+        // The logs first, then the status: a final status means the logs are stored. Both
+        // wait out a store that is briefly unreachable (a restart).
+        self.retry_store(|| store.insert_logs(&logs.entries))
+            .await?;
+        self.retry_store(|| store.finish(id, &outcome)).await?;
+        if let Err(e) = self.service.log_stream().delete(id).await {
+            // The entries are in the store; a leftover stream holds the same ones.
+            tracing::warn!(%id, error = %e, "could not delete the moved log stream");
+        }
+        let mut execution = self.retry_store(|| store.get(id)).await?;
         execution.logs = Some(
-            self.service
-                .read_logs(
-                    id,
-                    crate::query::LogRange::validate(None, Some(crate::query::MAX_LOG_COUNT))?,
-                )
-                .await?,
+            logs.entries
+                .into_iter()
+                .take(crate::query::MAX_LOG_COUNT as usize)
+                .collect(),
         );
         Ok(execution)
+    }
+
+    /// Runs a store call, retrying while the store is unavailable, up to
+    /// [`RunnerConfig::store_retry`].
+    async fn retry_store<T, F, Fut>(&self, mut call: F) -> Result<T, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let since = Instant::now();
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match call().await {
+                Ok(v) => return Ok(v),
+                Err(StoreError::Unavailable(m)) if since.elapsed() < self.config.store_retry => {
+                    tracing::warn!(error = %m, "store unavailable; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Marks `Stuck` the executions left `Running` past their deadline by a runner that
+    /// went away, and moves what their live log streams hold into the store. Returns their
+    /// ids. Run it on start and now and then (see [`spawn_sweeper`](Self::spawn_sweeper)).
+    pub async fn sweep_stuck(&self) -> Result<Vec<Uuid>, ApiError> {
+        let ids = self
+            .service
+            .store()
+            .claim_stuck(
+                Utc::now(),
+                "the runner stopped before the execution ended; marked Stuck after its deadline",
+            )
+            .await?;
+        for id in &ids {
+            match self.service.move_logs(*id).await {
+                Ok(n) => tracing::info!(%id, lines = n, "stuck execution's logs moved"),
+                Err(e) => {
+                    tracing::warn!(%id, error = %e, "could not move a stuck execution's logs")
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Sweeps for stuck executions every `every`, until the runner is dropped.
+    pub fn spawn_sweeper(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let runner = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(runner) = runner.upgrade() else {
+                    break;
+                };
+                if let Err(e) = runner.sweep_stuck().await {
+                    tracing::warn!(error = %e, "sweep for stuck executions failed");
+                }
+            }
+        })
     }
 
     /// Instantiates and calls the workflow; never fails: every way the guest can end is an
@@ -366,6 +486,7 @@ impl Runner {
         &self,
         workflow: &LoadedWorkflow,
         request: &RunRequest,
+        input: &str,
         id: Uuid,
         log: LogWriter,
     ) -> (Ended, Duration, usize) {
@@ -380,7 +501,8 @@ impl Runner {
                     workflow_name: request.workflow_name.clone(),
                 },
                 log,
-            );
+            )
+            .with_limits(self.config.limits.clone());
         let mut store = Store::new(
             &self.engine,
             HostState {
@@ -389,6 +511,7 @@ impl Runner {
                 executions,
                 memory: MemoryLimiter {
                     max_bytes: self.config.max_memory_bytes,
+                    max_table_elements: self.config.max_table_elements,
                     peak_bytes: 0,
                     refused: false,
                 },
@@ -399,11 +522,10 @@ impl Runner {
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
 
-        let input = request.input.to_string();
         let mut cpu = Duration::ZERO;
         let call = async {
             let instance = workflow.pre.instantiate_async(&mut store).await?;
-            instance.call_run(&mut store, &input).await
+            instance.call_run(&mut store, input).await
         };
         // Host calls that hang (a backend that never answers) are bounded by the same
         // deadline plus a margin, as the epoch only interrupts guest code.

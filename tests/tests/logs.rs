@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use bifrost_host::logs::{LogStream, RedisLogStream};
+use bifrost_host::logs::RedisLogStream;
 use bifrost_host::model::StreamId;
 use bifrost_host::query::LogRange;
 use bifrost_host::{ApiError, ExecutionsCtx, ExecutionsService, Identity};
@@ -107,16 +107,14 @@ async fn reads_during_the_move_see_every_entry_once(backend: Backend) {
             started_at: chrono::Utc::now(),
         })
         .await;
-    let lines: Vec<_> = (0..3000)
-        .map(|i| bifrost_host::model::LogLine {
-            level: bifrost_host::model::LogLevel::Debug,
-            message: format!("m{i}"),
-            metadata: None,
-            timestamp: chrono::Utc::now(),
-        })
-        .collect();
-    for chunk in lines.chunks(500) {
-        h.env.logs.append(id, chunk).await.unwrap();
+    for chunk in 0..6 {
+        bifrost_tests::append_lines(
+            &*h.env.logs,
+            id,
+            bifrost_host::model::LogLevel::Debug,
+            (chunk * 500..(chunk + 1) * 500).map(|i| format!("m{i}")),
+        )
+        .await;
     }
     let service = h.env.service.clone();
     let reader = tokio::spawn(async move {
@@ -186,19 +184,13 @@ async fn redis_entries_use_bifrosts_layout() {
     let backend = Backend::Servers;
     let h = Harness::new(backend).await;
     let id = uuid::Uuid::new_v4();
-    h.env
-        .logs
-        .append(
-            id,
-            &[bifrost_host::model::LogLine {
-                level: bifrost_host::model::LogLevel::Warning,
-                message: "hello".into(),
-                metadata: None,
-                timestamp: chrono::Utc::now(),
-            }],
-        )
-        .await
-        .unwrap();
+    bifrost_tests::append_lines(
+        &*h.env.logs,
+        id,
+        bifrost_host::model::LogLevel::Warning,
+        ["hello".to_owned()],
+    )
+    .await;
     let client = redis::Client::open(bifrost_tests::redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let key = h.env.redis().key(id);
@@ -383,17 +375,13 @@ async fn redis_stopped_is_a_typed_error_not_an_empty_list() {
             started_at: chrono::Utc::now(),
         })
         .await;
-    logs.append(
+    bifrost_tests::append_lines(
+        &logs,
         id,
-        &[bifrost_host::model::LogLine {
-            level: bifrost_host::model::LogLevel::Info,
-            message: "before the outage".into(),
-            metadata: None,
-            timestamp: chrono::Utc::now(),
-        }],
+        bifrost_host::model::LogLevel::Info,
+        ["before the outage".to_owned()],
     )
-    .await
-    .unwrap();
+    .await;
     let before = service
         .logs(&who, None, Some(&id.to_string()), None, None)
         .await

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use bifrost_host::Identity;
-use bifrost_host::model::{ExecutionStatus, LogLevel, LogLine};
+use bifrost_host::model::{ExecutionStatus, LogLevel};
 use bifrost_tests::{Backend, Harness, Seed, admin, err_kind, ids, ok, user};
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
@@ -41,19 +41,13 @@ async fn visibility_matrix_over_list_get_and_logs(backend: Backend) {
 
     // Every execution has a live log line.
     for id in all {
-        h.env
-            .logs
-            .append(
-                id,
-                &[LogLine {
-                    level: LogLevel::Info,
-                    message: format!("secret of {id}"),
-                    metadata: None,
-                    timestamp: Utc::now(),
-                }],
-            )
-            .await
-            .unwrap();
+        bifrost_tests::append_lines(
+            &*h.env.logs,
+            id,
+            LogLevel::Info,
+            [format!("secret of {id}")],
+        )
+        .await;
     }
 
     let cases: [(&str, &Identity, Vec<Uuid>); 6] = [

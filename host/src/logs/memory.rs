@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::LogStream;
 use crate::error::LogStreamError;
-use crate::model::{LogEntry, LogLine, StreamId};
+use crate::model::{LogEntry, StreamId};
 
 /// Live logs held in this process. Lines written by one runner process are visible to
 /// readers in the same process while the execution runs, and to every process once the
@@ -21,7 +21,6 @@ pub struct MemoryLogStream {
 
 #[derive(Debug, Default)]
 struct Stream {
-    last: StreamId,
     entries: Vec<LogEntry>,
 }
 
@@ -32,43 +31,33 @@ impl MemoryLogStream {
     }
 }
 
-/// The next id after `last` at wall-clock time `now_ms`, as Redis assigns `*` ids: the
-/// current millisecond with sequence 0, or, if the clock has not moved past the last id,
-/// the last id's millisecond with the next sequence.
-fn next_id(last: StreamId, now_ms: u64) -> StreamId {
-    if now_ms > last.ms {
-        StreamId { ms: now_ms, seq: 0 }
-    } else {
-        // The successor exists: ids near u64::MAX milliseconds are half a billion years off.
-        last.successor().unwrap_or(last)
-    }
-}
-
 #[async_trait]
 impl LogStream for MemoryLogStream {
-    async fn append(
-        &self,
-        execution_id: Uuid,
-        lines: &[LogLine],
-    ) -> Result<Vec<StreamId>, LogStreamError> {
-        let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
+    async fn append(&self, entries: &[LogEntry]) -> Result<(), LogStreamError> {
         let mut streams = self.streams.lock().expect("log streams lock");
-        let stream = streams.entry(execution_id).or_default();
-        let mut ids = Vec::with_capacity(lines.len());
-        for line in lines {
-            let id = next_id(stream.last, now_ms);
-            stream.last = id;
-            stream.entries.push(LogEntry {
-                id,
-                execution_id,
-                level: line.level,
-                message: line.message.clone(),
-                metadata: line.metadata.clone(),
-                timestamp: line.timestamp,
-            });
-            ids.push(id);
+        for entry in entries {
+            let stream = streams.entry(entry.execution_id).or_default();
+            if stream
+                .entries
+                .last()
+                .is_some_and(|last| entry.id <= last.id)
+            {
+                return Err(LogStreamError::Malformed(format!(
+                    "entry id {} is not after the stream's last id",
+                    entry.id
+                )));
+            }
+            stream.entries.push(entry.clone());
         }
-        Ok(ids)
+        Ok(())
+    }
+
+    async fn last_id(&self, execution_id: Uuid) -> Result<Option<StreamId>, LogStreamError> {
+        let streams = self.streams.lock().expect("log streams lock");
+        Ok(streams
+            .get(&execution_id)
+            .and_then(|s| s.entries.last())
+            .map(|e| e.id))
     }
 
     async fn read(
@@ -95,19 +84,5 @@ impl LogStream for MemoryLogStream {
             .expect("log streams lock")
             .remove(&execution_id);
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_increase_like_redis() {
-        let last = StreamId { ms: 100, seq: 4 };
-        assert_eq!(next_id(last, 101), StreamId { ms: 101, seq: 0 });
-        assert_eq!(next_id(last, 100), StreamId { ms: 100, seq: 5 });
-        // A clock that went backwards does not make ids go backwards.
-        assert_eq!(next_id(last, 50), StreamId { ms: 100, seq: 5 });
     }
 }

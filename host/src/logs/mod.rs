@@ -12,9 +12,9 @@ use uuid::Uuid;
 
 pub use self::memory::MemoryLogStream;
 pub use self::redis::RedisLogStream;
-pub use self::writer::{LogWriter, LogWriterTask, WriterStats};
+pub use self::writer::{LogWriter, LogWriterTask, WriterOutcome};
 use crate::error::LogStreamError;
-use crate::model::{LogEntry, LogLine, StreamId};
+use crate::model::{LogEntry, StreamId};
 
 /// Default key prefix of log streams: the stream of execution `X` is `bifrost:logs:X`.
 pub const DEFAULT_KEY_PREFIX: &str = "bifrost:logs:";
@@ -22,12 +22,14 @@ pub const DEFAULT_KEY_PREFIX: &str = "bifrost:logs:";
 /// Live log streams, one per execution.
 #[async_trait]
 pub trait LogStream: Send + Sync + 'static {
-    /// Appends lines in order, in one round trip, and returns their entry ids.
-    async fn append(
-        &self,
-        execution_id: Uuid,
-        lines: &[LogLine],
-    ) -> Result<Vec<StreamId>, LogStreamError>;
+    /// Appends entries in order, in one round trip. Their ids are given by the caller and
+    /// must be greater than the stream's last id; an entry that is not is refused (so a
+    /// repeated append after an uncertain failure cannot duplicate lines: see
+    /// [`last_id`](Self::last_id)).
+    async fn append(&self, entries: &[LogEntry]) -> Result<(), LogStreamError>;
+
+    /// The id of the stream's last entry; `None` for an empty or missing stream.
+    async fn last_id(&self, execution_id: Uuid) -> Result<Option<StreamId>, LogStreamError>;
 
     /// Entries with id >= `start`, oldest first, at most `count`. An execution with no
     /// stream (never logged, or moved to the store) reads as empty.

@@ -1,5 +1,5 @@
-//! [`LogStream`] on Redis Streams: one stream per execution, `XADD` in pipelines, `XRANGE`
-//! by entry id.
+//! [`LogStream`] on Redis Streams: one stream per execution, `XADD` with the writer's ids in
+//! pipelines, `XRANGE` by entry id.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use super::{DEFAULT_KEY_PREFIX, LogStream};
 use crate::error::LogStreamError;
-use crate::model::{LogEntry, LogLevel, LogLine, StreamId, rfc3339};
+use crate::model::{LogEntry, LogLevel, StreamId, rfc3339};
 
-/// Let Redis assign the entry id: `<now ms>-<seq>`, increasing within a stream.
-const AUTO_ID: &str = "*";
 /// The largest stream id, as an `XRANGE` end.
 const STREAM_END: &str = "+";
+/// The smallest stream id, as an `XREVRANGE` end.
+const STREAM_START: &str = "-";
 
 /// Live logs in Redis Streams, Bifrost's layout: key `{prefix}{execution_id}`, entry fields
 /// `execution_id`, `level` (upper case), `message`, `metadata` (JSON text, `{}` when none),
@@ -95,42 +95,53 @@ fn parse_entry(
 
 #[async_trait]
 impl LogStream for RedisLogStream {
-    #[tracing::instrument(skip_all, fields(%execution_id, n = lines.len()))]
-    async fn append(
-        &self,
-        execution_id: Uuid,
-        lines: &[LogLine],
-    ) -> Result<Vec<StreamId>, LogStreamError> {
-        if lines.is_empty() {
-            return Ok(Vec::new());
+    #[tracing::instrument(skip_all, fields(n = entries.len()))]
+    async fn append(&self, entries: &[LogEntry]) -> Result<(), LogStreamError> {
+        if entries.is_empty() {
+            return Ok(());
         }
-        let key = self.key(execution_id);
-        let id_text = execution_id.to_string();
         let mut pipe = redis::pipe();
-        for line in lines {
-            let metadata = match &line.metadata {
+        for entry in entries {
+            let metadata = match &entry.metadata {
                 Some(m) => m.to_string(),
                 None => "{}".to_owned(),
             };
             pipe.cmd("XADD")
-                .arg(&key)
-                .arg(AUTO_ID)
+                .arg(self.key(entry.execution_id))
+                .arg(entry.id.to_string())
                 .arg("execution_id")
-                .arg(&id_text)
+                .arg(entry.execution_id.to_string())
                 .arg("level")
-                .arg(line.level.as_str())
+                .arg(entry.level.as_str())
                 .arg("message")
-                .arg(&line.message)
+                .arg(&entry.message)
                 .arg("metadata")
                 .arg(metadata)
                 .arg("timestamp")
-                .arg(rfc3339(&line.timestamp));
+                .arg(rfc3339(&entry.timestamp))
+                .ignore();
         }
         let mut conn = self.conn.clone();
-        let ids: Vec<String> = pipe.query_async(&mut conn).await?;
-        ids.iter()
-            .map(|s| s.parse().map_err(LogStreamError::Malformed))
-            .collect()
+        pipe.query_async::<()>(&mut conn).await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(%execution_id))]
+    async fn last_id(&self, execution_id: Uuid) -> Result<Option<StreamId>, LogStreamError> {
+        let mut conn = self.conn.clone();
+        let reply: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(self.key(execution_id))
+            .arg(STREAM_END)
+            .arg(STREAM_START)
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut conn)
+            .await?;
+        reply
+            .ids
+            .first()
+            .map(|e| e.id.parse().map_err(LogStreamError::Malformed))
+            .transpose()
     }
 
     #[tracing::instrument(skip_all, fields(%execution_id))]

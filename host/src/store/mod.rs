@@ -22,12 +22,22 @@ pub trait ExecutionStore: Send + Sync + 'static {
     /// Records a new execution as `Pending`.
     async fn create(&self, new: &NewExecution) -> Result<(), StoreError>;
 
-    /// Marks a pending execution `Running` and sets `started_at`.
+    /// Marks a pending execution `Running`, sets `started_at`, and records when it must
+    /// have ended (`deadline_at`, for [`claim_stuck`](Self::claim_stuck)).
     async fn mark_running(
         &self,
         id: Uuid,
         started_at: chrono::DateTime<chrono::Utc>,
+        deadline_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError>;
+
+    /// Marks `Stuck` every execution still `Running` whose `deadline_at` is before `now`
+    /// (its runner went away), with `message` as its error, and returns their ids.
+    async fn claim_stuck(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        message: &str,
+    ) -> Result<Vec<Uuid>, StoreError>;
 
     /// Writes the final status and figures of a run.
     async fn finish(&self, id: Uuid, outcome: &Outcome) -> Result<(), StoreError>;

@@ -26,7 +26,7 @@ pub struct PostgresStore {
 const EXECUTION_COLUMNS: &str = "id, workflow_name, status::text AS status, parameters, result, \
     result_type, variables, error_message, duration_ms, started_at, completed_at, created_at, \
     executed_by, executed_by_name, organization_id, form_id, session_id, peak_memory_bytes, \
-    cpu_total_seconds";
+    cpu_total_seconds, log_lines_dropped";
 
 impl PostgresStore {
     /// Connects to `url` (a `postgres://` URL), checks the connection, and applies the
@@ -84,6 +84,7 @@ struct ExecutionRow {
     session_id: Option<String>,
     peak_memory_bytes: Option<i64>,
     cpu_total_seconds: Option<f64>,
+    log_lines_dropped: Option<i64>,
 }
 
 impl TryFrom<ExecutionRow> for Execution {
@@ -109,6 +110,7 @@ impl TryFrom<ExecutionRow> for Execution {
             session_id: r.session_id,
             peak_memory_bytes: r.peak_memory_bytes,
             cpu_total_seconds: r.cpu_total_seconds,
+            log_lines_dropped: r.log_lines_dropped,
             executed_by: r.executed_by,
             executed_by_name: r.executed_by_name,
             organization_id: r.organization_id,
@@ -195,13 +197,20 @@ impl ExecutionStore for PostgresStore {
     }
 
     #[tracing::instrument(skip_all, fields(%id))]
-    async fn mark_running(&self, id: Uuid, started_at: DateTime<Utc>) -> Result<(), StoreError> {
-        let done =
-            sqlx::query("UPDATE executions SET status = 'Running', started_at = $2 WHERE id = $1")
-                .bind(id)
-                .bind(started_at)
-                .execute(&self.pool)
-                .await?;
+    async fn mark_running(
+        &self,
+        id: Uuid,
+        started_at: DateTime<Utc>,
+        deadline_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE executions SET status = 'Running', started_at = $2, deadline_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(started_at)
+        .bind(deadline_at)
+        .execute(&self.pool)
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -213,7 +222,7 @@ impl ExecutionStore for PostgresStore {
         let done = sqlx::query(
             "UPDATE executions SET status = $2::execution_status, result = $3, result_type = $4, \
              error_message = $5, duration_ms = $6, completed_at = $7, peak_memory_bytes = $8, \
-             cpu_total_seconds = $9 WHERE id = $1",
+             cpu_total_seconds = $9, log_lines_dropped = $10 WHERE id = $1",
         )
         .bind(id)
         .bind(outcome.status.as_str())
@@ -224,12 +233,31 @@ impl ExecutionStore for PostgresStore {
         .bind(outcome.completed_at)
         .bind(outcome.peak_memory_bytes)
         .bind(outcome.cpu_total_seconds)
+        .bind((outcome.log_lines_dropped > 0).then_some(outcome.log_lines_dropped))
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn claim_stuck(
+        &self,
+        now: DateTime<Utc>,
+        message: &str,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let ids = sqlx::query_scalar(
+            "UPDATE executions SET status = 'Stuck', completed_at = $1, error_message = $2, \
+             duration_ms = (extract(epoch FROM ($1 - started_at)) * 1000)::bigint \
+             WHERE status = 'Running' AND deadline_at < $1 RETURNING id",
+        )
+        .bind(now)
+        .bind(message)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
     }
 
     #[tracing::instrument(skip_all, fields(%id))]

@@ -36,7 +36,8 @@ pub struct SqliteStore {
 
 const EXECUTION_COLUMNS: &str = "id, workflow_name, status, parameters, result, result_type, \
     variables, error_message, duration_ms, started_at, completed_at, created_at, executed_by, \
-    executed_by_name, organization_id, form_id, session_id, peak_memory_bytes, cpu_total_seconds";
+    executed_by_name, organization_id, form_id, session_id, peak_memory_bytes, cpu_total_seconds, \
+    log_lines_dropped";
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at a `sqlite:` URL and applies the
@@ -125,6 +126,7 @@ struct ExecutionRow {
     session_id: Option<String>,
     peak_memory_bytes: Option<i64>,
     cpu_total_seconds: Option<f64>,
+    log_lines_dropped: Option<i64>,
 }
 
 impl TryFrom<ExecutionRow> for Execution {
@@ -150,6 +152,7 @@ impl TryFrom<ExecutionRow> for Execution {
             session_id: r.session_id,
             peak_memory_bytes: r.peak_memory_bytes,
             cpu_total_seconds: r.cpu_total_seconds,
+            log_lines_dropped: r.log_lines_dropped,
             executed_by: uuid(&r.executed_by)?,
             executed_by_name: r.executed_by_name,
             organization_id: r.organization_id.as_deref().map(uuid).transpose()?,
@@ -240,13 +243,20 @@ impl ExecutionStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, fields(%id))]
-    async fn mark_running(&self, id: Uuid, started_at: DateTime<Utc>) -> Result<(), StoreError> {
-        let done =
-            sqlx::query("UPDATE executions SET status = 'Running', started_at = ? WHERE id = ?")
-                .bind(micros(started_at))
-                .bind(id_text(id))
-                .execute(&self.pool)
-                .await?;
+    async fn mark_running(
+        &self,
+        id: Uuid,
+        started_at: DateTime<Utc>,
+        deadline_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE executions SET status = 'Running', started_at = ?, deadline_at = ? WHERE id = ?",
+        )
+        .bind(micros(started_at))
+        .bind(micros(deadline_at))
+        .bind(id_text(id))
+        .execute(&self.pool)
+        .await?;
         affected(done.rows_affected())
     }
 
@@ -254,8 +264,8 @@ impl ExecutionStore for SqliteStore {
     async fn finish(&self, id: Uuid, outcome: &Outcome) -> Result<(), StoreError> {
         let done = sqlx::query(
             "UPDATE executions SET status = ?, result = ?, result_type = ?, error_message = ?, \
-             duration_ms = ?, completed_at = ?, peak_memory_bytes = ?, cpu_total_seconds = ? \
-             WHERE id = ?",
+             duration_ms = ?, completed_at = ?, peak_memory_bytes = ?, cpu_total_seconds = ?, \
+             log_lines_dropped = ? WHERE id = ?",
         )
         .bind(outcome.status.as_str())
         .bind(outcome.result.as_ref().map(|r| r.to_string()))
@@ -265,10 +275,29 @@ impl ExecutionStore for SqliteStore {
         .bind(micros(outcome.completed_at))
         .bind(outcome.peak_memory_bytes)
         .bind(outcome.cpu_total_seconds)
+        .bind((outcome.log_lines_dropped > 0).then_some(outcome.log_lines_dropped))
         .bind(id_text(id))
         .execute(&self.pool)
         .await?;
         affected(done.rows_affected())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn claim_stuck(
+        &self,
+        now: DateTime<Utc>,
+        message: &str,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "UPDATE executions SET status = 'Stuck', completed_at = ?1, error_message = ?2, \
+             duration_ms = (?1 - started_at) / 1000 \
+             WHERE status = 'Running' AND deadline_at < ?1 RETURNING id",
+        )
+        .bind(micros(now))
+        .bind(message)
+        .fetch_all(&self.pool)
+        .await?;
+        ids.iter().map(|s| uuid(s)).collect()
     }
 
     #[tracing::instrument(skip_all, fields(%id))]
