@@ -12,7 +12,10 @@ use std::time::{Duration, Instant, SystemTime};
 use chrono::Utc;
 use uuid::Uuid;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+    UpdateDeadline,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::ctx::{ExecutionsCtx, WorkflowPre};
@@ -162,9 +165,9 @@ struct MemoryLimiter {
 const MAX_INSTANCES_PER_EXECUTION: usize = 64;
 const MAX_TABLES_PER_EXECUTION: usize = 64;
 const MAX_MEMORIES_PER_EXECUTION: usize = 16;
-/// Time between an execution's deadline and the moment a sweep may call it `Stuck`: room
-/// for the runner to write its logs and final status.
-const FINALIZE_GRACE: Duration = Duration::from_secs(120);
+/// Added to an execution's deadline and the store retry time before a sweep may call it
+/// `Stuck`: room for the runner to write its logs and final status.
+const FINALIZE_MARGIN: Duration = Duration::from_secs(5);
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn memory_growing(
@@ -346,8 +349,10 @@ impl Runner {
         let started = Utc::now();
         let clock = Instant::now();
         let deadline_at = started
-            + chrono::TimeDelta::from_std(self.config.deadline + FINALIZE_GRACE)
-                .unwrap_or(chrono::TimeDelta::MAX);
+            + chrono::TimeDelta::from_std(
+                self.config.deadline + self.config.store_retry + FINALIZE_MARGIN,
+            )
+            .unwrap_or(chrono::TimeDelta::MAX);
         store
             .mark_running(id, started, deadline_at)
             .await
@@ -518,9 +523,17 @@ impl Runner {
             },
         );
         store.limiter(|s| &mut s.memory);
-        let ticks = (self.config.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        // Every tick the guest yields to the runtime, so that a guest that computes without
+        // end shares its thread with the other executions; past the deadline it traps.
+        let deadline = Instant::now() + self.config.deadline;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
 
         let mut cpu = Duration::ZERO;
         let call = async {
@@ -543,7 +556,7 @@ impl Runner {
                         self.config.max_memory_bytes
                     ))
                 } else {
-                    Ended::Failed(format!("workflow trapped: {e:#}"))
+                    Ended::Failed(trap_message(&e))
                 }
             }
         };
@@ -562,6 +575,37 @@ enum Ended {
     Returned(String),
     Failed(String),
     TimedOut,
+}
+
+/// Frames of the guest's backtrace kept in a trap's error message.
+const TRAP_FRAMES: usize = 8;
+
+/// "workflow trapped: <reason>" and the innermost frames of the guest's backtrace (a stack
+/// overflow's full backtrace has thousands of frames).
+fn trap_message(e: &wasmtime::Error) -> String {
+    let reason = match e.downcast_ref::<Trap>() {
+        Some(trap) => trap.to_string(),
+        None => e.root_cause().to_string(),
+    };
+    let mut message = format!("workflow trapped: {reason}");
+    if let Some(bt) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
+        let frames = bt.frames();
+        for f in frames.iter().take(TRAP_FRAMES) {
+            match f.func_name() {
+                Some(name) => {
+                    message.push_str(&format!("\n    at {:#}", rustc_demangle::demangle(name)))
+                }
+                None => message.push_str("\n    at <unknown>"),
+            }
+        }
+        if frames.len() > TRAP_FRAMES {
+            message.push_str(&format!(
+                "\n    ... {} more frames",
+                frames.len() - TRAP_FRAMES
+            ));
+        }
+    }
+    message
 }
 
 /// The rendering hint of a result: `text` for a string, `html` for a string that starts

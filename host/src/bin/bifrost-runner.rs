@@ -49,6 +49,10 @@ enum Command {
     /// Query executions.
     #[command(subcommand)]
     Executions(ExecutionsCommand),
+    /// Mark `Stuck` the executions a stopped runner left `Running` past their deadline, move
+    /// their logs to the store, and print their ids as a JSON array. (`run` does this too
+    /// when it starts.)
+    Sweep,
     /// Print an execution's log entries, one JSON object a line.
     Logs {
         /// Execution id.
@@ -114,6 +118,9 @@ struct RunArgs {
     /// Deadline in seconds.
     #[arg(long, default_value_t = 300)]
     timeout_secs: u64,
+    /// How long the end of the run waits for an unreachable store before giving up.
+    #[arg(long, env = "BIFROST_STORE_RETRY_SECS", default_value_t = 60)]
+    store_retry_secs: u64,
     #[command(flatten)]
     who: IdentityArgs,
 }
@@ -226,10 +233,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
             };
             let config = RunnerConfig {
                 deadline: std::time::Duration::from_secs(args.timeout_secs),
+                store_retry: std::time::Duration::from_secs(args.store_retry_secs),
                 ..RunnerConfig::default()
             };
             let is_admin = identity.is_platform_admin;
             let runner = Runner::new(service, config).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+            runner.sweep_stuck().await?;
             let workflow = runner.load_file(&args.component)?;
             let execution = runner
                 .run(
@@ -278,6 +287,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
         Command::Executions(ExecutionsCommand::Get { execution_id, who }) => {
             let execution = service.get(&who.identity()?, &execution_id).await?;
             print_json(&execution)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sweep => {
+            let runner = Runner::new(service, RunnerConfig::default())
+                .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+            let ids = runner.sweep_stuck().await?;
+            print_json(&ids)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Logs {

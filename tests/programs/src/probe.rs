@@ -63,6 +63,34 @@ enum Call {
     GrowMemory {
         mebibytes: usize,
     },
+    /// Unbounded recursion: a stack overflow.
+    Recurse,
+    /// `std::process::abort`: a wasm `unreachable`.
+    Abort,
+    /// One line whose message is `bytes` long.
+    LogHuge {
+        bytes: usize,
+    },
+    /// Returns a JSON string of `bytes` characters as the call's answer.
+    Huge {
+        bytes: usize,
+    },
+    /// Fails with an error message of `bytes` characters.
+    FailHuge {
+        bytes: usize,
+    },
+    /// `n` lines, `pause_ms` apart.
+    LogSlowly {
+        n: u32,
+        pause_ms: u64,
+    },
+    /// Logs until stopped from outside.
+    LogForever,
+    /// Calls `list` `n` times, logging the count every `every` calls.
+    ListLoop {
+        n: u64,
+        every: u64,
+    },
 }
 
 #[derive(Deserialize, Default)]
@@ -206,7 +234,49 @@ fn run(call: Call) -> Result<Value, String> {
             }
             json!({ "ok": held.len() })
         }
+        Call::Recurse => json!({ "ok": recurse(0) }),
+        Call::Abort => std::process::abort(),
+        Call::LogHuge { bytes } => answer(bifrost::logging::log(
+            LogLevel::Info,
+            &"x".repeat(bytes),
+            None,
+        )),
+        Call::Huge { bytes } => json!({ "ok": "y".repeat(bytes) }),
+        Call::FailHuge { bytes } => return Err("z".repeat(bytes)),
+        Call::LogSlowly { n, pause_ms } => {
+            for i in 0..n {
+                log::info!("line {i}");
+                std::thread::sleep(std::time::Duration::from_millis(pause_ms));
+            }
+            json!({ "ok": n })
+        }
+        Call::LogForever => {
+            let mut i: u64 = 0;
+            loop {
+                log::info!("line {i}");
+                i += 1;
+            }
+        }
+        Call::ListLoop { n, every } => {
+            let mut errors = 0u64;
+            for i in 1..=n {
+                if executions::list().limit(1).fetch().is_err() {
+                    errors += 1;
+                }
+                if i % every == 0 {
+                    log::info!(calls = i; "calls so far");
+                }
+            }
+            json!({ "ok": { "calls": n, "errors": errors } })
+        }
     })
+}
+
+/// Recursion with small frames and no locals in linear memory, so that the wasm call stack
+/// (not the shadow stack in linear memory) runs out.
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    std::hint::black_box(recurse(std::hint::black_box(depth + 1))) + 1
 }
 
 fn probe(input: Input) -> Result<Vec<Value>, String> {
