@@ -15,6 +15,8 @@ use uuid::Uuid;
 
 include!(concat!(env!("OUT_DIR"), "/programs.rs"));
 
+pub mod servers;
+
 /// The PostgreSQL server the tests use.
 pub fn database_url() -> String {
     std::env::var("DATABASE_URL")

@@ -327,20 +327,18 @@ impl Runner {
         }
         let id = Uuid::new_v4();
         let store = self.service.store();
-        store
-            .create(&NewExecution {
-                id,
-                workflow_name: request.workflow_name.clone(),
-                parameters: request.input.clone(),
-                executed_by: request.identity.user_id,
-                executed_by_name: request.identity.user_name.clone(),
-                organization_id: request.identity.organization_id,
-                form_id: request.form_id,
-                session_id: request.session_id.clone(),
-                created_at: Utc::now(),
-            })
-            .await
-            .map_err(ApiError::from)?;
+        let new = NewExecution {
+            id,
+            workflow_name: request.workflow_name.clone(),
+            parameters: request.input.clone(),
+            executed_by: request.identity.user_id,
+            executed_by_name: request.identity.user_name.clone(),
+            organization_id: request.identity.organization_id,
+            form_id: request.form_id,
+            session_id: request.session_id.clone(),
+            created_at: Utc::now(),
+        };
+        self.retry_store(|| store.create(&new)).await?;
         let _slot = self
             .slots
             .acquire()
@@ -353,10 +351,8 @@ impl Runner {
                 self.config.deadline + self.config.store_retry + FINALIZE_MARGIN,
             )
             .unwrap_or(chrono::TimeDelta::MAX);
-        store
-            .mark_running(id, started, deadline_at)
-            .await
-            .map_err(ApiError::from)?;
+        self.retry_store(|| store.mark_running(id, started, deadline_at))
+            .await?;
 
         let (log, log_task) = LogWriter::spawn(self.service.log_stream().clone(), id, limits);
         let (ended, cpu, peak) = self.call(workflow, &request, &input, id, log.clone()).await;

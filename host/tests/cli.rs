@@ -375,3 +375,79 @@ fn bad_backend_urls_fail_in_one_line_and_write_nothing() {
         );
     }
 }
+
+/// A runner process killed in the middle of an execution: after the deadline, the next
+/// sweep marks the execution `Stuck` and moves what its live stream holds into the store.
+#[tokio::test]
+async fn killed_runner_leaves_a_stuck_execution_with_its_logs() {
+    use bifrost_host::model::{ExecutionStatus, StreamId};
+    use bifrost_host::query::ListFilter;
+
+    let env = TestEnv::new(Backend::Servers).await;
+    let input = json!({"calls": [{"op": "log_slowly", "n": 100000, "pause_ms": 5}]}).to_string();
+    let mut child = runner(&env)
+        .args(["run", PROBE, "--input", &input, "--timeout-secs", "1"])
+        .env("BIFROST_STORE_RETRY_SECS", "1")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let operator = bifrost_host::Identity::operator();
+    let running = ListFilter {
+        status: Some(ExecutionStatus::Running),
+        ..Default::default()
+    };
+    // Wait until it runs and has logged, then kill it.
+    let mut id = None;
+    for _ in 0..100 {
+        let rows = env.service.list(&operator, &running).await.unwrap();
+        if let Some(row) = rows.first()
+            && !env
+                .logs
+                .read(row.id, StreamId::MIN, 1)
+                .await
+                .unwrap()
+                .is_empty()
+        {
+            id = Some(row.id);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let id = id.expect("the execution started and logged");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let live = env.logs.read(id, StreamId::MIN, 1000).await.unwrap();
+    assert!(!live.is_empty());
+    assert_eq!(
+        env.store.get(id).await.unwrap().status,
+        ExecutionStatus::Running
+    );
+
+    // Before its deadline (1 s + 1 s store retry + 5 s margin) a sweep leaves it alone.
+    let early = json_out(&runner(&env).arg("sweep").output().unwrap());
+    assert_eq!(early, json!([]));
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    let swept = json_out(&runner(&env).arg("sweep").output().unwrap());
+    assert_eq!(swept, json!([id.to_string()]));
+
+    let row = env.store.get(id).await.unwrap();
+    assert_eq!(row.status, ExecutionStatus::Stuck);
+    assert!(row.error_message.unwrap().contains("runner stopped"));
+    assert!(row.completed_at.is_some());
+    let stored = env.store.read_logs(id, StreamId::MIN, 1000).await.unwrap();
+    assert_eq!(stored, live, "what the stream held is in the store");
+    assert!(
+        env.logs
+            .read(id, StreamId::MIN, 1)
+            .await
+            .unwrap()
+            .is_empty(),
+        "stream removed"
+    );
+    eprintln!(
+        "killed runner: {} lines moved from the stream to the store by the sweep",
+        stored.len()
+    );
+    env.close().await;
+}

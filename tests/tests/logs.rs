@@ -289,80 +289,12 @@ async fn outside_an_execution_the_current_execution_is_an_error(backend: Backend
     h.close().await;
 }
 
-/// A Redis server of the test's own, on a free port, so that the test can stop it.
-struct OwnRedis {
-    child: std::process::Child,
-    port: u16,
-    _dir: tempdir::Dir,
-}
-
-mod tempdir {
-    pub struct Dir(pub std::path::PathBuf);
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-impl OwnRedis {
-    fn start() -> OwnRedis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = std::env::temp_dir().join(format!("bifrost-redis-{port}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(&dir)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server is required for this test");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        OwnRedis {
-            child,
-            port,
-            _dir: tempdir::Dir(dir),
-        }
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 #[tokio::test]
 async fn redis_stopped_is_a_typed_error_not_an_empty_list() {
     let backend = Backend::Servers;
     let h = Harness::new(backend).await;
-    let mut redis = OwnRedis::start();
-    let logs = RedisLogStream::connect(&format!("redis://127.0.0.1:{}", redis.port))
-        .await
-        .unwrap();
+    let mut redis = bifrost_tests::servers::OwnRedis::start();
+    let logs = RedisLogStream::connect(&redis.url()).await.unwrap();
     let service = ExecutionsService::new(h.env.store.clone(), Arc::new(logs.clone()));
     let who = user(None);
     let id = h

@@ -36,7 +36,8 @@ impl PostgresStore {
             .map_err(|e| StoreError::Unavailable(format!("invalid URL: {e}")))?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(5))
+            // Under load, waiting for a connection beats failing a call.
+            .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
         let store = Self { pool };

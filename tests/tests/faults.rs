@@ -1,0 +1,268 @@
+//! Faults of the servers under running executions: Redis restarted (losing every stream),
+//! PostgreSQL restarted. Each test runs servers of its own, so that it can stop them.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bifrost_host::logs::RedisLogStream;
+use bifrost_host::model::{Execution, ExecutionStatus, StreamId};
+use bifrost_host::query::ListFilter;
+use bifrost_host::runner::{LoadedWorkflow, RunRequest, Runner};
+use bifrost_host::store::{ExecutionStore, PostgresStore};
+use bifrost_host::{ApiError, ExecutionsService, Identity};
+use bifrost_tests::servers::{OwnPostgres, OwnRedis};
+use bifrost_tests::{Backend, PROBE, TestEnv, admin, user};
+use serde_json::{Value, json};
+
+const EXECUTIONS: usize = 8;
+
+async fn run_all(
+    runner: &Runner,
+    probe: &LoadedWorkflow,
+    who: &Identity,
+    calls: Value,
+) -> Vec<Execution> {
+    let runs = (0..EXECUTIONS).map(|_| {
+        runner.run(
+            probe,
+            RunRequest {
+                workflow_name: "probe".into(),
+                input: json!({ "calls": calls.clone() }),
+                identity: who.clone(),
+                form_id: None,
+                session_id: None,
+            },
+        )
+    });
+    futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .map(|r| r.expect("the run ends with a recorded execution"))
+        .collect()
+}
+
+/// Every execution's stored log is exactly `line 0` .. `line {n-1}`, in order, ids rising.
+async fn assert_complete_logs(store: &dyn ExecutionStore, done: &[Execution], n: usize) {
+    for e in done {
+        let stored = store.read_logs(e.id, StreamId::MIN, 1000).await.unwrap();
+        let messages: Vec<&str> = stored.iter().map(|l| l.message.as_str()).collect();
+        let want: Vec<String> = (0..n).map(|i| format!("line {i}")).collect();
+        assert_eq!(messages, want, "execution {}", e.id);
+        assert!(stored.windows(2).all(|w| w[0].id < w[1].id));
+        assert_eq!(e.log_lines_dropped, None);
+    }
+}
+
+#[tokio::test]
+async fn redis_restart_during_runs_loses_no_line() {
+    let env = TestEnv::new(Backend::Servers).await;
+    let mut redis = OwnRedis::start();
+    let logs = RedisLogStream::connect(&redis.url()).await.unwrap();
+    let service = ExecutionsService::new(env.store.clone(), Arc::new(logs));
+    let runner = Runner::new(service.clone(), bifrost_tests::test_config()).unwrap();
+    let probe = runner.load_file(PROBE.as_ref()).unwrap();
+    let who = user(None);
+    let lines = 100;
+
+    let runs = run_all(
+        &runner,
+        &probe,
+        &who,
+        json!([{"op": "log_slowly", "n": lines, "pause_ms": 20}]),
+    );
+    let outage = async {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let running = service
+            .list(
+                &admin(None),
+                &ListFilter {
+                    status: Some(ExecutionStatus::Running),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            !running.is_empty(),
+            "executions are running when Redis goes"
+        );
+        redis.stop();
+        let down = Instant::now();
+        // Reads during the outage are errors, not empty lists.
+        let read = service
+            .logs(&who, None, Some(&running[0].id.to_string()), None, None)
+            .await;
+        assert!(matches!(read, Err(ApiError::Unavailable(_))), "{read:?}");
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        redis.restart();
+        let outage = down.elapsed();
+        // Once the writers have caught up, a live reader sees the whole log again, from
+        // the first line, with no gap (the restarted server had lost every stream).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let again = service
+            .logs(
+                &who,
+                None,
+                Some(&running[0].id.to_string()),
+                None,
+                Some(1000),
+            )
+            .await
+            .unwrap();
+        assert!(again.len() > 30, "{} lines", again.len());
+        for (i, line) in again.iter().enumerate() {
+            assert_eq!(line.message, format!("line {i}"));
+        }
+        outage
+    };
+    let (done, outage) = tokio::join!(runs, outage);
+    for e in &done {
+        assert_eq!(e.status, ExecutionStatus::Success, "{:?}", e.error_message);
+    }
+    assert_complete_logs(&*env.store, &done, lines).await;
+    eprintln!(
+        "redis restart: outage {} ms; {} executions x {lines} lines written, {} found, each once and in order",
+        outage.as_millis(),
+        done.len(),
+        done.len() * lines
+    );
+    env.close().await;
+}
+
+#[tokio::test]
+async fn postgres_restart_during_runs_every_execution_ends_recorded() {
+    let env = TestEnv::new(Backend::Servers).await;
+    let pg = OwnPostgres::start();
+    let store = PostgresStore::connect(&pg.url()).await.unwrap();
+    let service = ExecutionsService::new(Arc::new(store.clone()), env.logs.clone());
+    let runner = Runner::new(service.clone(), bifrost_tests::test_config()).unwrap();
+    let probe = runner.load_file(PROBE.as_ref()).unwrap();
+    let who = user(None);
+    let lines = 60;
+
+    let calls = json!([
+        {"op": "log_slowly", "n": lines / 2, "pause_ms": 20},
+        {"op": "list", "limit": 1},
+        {"op": "log_slowly", "n": lines / 2, "pause_ms": 20},
+    ]);
+    let runs = run_all(&runner, &probe, &who, calls);
+    let outage = async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        pg.stop();
+        let down = Instant::now();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        pg.restart();
+        down.elapsed()
+    };
+    let (done, outage) = tokio::join!(runs, outage);
+    // Every execution ended with its final status written.
+    for e in &done {
+        let row = store.get(e.id).await.unwrap();
+        assert_eq!(
+            row.status,
+            ExecutionStatus::Success,
+            "{:?}",
+            row.error_message
+        );
+        assert!(row.completed_at.is_some());
+    }
+    // Log lines are numbered per call; check the count and order of the stored entries.
+    for e in &done {
+        let stored = store.read_logs(e.id, StreamId::MIN, 1000).await.unwrap();
+        assert_eq!(stored.len(), lines);
+        assert!(stored.windows(2).all(|w| w[0].id < w[1].id));
+    }
+    eprintln!(
+        "postgres restart: outage {} ms; {} executions all ended Success with {lines} lines each stored",
+        outage.as_millis(),
+        done.len()
+    );
+    store.pool().close().await;
+    drop(pg);
+    env.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_200_executions_of_1000_lines_each() {
+    const RUNS: usize = 200;
+    const LINES: usize = 1000;
+    let env = TestEnv::new(Backend::Servers).await;
+    let runner = Arc::new(
+        Runner::new(
+            env.service.clone(),
+            bifrost_host::runner::RunnerConfig {
+                max_instances: RUNS as u32,
+                ..bifrost_tests::test_config()
+            },
+        )
+        .unwrap(),
+    );
+    let probe = runner.load_file(PROBE.as_ref()).unwrap();
+    let clock = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..RUNS {
+        let runner = runner.clone();
+        let probe = probe.clone();
+        tasks.spawn(async move {
+            runner
+                .run(
+                    &probe,
+                    RunRequest {
+                        workflow_name: "load".into(),
+                        input: json!({"calls": [{"op": "log_many", "n": LINES}]}),
+                        identity: user(None),
+                        form_id: None,
+                        session_id: None,
+                    },
+                )
+                .await
+                .expect("recorded")
+        });
+    }
+    let done: Vec<Execution> = tasks.join_all().await;
+    let took = clock.elapsed();
+    assert_eq!(done.len(), RUNS);
+    let mut found = 0;
+    for e in &done {
+        assert_eq!(e.status, ExecutionStatus::Success, "{:?}", e.error_message);
+        let stored = env
+            .store
+            .read_logs(e.id, StreamId::MIN, 1000)
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), LINES);
+        for (i, line) in stored.iter().enumerate() {
+            assert_eq!(line.message, format!("line {i}"));
+        }
+        assert!(stored.windows(2).all(|w| w[0].id < w[1].id));
+        let after = stored.last().unwrap().id.successor().unwrap();
+        assert!(
+            env.store
+                .read_logs(e.id, after, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "nothing twice"
+        );
+        found += stored.len();
+    }
+    let unfinished = env
+        .service
+        .list(
+            &admin(None),
+            &ListFilter {
+                status: Some(ExecutionStatus::Running),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(unfinished.is_empty());
+    eprintln!(
+        "load: {RUNS} executions x {LINES} lines: {} written, {found} found in PostgreSQL, {} ms, {:.0} lines/s",
+        RUNS * LINES,
+        took.as_millis(),
+        found as f64 / took.as_secs_f64()
+    );
+    env.close().await;
+}
