@@ -646,6 +646,24 @@ impl<F: Future> Future for CpuTimed<'_, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasmtime::ResourceLimiter;
+
+    #[test]
+    fn limiter_caps_memory_and_tables_and_records_the_peak() {
+        let mut l = MemoryLimiter {
+            max_bytes: 1000,
+            max_table_elements: 10,
+            peak_bytes: 0,
+            refused: false,
+        };
+        assert!(l.memory_growing(0, 600, None).unwrap());
+        assert!(!l.memory_growing(600, 1001, None).unwrap());
+        assert!(l.refused);
+        assert_eq!(l.peak_bytes, 600);
+        assert!(l.table_growing(0, 10, None).unwrap());
+        assert!(!l.table_growing(10, 11, None).unwrap());
+        assert_eq!(l.instances(), MAX_INSTANCES_PER_EXECUTION);
+    }
 
     #[test]
     fn result_types() {
