@@ -3,12 +3,12 @@
 use chrono::Utc;
 use wasmtime::component::{HasData, Linker};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, StoreError};
 use crate::identity::{ExecutionContext, Identity};
 use crate::limits::{Limits, RateLimiter, truncate_with_marker};
 use crate::logs::LogWriter;
 use crate::model::{self, Execution, LogEntry, LogLine, rfc3339};
-use crate::query::ListFilter;
+use crate::query::{ListFilter, parse_execution_id};
 use crate::service::ExecutionsService;
 
 #[allow(missing_docs)]
@@ -239,8 +239,22 @@ fn filter_from_wit(f: types::ListFilter) -> ListFilter {
     }
 }
 
-/// Parses optional JSON metadata text; it must be an object of at most `max` bytes.
-fn parse_metadata(text: Option<String>, max: usize) -> Result<Option<serde_json::Value>, ApiError> {
+/// How deeply a JSON value nests: 0 for a scalar, 1 for a flat array or object.
+fn json_depth(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        serde_json::Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Parses optional JSON metadata text; it must be an object of at most `max` bytes, nested
+/// at most `max_depth` levels.
+fn parse_metadata(
+    text: Option<String>,
+    max: usize,
+    max_depth: usize,
+) -> Result<Option<serde_json::Value>, ApiError> {
     let Some(text) = text else { return Ok(None) };
     if text.len() > max {
         return Err(ApiError::TooLarge(format!(
@@ -250,6 +264,9 @@ fn parse_metadata(text: Option<String>, max: usize) -> Result<Option<serde_json:
     }
     match serde_json::from_str::<serde_json::Value>(&text) {
         Ok(serde_json::Value::Object(m)) if m.is_empty() => Ok(None),
+        Ok(v @ serde_json::Value::Object(_)) if json_depth(&v) > max_depth => Err(
+            ApiError::invalid("metadata", format!("nested deeper than {max_depth} levels")),
+        ),
         Ok(v @ serde_json::Value::Object(_)) => Ok(Some(v)),
         Ok(_) => Err(ApiError::invalid("metadata", "must be a JSON object")),
         Err(e) => Err(ApiError::invalid("metadata", format!("not JSON: {e}"))),
@@ -307,7 +324,8 @@ impl executions::Host for ExecutionsCtx {
         // Reading the own execution sees every line logged before the call.
         let own = match execution_id.as_deref() {
             None => true,
-            Some(id) => current.is_some_and(|c| id.trim().eq_ignore_ascii_case(&c.to_string())),
+            // Any spelling of the id the service accepts (braced, simple, URN) is the same id.
+            Some(id) => current.is_some_and(|c| parse_execution_id(id).is_ok_and(|id| id == c)),
         };
         if own
             && let Some(log) = &self.log
@@ -338,7 +356,11 @@ impl logging::Host for ExecutionsCtx {
         message: String,
         metadata: Option<String>,
     ) -> wasmtime::Result<Result<(), types::Error>> {
-        let metadata = match parse_metadata(metadata, self.limits.max_log_metadata_bytes) {
+        let metadata = match parse_metadata(
+            metadata,
+            self.limits.max_log_metadata_bytes,
+            self.limits.max_json_depth,
+        ) {
             Ok(m) => m,
             Err(e) => return Ok(Err(e.into())),
         };
@@ -407,12 +429,22 @@ impl context::Host for ExecutionsCtx {
                 ));
             }
         };
+        if json_depth(&value) > self.limits.max_json_depth {
+            return Ok(Err(ApiError::invalid(
+                "value",
+                format!("nested deeper than {} levels", self.limits.max_json_depth),
+            )
+            .into()));
+        }
         let done = self
             .service
             .store()
             .set_variable(execution.execution_id, &name, &value)
             .await;
-        Ok(done.map_err(|e| ApiError::from(e).into()))
+        Ok(done.map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound(execution.execution_id.to_string()).into(),
+            other => ApiError::from(other).into(),
+        }))
     }
 }
 

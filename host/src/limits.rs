@@ -26,6 +26,10 @@ pub struct Limits {
     pub max_variable_bytes: usize,
     /// Longest variable name; longer is `invalid-argument`. Default 256 bytes.
     pub max_variable_name_bytes: usize,
+    /// Deepest nesting of a variable value or of log metadata; deeper is
+    /// `invalid-argument`. Default 64 levels (stored JSON must stay readable by JSON
+    /// parsers with a recursion limit, serde_json's being 128).
+    pub max_json_depth: usize,
     /// Largest workflow result (JSON text); a larger one fails the execution with a message
     /// that gives both sizes. Default 1 MiB.
     pub max_result_bytes: usize,
@@ -50,6 +54,7 @@ impl Default for Limits {
             max_log_bytes: 64 << 20,
             max_variable_bytes: 64 << 10,
             max_variable_name_bytes: 256,
+            max_json_depth: 64,
             max_result_bytes: 1 << 20,
             max_input_bytes: 1 << 20,
             max_error_message_bytes: 64 << 10,

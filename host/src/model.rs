@@ -181,14 +181,17 @@ impl StreamId {
     /// first entry) or `<ms>-<seq>`.
     pub fn parse_start(s: &str) -> Result<StreamId, String> {
         let s = s.trim();
-        if s == "-" || s == "0" || s.is_empty() {
+        if s == "-" || s == "0" {
             return Ok(Self::MIN);
         }
         match s.split_once('-') {
-            None => s
+            None if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s
                 .parse::<u64>()
                 .map(|ms| StreamId { ms, seq: 0 })
-                .map_err(|_| format!("{s:?} is not a stream id (expected <ms>-<seq>, <ms> or 0)")),
+                .map_err(|_| format!("{s:?} is out of range")),
+            None => Err(format!(
+                "{s:?} is not a stream id (expected <ms>-<seq>, <ms>, or 0 for the beginning)"
+            )),
             Some(_) => s.parse(),
         }
     }

@@ -56,11 +56,14 @@ impl ListFilter {
             Some(0) => return Err(ApiError::invalid("limit", "must be at least 1")),
             Some(n) => n.min(MAX_LIST_LIMIT),
         };
+        // Stores keep microseconds: a lower bound between two microseconds starts at the
+        // later one (an upper bound's extra digits are dropped, which is the earlier one).
         let started_from = self
             .start_date
             .as_deref()
             .map(|s| parse_bound(s, Bound::Start).map_err(|r| ApiError::invalid("start_date", r)))
-            .transpose()?;
+            .transpose()?
+            .map(ceil_to_micros);
         let started_until = self
             .end_date
             .as_deref()
@@ -85,6 +88,15 @@ impl ListFilter {
             limit,
             after,
         })
+    }
+}
+
+fn ceil_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    let extra = t.timestamp_subsec_nanos() % 1000;
+    if extra == 0 {
+        t
+    } else {
+        t + TimeDelta::nanoseconds(i64::from(1000 - extra))
     }
 }
 
@@ -250,6 +262,14 @@ mod tests {
             .unwrap();
         assert_eq!(q.started_from, Some(utc("2026-04-25T00:00:00Z")));
         assert_eq!(q.started_until, Some(utc("2026-04-25T23:59:59.999999Z")));
+    }
+
+    #[test]
+    fn sub_microsecond_start_rounds_up() {
+        let q = filter(Some("2026-04-25T10:00:00.123455999Z"), None)
+            .validate(None)
+            .unwrap();
+        assert_eq!(q.started_from, Some(utc("2026-04-25T10:00:00.123456Z")));
     }
 
     #[test]
