@@ -433,7 +433,8 @@ pub async fn append_lines(
                 level,
                 message,
                 metadata: None,
-                timestamp: chrono::Utc::now(),
+                // As a writer does: stores keep microseconds.
+                timestamp: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6),
             }
         })
         .collect();

@@ -266,3 +266,70 @@ async fn load_200_executions_of_1000_lines_each() {
     );
     env.close().await;
 }
+
+/// The periodic sweep of an embedding runner finds an execution left `Running` past its
+/// deadline (as a killed runner leaves it) and marks it `Stuck`, with its live logs stored.
+async fn periodic_sweep_marks_abandoned_executions_stuck(backend: Backend) {
+    use bifrost_host::model::LogLevel;
+    let env = TestEnv::new(backend).await;
+    let runner = Arc::new(Runner::new(env.service.clone(), bifrost_tests::test_config()).unwrap());
+    let who = user(None);
+    let started = chrono::Utc::now() - chrono::TimeDelta::minutes(10);
+    let abandoned = env
+        .seed(&bifrost_tests::Seed {
+            by: who.user_id,
+            org: None,
+            workflow: "abandoned".into(),
+            status: ExecutionStatus::Pending,
+            started_at: started,
+        })
+        .await;
+    // Running, with a deadline that has passed, and a live log.
+    env.store
+        .mark_running(abandoned, started, started + chrono::TimeDelta::minutes(1))
+        .await
+        .unwrap();
+    let live = bifrost_tests::append_lines(
+        &*env.logs,
+        abandoned,
+        LogLevel::Info,
+        ["before the runner died".to_owned()],
+    )
+    .await;
+    // Another, still within its deadline, is left alone.
+    let current = env
+        .seed(&bifrost_tests::Seed {
+            by: who.user_id,
+            org: None,
+            workflow: "current".into(),
+            status: ExecutionStatus::Running,
+            started_at: chrono::Utc::now(),
+        })
+        .await;
+
+    let sweeper = runner.spawn_sweeper(Duration::from_millis(100));
+    let mut status = ExecutionStatus::Running;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = env.store.get(abandoned).await.unwrap().status;
+        if status == ExecutionStatus::Stuck {
+            break;
+        }
+    }
+    sweeper.abort();
+    assert_eq!(status, ExecutionStatus::Stuck);
+    assert_eq!(
+        env.store
+            .read_logs(abandoned, StreamId::MIN, 10)
+            .await
+            .unwrap(),
+        live
+    );
+    assert_eq!(
+        env.store.get(current).await.unwrap().status,
+        ExecutionStatus::Running
+    );
+    env.close().await;
+}
+
+bifrost_tests::on_both_backends!(periodic_sweep_marks_abandoned_executions_stuck);
