@@ -23,12 +23,10 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-use std::fmt;
-use std::str::FromStr;
 
 pub use crate::Error;
 use crate::types::json_or_string;
-pub use crate::types::{ExecutionStatus, LogLevel, ParseStatusError};
+pub use crate::types::{ExecutionStatus, LogLevel, ParseStatusError, ParseStreamIdError, StreamId};
 use crate::wit;
 
 /// One execution, with the fields of the reference SDK's `WorkflowExecution`.
@@ -568,84 +566,6 @@ impl Iterator for LogReader {
         }
     }
 }
-
-/// A log stream entry id, `<milliseconds>-<sequence>`, ordered as the stream orders entries.
-///
-/// ```
-/// use bifrost::executions::StreamId;
-///
-/// let id: StreamId = "1714032000000-7".parse().unwrap();
-/// assert_eq!(id.successor().unwrap().to_string(), "1714032000000-8");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct StreamId {
-    /// Milliseconds since the Unix epoch when the entry was added.
-    pub ms: u64,
-    /// Sequence number among the entries of the same millisecond.
-    pub seq: u64,
-}
-
-impl StreamId {
-    /// The smallest id, `0-0`.
-    pub const MIN: StreamId = StreamId { ms: 0, seq: 0 };
-
-    /// The smallest id greater than this one: `<ms>-<seq+1>`, or `<ms+1>-0` if the sequence
-    /// is at its maximum; `None` for the greatest id. As a (inclusive) start, it reads the
-    /// entries after this one.
-    pub fn successor(self) -> Option<StreamId> {
-        match self.seq.checked_add(1) {
-            Some(seq) => Some(StreamId { ms: self.ms, seq }),
-            None => self.ms.checked_add(1).map(|ms| StreamId { ms, seq: 0 }),
-        }
-    }
-}
-
-impl fmt::Display for StreamId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.ms, self.seq)
-    }
-}
-
-/// Parses `<ms>-<seq>`, or `<ms>` meaning `<ms>-0`, both decimal.
-impl FromStr for StreamId {
-    type Err = ParseStreamIdError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        fn number(part: &str) -> Option<u64> {
-            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            part.parse().ok()
-        }
-        let parsed = match s.split_once('-') {
-            Some((ms, seq)) => number(ms).zip(number(seq)),
-            None => number(s).map(|ms| (ms, 0)),
-        };
-        parsed
-            .map(|(ms, seq)| StreamId { ms, seq })
-            .ok_or_else(|| ParseStreamIdError {
-                input: s.to_owned(),
-            })
-    }
-}
-
-/// A text that is not a stream id `<ms>-<seq>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseStreamIdError {
-    input: String,
-}
-
-impl fmt::Display for ParseStreamIdError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid stream id {:?}; expected <milliseconds>-<sequence>",
-            self.input
-        )
-    }
-}
-
-impl std::error::Error for ParseStreamIdError {}
 
 #[cfg(test)]
 mod tests {

@@ -210,7 +210,9 @@ impl LogRange {
     pub fn validate(start: Option<&str>, count: Option<u32>) -> Result<Self, ApiError> {
         let start = match start {
             None => StreamId::MIN,
-            Some(s) => StreamId::parse_start(s).map_err(|r| ApiError::invalid("start", r))?,
+            Some(s) => {
+                StreamId::parse_start(s).map_err(|e| ApiError::invalid("start", e.to_string()))?
+            }
         };
         let count = match count {
             None => DEFAULT_LOG_COUNT,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{DEFAULT_KEY_PREFIX, LogStream};
 use crate::error::LogStreamError;
-use crate::model::{LogEntry, LogLevel, StreamId, rfc3339};
+use crate::model::{LogEntry, LogLevel, ParseLogLevelError, ParseStreamIdError, StreamId, rfc3339};
 
 /// The largest stream id, as an `XRANGE` end.
 const STREAM_END: &str = "+";
@@ -72,8 +72,12 @@ fn parse_entry(
     e: &redis::streams::StreamId,
 ) -> Result<LogEntry, LogStreamError> {
     let malformed = |what: String| LogStreamError::Malformed(format!("entry {}: {what}", e.id));
-    let id: StreamId = e.id.parse().map_err(malformed)?;
-    let level: LogLevel = field(e, "level")?.parse().map_err(malformed)?;
+    let id: StreamId =
+        e.id.parse()
+            .map_err(|err: ParseStreamIdError| malformed(err.to_string()))?;
+    let level: LogLevel = field(e, "level")?
+        .parse()
+        .map_err(|err: ParseLogLevelError| malformed(err.to_string()))?;
     let metadata_text = field(e, "metadata").unwrap_or_else(|_| "{}".to_owned());
     let metadata = match serde_json::from_str::<serde_json::Value>(&metadata_text) {
         Ok(serde_json::Value::Object(m)) if m.is_empty() => None,
@@ -140,7 +144,10 @@ impl LogStream for RedisLogStream {
         reply
             .ids
             .first()
-            .map(|e| e.id.parse().map_err(LogStreamError::Malformed))
+            .map(|e| {
+                e.id.parse()
+                    .map_err(|err: ParseStreamIdError| LogStreamError::Malformed(err.to_string()))
+            })
             .transpose()
     }
 

@@ -97,7 +97,7 @@ impl TryFrom<ExecutionRow> for Execution {
             status: r
                 .status
                 .parse()
-                .map_err(|e: crate::model::UnknownStatus| StoreError::Database(e.to_string()))?,
+                .map_err(|e: crate::model::ParseStatusError| StoreError::Database(e.to_string()))?,
             parameters: r.parameters,
             result: r.result,
             result_type: r.result_type,
@@ -140,7 +140,10 @@ impl TryFrom<LogRow> for LogEntry {
                 seq: r.stream_seq as u64,
             },
             execution_id: r.execution_id,
-            level: r.level.parse::<LogLevel>().map_err(StoreError::Database)?,
+            level: r
+                .level
+                .parse::<LogLevel>()
+                .map_err(|e| StoreError::Database(e.to_string()))?,
             message: r.message,
             metadata: r.log_metadata,
             timestamp: r.timestamp,
