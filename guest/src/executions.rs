@@ -577,64 +577,6 @@ mod tests {
     }
 
     #[test]
-    fn parses_stream_ids() {
-        assert_eq!("1714032000000-7".parse(), Ok(id(1_714_032_000_000, 7)));
-        assert_eq!("0-0".parse(), Ok(StreamId::MIN));
-        assert_eq!("42".parse(), Ok(id(42, 0)));
-        assert_eq!(
-            format!("{}-{}", u64::MAX, u64::MAX).parse(),
-            Ok(id(u64::MAX, u64::MAX))
-        );
-        for bad in [
-            "",
-            "-",
-            "1-",
-            "-1",
-            "1-2-3",
-            "a-1",
-            "1-+2",
-            "+1-2",
-            " 1-2",
-            "18446744073709551616-0",
-        ] {
-            assert!(bad.parse::<StreamId>().is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn successor_increments_sequence_then_milliseconds() {
-        assert_eq!(id(5, 0).successor(), Some(id(5, 1)));
-        assert_eq!(id(5, 41).successor(), Some(id(5, 42)));
-        assert_eq!(id(5, u64::MAX).successor(), Some(id(6, 0)));
-        assert_eq!(id(u64::MAX, 3).successor(), Some(id(u64::MAX, 4)));
-        assert_eq!(id(u64::MAX, u64::MAX).successor(), None);
-        assert_eq!(
-            id(1_714_032_000_000, 7).successor().unwrap().to_string(),
-            "1714032000000-8"
-        );
-    }
-
-    #[test]
-    fn successor_is_the_next_id_in_order() {
-        assert_eq!(id(0, 0).successor(), Some(id(0, 1)));
-        assert_eq!(id(7, 9).successor(), Some(id(7, 10)));
-        assert_eq!(id(7, u64::MAX).successor(), Some(id(8, 0)));
-        assert_eq!(
-            id(u64::MAX, u64::MAX - 1).successor(),
-            Some(id(u64::MAX, u64::MAX))
-        );
-        // Stream order is (ms, seq) order.
-        assert!(id(7, u64::MAX) < id(8, 0));
-        assert!(id(7, 10) > id(7, 9));
-    }
-
-    #[test]
-    fn display_round_trips() {
-        let original = id(1_714_032_000_123, 18);
-        assert_eq!(original.to_string().parse(), Ok(original));
-    }
-
-    #[test]
     fn list_query_builds_the_filter() {
         let query = list()
             .workflow_name("nightly")

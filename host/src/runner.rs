@@ -446,23 +446,7 @@ impl Runner {
     /// went away, and moves what their live log streams hold into the store. Returns their
     /// ids. Run it on start and now and then (see [`spawn_sweeper`](Self::spawn_sweeper)).
     pub async fn sweep_stuck(&self) -> Result<Vec<Uuid>, ApiError> {
-        let ids = self
-            .service
-            .store()
-            .claim_stuck(
-                Utc::now(),
-                "the runner stopped before the execution ended; marked Stuck after its deadline",
-            )
-            .await?;
-        for id in &ids {
-            match self.service.move_logs(*id).await {
-                Ok(n) => tracing::info!(%id, lines = n, "stuck execution's logs moved"),
-                Err(e) => {
-                    tracing::warn!(%id, error = %e, "could not move a stuck execution's logs")
-                }
-            }
-        }
-        Ok(ids)
+        self.service.sweep_stuck().await
     }
 
     /// Sweeps for stuck executions every `every`, until the runner is dropped.

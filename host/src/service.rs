@@ -181,4 +181,26 @@ impl ExecutionsService {
         self.logs.delete(id).await?;
         Ok(moved)
     }
+
+    /// Marks `Stuck` the executions left `Running` past their deadline by a runner that
+    /// went away, and moves what their live log streams hold into the store. Returns their
+    /// ids. (Lines the stopped runner never wrote to the stream went with it.)
+    pub async fn sweep_stuck(&self) -> Result<Vec<Uuid>, ApiError> {
+        let ids = self
+            .store
+            .claim_stuck(
+                chrono::Utc::now(),
+                "the runner stopped before the execution ended; marked Stuck after its deadline",
+            )
+            .await?;
+        for id in &ids {
+            match self.move_logs(*id).await {
+                Ok(n) => tracing::info!(%id, lines = n, "stuck execution's logs moved"),
+                Err(e) => {
+                    tracing::warn!(%id, error = %e, "could not move a stuck execution's logs")
+                }
+            }
+        }
+        Ok(ids)
+    }
 }

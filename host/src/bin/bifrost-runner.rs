@@ -290,9 +290,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sweep => {
-            let runner = Runner::new(service, RunnerConfig::default())
-                .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-            let ids = runner.sweep_stuck().await?;
+            let ids = service.sweep_stuck().await?;
             print_json(&ids)?;
             Ok(ExitCode::SUCCESS)
         }
