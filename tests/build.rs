@@ -1,6 +1,6 @@
 //! Builds the guest programs in `programs/` and the example workflows for wasm32-wasip2,
-//! and emits one path constant per component plus `foreach_program!`, so that a program
-//! added without a test still compiles into the test crate's list.
+//! and emits one path constant per component plus `COMPONENTS`, the list of them all (which
+//! the component validation test walks, so a new program is checked without more code).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,11 +62,12 @@ fn main() {
             path.display().to_string()
         );
     }
-    code += "/// Calls `$mac!(name)` for every guest program.\n#[macro_export]\nmacro_rules! foreach_program {\n    ($mac:ident) => {\n";
+    code += "/// Every guest program and example: name and component path.\npub const COMPONENTS: &[(&str, &str)] = &[\n";
     for name in &names {
-        code += &format!("        $mac!({name});\n");
+        code += &format!("    ({name:?}, {}),\n", name.to_uppercase());
     }
-    code += "    };\n}\n";
+    code +=
+        "    (\"hello\", EXAMPLE_HELLO),\n    (\"failure-report\", EXAMPLE_FAILURE_REPORT),\n];\n";
     std::fs::write(out_dir.join("programs.rs"), code).unwrap();
 }
 
