@@ -183,24 +183,25 @@ impl ExecutionsService {
     }
 
     /// Marks `Stuck` the executions left `Running` past their deadline by a runner that
-    /// went away, and moves what their live log streams hold into the store. Returns their
-    /// ids. (Lines the stopped runner never wrote to the stream went with it.)
+    /// went away, after moving what their live log streams hold into the store (so that,
+    /// as for a finished run, a final status means the logs are stored). Returns their ids.
+    /// Lines the stopped runner never wrote to the stream went with it.
     pub async fn sweep_stuck(&self) -> Result<Vec<Uuid>, ApiError> {
-        let ids = self
-            .store
-            .claim_stuck(
-                chrono::Utc::now(),
-                "the runner stopped before the execution ended; marked Stuck after its deadline",
-            )
-            .await?;
-        for id in &ids {
-            match self.move_logs(*id).await {
-                Ok(n) => tracing::info!(%id, lines = n, "stuck execution's logs moved"),
-                Err(e) => {
-                    tracing::warn!(%id, error = %e, "could not move a stuck execution's logs")
-                }
+        let now = chrono::Utc::now();
+        let mut stuck = Vec::new();
+        for id in self.store.abandoned(now).await? {
+            let message = match self.move_logs(id).await {
+                Ok(n) => format!(
+                    "the runner stopped before the execution ended; marked Stuck after its deadline ({n} log lines moved from the live stream)"
+                ),
+                Err(e) => format!(
+                    "the runner stopped before the execution ended; marked Stuck after its deadline (its live log could not be moved: {e})"
+                ),
+            };
+            if self.store.mark_stuck(id, now, &message).await? {
+                stuck.push(id);
             }
         }
-        Ok(ids)
+        Ok(stuck)
     }
 }

@@ -23,7 +23,7 @@ pub trait ExecutionStore: Send + Sync + 'static {
     async fn create(&self, new: &NewExecution) -> Result<(), StoreError>;
 
     /// Marks a pending execution `Running`, sets `started_at`, and records when it must
-    /// have ended (`deadline_at`, for [`claim_stuck`](Self::claim_stuck)).
+    /// have ended (`deadline_at`, for [`abandoned`](Self::abandoned)).
     async fn mark_running(
         &self,
         id: Uuid,
@@ -31,13 +31,19 @@ pub trait ExecutionStore: Send + Sync + 'static {
         deadline_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError>;
 
-    /// Marks `Stuck` every execution still `Running` whose `deadline_at` is before `now`
-    /// (its runner went away), with `message` as its error, and returns their ids.
-    async fn claim_stuck(
+    /// Executions still `Running` whose `deadline_at` is before `now`: their runner went
+    /// away.
+    async fn abandoned(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<Uuid>, StoreError>;
+
+    /// Marks an abandoned execution `Stuck` with `message` as its error, if it is still
+    /// `Running` past its deadline at `now`; `false` if it is not (its runner finished it,
+    /// or another sweep did).
+    async fn mark_stuck(
         &self,
+        id: Uuid,
         now: chrono::DateTime<chrono::Utc>,
         message: &str,
-    ) -> Result<Vec<Uuid>, StoreError>;
+    ) -> Result<bool, StoreError>;
 
     /// Writes the final status and figures of a run.
     async fn finish(&self, id: Uuid, outcome: &Outcome) -> Result<(), StoreError>;

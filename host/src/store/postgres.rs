@@ -247,21 +247,33 @@ impl ExecutionStore for PostgresStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn claim_stuck(
-        &self,
-        now: DateTime<Utc>,
-        message: &str,
-    ) -> Result<Vec<Uuid>, StoreError> {
-        let ids = sqlx::query_scalar(
-            "UPDATE executions SET status = 'Stuck', completed_at = $1, error_message = $2, \
-             duration_ms = (extract(epoch FROM ($1 - started_at)) * 1000)::bigint \
-             WHERE status = 'Running' AND deadline_at < $1 RETURNING id",
+    async fn abandoned(&self, now: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM executions WHERE status = 'Running' AND deadline_at < $1",
         )
         .bind(now)
-        .bind(message)
         .fetch_all(&self.pool)
+        .await?)
+    }
+
+    #[tracing::instrument(skip_all, fields(%id))]
+    async fn mark_stuck(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        message: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE executions SET status = 'Stuck', completed_at = $2, error_message = $3, \
+             duration_ms = (extract(epoch FROM ($2 - started_at)) * 1000)::bigint \
+             WHERE id = $1 AND status = 'Running' AND deadline_at < $2",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(message)
+        .execute(&self.pool)
         .await?;
-        Ok(ids)
+        Ok(done.rows_affected() == 1)
     }
 
     #[tracing::instrument(skip_all, fields(%id))]

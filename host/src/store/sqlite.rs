@@ -286,21 +286,34 @@ impl ExecutionStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn claim_stuck(
-        &self,
-        now: DateTime<Utc>,
-        message: &str,
-    ) -> Result<Vec<Uuid>, StoreError> {
+    async fn abandoned(&self, now: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
         let ids: Vec<String> = sqlx::query_scalar(
-            "UPDATE executions SET status = 'Stuck', completed_at = ?1, error_message = ?2, \
-             duration_ms = (?1 - started_at) / 1000 \
-             WHERE status = 'Running' AND deadline_at < ?1 RETURNING id",
+            "SELECT id FROM executions WHERE status = 'Running' AND deadline_at < ?",
         )
         .bind(micros(now))
-        .bind(message)
         .fetch_all(&self.pool)
         .await?;
         ids.iter().map(|s| uuid(s)).collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(%id))]
+    async fn mark_stuck(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        message: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE executions SET status = 'Stuck', completed_at = ?2, error_message = ?3, \
+             duration_ms = (?2 - started_at) / 1000 \
+             WHERE id = ?1 AND status = 'Running' AND deadline_at < ?2",
+        )
+        .bind(id_text(id))
+        .bind(micros(now))
+        .bind(message)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     #[tracing::instrument(skip_all, fields(%id))]
