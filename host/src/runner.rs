@@ -22,7 +22,7 @@ use crate::ctx::{ExecutionsCtx, WorkflowPre};
 use crate::error::{ApiError, StoreError};
 use crate::identity::{ExecutionContext, Identity};
 use crate::limits::{Limits, truncate_with_marker};
-use crate::logs::LogWriter;
+use crate::logs::{LogWriter, WriterOutcome};
 use crate::logs::guest_output::GuestOutput;
 use crate::model::{Execution, ExecutionStatus, LogLevel, NewExecution, Outcome};
 use crate::service::ExecutionsService;
@@ -354,10 +354,12 @@ impl Runner {
         self.retry_store(|| store.mark_running(id, started, deadline_at))
             .await?;
 
-        let (log, log_task) = LogWriter::spawn(self.service.log_stream().clone(), id, limits);
-        let (ended, cpu, peak) = self.call(workflow, &request, &input, id, log.clone()).await;
-        drop(log);
-        let logs = log_task.finish().await;
+        let Executed {
+            ended,
+            cpu,
+            peak_memory_bytes: peak,
+            logs,
+        } = self.execute_input(workflow, &request, &input, id).await;
 
         let (status, result, error_message) = match ended {
             Ended::Returned(text) if text.len() > limits.max_result_bytes => (
@@ -465,16 +467,34 @@ impl Runner {
         })
     }
 
-    /// Instantiates and calls the workflow; never fails: every way the guest can end is an
-    /// [`Ended`]. Returns the CPU time spent in the call and the peak linear memory.
-    async fn call(
+    /// Runs `workflow` in the context of execution `execution_id` without touching the
+    /// store: the instance acts as `request.identity`, its log lines (log import, stdout,
+    /// stderr) go to the execution's live log stream and come back in
+    /// [`Executed::logs`]. Recording the execution, storing its logs and removing the
+    /// stream are left to the caller; [`run`](Self::run) does all of that around this.
+    ///
+    /// For embedders that keep the execution's record themselves, and for the benchmarks
+    /// (log ingest and live log reads without the store).
+    pub async fn execute(
+        &self,
+        workflow: &LoadedWorkflow,
+        request: &RunRequest,
+        execution_id: Uuid,
+    ) -> Executed {
+        let input = request.input.to_string();
+        self.execute_input(workflow, request, &input, execution_id)
+            .await
+    }
+
+    async fn execute_input(
         &self,
         workflow: &LoadedWorkflow,
         request: &RunRequest,
         input: &str,
         id: Uuid,
-        log: LogWriter,
-    ) -> (Ended, Duration, usize) {
+    ) -> Executed {
+        let (log, log_task) =
+            LogWriter::spawn(self.service.log_stream().clone(), id, &self.config.limits);
         let wasi = WasiCtx::builder()
             .stdout(GuestOutput::new(log.clone(), LogLevel::Info))
             .stderr(GuestOutput::new(log.clone(), LogLevel::Error))
@@ -488,6 +508,44 @@ impl Runner {
                 log,
             )
             .with_limits(self.config.limits.clone());
+        let (ended, cpu, peak_memory_bytes) = self.call(workflow, wasi, executions, input).await;
+        Executed {
+            ended,
+            cpu,
+            peak_memory_bytes,
+            // Every writer clone lived in the store, which `call` has dropped.
+            logs: log_task.finish().await,
+        }
+    }
+
+    /// Instantiates `workflow` and calls it once outside any execution: nothing is
+    /// recorded, the guest's stdout and stderr are discarded, its log lines go to the
+    /// host's `tracing` output (target `bifrost::guest`) and its queries act as `identity`.
+    /// The cheapest way to run a component (to check that it starts, say); the benchmarks
+    /// time instantiation with it.
+    pub async fn call_detached(
+        &self,
+        workflow: &LoadedWorkflow,
+        identity: &Identity,
+        input: &str,
+    ) -> Ended {
+        let executions = ExecutionsCtx::new(identity.clone(), self.service.clone())
+            .with_limits(self.config.limits.clone());
+        let (ended, _, _) = self
+            .call(workflow, WasiCtx::builder().build(), executions, input)
+            .await;
+        ended
+    }
+
+    /// Instantiates and calls the workflow; never fails: every way the guest can end is an
+    /// [`Ended`]. Returns the CPU time spent in the call and the peak linear memory.
+    async fn call(
+        &self,
+        workflow: &LoadedWorkflow,
+        wasi: WasiCtx,
+        executions: ExecutionsCtx,
+        input: &str,
+    ) -> (Ended, Duration, usize) {
         let mut store = Store::new(
             &self.engine,
             HostState {
@@ -551,10 +609,29 @@ impl Drop for Runner {
     }
 }
 
-enum Ended {
+/// How a call of a workflow's `run` ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// `run` returned `ok` with this text.
     Returned(String),
+    /// `run` returned `err` with this message, or the instance trapped (the message says
+    /// why), or it reached the memory limit.
     Failed(String),
+    /// The deadline passed.
     TimedOut,
+}
+
+/// What [`Runner::execute`] gives back.
+#[derive(Debug)]
+pub struct Executed {
+    /// How the call ended.
+    pub ended: Ended,
+    /// CPU time the instance used (guest code and the host code it called synchronously).
+    pub cpu: Duration,
+    /// Peak linear memory of the instance.
+    pub peak_memory_bytes: usize,
+    /// The log lines kept, with their stream ids, and what the log caps dropped.
+    pub logs: WriterOutcome,
 }
 
 /// Frames of the guest's backtrace kept in a trap's error message.

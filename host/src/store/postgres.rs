@@ -62,6 +62,49 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// The plan PostgreSQL runs for [`list`](ExecutionStore::list) with `scope` and
+    /// `query`, from `EXPLAIN (ANALYZE, BUFFERS)`: what the benchmarks' report keeps, so that
+    /// an index the query does not use shows.
+    pub async fn explain_list(&self, scope: &Scope, query: &ListQuery) -> Result<String, StoreError> {
+        let lines: Vec<(String,)> = list_query("EXPLAIN (ANALYZE, BUFFERS) ", scope, query)
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(lines.into_iter().map(|(l,)| l).collect::<Vec<_>>().join("\n"))
+    }
+}
+
+/// The `list` query for `scope` and `query`, after `prefix` (`EXPLAIN ...` or nothing).
+fn list_query<'a>(prefix: &str, scope: &Scope, query: &ListQuery) -> QueryBuilder<'a, Postgres> {
+    let mut qb = QueryBuilder::<Postgres>::new(format!(
+        "{prefix}SELECT {EXECUTION_COLUMNS} FROM executions WHERE "
+    ));
+    push_scope(&mut qb, scope);
+    if let Some(name) = &query.workflow_name {
+        qb.push(" AND workflow_name = ").push_bind(name.clone());
+    }
+    if let Some(status) = query.status {
+        qb.push(" AND status = ")
+            .push_bind(status.as_str())
+            .push("::execution_status");
+    }
+    if let Some(from) = query.started_from {
+        qb.push(" AND started_at >= ").push_bind(from);
+    }
+    if let Some(until) = query.started_until {
+        qb.push(" AND started_at <= ").push_bind(until);
+    }
+    if let Some(after) = &query.after {
+        qb.push(" AND (started_at, id) < (")
+            .push_bind(after.started_at())
+            .push(", ")
+            .push_bind(after.id)
+            .push(")");
+    }
+    qb.push(" ORDER BY started_at DESC, id DESC LIMIT ")
+        .push_bind(i64::from(query.limit));
+    qb
 }
 
 #[derive(FromRow)]
@@ -307,34 +350,10 @@ impl ExecutionStore for PostgresStore {
 
     #[tracing::instrument(skip_all)]
     async fn list(&self, scope: &Scope, query: &ListQuery) -> Result<Vec<Execution>, StoreError> {
-        let mut qb = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE "
-        ));
-        push_scope(&mut qb, scope);
-        if let Some(name) = &query.workflow_name {
-            qb.push(" AND workflow_name = ").push_bind(name.clone());
-        }
-        if let Some(status) = query.status {
-            qb.push(" AND status = ")
-                .push_bind(status.as_str())
-                .push("::execution_status");
-        }
-        if let Some(from) = query.started_from {
-            qb.push(" AND started_at >= ").push_bind(from);
-        }
-        if let Some(until) = query.started_until {
-            qb.push(" AND started_at <= ").push_bind(until);
-        }
-        if let Some(after) = &query.after {
-            qb.push(" AND (started_at, id) < (")
-                .push_bind(after.started_at())
-                .push(", ")
-                .push_bind(after.id)
-                .push(")");
-        }
-        qb.push(" ORDER BY started_at DESC, id DESC LIMIT ")
-            .push_bind(i64::from(query.limit));
-        let rows: Vec<ExecutionRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        let rows: Vec<ExecutionRow> = list_query("", scope, query)
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter().map(Execution::try_from).collect()
     }
 

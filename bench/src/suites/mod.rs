@@ -1,0 +1,10 @@
+//! One module per benchmark.
+
+pub mod end_to_end;
+pub mod host_calls;
+pub mod ingest;
+pub mod instantiate;
+pub mod list_scale;
+pub mod live_logs;
+pub mod memory;
+pub mod python;
