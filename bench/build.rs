@@ -30,7 +30,9 @@ fn main() {
     if release {
         build.arg("--release");
     }
-    let status = build.status().expect("run cargo to build the guest programs");
+    let status = build
+        .status()
+        .expect("run cargo to build the guest programs");
     assert!(
         status.success(),
         "building the benchmark guests for wasm32-wasip2 failed (is the target installed? `rustup target add wasm32-wasip2`)"

@@ -107,7 +107,10 @@ impl Ctx {
                 let url = self.servers.database(setup::SCALE_DB, false).await?;
                 // Migrates before seeding.
                 bifrost_host::store::PostgresStore::connect(&url).await?;
-                println!("seeding {} executions (once per table version)...", self.rows);
+                println!(
+                    "seeding {} executions (once per table version)...",
+                    self.rows
+                );
                 let d = seed::seed(&url, self.rows).await?;
                 match d.seeded_in {
                     Some(t) => println!("seeded {} rows in {:.1} s", d.rows, t.as_secs_f64()),
@@ -152,7 +155,10 @@ impl Ctx {
                 let base = 1_700_000_000_000u64;
                 let lines: Vec<LogEntry> = (0..20u64)
                     .map(|i| LogEntry {
-                        id: StreamId { ms: base + i, seq: 0 },
+                        id: StreamId {
+                            ms: base + i,
+                            seq: 0,
+                        },
                         execution_id: id,
                         level: LogLevel::Info,
                         message: format!("step {i} done"),
@@ -189,10 +195,14 @@ async fn machine(ctx: &Ctx) -> String {
                     .and_then(|kb| kb.parse::<f64>().ok())
             })
         })
-        .map_or("unknown".into(), |kb| format!("{:.0} GiB", kb / 1024.0 / 1024.0));
+        .map_or("unknown".into(), |kb| {
+            format!("{:.0} GiB", kb / 1024.0 / 1024.0)
+        });
     let pg = async {
         let url = ctx.servers.database_url.clone();
-        let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.ok()?;
+        let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .ok()?;
         sqlx::query_as::<_, (String,)>("SHOW server_version")
             .fetch_one(&mut c)
             .await
@@ -203,7 +213,11 @@ async fn machine(ctx: &Ctx) -> String {
     .unwrap_or_else(|| "unknown".into());
     let redis_version = async {
         let mut c = ctx.servers.redis_connection().await.ok()?;
-        let info: String = redis::cmd("INFO").arg("server").query_async(&mut c).await.ok()?;
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut c)
+            .await
+            .ok()?;
         info.lines()
             .find_map(|l| l.strip_prefix("redis_version:").map(str::to_owned))
     }
@@ -233,7 +247,10 @@ async fn bench_all(cli: &Cli) -> anyhow::Result<()> {
         scale: OnceCell::new(),
     };
     for name in &cli.only {
-        anyhow::ensure!(ALL.contains(&name.as_str()), "unknown benchmark {name:?}; one of {ALL:?}");
+        anyhow::ensure!(
+            ALL.contains(&name.as_str()),
+            "unknown benchmark {name:?}; one of {ALL:?}"
+        );
     }
     let started = Instant::now();
     let mut sections = Vec::new();
@@ -267,20 +284,27 @@ async fn bench_all(cli: &Cli) -> anyhow::Result<()> {
          a measured path gives a wrong answer.\n\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         started.elapsed().as_secs_f64(),
-        if cli.quick { " (a quick pass: few samples, figures not meant to be quoted)" } else { "" }
+        if cli.quick {
+            " (a quick pass: few samples, figures not meant to be quoted)"
+        } else {
+            ""
+        }
     );
     md += &machine(&ctx).await;
     if let Some(d) = ctx.dataset.get() {
         md += &format!(
             "- Seeded table: {} executions{}.\n",
             stats::thousands(d.rows as u64),
-            d.seeded_in.map_or(String::from(" (seeded by an earlier run)"), |t| format!(
-                ", seeded in {:.1} s by this run",
-                t.as_secs_f64()
-            ))
+            d.seeded_in
+                .map_or(String::from(" (seeded by an earlier run)"), |t| format!(
+                    ", seeded in {:.1} s by this run",
+                    t.as_secs_f64()
+                ))
         );
     }
-    md += &format!("\nReproduce everything: `{command}`; one benchmark: `{command} --only NAME`.\n\n");
+    md += &format!(
+        "\nReproduce everything: `{command}`; one benchmark: `{command} --only NAME`.\n\n"
+    );
     for s in &sections {
         md += &s.markdown(command);
     }
@@ -288,15 +312,25 @@ async fn bench_all(cli: &Cli) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(&cli.out, md)?;
-    println!("wrote {} in {:.0} s", cli.out.display(), started.elapsed().as_secs_f64());
+    println!(
+        "wrote {} in {:.0} s",
+        cli.out.display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// A runtime with a worker thread per core, as a runner has.
+fn multi_thread() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match &cli.command {
-        Some(Cmd::Seed { rows }) => {
+        Some(Cmd::Seed { rows }) => multi_thread()?.block_on(async {
             let servers = setup::Servers::from_env();
             let url = servers.database(setup::SCALE_DB, false).await?;
             bifrost_host::store::PostgresStore::connect(&url).await?;
@@ -306,10 +340,19 @@ async fn main() -> anyhow::Result<()> {
                 None => println!("{} executions already seeded", d.rows),
             }
             Ok(())
-        }
-        Some(Cmd::Memory { instances }) => {
-            suites::memory::child(&setup::Servers::from_env(), *instances).await
-        }
-        None => bench_all(&cli).await,
+        }),
+        Some(Cmd::Memory { instances }) => multi_thread()?.block_on(suites::memory::child(
+            &setup::Servers::from_env(),
+            *instances,
+        )),
+        // Latency benchmarks make one call after another from one task: a single-threaded
+        // runtime drives their I/O on the thread that waits for it, as the worker that
+        // runs an execution usually does (on a multi-threaded runtime, `block_on` from
+        // the main thread would add a cross-thread wake-up to every wait). The throughput
+        // benchmarks (end to end, memory) run on a multi-threaded runtime of their own.
+        None => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(bench_all(&cli)),
     }
 }

@@ -38,9 +38,11 @@ pub struct Dataset {
 /// this version's table of that size.
 pub async fn seed(url: &str, rows: u64) -> anyhow::Result<Dataset> {
     let mut conn = PgConnection::connect(url).await?;
-    sqlx::query("CREATE TABLE IF NOT EXISTS bench_seed (rows bigint NOT NULL, version int NOT NULL)")
-        .execute(&mut conn)
-        .await?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS bench_seed (rows bigint NOT NULL, version int NOT NULL)",
+    )
+    .execute(&mut conn)
+    .await?;
     let done: Option<(i64, i32)> = sqlx::query_as("SELECT rows, version FROM bench_seed")
         .fetch_optional(&mut conn)
         .await?;
@@ -67,7 +69,9 @@ pub async fn seed(url: &str, rows: u64) -> anyhow::Result<Dataset> {
 }
 
 async fn make(conn: &mut PgConnection, rows: u64) -> anyhow::Result<()> {
-    sqlx::query("SET synchronous_commit = off").execute(&mut *conn).await?;
+    sqlx::query("SET synchronous_commit = off")
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("SET maintenance_work_mem = '512MB'")
         .execute(&mut *conn)
         .await?;
@@ -87,7 +91,9 @@ async fn make(conn: &mut PgConnection, rows: u64) -> anyhow::Result<()> {
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query("SELECT setseed(0.4242)").execute(&mut *conn).await?;
+    sqlx::query("SELECT setseed(0.4242)")
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
         "CREATE TEMP TABLE bench_users AS \
          SELECT u AS idx, md5('user-' || u)::uuid AS id, 'user ' || u AS name, \
@@ -129,7 +135,9 @@ async fn make(conn: &mut PgConnection, rows: u64) -> anyhow::Result<()> {
     for (_, def) in &indexes {
         sqlx::query(def).execute(&mut *conn).await?;
     }
-    sqlx::query("ANALYZE executions").execute(&mut *conn).await?;
+    sqlx::query("ANALYZE executions")
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("INSERT INTO bench_seed (rows, version) VALUES ($1, $2)")
         .bind(rows as i64)
         .bind(SEED_VERSION)

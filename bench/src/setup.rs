@@ -6,12 +6,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use bifrost_host::ExecutionsService;
 use bifrost_host::logs::{LogStream, MemoryLogStream, RedisLogStream};
 use bifrost_host::runner::{LoadedWorkflow, Runner, RunnerConfig};
 use bifrost_host::store::{PostgresStore, SqliteStore};
-use bifrost_host::ExecutionsService;
-use sqlx::postgres::PgConnectOptions;
 use sqlx::ConnectOptions as _;
+use sqlx::postgres::PgConnectOptions;
 
 /// The database that holds the seeded million executions (read only once seeded).
 pub const SCALE_DB: &str = "bifrost_bench";
@@ -86,7 +86,10 @@ impl Servers {
 
     /// The service on database `url` (migrated) and the benchmarks' Redis prefix, and the
     /// PostgreSQL store itself (for plans).
-    pub async fn service(&self, url: &str) -> anyhow::Result<(ExecutionsService, Arc<PostgresStore>)> {
+    pub async fn service(
+        &self,
+        url: &str,
+    ) -> anyhow::Result<(ExecutionsService, Arc<PostgresStore>)> {
         let store = Arc::new(PostgresStore::connect(url).await?);
         let logs: Arc<dyn LogStream> = self.redis().await?;
         Ok((ExecutionsService::new(store.clone(), logs), store))

@@ -102,6 +102,15 @@ async fn measure(
 }
 
 pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
+    // Executions run on a multi-threaded runtime, a worker per core, as in a runner.
+    std::thread::scope(|s| {
+        s.spawn(|| crate::multi_thread()?.block_on(run_here(ctx)))
+            .join()
+            .map_err(|_| anyhow::anyhow!("the end-to-end thread panicked"))?
+    })
+}
+
+async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
     let mut section = Section::new(
         "end-to-end",
         "6. End to end: executions a second",
@@ -111,7 +120,13 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
          moved to the store, the final status written, the stream deleted and the execution \
          read back. Every run is checked (`Success`, ten log entries). A sample is \
          completed executions over elapsed time; the median of 3 samples is quoted.",
-        &["backends", "at once", "median executions/s", "target", "result"],
+        &[
+            "backends",
+            "at once",
+            "median executions/s",
+            "target",
+            "result",
+        ],
     );
     let servers = &ctx.servers;
     let url = servers.database(setup::RUNS_DB, true).await?;
@@ -120,7 +135,14 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
 
     let dir = std::env::temp_dir().join(format!("bifrost-bench-{}", std::process::id()));
     let embedded = setup::embedded_service(&dir).await?;
-    let outcome = measure(&mut section, ctx, "embedded (SQLite + in-process)", embedded, false).await;
+    let outcome = measure(
+        &mut section,
+        ctx,
+        "embedded (SQLite + in-process)",
+        embedded,
+        false,
+    )
+    .await;
     let _ = std::fs::remove_dir_all(&dir);
     outcome?;
     Ok(section)

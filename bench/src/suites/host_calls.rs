@@ -42,7 +42,14 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
          seeded million-row table. A sample is the time per call over the n calls (the \
          guest's includes its share of one instantiation); guest and native samples \
          alternate.",
-        &["call", "guest (median)", "native (median)", "guest / native", "target", "result"],
+        &[
+            "call",
+            "guest (median)",
+            "native (median)",
+            "guest / native",
+            "target",
+            "result",
+        ],
     );
     let (service, _) = ctx.scale_service().await?;
     let runner = setup::runner(service.clone(), true)?;
@@ -59,7 +66,12 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         limit: Some(50),
         ..ListFilter::default()
     };
-    for (call, input) in [("get", &get_input), ("list (limit 50)", &list_input)] {
+    let raw_input = json!({"op": "list_raw", "n": n});
+    for (call, input) in [
+        ("get", &get_input),
+        ("list (limit 50)", &list_input),
+        ("list (limit 50), raw bindings", &raw_input),
+    ] {
         let native = async || {
             per_call(n, async || {
                 if call == "get" {

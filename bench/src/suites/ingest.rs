@@ -4,10 +4,10 @@
 
 use std::time::Instant;
 
+use bifrost_host::Identity;
 use bifrost_host::logs::LogStream;
 use bifrost_host::model::{LogEntry, LogLevel, StreamId};
 use bifrost_host::runner::{Ended, RunRequest};
-use bifrost_host::Identity;
 use redis::AsyncCommands as _;
 use serde_json::json;
 use uuid::Uuid;
@@ -34,7 +34,13 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
              round.",
             thousands(u64::from(lines))
         ),
-        &["path", "median lines/s", "ratio to one XADD per line", "target", "result"],
+        &[
+            "path",
+            "median lines/s",
+            "ratio to one XADD per line",
+            "target",
+            "result",
+        ],
     );
     let servers = &ctx.servers;
     let url = servers.database(setup::RUNS_DB, false).await?;

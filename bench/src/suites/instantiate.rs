@@ -22,7 +22,13 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
          execution (`Runner::call_detached`): a new store with its WASI context and \
          executions context, instantiation, the call, and the store dropped. Each sample is \
          the mean of a batch of sequential instances; pooling and on-demand batches alternate.",
-        &["allocator", "median per instance", "ratio to pooling", "target", "result"],
+        &[
+            "allocator",
+            "median per instance",
+            "ratio to pooling",
+            "target",
+            "result",
+        ],
     );
     let service = setup::scratch_service().await?;
     let pooled = setup::runner(service.clone(), true)?;

@@ -3,11 +3,11 @@
 
 use std::time::Instant;
 
+use bifrost_host::Identity;
 use bifrost_host::logs::LogStream;
 use bifrost_host::model::{LogEntry, LogLevel, StreamId};
 use bifrost_host::query::LogRange;
 use bifrost_host::runner::{Ended, RunRequest};
-use bifrost_host::Identity;
 use redis::AsyncCommands as _;
 use redis::streams::StreamRangeReply;
 use serde_json::json;
@@ -28,9 +28,16 @@ pub async fn prepare_stream(redis: &dyn LogStream) -> anyhow::Result<Uuid> {
     let base = now.timestamp_millis() as u64;
     let entries: Vec<LogEntry> = (0..u64::from(ENTRIES))
         .map(|i| LogEntry {
-            id: StreamId { ms: base + i, seq: 0 },
+            id: StreamId {
+                ms: base + i,
+                seq: 0,
+            },
             execution_id: id,
-            level: if i % 10 == 9 { LogLevel::Warning } else { LogLevel::Info },
+            level: if i % 10 == 9 {
+                LogLevel::Warning
+            } else {
+                LogLevel::Info
+            },
             message: format!("processed batch {i} of the nightly import"),
             metadata: (i % 2 == 0).then(|| json!({"batch": i, "rows": 500})),
             timestamp: now,
@@ -123,7 +130,11 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         // Against the XRANGE samples of its own pairing.
         fmt_ratio(h.ratio()),
     ]);
-    section.row(["redis-rs XRANGE".to_owned(), fmt_secs(g.b()), "1.00x".into()]);
+    section.row([
+        "redis-rs XRANGE".to_owned(),
+        fmt_secs(g.b()),
+        "1.00x".into(),
+    ]);
     section.note(format!(
         "n = {n} reads per sample. The XRANGE baseline decodes the reply into redis-rs's \
          stream types but does not parse levels, metadata or timestamps; the host's reader \

@@ -129,13 +129,19 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let v: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or(""))?;
     let mib = |k: &str| v[k].as_u64().unwrap_or(0) as f64 / (1024.0 * 1024.0);
     let per = (mib("alive") - mib("baseline")) * 1024.0 / instances as f64;
-    section.row(["resident before (one run done)".into(), format!("{:.1} MiB", mib("baseline"))]);
+    section.row([
+        "resident before (one run done)".into(),
+        format!("{:.1} MiB", mib("baseline")),
+    ]);
     section.row([
         format!("resident with {instances} idle instances"),
         format!("{:.1} MiB", mib("alive")),
     ]);
     section.row(["per idle instance".into(), format!("{per:.0} KiB")]);
-    section.row(["peak resident (VmHWM)".into(), format!("{:.1} MiB", mib("peak"))]);
+    section.row([
+        "peak resident (VmHWM)".into(),
+        format!("{:.1} MiB", mib("peak")),
+    ]);
     section.note(format!(
         "All {instances} were running {} ms after they were started.",
         v["all_running_after_ms"]

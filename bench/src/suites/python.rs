@@ -9,16 +9,20 @@ use bifrost_host::logs::LogStream as _;
 use bifrost_host::query::{ListFilter, LogRange};
 use serde_json::{Value, json};
 
+use crate::Ctx;
 use crate::report::Section;
 use crate::stats::{fmt_ratio, fmt_secs, paired, per_call};
 use crate::suites::live_logs::prepare_stream;
-use crate::Ctx;
 
 /// The Python interpreter: `BIFROST_BENCH_PYTHON`, else the virtual environment
 /// `scripts/bench` makes (`target/bench-venv`).
 fn python() -> String {
     std::env::var("BIFROST_BENCH_PYTHON").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench-venv/bin/python3").to_owned()
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../target/bench-venv/bin/python3"
+        )
+        .to_owned()
     })
 }
 
@@ -58,7 +62,10 @@ impl Reference {
         self.stdin.flush()?;
         let mut line = String::new();
         self.stdout.read_line(&mut line)?;
-        anyhow::ensure!(!line.is_empty(), "the Python side exited (see its error above)");
+        anyhow::ensure!(
+            !line.is_empty(),
+            "the Python side exited (see its error above)"
+        );
         Ok(serde_json::from_str(&line)?)
     }
 
@@ -116,7 +123,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     };
     let range = LogRange::validate(None, Some(100))?;
     let id_text = id.to_string();
-    let py = std::cell::RefCell::new(py);
+    let py = std::sync::Mutex::new(py);
     for (read, op, items) in [
         ("list (limit 50)", "list", 50u64),
         ("get (with 20 logs)", "get", 20),
@@ -136,7 +143,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
             })
             .await
         };
-        let theirs = async || py.borrow_mut().time(op, n, items);
+        let theirs = async || py.lock().expect("python lock").time(op, n, items);
         ours().await?;
         theirs().await?;
         let p = paired(ctx.rounds(11), ours, theirs).await?;

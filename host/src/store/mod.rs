@@ -31,6 +31,35 @@ pub trait ExecutionStore: Send + Sync + 'static {
         deadline_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StoreError>;
 
+    /// Records a new execution directly as `Running` (its runner had an instance slot
+    /// free): what [`create`](Self::create) then [`mark_running`](Self::mark_running) do,
+    /// in one write where the backend can.
+    async fn create_running(
+        &self,
+        new: &NewExecution,
+        started_at: chrono::DateTime<chrono::Utc>,
+        deadline_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError> {
+        self.create(new).await?;
+        self.mark_running(new.id, started_at, deadline_at).await
+    }
+
+    /// Ends a run: stores its log entries, writes its final status and figures, and
+    /// returns the execution as stored (without logs). What
+    /// [`insert_logs`](Self::insert_logs), [`finish`](Self::finish) and
+    /// [`get`](Self::get) do, in one transaction where the backend can: a final status
+    /// still means the logs are stored.
+    async fn finish_with_logs(
+        &self,
+        id: Uuid,
+        outcome: &Outcome,
+        entries: &[LogEntry],
+    ) -> Result<Execution, StoreError> {
+        self.insert_logs(entries).await?;
+        self.finish(id, outcome).await?;
+        self.get(id).await
+    }
+
     /// Executions still `Running` whose `deadline_at` is before `now`: their runner went
     /// away.
     async fn abandoned(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<Uuid>, StoreError>;

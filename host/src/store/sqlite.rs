@@ -245,6 +245,34 @@ impl ExecutionStore for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(%new.id))]
+    async fn create_running(
+        &self,
+        new: &NewExecution,
+        started_at: DateTime<Utc>,
+        deadline_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
+             deadline_at, executed_by, executed_by_name, organization_id, form_id, session_id) \
+             VALUES (?, ?, 'Running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id_text(new.id))
+        .bind(&new.workflow_name)
+        .bind(new.parameters.to_string())
+        .bind(micros(started_at))
+        .bind(micros(new.created_at))
+        .bind(micros(deadline_at))
+        .bind(id_text(new.executed_by))
+        .bind(&new.executed_by_name)
+        .bind(new.organization_id.map(id_text))
+        .bind(new.form_id.map(id_text))
+        .bind(&new.session_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     #[tracing::instrument(skip_all, fields(%id))]
     async fn mark_running(
         &self,

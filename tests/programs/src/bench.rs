@@ -22,6 +22,9 @@ enum Op {
         start_date: Option<String>,
         end_date: Option<String>,
     },
+    /// `list` (limit 50) through the raw bindings, `n` times: the boundary without the
+    /// guest crate's decoding into typed values.
+    ListRaw { n: u32 },
     /// `get-current-logs` of the own execution, `count` entries, `n` times.
     Logs { n: u32, count: u32 },
     /// `n` log lines through the `log` crate.
@@ -68,6 +71,22 @@ fn bench(op: Op) -> Result<Value, bifrost::Error> {
             }
             for _ in 0..n {
                 items += q.fetch()?.len() as u64;
+                calls += 1;
+            }
+        }
+        Op::ListRaw { n } => {
+            use bifrost::__internal::bifrost::executions::{executions as raw, types};
+            let filter = types::ListFilter {
+                workflow_name: None,
+                status: None,
+                start_date: None,
+                end_date: None,
+                limit: Some(50),
+            };
+            for _ in 0..n {
+                items += raw::list(&filter)
+                    .map_err(|e| bifrost::Error::Internal(format!("{e:?}")))?
+                    .len() as u64;
                 calls += 1;
             }
         }
