@@ -105,25 +105,35 @@ impl LogStream for RedisLogStream {
             return Ok(());
         }
         let mut pipe = redis::pipe();
+        // A batch is usually one execution's: its key and id text are made once.
+        let mut current: Option<(Uuid, String, String)> = None;
         for entry in entries {
-            let metadata = match &entry.metadata {
-                Some(m) => m.to_string(),
-                None => "{}".to_owned(),
+            let (_, key, execution_id) = match &current {
+                Some((id, ..)) if *id == entry.execution_id => current.as_ref().expect("set"),
+                _ => current.insert((
+                    entry.execution_id,
+                    self.key(entry.execution_id),
+                    entry.execution_id.to_string(),
+                )),
             };
-            pipe.cmd("XADD")
-                .arg(self.key(entry.execution_id))
+            let cmd = pipe
+                .cmd("XADD")
+                .arg(key)
                 .arg(entry.id.to_string())
                 .arg("execution_id")
-                .arg(entry.execution_id.to_string())
+                .arg(execution_id)
                 .arg("level")
                 .arg(entry.level.as_str())
                 .arg("message")
                 .arg(&entry.message)
-                .arg("metadata")
-                .arg(metadata)
-                .arg("timestamp")
-                .arg(rfc3339(&entry.timestamp))
-                .ignore();
+                .arg("metadata");
+            match &entry.metadata {
+                Some(m) => cmd.arg(m.to_string()),
+                None => cmd.arg("{}"),
+            }
+            .arg("timestamp")
+            .arg(rfc3339(&entry.timestamp))
+            .ignore();
         }
         let mut conn = self.conn.clone();
         pipe.query_async::<()>(&mut conn).await?;
