@@ -120,6 +120,51 @@ async fn own_status_is_running_during_the_run(backend: Backend) {
     h.close().await;
 }
 
+/// With every instance slot taken, a new execution is recorded `Pending` and waits; it
+/// becomes `Running` when a slot frees, and both end `Success`. (With a slot free, the row
+/// is written once, already `Running`: `own_status_is_running_during_the_run`.)
+async fn an_execution_waits_pending_for_a_free_slot(backend: Backend) {
+    let h = Harness::with_config(
+        backend,
+        RunnerConfig {
+            max_instances: 1,
+            ..bifrost_tests::test_config()
+        },
+    )
+    .await;
+    let who = admin(None);
+    let first = h.run_probe(&who, json!([{"op": "log_slowly", "n": 4, "pause_ms": 250}]));
+    let second = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        h.run_probe(&who, json!([])).await
+    };
+    let watch = async {
+        // While the first holds the only slot, the second is recorded and waits.
+        let started = Instant::now();
+        loop {
+            let all = h.env.service.list(&who, &Default::default()).await.unwrap();
+            if all.len() == 2 {
+                let statuses: Vec<ExecutionStatus> = all.iter().map(|e| e.status).collect();
+                assert_eq!(
+                    statuses,
+                    [ExecutionStatus::Pending, ExecutionStatus::Running],
+                    "newest first: the waiting one, then the one holding the slot"
+                );
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(5), "{all:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let (first, second, ()) = tokio::join!(first, second, watch);
+    assert_eq!(first.status, ExecutionStatus::Success);
+    assert_eq!(second.status, ExecutionStatus::Success);
+    // The second started when the first had finished, after it had been created.
+    assert!(second.started_at.unwrap() >= first.completed_at.unwrap());
+    assert!(second.created_at < second.started_at.unwrap());
+    h.close().await;
+}
+
 async fn workflow_error_fails_the_execution(backend: Backend) {
     let h = Harness::new(backend).await;
     let done = h
@@ -316,6 +361,7 @@ bifrost_tests::on_both_backends!(
     hello_example_runs_and_is_recorded,
     context_is_bound_by_the_host,
     own_status_is_running_during_the_run,
+    an_execution_waits_pending_for_a_free_slot,
     workflow_error_fails_the_execution,
     panic_fails_the_execution_with_the_trap_and_keeps_stderr,
     endless_loop_times_out_at_the_deadline,
