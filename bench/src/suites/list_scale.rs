@@ -72,8 +72,8 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
              filters (workflow `{}`, status `Failed`, start date 2026-08-01, end date \
              2026-10-01) and each identity, the native `ExecutionsService::list_page` reads \
              the first page of {PAGE_SIZE}, walks the cursor to page {DEEP_PAGE} (or the last \
-             full page when there are fewer), runs both queries on every pooled connection \
-             (so that they are prepared, as in a runner that has been up a while), then \
+             full page when there are fewer), runs both queries twice per pooled connection \
+             (warm connections and caches, as in a runner that has been up a while), then \
              first-page and deep-page samples alternate. \
              Identities: the platform admin (sees all), the admin of the largest \
              organisation, and that organisation's heaviest user (a service account that \
@@ -86,7 +86,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
             "filters",
             "first page",
             "deep page",
-            "page no.",
+            "deep page no.",
             "deep / first",
             "result",
         ],
@@ -140,8 +140,8 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
                     _ => break,
                 }
             }
-            // Both queries prepared on every pooled connection, as in a warm runner (a
-            // statement is prepared once per connection and query text).
+            // Both queries run on every pooled connection first, as in a runner that has
+            // been up a while.
             for _ in 0..2 * POOL_CONNECTIONS {
                 service.list_page(who, &f, None).await?;
                 service.list_page(who, &f, deep_cursor.as_deref()).await?;
