@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use bifrost_host::model::ExecutionStatus;
-use bifrost_host::runner::{RunRequest, RunnerConfig};
+use bifrost_host::query::LogRange;
+use bifrost_host::runner::{Ended, RunRequest, RunnerConfig};
 use bifrost_tests::{
     Backend, EXAMPLE_FAILURE_REPORT, EXAMPLE_HELLO, Harness, Seed, admin, ok, user,
 };
@@ -162,6 +163,57 @@ async fn an_execution_waits_pending_for_a_free_slot(backend: Backend) {
     // The second started when the first had finished, after it had been created.
     assert!(second.started_at.unwrap() >= first.completed_at.unwrap());
     assert!(second.created_at < second.started_at.unwrap());
+    h.close().await;
+}
+
+/// `call_detached` runs a workflow outside any execution (no context, queries as the given
+/// identity) and `execute` runs it in an execution's context with its lines streamed and
+/// returned; neither records anything.
+async fn detached_and_unrecorded_calls_record_nothing(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let who = admin(None);
+    let recorded = h.run_probe(&who, json!([])).await;
+
+    let input = json!({"calls": [{"op": "context"}, {"op": "list"}]}).to_string();
+    let ended = h.runner.call_detached(&h.probe, &who, &input).await;
+    let Ended::Returned(text) = ended else {
+        panic!("{ended:?}")
+    };
+    let answers: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(ok(&answers[0])["execution_id"], json!(null));
+    assert_eq!(ok(&answers[0])["user_id"], json!(who.user_id.to_string()));
+    let listed = ok(&answers[1]).as_array().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["execution_id"], json!(recorded.id.to_string()));
+
+    let id = Uuid::new_v4();
+    let request = RunRequest {
+        workflow_name: "probe".into(),
+        input: json!({"calls": [{"op": "log_many", "n": 3}, {"op": "context"}]}),
+        identity: who.clone(),
+        form_id: None,
+        session_id: None,
+    };
+    let executed = h.runner.execute(&h.probe, &request, id).await;
+    let Ended::Returned(text) = &executed.ended else {
+        panic!("{:?}", executed.ended)
+    };
+    let answers: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(ok(&answers[1])["execution_id"], json!(id.to_string()));
+    assert_eq!(executed.logs.entries.len(), 3);
+    let live = h
+        .env
+        .service
+        .read_logs(id, LogRange::validate(None, None).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        live, executed.logs.entries,
+        "the lines are in the live stream"
+    );
+
+    let all = h.env.service.list(&who, &Default::default()).await.unwrap();
+    assert_eq!(all.len(), 1, "only the recorded run: {all:?}");
     h.close().await;
 }
 
@@ -362,6 +414,7 @@ bifrost_tests::on_both_backends!(
     context_is_bound_by_the_host,
     own_status_is_running_during_the_run,
     an_execution_waits_pending_for_a_free_slot,
+    detached_and_unrecorded_calls_record_nothing,
     workflow_error_fails_the_execution,
     panic_fails_the_execution_with_the_trap_and_keeps_stderr,
     endless_loop_times_out_at_the_deadline,
