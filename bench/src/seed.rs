@@ -34,9 +34,23 @@ pub struct Dataset {
     pub seeded_in: Option<Duration>,
 }
 
+/// Makes sure the benchmarks' database on the server of `servers` exists, is migrated
+/// and holds this version's table of `rows` executions; says what it did.
+pub async fn ensure(servers: &crate::setup::Servers, rows: u64) -> anyhow::Result<Dataset> {
+    let url = servers.database(crate::setup::SCALE_DB, false).await?;
+    bifrost_host::store::PostgresStore::connect(&url).await?;
+    println!("seeding {rows} executions (once per table version)...");
+    let d = seed(&url, rows).await?;
+    match d.seeded_in {
+        Some(t) => println!("seeded {} executions in {:.1} s", d.rows, t.as_secs_f64()),
+        None => println!("kept the seeded table of {} executions", d.rows),
+    }
+    Ok(d)
+}
+
 /// Seeds `rows` executions into the (migrated) database at `url`, unless it already holds
 /// this version's table of that size.
-pub async fn seed(url: &str, rows: u64) -> anyhow::Result<Dataset> {
+async fn seed(url: &str, rows: u64) -> anyhow::Result<Dataset> {
     let mut conn = PgConnection::connect(url).await?;
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS bench_seed (rows bigint NOT NULL, version int NOT NULL)",

@@ -103,11 +103,7 @@ async fn measure(
 
 pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     // Executions run on a multi-threaded runtime, a worker per core, as in a runner.
-    std::thread::scope(|s| {
-        s.spawn(|| crate::multi_thread()?.block_on(run_here(ctx)))
-            .join()
-            .map_err(|_| anyhow::anyhow!("the end-to-end thread panicked"))?
-    })
+    crate::on_multi_thread(|| run_here(ctx))
 }
 
 async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {

@@ -22,11 +22,7 @@ const TARGET_RATE: f64 = 200_000.0;
 pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     // On a multi-threaded runtime, as in a runner: the guest logs on one worker while the
     // log writer streams on another.
-    std::thread::scope(|s| {
-        s.spawn(|| crate::multi_thread()?.block_on(run_here(ctx)))
-            .join()
-            .map_err(|_| anyhow::anyhow!("the ingest thread panicked"))?
-    })
+    crate::on_multi_thread(|| run_here(ctx))
 }
 
 async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {

@@ -11,7 +11,9 @@ use uuid::Uuid;
 use super::ExecutionStore;
 use crate::error::StoreError;
 use crate::identity::Scope;
-use crate::model::{Execution, LogEntry, LogLevel, NewExecution, Outcome, StreamId};
+use crate::model::{
+    Execution, ExecutionStatus, LogEntry, LogLevel, NewExecution, Outcome, StreamId,
+};
 use crate::query::ListQuery;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -84,6 +86,37 @@ impl PostgresStore {
     /// The connection pool.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Records a new execution: `Pending` (started at its creation, no deadline yet) or
+    /// `Running`.
+    async fn insert_execution(
+        &self,
+        new: &NewExecution,
+        status: ExecutionStatus,
+        started_at: DateTime<Utc>,
+        deadline_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
+             deadline_at, executed_by, executed_by_name, organization_id, form_id, session_id) \
+             VALUES ($1, $2, $3::execution_status, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(new.id)
+        .bind(&new.workflow_name)
+        .bind(status.as_str())
+        .bind(&new.parameters)
+        .bind(started_at)
+        .bind(new.created_at)
+        .bind(deadline_at)
+        .bind(new.executed_by)
+        .bind(&new.executed_by_name)
+        .bind(new.organization_id)
+        .bind(new.form_id)
+        .bind(&new.session_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// The plan PostgreSQL runs for [`list`](ExecutionStore::list) with `scope` and
@@ -349,23 +382,8 @@ fn push_scope(qb: &mut QueryBuilder<'_, Postgres>, scope: &Scope) {
 impl ExecutionStore for PostgresStore {
     #[tracing::instrument(skip_all, fields(id = %new.id))]
     async fn create(&self, new: &NewExecution) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
-             executed_by, executed_by_name, organization_id, form_id, session_id) \
-             VALUES ($1, $2, 'Pending', $3, $4, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(new.id)
-        .bind(&new.workflow_name)
-        .bind(&new.parameters)
-        .bind(new.created_at)
-        .bind(new.executed_by)
-        .bind(&new.executed_by_name)
-        .bind(new.organization_id)
-        .bind(new.form_id)
-        .bind(&new.session_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.insert_execution(new, ExecutionStatus::Pending, new.created_at, None)
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(%id))]
@@ -487,25 +505,8 @@ impl ExecutionStore for PostgresStore {
         started_at: DateTime<Utc>,
         deadline_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
-             deadline_at, executed_by, executed_by_name, organization_id, form_id, session_id) \
-             VALUES ($1, $2, 'Running', $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(new.id)
-        .bind(&new.workflow_name)
-        .bind(&new.parameters)
-        .bind(started_at)
-        .bind(new.created_at)
-        .bind(deadline_at)
-        .bind(new.executed_by)
-        .bind(&new.executed_by_name)
-        .bind(new.organization_id)
-        .bind(new.form_id)
-        .bind(&new.session_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.insert_execution(new, ExecutionStatus::Running, started_at, Some(deadline_at))
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(%id, status = %outcome.status, n = entries.len()))]

@@ -20,7 +20,9 @@ use uuid::Uuid;
 use super::ExecutionStore;
 use crate::error::StoreError;
 use crate::identity::Scope;
-use crate::model::{Execution, LogEntry, LogLevel, NewExecution, Outcome, StreamId};
+use crate::model::{
+    Execution, ExecutionStatus, LogEntry, LogLevel, NewExecution, Outcome, StreamId,
+};
 use crate::query::ListQuery;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -81,6 +83,37 @@ impl SqliteStore {
     /// The connection pool.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Records a new execution: `Pending` (started at its creation, no deadline yet) or
+    /// `Running`.
+    async fn insert_execution(
+        &self,
+        new: &NewExecution,
+        status: ExecutionStatus,
+        started_at: DateTime<Utc>,
+        deadline_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
+             deadline_at, executed_by, executed_by_name, organization_id, form_id, session_id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id_text(new.id))
+        .bind(&new.workflow_name)
+        .bind(status.as_str())
+        .bind(new.parameters.to_string())
+        .bind(micros(started_at))
+        .bind(micros(new.created_at))
+        .bind(deadline_at.map(micros))
+        .bind(id_text(new.executed_by))
+        .bind(&new.executed_by_name)
+        .bind(new.organization_id.map(id_text))
+        .bind(new.form_id.map(id_text))
+        .bind(&new.session_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }
 
@@ -225,24 +258,8 @@ fn affected(rows: u64) -> Result<(), StoreError> {
 impl ExecutionStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(id = %new.id))]
     async fn create(&self, new: &NewExecution) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
-             executed_by, executed_by_name, organization_id, form_id, session_id) \
-             VALUES (?, ?, 'Pending', ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id_text(new.id))
-        .bind(&new.workflow_name)
-        .bind(new.parameters.to_string())
-        .bind(micros(new.created_at))
-        .bind(micros(new.created_at))
-        .bind(id_text(new.executed_by))
-        .bind(&new.executed_by_name)
-        .bind(new.organization_id.map(id_text))
-        .bind(new.form_id.map(id_text))
-        .bind(&new.session_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.insert_execution(new, ExecutionStatus::Pending, new.created_at, None)
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(%new.id))]
@@ -252,25 +269,8 @@ impl ExecutionStore for SqliteStore {
         started_at: DateTime<Utc>,
         deadline_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
-             deadline_at, executed_by, executed_by_name, organization_id, form_id, session_id) \
-             VALUES (?, ?, 'Running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id_text(new.id))
-        .bind(&new.workflow_name)
-        .bind(new.parameters.to_string())
-        .bind(micros(started_at))
-        .bind(micros(new.created_at))
-        .bind(micros(deadline_at))
-        .bind(id_text(new.executed_by))
-        .bind(&new.executed_by_name)
-        .bind(new.organization_id.map(id_text))
-        .bind(new.form_id.map(id_text))
-        .bind(&new.session_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.insert_execution(new, ExecutionStatus::Running, started_at, Some(deadline_at))
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(%id))]
