@@ -948,8 +948,7 @@ impl Fixture {
         let validated = filter.validate(cursor);
         let rejected = match &validated {
             Ok(_) => None,
-            Err(ApiError::InvalidArgument { parameter, .. }) => Some(*parameter),
-            Err(e) => return Err(TestCaseError::fail(format!("validate: {e:?}"))),
+            Err(e) => Some(e.parameter),
         };
         // Cross-checks of the validator against independent readings.
         if f.limit == Some(0) {
