@@ -9,6 +9,7 @@ use crate::limits::{Limits, RateLimiter, truncate_with_marker};
 use crate::logs::LogWriter;
 use crate::model::{self, Execution, LogEntry, LogLine, rfc3339};
 use crate::query::{ListFilter, parse_execution_id};
+use bifrost_query::values::{Rejection, parse_metadata, parse_variable};
 use crate::service::ExecutionsService;
 
 #[allow(missing_docs)]
@@ -239,37 +240,12 @@ fn filter_from_wit(f: types::ListFilter) -> ListFilter {
     }
 }
 
-/// How deeply a JSON value nests: 0 for a scalar, 1 for a flat array or object.
-fn json_depth(v: &serde_json::Value) -> usize {
-    match v {
-        serde_json::Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
-        serde_json::Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
-        _ => 0,
-    }
-}
-
-/// Parses optional JSON metadata text; it must be an object of at most `max` bytes, nested
-/// at most `max_depth` levels.
-fn parse_metadata(
-    text: Option<String>,
-    max: usize,
-    max_depth: usize,
-) -> Result<Option<serde_json::Value>, ApiError> {
-    let Some(text) = text else { return Ok(None) };
-    if text.len() > max {
-        return Err(ApiError::TooLarge(format!(
-            "log metadata of {} bytes exceeds the limit of {max} bytes",
-            text.len()
-        )));
-    }
-    match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(serde_json::Value::Object(m)) if m.is_empty() => Ok(None),
-        Ok(v @ serde_json::Value::Object(_)) if json_depth(&v) > max_depth => Err(
-            ApiError::invalid("metadata", format!("nested deeper than {max_depth} levels")),
-        ),
-        Ok(v @ serde_json::Value::Object(_)) => Ok(Some(v)),
-        Ok(_) => Err(ApiError::invalid("metadata", "must be a JSON object")),
-        Err(e) => Err(ApiError::invalid("metadata", format!("not JSON: {e}"))),
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> Self {
+        match r {
+            Rejection::Invalid(e) => e.into(),
+            Rejection::TooLarge(m) => ApiError::TooLarge(m),
+        }
     }
 }
 
@@ -356,13 +332,9 @@ impl logging::Host for ExecutionsCtx {
         message: String,
         metadata: Option<String>,
     ) -> wasmtime::Result<Result<(), types::Error>> {
-        let metadata = match parse_metadata(
-            metadata,
-            self.limits.max_log_metadata_bytes,
-            self.limits.max_json_depth,
-        ) {
+        let metadata = match parse_metadata(metadata, &self.limits) {
             Ok(m) => m,
-            Err(e) => return Ok(Err(e.into())),
+            Err(e) => return Ok(Err(ApiError::from(e).into())),
         };
         let line = LogLine {
             level: level_from_wit(level),
@@ -406,36 +378,10 @@ impl context::Host for ExecutionsCtx {
         let Some(execution) = &self.execution else {
             return Ok(Err(ApiError::NoExecutionContext.into()));
         };
-        if name.is_empty() || name.len() > self.limits.max_variable_name_bytes {
-            return Ok(Err(ApiError::invalid(
-                "name",
-                format!("must be 1 to {} bytes", self.limits.max_variable_name_bytes),
-            )
-            .into()));
-        }
-        if value.len() > self.limits.max_variable_bytes {
-            return Ok(Err(ApiError::TooLarge(format!(
-                "variable {name:?} of {} bytes exceeds the limit of {} bytes",
-                value.len(),
-                self.limits.max_variable_bytes
-            ))
-            .into()));
-        }
-        let value = match serde_json::from_str::<serde_json::Value>(&value) {
+        let value = match parse_variable(&name, &value, &self.limits) {
             Ok(v) => v,
-            Err(e) => {
-                return Ok(Err(
-                    ApiError::invalid("value", format!("not JSON: {e}")).into()
-                ));
-            }
+            Err(e) => return Ok(Err(ApiError::from(e).into())),
         };
-        if json_depth(&value) > self.limits.max_json_depth {
-            return Ok(Err(ApiError::invalid(
-                "value",
-                format!("nested deeper than {} levels", self.limits.max_json_depth),
-            )
-            .into()));
-        }
         let done = self
             .service
             .store()

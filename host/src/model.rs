@@ -158,33 +158,7 @@ fn ser_display<S: serde::Serializer, T: fmt::Display>(v: &T, s: S) -> Result<S::
     s.collect_str(v)
 }
 
-/// RFC 3339 in UTC with a `Z` and microseconds, the form every timestamp takes on the wire.
-///
-/// Written digit by digit: it runs for every log line streamed and every timestamp a guest
-/// receives, and chrono's formatter is several times slower (the log ingest benchmark).
-pub fn rfc3339(t: &DateTime<Utc>) -> String {
-    use chrono::{Datelike, Timelike};
-    let year = t.year();
-    if !(0..=9999).contains(&year) {
-        return t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    }
-    let micros = t.timestamp_subsec_micros().min(999_999);
-    let mut b = *b"0000-00-00T00:00:00.000000Z";
-    let mut put = |at: usize, width: usize, mut v: u32| {
-        for i in (at..at + width).rev() {
-            b[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    };
-    put(0, 4, year as u32);
-    put(5, 2, t.month());
-    put(8, 2, t.day());
-    put(11, 2, t.hour());
-    put(14, 2, t.minute());
-    put(17, 2, t.second().min(59));
-    put(20, 6, micros);
-    String::from_utf8(b.to_vec()).expect("ASCII digits")
-}
+pub use bifrost_query::values::rfc3339;
 
 fn ser_rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&rfc3339(t))
@@ -197,30 +171,5 @@ fn ser_rfc3339_opt<S: serde::Serializer>(
     match t {
         Some(t) => s.serialize_str(&rfc3339(t)),
         None => s.serialize_none(),
-    }
-}
-
-#[cfg(test)]
-mod rfc3339_tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn rfc3339_matches_chrono_with_micros_and_z() {
-        for t in [
-            Utc.with_ymd_and_hms(2026, 11, 28, 16, 30, 5).unwrap(),
-            Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap(),
-            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap()
-                + chrono::TimeDelta::microseconds(999_999),
-            Utc.timestamp_opt(1_764_347_405, 123_456_789).unwrap(),
-            Utc.with_ymd_and_hms(-5, 3, 1, 0, 0, 0).unwrap(),
-            Utc.with_ymd_and_hms(12345, 3, 1, 0, 0, 0).unwrap(),
-        ] {
-            assert_eq!(
-                rfc3339(&t),
-                t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                "{t:?}"
-            );
-        }
     }
 }

@@ -9,12 +9,16 @@
 //!   ranges, and [`query::ListQuery::admits`] / [`query::newest_first`] for a store that
 //!   evaluates a query in memory.
 //! - [`identity`]: who an instance runs as and the visibility rule.
+//! - [`limits`] and [`values`]: the size and depth limits on log lines, metadata and
+//!   variables, their checks, and the wire form of timestamps.
 //!
 //! Every rejection is an [`InvalidArgument`] that names the parameter as the reference SDK
 //! spells it.
 
 pub mod identity;
+pub mod limits;
 pub mod query;
+pub mod values;
 
 /// A parameter that was rejected, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
