@@ -9,8 +9,8 @@ use crate::limits::{Limits, RateLimiter, truncate_with_marker};
 use crate::logs::LogWriter;
 use crate::model::{self, Execution, LogEntry, LogLine, rfc3339};
 use crate::query::{ListFilter, parse_execution_id};
-use bifrost_query::values::{Rejection, parse_metadata, parse_variable};
 use crate::service::ExecutionsService;
+use bifrost_query::values::{Rejection, parse_metadata, parse_variable};
 
 #[allow(missing_docs)]
 pub(crate) mod generated {

@@ -63,7 +63,9 @@ impl ListFilter {
         let started_from = self
             .start_date
             .as_deref()
-            .map(|s| parse_bound(s, Bound::Start).map_err(|r| InvalidArgument::new("start_date", r)))
+            .map(|s| {
+                parse_bound(s, Bound::Start).map_err(|r| InvalidArgument::new("start_date", r))
+            })
             .transpose()?
             .map(ceil_to_micros);
         let started_until = self
@@ -123,7 +125,9 @@ impl ListQuery {
                 .is_none_or(|w| w == row.workflow_name)
             && self.status.is_none_or(|s| s == row.status)
             && self.started_from.is_none_or(|from| row.started_at >= from)
-            && self.started_until.is_none_or(|until| row.started_at <= until)
+            && self
+                .started_until
+                .is_none_or(|until| row.started_at <= until)
             && self.after.is_none_or(|after| {
                 (row.started_at.timestamp_micros(), row.id) < (after.started_at_micros, after.id)
             })
@@ -255,9 +259,8 @@ impl LogRange {
     pub fn validate(start: Option<&str>, count: Option<u32>) -> Result<Self, InvalidArgument> {
         let start = match start {
             None => StreamId::MIN,
-            Some(s) => {
-                StreamId::parse_start(s).map_err(|e| InvalidArgument::new("start", e.to_string()))?
-            }
+            Some(s) => StreamId::parse_start(s)
+                .map_err(|e| InvalidArgument::new("start", e.to_string()))?,
         };
         let count = match count {
             None => DEFAULT_LOG_COUNT,
@@ -428,7 +431,11 @@ mod tests {
             found.into_iter().map(|r| r.id).collect::<Vec<_>>()
         };
         // Newest first; equal start times by the greater id first.
-        let (hi, lo) = if ids[1] > ids[2] { (ids[1], ids[2]) } else { (ids[2], ids[1]) };
+        let (hi, lo) = if ids[1] > ids[2] {
+            (ids[1], ids[2])
+        } else {
+            (ids[2], ids[1])
+        };
         assert_eq!(
             answer(Scope::All, ListFilter::default(), None),
             vec![ids[3], hi, lo, ids[0]]
@@ -438,7 +445,10 @@ mod tests {
             user_id: me,
             organization_id: Some(org),
         };
-        assert_eq!(answer(mine, ListFilter::default(), None), vec![ids[1], ids[0]]);
+        assert_eq!(
+            answer(mine, ListFilter::default(), None),
+            vec![ids[1], ids[0]]
+        );
         // Filters are ANDed; an end date covers its whole day.
         let filter = ListFilter {
             workflow_name: Some("a".into()),

@@ -1,0 +1,310 @@
+//! The fixture file: who the workflow runs as, the execution it runs in, and the executions
+//! with their log entries. Rows take the shape `bifrost-runner get` prints, so a fixture can
+//! start as a copy of real output.
+
+use std::collections::BTreeMap;
+
+use bifrost_query::identity::{ExecutionContext, Identity};
+use bifrost_types::{ExecutionStatus, LogLevel, StreamId};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// The whole fixture.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    /// Who the workflow runs as.
+    pub caller: Caller,
+    /// The execution the workflow runs in; without it, calls that need one fail with
+    /// `no-execution-context`, as in the host outside an execution.
+    #[serde(default)]
+    pub current_execution: Option<Current>,
+    /// Every execution the provider holds, in any order.
+    #[serde(default)]
+    pub executions: Vec<ExecutionRow>,
+}
+
+/// `caller` of the fixture.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Caller {
+    pub user_id: Uuid,
+    #[serde(default)]
+    pub user_name: String,
+    #[serde(default)]
+    pub org_id: Option<Uuid>,
+    #[serde(default)]
+    pub is_platform_admin: bool,
+}
+
+/// `current_execution` of the fixture.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Current {
+    pub execution_id: Uuid,
+    pub workflow_name: String,
+}
+
+/// One execution, with the field names of the reference SDK (and of `bifrost-runner get`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionRow {
+    pub execution_id: Uuid,
+    pub workflow_name: String,
+    #[serde(default)]
+    pub org_id: Option<Uuid>,
+    #[serde(default)]
+    pub form_id: Option<Uuid>,
+    pub executed_by: Uuid,
+    #[serde(default)]
+    pub executed_by_name: String,
+    /// Any spelling `ExecutionStatus` parses (`Success`, `completed_with_errors`, ...).
+    pub status: String,
+    #[serde(default = "empty_object")]
+    pub input_data: serde_json::Value,
+    #[serde(default)]
+    pub result: Option<serde_json::Value>,
+    #[serde(default)]
+    pub result_type: Option<String>,
+    #[serde(default)]
+    pub error_message: Option<String>,
+    #[serde(default)]
+    pub duration_ms: Option<i64>,
+    /// Defaults to `created_at`; one of the two is required.
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Defaults to `started_at`.
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
+    /// The execution's log entries, oldest first.
+    #[serde(default)]
+    pub logs: Option<Vec<LogRow>>,
+    #[serde(default)]
+    pub variables: Option<BTreeMap<String, serde_json::Value>>,
+    #[serde(default)]
+    pub session_id: Option<String>,
+    #[serde(default)]
+    pub peak_memory_bytes: Option<i64>,
+    #[serde(default)]
+    pub cpu_total_seconds: Option<f64>,
+    /// Accepted (the CLI prints it) and ignored: the WIT record has no such field.
+    #[serde(default)]
+    pub log_lines_dropped: Option<i64>,
+}
+
+/// One log entry of a fixture execution.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogRow {
+    /// Stream id `<ms>-<seq>`; when left out, the entry gets the next id after the one
+    /// before it (from its timestamp's millisecond).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Accepted (the CLI prints it); must name the execution the entry is under.
+    #[serde(default)]
+    pub execution_id: Option<Uuid>,
+    /// Any spelling `LogLevel` parses (`INFO`, `warning`, ...).
+    pub level: String,
+    pub message: String,
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
+    pub timestamp: DateTime<Utc>,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
+}
+
+/// An execution as the provider holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    pub id: Uuid,
+    pub workflow_name: String,
+    pub organization_id: Option<Uuid>,
+    pub form_id: Option<Uuid>,
+    pub executed_by: Uuid,
+    pub executed_by_name: String,
+    pub status: ExecutionStatus,
+    pub input_data: serde_json::Value,
+    pub result: Option<serde_json::Value>,
+    pub result_type: Option<String>,
+    pub error_message: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub started_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub logs: Vec<LogEntry>,
+    pub variables: Option<BTreeMap<String, serde_json::Value>>,
+    pub session_id: Option<String>,
+    pub peak_memory_bytes: Option<i64>,
+    pub cpu_total_seconds: Option<f64>,
+}
+
+/// A log entry as the provider holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    pub id: StreamId,
+    pub level: LogLevel,
+    pub message: String,
+    pub metadata: Option<serde_json::Value>,
+    pub timestamp: DateTime<Utc>,
+}
+
+/// A loaded, checked fixture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub caller: Identity,
+    pub current: Option<ExecutionContext>,
+    pub executions: Vec<Execution>,
+}
+
+/// Parses and checks fixture text. `now` is when a current execution the fixture does not
+/// list starts. Every error names the execution (and entry) at fault.
+pub fn load(text: &str, now: DateTime<Utc>) -> Result<Loaded, String> {
+    let fixture: Fixture = serde_json::from_str(text).map_err(|e| format!("not a fixture: {e}"))?;
+    let caller = Identity {
+        user_id: fixture.caller.user_id,
+        user_name: fixture.caller.user_name,
+        organization_id: fixture.caller.org_id,
+        is_platform_admin: fixture.caller.is_platform_admin,
+    };
+    let mut executions = Vec::with_capacity(fixture.executions.len() + 1);
+    for row in fixture.executions {
+        let execution = convert(row)?;
+        if executions.iter().any(|e: &Execution| e.id == execution.id) {
+            return Err(format!("execution {} is listed twice", execution.id));
+        }
+        executions.push(execution);
+    }
+    let current = fixture.current_execution.map(|c| ExecutionContext {
+        execution_id: c.execution_id,
+        workflow_name: c.workflow_name,
+    });
+    if let Some(current) = &current {
+        match executions.iter().find(|e| e.id == current.execution_id) {
+            Some(e) if e.workflow_name != current.workflow_name => {
+                return Err(format!(
+                    "current_execution {} is listed with workflow {:?}, not {:?}",
+                    e.id, e.workflow_name, current.workflow_name
+                ));
+            }
+            Some(_) => {}
+            // As in the host, the current execution is a row: running, started by the caller.
+            None => executions.push(Execution {
+                id: current.execution_id,
+                workflow_name: current.workflow_name.clone(),
+                organization_id: caller.organization_id,
+                form_id: None,
+                executed_by: caller.user_id,
+                executed_by_name: caller.user_name.clone(),
+                status: ExecutionStatus::Running,
+                input_data: empty_object(),
+                result: None,
+                result_type: None,
+                error_message: None,
+                duration_ms: None,
+                started_at: now,
+                completed_at: None,
+                created_at: now,
+                logs: Vec::new(),
+                variables: None,
+                session_id: None,
+                peak_memory_bytes: None,
+                cpu_total_seconds: None,
+            }),
+        }
+    }
+    Ok(Loaded {
+        caller,
+        current,
+        executions,
+    })
+}
+
+fn convert(row: ExecutionRow) -> Result<Execution, String> {
+    let id = row.execution_id;
+    let status = row
+        .status
+        .parse::<ExecutionStatus>()
+        .map_err(|e| format!("execution {id}: status: {e}"))?;
+    let (started_at, created_at) = match (row.started_at, row.created_at) {
+        (Some(s), Some(c)) => (s, c),
+        (Some(s), None) => (s, s),
+        (None, Some(c)) => (c, c),
+        (None, None) => {
+            return Err(format!("execution {id}: needs started_at or created_at"));
+        }
+    };
+    let mut logs: Vec<LogEntry> = Vec::new();
+    for (n, entry) in row.logs.unwrap_or_default().into_iter().enumerate() {
+        let at = |what: String| format!("execution {id}: log entry {n}: {what}");
+        if entry.execution_id.is_some_and(|e| e != id) {
+            return Err(at("execution_id names another execution".into()));
+        }
+        let level = entry
+            .level
+            .parse::<LogLevel>()
+            .map_err(|e| at(format!("level: {e}")))?;
+        let entry_id = match entry.id {
+            Some(text) => text
+                .parse::<StreamId>()
+                .map_err(|e| at(format!("id: {e}")))?,
+            None => next_id(logs.last().map(|l| l.id), &entry.timestamp),
+        };
+        if logs.last().is_some_and(|last| last.id >= entry_id) {
+            return Err(at(format!(
+                "id {entry_id} does not follow the entry before it"
+            )));
+        }
+        if entry.metadata.as_ref().is_some_and(|m| !m.is_object()) {
+            return Err(at("metadata must be a JSON object".into()));
+        }
+        logs.push(LogEntry {
+            id: entry_id,
+            level,
+            message: entry.message,
+            metadata: entry
+                .metadata
+                .filter(|m| m.as_object().is_some_and(|o| !o.is_empty())),
+            timestamp: entry.timestamp,
+        });
+    }
+    Ok(Execution {
+        id,
+        workflow_name: row.workflow_name,
+        organization_id: row.org_id,
+        form_id: row.form_id,
+        executed_by: row.executed_by,
+        executed_by_name: row.executed_by_name,
+        status,
+        input_data: row.input_data,
+        result: row.result,
+        result_type: row.result_type,
+        error_message: row.error_message,
+        duration_ms: row.duration_ms,
+        started_at,
+        completed_at: row.completed_at,
+        created_at,
+        logs,
+        variables: row.variables,
+        session_id: row.session_id,
+        peak_memory_bytes: row.peak_memory_bytes,
+        cpu_total_seconds: row.cpu_total_seconds,
+    })
+}
+
+/// The id of an entry written at `at` after `last`: `<ms>-0` in a new millisecond, the next
+/// sequence number otherwise (never going back, whatever the clock says).
+pub fn next_id(last: Option<StreamId>, at: &DateTime<Utc>) -> StreamId {
+    let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    match last {
+        Some(last) if last.ms >= ms => StreamId {
+            ms: last.ms,
+            seq: last.seq + 1,
+        },
+        _ => StreamId { ms, seq: 0 },
+    }
+}

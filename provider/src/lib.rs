@@ -1,0 +1,96 @@
+//! A virtual provider of the `bifrost:executions` interfaces, backed by a JSON fixture.
+//!
+//! Built for `wasm32-wasip2`, this crate is a component of the world
+//! `bifrost:executions/provider`: it exports `types`, `executions`, `logging` and `context`.
+//! Composed into a workflow (with `wac plug` or the `wac-graph` crate) it takes the host's
+//! place, and the composed component imports nothing but WASI: the workflow runs in any
+//! component runtime, with no database and no log stream. That is how a workflow is tested
+//! offline.
+//!
+//! # The fixture
+//!
+//! The provider reads the JSON file named by the environment variable `BIFROST_FIXTURE`
+//! (default `bifrost-fixture.json`, relative to the working directory), through WASI, on the
+//! first call. The runtime must give the component that variable and a preopened directory
+//! holding the file (`wasmtime run --env BIFROST_FIXTURE=fixture.json --dir .`).
+//!
+//! ```json
+//! {
+//!   "caller": {"user_id": "…", "user_name": "Ada", "org_id": "…", "is_platform_admin": false},
+//!   "current_execution": {"execution_id": "…", "workflow_name": "nightly-report"},
+//!   "executions": [
+//!     {"execution_id": "…", "workflow_name": "sync-users", "executed_by": "…",
+//!      "org_id": "…", "status": "Failed", "started_at": "2026-04-25T10:00:00Z",
+//!      "error_message": "timeout", "logs": [
+//!        {"level": "ERROR", "message": "gave up", "timestamp": "2026-04-25T10:00:01Z"}]}
+//!   ]
+//! }
+//! ```
+//!
+//! Execution rows have the fields of the WIT `workflow-execution` record with the reference
+//! SDK's names, which is also what `bifrost-runner get` and `bifrost-runner list` print: a
+//! fixture can start as a copy of real output. Required: `execution_id`, `workflow_name`,
+//! `executed_by`, `status`, and `started_at` or `created_at`. Log entry ids may be left
+//! out; they then follow each other from the entry's timestamp. A `current_execution` not
+//! among the rows is added as a `Running` row started by the caller when the fixture loads.
+//!
+//! # Behaviour
+//!
+//! Calls answer as the host does, with the same rules (the `bifrost-query` crate): filters,
+//! limits and their defaults, newest-first order, cursor pages, the visibility rule,
+//! redaction of admin-only fields, and the same errors. `log` appends to the current
+//! execution's entries (so `get-current-logs` reads it back) and `set-variable` sets the
+//! current execution's variable; both last as long as the instance, and the file is never
+//! written. Differences: no query rate limit, and no log volume caps beyond the size of one
+//! line. A fixture that cannot be read or parsed makes every call of `executions`,
+//! `logging` and `set-variable` fail with `unavailable` and a message that says why;
+//! `context.caller` then answers with the nil user id and no name.
+
+pub mod fixture;
+pub mod store;
+
+#[cfg(target_arch = "wasm32")]
+use std::sync::Mutex;
+
+/// The environment variable that names the fixture file.
+pub const FIXTURE_VAR: &str = "BIFROST_FIXTURE";
+/// The fixture file read when [`FIXTURE_VAR`] is not set.
+pub const DEFAULT_FIXTURE: &str = "bifrost-fixture.json";
+
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code, missing_docs, clippy::all)]
+mod bindings {
+    wit_bindgen::generate!({
+        world: "provider",
+        path: "../wit",
+    });
+}
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+
+/// The store of this instance, loaded from the fixture on first use.
+#[cfg(target_arch = "wasm32")]
+static STORE: Mutex<Option<Result<store::Store, String>>> = Mutex::new(None);
+
+/// Runs `f` on the loaded store, or fails with the load error.
+#[cfg(target_arch = "wasm32")]
+fn with_store<T>(
+    f: impl FnOnce(&mut store::Store) -> Result<T, store::Error>,
+) -> Result<T, store::Error> {
+    let mut guard = STORE.lock().unwrap_or_else(|p| p.into_inner());
+    let loaded = guard.get_or_insert_with(read_fixture);
+    match loaded {
+        Ok(store) => f(store),
+        Err(e) => Err(store::Error::Unavailable(e.clone())),
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn read_fixture() -> Result<store::Store, String> {
+    let path = std::env::var(FIXTURE_VAR).unwrap_or_else(|_| DEFAULT_FIXTURE.to_owned());
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("fixture {path}: {e}"))?;
+    fixture::load(&text, chrono::Utc::now())
+        .map(store::Store::new)
+        .map_err(|e| format!("fixture {path}: {e}"))
+}
