@@ -18,6 +18,7 @@ pub mod query;
 pub mod runner;
 pub mod service;
 pub mod store;
+pub mod wit;
 
 pub use ctx::{ExecutionsCtx, Workflow, WorkflowPre, add_to_linker};
 pub use error::ApiError;

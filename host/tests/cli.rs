@@ -451,3 +451,31 @@ async fn killed_runner_leaves_a_stuck_execution_with_its_logs() {
     );
     env.close().await;
 }
+
+/// `wit-package` writes the binary WIT package without touching any backend: with backend
+/// URLs that cannot work, it still succeeds, and the file is the package the library encodes.
+#[test]
+fn wit_package_writes_the_binary_package_and_needs_no_backend() {
+    let tmp = TempDir::new();
+    let out_dir = tmp.0.join("wit");
+    let out = Command::new(env!("CARGO_BIN_EXE_bifrost-runner"))
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .env("REDIS_URL", "redis://127.0.0.1:1")
+        .args(["wit-package", "--out-dir"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = out_dir.join("bifrost-executions@0.1.0.wasm");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        path.display().to_string()
+    );
+    let written = std::fs::read(&path).unwrap();
+    assert_eq!(written, bifrost_host::wit::package().unwrap().bytes);
+}

@@ -53,6 +53,14 @@ enum Command {
     /// their logs to the store, and print their ids as a JSON array. (`run` does this too
     /// when it starts.)
     Sweep,
+    /// Write the `bifrost:executions` WIT package this runner implements as a binary WIT
+    /// package (`bifrost-executions@<version>.wasm`) into a directory, for component tooling
+    /// (`wasm-tools`, `wac`); print the file's path. Needs no backend.
+    WitPackage {
+        /// Directory to write to (created if missing).
+        #[arg(long, default_value = ".")]
+        out_dir: PathBuf,
+    },
     /// Print an execution's log entries, one JSON object a line.
     Logs {
         /// Execution id.
@@ -215,7 +223,20 @@ fn print_json(v: &impl serde::Serialize) -> Result<(), Fatal> {
     Ok(())
 }
 
+fn write_wit_package(out_dir: &std::path::Path) -> Result<ExitCode, Fatal> {
+    let package = bifrost_host::wit::package()?;
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let path = out_dir.join(&package.file_name);
+    std::fs::write(&path, &package.bytes).with_context(|| format!("writing {}", path.display()))?;
+    println!("{}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
+    // The only command that needs no backend.
+    if let Command::WitPackage { out_dir } = &cli.command {
+        return write_wit_package(out_dir);
+    }
     let service = connect(&cli).await?;
     match cli.command {
         Command::Run(args) => {
@@ -294,6 +315,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
             print_json(&ids)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::WitPackage { out_dir } => write_wit_package(&out_dir),
         Command::Logs {
             execution_id,
             start,
