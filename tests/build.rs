@@ -12,7 +12,15 @@ fn main() {
     // A target directory of its own: the outer cargo holds the lock on the main one.
     let target_dir = root.join("target").join("guests");
 
-    for dir in ["programs", "../guest", "../wit", "../examples"] {
+    for dir in [
+        "programs",
+        "../guest",
+        "../wit",
+        "../examples",
+        "../provider",
+        "../query",
+        "../types",
+    ] {
         println!(
             "cargo:rerun-if-changed={}",
             manifest_dir.join(dir).display()
@@ -25,6 +33,7 @@ fn main() {
         .current_dir(&root)
         .args(["build", "--target", "wasm32-wasip2", "--lib", "--examples"])
         .args(["-p", "test-programs", "-p", "hello", "-p", "failure-report"])
+        .args(["-p", "bifrost-provider"])
         .arg("--target-dir")
         .arg(&target_dir)
         // Flags meant for the native build (coverage, sanitizers) must not reach wasm.
@@ -62,6 +71,12 @@ fn main() {
             path.display().to_string()
         );
     }
+    let provider = wasm_dir.join("bifrost_provider.wasm");
+    assert!(provider.exists(), "missing {}", provider.display());
+    code += &format!(
+        "/// The virtual provider component (`provider/`), world `bifrost:executions/provider`.\npub const PROVIDER: &str = {:?};\n",
+        provider.display().to_string()
+    );
     code += "/// Every guest program and example: name and component path.\npub const COMPONENTS: &[(&str, &str)] = &[\n";
     for name in &names {
         code += &format!("    ({name:?}, {}),\n", name.to_uppercase());

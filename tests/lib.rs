@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 include!(concat!(env!("OUT_DIR"), "/programs.rs"));
 
+pub mod compose;
 pub mod servers;
 
 /// The PostgreSQL server the tests use.

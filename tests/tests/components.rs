@@ -1,6 +1,8 @@
 //! Every component the project builds (test programs and examples) is a valid component of
 //! the `workflow` world: it validates, imports nothing but WASI and this package's
-//! interfaces, and exports `run`. What composition tools (wac, wasm-tools) rely on.
+//! interfaces, and exports `run`; the virtual provider and the binary WIT package validate
+//! too. What composition tools (wac, wasm-tools) rely on. (`wasmparser` is the validator
+//! `wasm-tools validate` runs.)
 
 use wasmparser::{Validator, WasmFeatures};
 use wasmtime::component::Component;
@@ -35,4 +37,40 @@ fn every_built_component_is_a_valid_workflow() {
         check(name, path);
     }
     assert!(bifrost_tests::COMPONENTS.len() >= 3);
+}
+
+/// The virtual provider is a component of the `provider` world: it exports the package's
+/// four interfaces and imports nothing but WASI.
+#[test]
+fn the_provider_exports_the_package_and_imports_only_wasi() {
+    let bytes = std::fs::read(bifrost_tests::PROVIDER).unwrap();
+    Validator::new_with_features(WasmFeatures::all())
+        .validate_all(&bytes)
+        .unwrap_or_else(|e| panic!("the provider does not validate: {e}"));
+    let engine = wasmtime::Engine::default();
+    let component = Component::new(&engine, &bytes).unwrap();
+    let ty = component.component_type();
+    for (import, _) in ty.imports(&engine) {
+        assert!(import.starts_with("wasi:"), "the provider imports {import}");
+    }
+    let mut exports: Vec<String> = ty.exports(&engine).map(|(e, _)| e.to_owned()).collect();
+    exports.sort();
+    assert_eq!(
+        exports,
+        [
+            "bifrost:executions/context@0.1.0",
+            "bifrost:executions/executions@0.1.0",
+            "bifrost:executions/logging@0.1.0",
+            "bifrost:executions/types@0.1.0",
+        ]
+    );
+}
+
+/// The binary WIT package `bifrost-runner wit-package` writes validates as a component.
+#[test]
+fn the_binary_wit_package_validates() {
+    let package = bifrost_host::wit::package().unwrap();
+    Validator::new_with_features(WasmFeatures::all())
+        .validate_all(&package.bytes)
+        .unwrap_or_else(|e| panic!("{} does not validate: {e}", package.file_name));
 }

@@ -1,0 +1,148 @@
+//! A workflow composed with the virtual provider (the `wac-graph` crate, as `wac plug`)
+//! becomes one component that imports nothing of `bifrost:executions`, validates, and runs in
+//! plain wasmtime with only WASI, answering from its fixture.
+
+use bifrost_tests::compose::{plug_provider, run_composed};
+use bifrost_tests::{COMPONENTS, PROBE};
+use serde_json::{Value, json};
+use wasmparser::{Validator, WasmFeatures};
+
+const ME: &str = "00000000-0000-4000-8000-000000000001";
+const OTHER: &str = "00000000-0000-4000-8000-000000000002";
+const ORG: &str = "00000000-0000-4000-8000-0000000000aa";
+const CURRENT: &str = "00000000-0000-4000-8000-00000000c0de";
+const FAILED: &str = "00000000-0000-4000-8000-000000000101";
+const THEIRS: &str = "00000000-0000-4000-8000-000000000102";
+
+fn fixture() -> Value {
+    json!({
+        "caller": {"user_id": ME, "user_name": "Ada", "org_id": ORG, "is_platform_admin": false},
+        "current_execution": {"execution_id": CURRENT, "workflow_name": "probe"},
+        "executions": [
+            {"execution_id": FAILED, "workflow_name": "sync", "executed_by": ME,
+             "executed_by_name": "Ada", "org_id": ORG, "status": "Failed",
+             "started_at": "2026-04-25T10:00:00Z", "completed_at": "2026-04-25T10:00:02Z",
+             "duration_ms": 2000, "error_message": "upstream timed out",
+             "input_data": {"batch": 7}, "variables": {"secret": 1},
+             "logs": [
+                {"id": "1777111200000-0", "level": "INFO", "message": "starting",
+                 "timestamp": "2026-04-25T10:00:00Z"},
+                {"id": "1777111201000-0", "level": "ERROR", "message": "gave up",
+                 "metadata": {"attempts": 3}, "timestamp": "2026-04-25T10:00:01Z"}
+             ]},
+            {"execution_id": THEIRS, "workflow_name": "sync", "executed_by": OTHER,
+             "org_id": ORG, "status": "Success", "started_at": "2026-04-26T10:00:00Z"}
+        ]
+    })
+}
+
+fn imports_of(bytes: &[u8]) -> Vec<String> {
+    let engine = wasmtime::Engine::default();
+    let component = wasmtime::component::Component::new(&engine, bytes).unwrap();
+    let ty = component.component_type();
+    ty.imports(&engine)
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
+#[test]
+fn every_workflow_plugged_with_the_provider_validates_and_imports_only_wasi() {
+    for (name, path) in COMPONENTS {
+        let composed = plug_provider(std::path::Path::new(path))
+            .unwrap_or_else(|e| panic!("{name}: wac-graph plug failed: {e:#}"));
+        Validator::new_with_features(WasmFeatures::all())
+            .validate_all(&composed)
+            .unwrap_or_else(|e| panic!("{name} composed does not validate: {e}"));
+        let imports = imports_of(&composed);
+        assert!(
+            !imports.is_empty(),
+            "{name}: the provider reads its fixture through WASI"
+        );
+        for import in imports {
+            assert!(
+                import.starts_with("wasi:"),
+                "{name} composed still imports {import}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_composed_workflow_runs_in_plain_wasmtime_and_answers_from_its_fixture() {
+    let composed = plug_provider(std::path::Path::new(PROBE)).unwrap();
+    let calls = json!({"calls": [
+        {"op": "context"},
+        {"op": "list"},
+        {"op": "get", "id": FAILED},
+        {"op": "get", "id": THEIRS},
+        {"op": "list", "limit": 0},
+        {"op": "log", "level": "WARNING", "message": "from the test", "metadata": {"k": "v"}},
+        {"op": "logs"},
+        {"op": "logs", "execution_id": FAILED, "start": "1777111201000"},
+    ]});
+    let answer = run_composed(&composed, &fixture(), &calls.to_string())
+        .unwrap()
+        .unwrap_or_else(|e| panic!("the probe failed: {e}"));
+    let answers: Vec<Value> = serde_json::from_str(&answer).unwrap();
+
+    assert_eq!(
+        answers[0]["ok"],
+        json!({"execution_id": CURRENT, "workflow_name": "probe", "user_id": ME,
+               "user_name": "Ada", "org_id": ORG, "is_platform_admin": false})
+    );
+    // A regular user sees their own executions in their organisation, newest first: the
+    // running current execution (added by the provider), then the failed one.
+    let listed: Vec<&str> = answers[1]["ok"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["execution_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [CURRENT, FAILED]);
+    let got = &answers[2]["ok"];
+    assert_eq!(got["status"], "Failed");
+    assert_eq!(got["error_message"], "upstream timed out");
+    assert_eq!(got["input_data"], json!({"batch": 7}));
+    assert_eq!(got["variables"], Value::Null, "admin-only, redacted");
+    assert_eq!(
+        got["logs"].as_array().unwrap().len(),
+        2,
+        "ended: logs filled"
+    );
+    assert_eq!(got["started_at"], "2026-04-25T10:00:00.000000Z");
+    assert_eq!(answers[3]["err"]["kind"], "permission-denied");
+    assert_eq!(answers[4]["err"]["parameter"], "limit");
+    assert_eq!(answers[5], json!({"ok": null}));
+    let own = answers[6]["ok"].as_array().unwrap();
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0]["message"], "from the test");
+    assert_eq!(own[0]["level"], "WARNING");
+    assert_eq!(own[0]["metadata"], json!({"k": "v"}));
+    assert_eq!(own[0]["execution_id"], CURRENT);
+    let from = answers[7]["ok"].as_array().unwrap();
+    assert_eq!(from.len(), 1);
+    assert_eq!(from[0]["message"], "gave up");
+}
+
+#[test]
+fn a_bad_fixture_makes_every_call_unavailable_with_the_reason() {
+    let composed = plug_provider(std::path::Path::new(PROBE)).unwrap();
+    let answer = run_composed(
+        &composed,
+        &json!({"not": "a fixture"}),
+        &json!({"calls": [{"op": "list"}, {"op": "log", "level": "INFO", "message": "m"}]})
+            .to_string(),
+    )
+    .unwrap()
+    .unwrap();
+    let answers: Vec<Value> = serde_json::from_str(&answer).unwrap();
+    for a in &answers {
+        assert_eq!(a["err"]["kind"], "unavailable", "{a}");
+        let message = a["err"]["message"].as_str().unwrap();
+        assert!(message.contains("fixture fixture.json"), "{message}");
+        assert!(
+            message.contains("caller"),
+            "names the missing field: {message}"
+        );
+    }
+}
