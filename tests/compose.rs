@@ -37,7 +37,8 @@ impl WasiView for Wasi {
 
 /// Runs a composed workflow's `run` export on `input` in wasmtime with only WASI linked:
 /// the fixture is `fixture.json` in a directory preopened as `.`, named by
-/// `BIFROST_FIXTURE`.
+/// `BIFROST_FIXTURE`. Synchronous WASI: call it off an async runtime's threads
+/// (`spawn_blocking`).
 pub fn run_composed(
     component: &[u8],
     fixture: &serde_json::Value,

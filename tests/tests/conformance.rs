@@ -1,0 +1,427 @@
+//! Conformance: one guest program (the probe), one dataset, three ways to run it:
+//!
+//! 1. in the host on PostgreSQL and Redis,
+//! 2. in the host on the embedded default (SQLite and in-process streams),
+//! 3. composed with the virtual provider (`wac-graph`), in plain wasmtime with only WASI,
+//!    its fixture made from the rows the store holds (the shape `bifrost-runner get` prints).
+//!
+//! Every call answers the same on all three, or the test fails and shows the first call that
+//! differs. The calls cover every filter and its errors, limits, cursor pages, visibility
+//! for four kinds of caller, `get` with logs, log reads with start and count, and (in a last
+//! run) logging and runtime variables in the current execution.
+
+use bifrost_host::Identity;
+use bifrost_host::model::{ExecutionStatus, LogEntry, LogLevel, NewExecution, Outcome, StreamId};
+use bifrost_host::runner::{Ended, RunRequest, Runner};
+use bifrost_tests::compose::{plug_provider, run_composed};
+use bifrost_tests::{Backend, PROBE, TestEnv, test_config};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const ORG_A: Uuid = Uuid::from_u128(0xa);
+const ORG_B: Uuid = Uuid::from_u128(0xb);
+/// A regular user of organisation A, who runs the current execution.
+const ADA: Uuid = Uuid::from_u128(0x1);
+/// Another regular user of organisation A.
+const BEA: Uuid = Uuid::from_u128(0x2);
+/// A user outside any organisation.
+const CY: Uuid = Uuid::from_u128(0x3);
+/// The execution every run is bound to.
+const CURRENT: Uuid = Uuid::from_u128(0xc0de);
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn identities() -> Vec<(&'static str, Identity)> {
+    let who = |user_id, name: &str, org, admin| Identity {
+        user_id,
+        user_name: name.into(),
+        organization_id: org,
+        is_platform_admin: admin,
+    };
+    vec![
+        ("regular user", who(ADA, "Ada", Some(ORG_A), false)),
+        ("organisation admin", who(BEA, "Bea", Some(ORG_A), true)),
+        ("platform admin", Identity::operator()),
+        ("user outside any organisation", who(CY, "Cy", None, false)),
+    ]
+}
+
+/// One seeded execution.
+struct Row {
+    id: Uuid,
+    workflow: &'static str,
+    by: Uuid,
+    org: Option<Uuid>,
+    status: ExecutionStatus,
+    started_at: DateTime<Utc>,
+    logs: u64,
+}
+
+/// The dataset: four workflows, every kind of owner, ties on `started_at`, running and
+/// ended executions, some with logs.
+fn rows() -> Vec<Row> {
+    let base = utc("2026-04-20T08:00:00.250000Z");
+    let owners = [
+        (ADA, Some(ORG_A)),
+        (BEA, Some(ORG_A)),
+        (CY, None),
+        (ADA, Some(ORG_B)),
+        (Uuid::nil(), None),
+    ];
+    let statuses = [
+        ExecutionStatus::Success,
+        ExecutionStatus::Failed,
+        ExecutionStatus::Running,
+        ExecutionStatus::CompletedWithErrors,
+        ExecutionStatus::Timeout,
+        ExecutionStatus::Pending,
+    ];
+    let workflows = ["sync", "report", "naïve 'quoted' \"name\"", "cleanup"];
+    let mut rows = Vec::new();
+    for n in 0..36u64 {
+        let (by, org) = owners[(n % 5) as usize];
+        rows.push(Row {
+            id: Uuid::from_u128(0x1000 + u128::from(n * 7919 % 97)),
+            workflow: workflows[(n % 4) as usize],
+            by,
+            org,
+            status: statuses[(n % 6) as usize],
+            // Pairs of rows share a start time, so ties are broken by id.
+            started_at: base + TimeDelta::hours(((n / 2) * 9) as i64),
+            logs: if n % 3 == 0 { 3 + n * 7 } else { 0 },
+        });
+    }
+    // The current execution: running, started by Ada, the newest.
+    rows.push(Row {
+        id: CURRENT,
+        workflow: "probe",
+        by: ADA,
+        org: Some(ORG_A),
+        status: ExecutionStatus::Running,
+        started_at: utc("2026-05-30T00:00:00Z"),
+        logs: 0,
+    });
+    rows
+}
+
+/// Writes the dataset into a store as runners would have, and returns it as the store holds
+/// it (with every log entry), which is the provider's fixture.
+async fn seed(env: &TestEnv) -> Vec<Value> {
+    for row in rows() {
+        env.store
+            .create(&NewExecution {
+                id: row.id,
+                workflow_name: row.workflow.into(),
+                parameters: json!({"n": row.id.as_u128() as u64, "tags": ["a", "b"], "nested": {"x": 1.5}}),
+                executed_by: row.by,
+                executed_by_name: format!("user {}", row.by.as_u128()),
+                organization_id: row.org,
+                form_id: (row.id.as_u128() % 2 == 0).then_some(Uuid::from_u128(0xf0f0)),
+                session_id: (row.id.as_u128() % 3 == 0).then(|| "session-1".to_owned()),
+                created_at: row.started_at,
+            })
+            .await
+            .unwrap();
+        if row.status != ExecutionStatus::Pending {
+            env.store
+                .mark_running(row.id, row.started_at, row.started_at + TimeDelta::hours(1))
+                .await
+                .unwrap();
+        }
+        if row.status.is_final() {
+            let failed = row.status == ExecutionStatus::Failed;
+            env.store
+                .finish(
+                    row.id,
+                    &Outcome {
+                        status: row.status,
+                        result: (!failed).then(|| json!({"count": row.logs, "ok": true})),
+                        result_type: (!failed).then(|| "json".to_owned()),
+                        error_message: failed.then(|| "upstream timed out".to_owned()),
+                        duration_ms: 1500,
+                        completed_at: row.started_at + TimeDelta::milliseconds(1500),
+                        peak_memory_bytes: 1 << 20,
+                        cpu_total_seconds: 0.25,
+                        log_lines_dropped: 0,
+                    },
+                )
+                .await
+                .unwrap();
+            env.store
+                .set_variable(row.id, "attempt", &json!(2))
+                .await
+                .unwrap();
+        }
+        let entries: Vec<LogEntry> = (0..row.logs)
+            .map(|i| {
+                let at = row.started_at + TimeDelta::milliseconds((i / 2) as i64);
+                LogEntry {
+                    id: StreamId {
+                        ms: at.timestamp_millis() as u64,
+                        seq: i % 2,
+                    },
+                    execution_id: row.id,
+                    level: LogLevel::ALL[(i % 5) as usize],
+                    message: format!("line {i}"),
+                    metadata: (i % 4 == 0).then(|| json!({"i": i})),
+                    timestamp: at,
+                }
+            })
+            .collect();
+        if !entries.is_empty() {
+            env.store.insert_logs(&entries).await.unwrap();
+        }
+    }
+    let mut fixture_rows = Vec::new();
+    for row in rows() {
+        let mut e = env.store.get(row.id).await.unwrap();
+        e.logs = Some(
+            env.store
+                .read_logs(row.id, StreamId::MIN, u32::MAX)
+                .await
+                .unwrap(),
+        );
+        fixture_rows.push(serde_json::to_value(&e).unwrap());
+    }
+    fixture_rows
+}
+
+/// The read-only calls every caller makes.
+fn read_calls() -> Value {
+    let some_id = |n: u128| Uuid::from_u128(0x1000 + n).to_string();
+    let mut calls = vec![
+        json!({"op": "context"}),
+        json!({"op": "list"}),
+        json!({"op": "list", "limit": 1000}),
+        json!({"op": "list", "limit": 5000}),
+        json!({"op": "list", "limit": 3}),
+        json!({"op": "list", "limit": 0}),
+        json!({"op": "list", "workflow_name": "sync"}),
+        json!({"op": "list", "workflow_name": "naïve 'quoted' \"name\""}),
+        json!({"op": "list", "workflow_name": ""}),
+        json!({"op": "list", "status": "Failed"}),
+        json!({"op": "list", "status": "Completed"}),
+        json!({"op": "list", "status": "running"}),
+        json!({"op": "list", "start_date": "2026-04-25"}),
+        json!({"op": "list", "end_date": "2026-04-25"}),
+        json!({"op": "list", "start_date": "2026-04-22T10:00:00+02:00", "end_date": "2026-04-27T17:00:00.250000"}),
+        json!({"op": "list", "start_date": "2026-04-26", "end_date": "2026-04-25"}),
+        json!({"op": "list", "start_date": "yesterday"}),
+        json!({"op": "list", "workflow_name": "report", "status": "Success", "start_date": "2026-04-20", "end_date": "2026-05-31", "limit": 2}),
+        json!({"op": "list_all", "limit": 4}),
+        json!({"op": "list_all", "limit": 1, "workflow_name": "cleanup"}),
+        json!({"op": "get", "id": CURRENT.to_string()}),
+        json!({"op": "get", "id": Uuid::from_u128(0xdead).to_string()}),
+        json!({"op": "get", "id": "not-a-uuid"}),
+        json!({"op": "logs"}),
+        json!({"op": "logs", "count": 0}),
+        json!({"op": "logs", "start": "soon"}),
+        json!({"op": "logs", "execution_id": Uuid::from_u128(0xdead).to_string()}),
+    ];
+    for n in 0..97 {
+        let id = some_id(n);
+        if rows().iter().any(|r| r.id.to_string() == id) {
+            calls.push(json!({"op": "get", "id": id}));
+            calls.push(json!({"op": "logs", "execution_id": id, "count": 5}));
+            calls.push(
+                json!({"op": "logs", "execution_id": id, "start": "1776672000251-1", "count": 3}),
+            );
+            calls.push(json!({"op": "read_all_logs", "execution_id": id, "count": 100}));
+        }
+    }
+    json!({ "calls": calls })
+}
+
+/// The calls that change the current execution, made once, last.
+fn write_calls() -> Value {
+    json!({"calls": [
+        {"op": "log", "level": "INFO", "message": "first"},
+        {"op": "log", "level": "ERROR", "message": "second", "metadata": {"k": [1, 2]}},
+        {"op": "log", "level": "DEBUG", "message": "bad", "metadata": [1]},
+        {"op": "log", "level": "INFO", "message": "empty metadata", "metadata": {}},
+        {"op": "logs"},
+        {"op": "logs", "execution_id": CURRENT.to_string(), "count": 2},
+        {"op": "set_variable", "name": "answer", "value": {"n": 42}},
+        {"op": "set_variable", "name": "", "value": 1},
+        {"op": "get", "id": CURRENT.to_string()},
+        {"op": "list", "limit": 1},
+    ]})
+}
+
+/// Runs the probe in the host bound to the current execution, for each run's caller.
+async fn in_host(backend: Backend, runs: &[(Identity, Value)]) -> Vec<Vec<Value>> {
+    let env = TestEnv::new(backend).await;
+    seed(&env).await;
+    let runner = Runner::new(env.service.clone(), test_config()).unwrap();
+    let probe = runner.load_file(std::path::Path::new(PROBE)).unwrap();
+    let mut answers = Vec::new();
+    for (who, input) in runs {
+        let request = RunRequest {
+            workflow_name: "probe".into(),
+            input: input.clone(),
+            identity: who.clone(),
+            form_id: None,
+            session_id: None,
+        };
+        match runner.execute(&probe, &request, CURRENT).await.ended {
+            Ended::Returned(text) => answers.push(serde_json::from_str(&text).unwrap()),
+            other => panic!("{backend:?}: the probe ended {other:?}"),
+        }
+    }
+    drop(runner);
+    env.close().await;
+    answers
+}
+
+/// Runs the probe composed with the provider, each run with a fresh fixture.
+async fn composed(fixture_rows: &[Value], runs: &[(Identity, Value)]) -> Vec<Vec<Value>> {
+    let component = plug_provider(std::path::Path::new(PROBE)).unwrap();
+    let mut answers = Vec::new();
+    for (who, input) in runs {
+        let fixture = json!({
+            "caller": {
+                "user_id": who.user_id,
+                "user_name": who.user_name,
+                "org_id": who.organization_id,
+                "is_platform_admin": who.is_platform_admin,
+            },
+            "current_execution": {"execution_id": CURRENT, "workflow_name": "probe"},
+            "executions": fixture_rows,
+        });
+        // Plain wasmtime with synchronous WASI, off the async runtime's threads.
+        let (component, input) = (component.clone(), input.to_string());
+        let text = tokio::task::spawn_blocking(move || run_composed(&component, &fixture, &input))
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap_or_else(|e| panic!("composed: the probe failed: {e}"));
+        answers.push(serde_json::from_str(&text).unwrap());
+    }
+    answers
+}
+
+/// Replaces what the clock decides (ids and times of lines logged during the run) after
+/// checking that the ids increase; the rest must be equal.
+fn normalise_own_lines(answers: &mut [Value]) {
+    for answer in answers {
+        let Some(entries) = answer.get_mut("ok").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        let own_line = |e: &Value| {
+            e.get("message").is_some()
+                && e.get("execution_id").and_then(Value::as_str) == Some(&CURRENT.to_string())
+        };
+        if entries.is_empty() || !entries.iter().all(own_line) {
+            continue;
+        }
+        let ids: Vec<StreamId> = entries
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().parse().unwrap())
+            .collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase: {ids:?}");
+        for e in entries {
+            e["id"] = json!("<id>");
+            e["timestamp"] = json!("<timestamp>");
+        }
+    }
+}
+
+fn assert_same(name: &str, calls: &Value, expected: &[Value], actual: &[Value], how: &str) {
+    assert_eq!(
+        expected.len(),
+        actual.len(),
+        "{name}: {how}: number of answers"
+    );
+    for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
+        assert_eq!(
+            e, a,
+            "{name}: call {i} {} answers differently {how}",
+            calls["calls"][i]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_probe_answers_alike_on_postgres_redis_embedded_and_the_composed_provider() {
+    let reads = read_calls();
+    let writes = write_calls();
+    let mut runs: Vec<(Identity, Value)> = identities()
+        .into_iter()
+        .map(|(_, who)| (who, reads.clone()))
+        .collect();
+    let org_admin = identities()[1].1.clone();
+    runs.push((org_admin, writes.clone()));
+
+    let servers = in_host(Backend::Servers, &runs).await;
+    let embedded = in_host(Backend::Embedded, &runs).await;
+    let fixture_rows = {
+        let env = TestEnv::new(Backend::Embedded).await;
+        let rows = seed(&env).await;
+        env.close().await;
+        rows
+    };
+    let provider = composed(&fixture_rows, &runs).await;
+
+    let mut names: Vec<String> = identities()
+        .into_iter()
+        .map(|(name, _)| format!("reads as {name}"))
+        .collect();
+    names.push("writes as organisation admin".into());
+    for (i, name) in names.iter().enumerate() {
+        let calls = &runs[i].1;
+        let (mut s, mut e, mut p) = (servers[i].clone(), embedded[i].clone(), provider[i].clone());
+        for answers in [&mut s, &mut e, &mut p] {
+            normalise_own_lines(answers);
+        }
+        assert_same(
+            name,
+            calls,
+            &s,
+            &e,
+            "on the embedded default than on PostgreSQL and Redis",
+        );
+        assert_same(
+            name,
+            calls,
+            &s,
+            &p,
+            "composed with the provider than in the host",
+        );
+    }
+
+    // The comparison is not between empty answers: the reads found rows, pages, errors
+    // and logs, and the writes were read back.
+    let reads_as_admin = &servers[2];
+    let listed = reads_as_admin[2]["ok"].as_array().unwrap().len();
+    assert_eq!(listed, rows().len(), "the platform admin sees every row");
+    let kinds: Vec<&str> = reads_as_admin
+        .iter()
+        .filter_map(|a| a["err"]["kind"].as_str())
+        .collect();
+    for kind in ["invalid-argument", "not-found"] {
+        assert!(kinds.contains(&kind), "{kind} among {kinds:?}");
+    }
+    assert!(
+        servers[0]
+            .iter()
+            .any(|a| a["err"]["kind"] == "permission-denied"),
+        "a regular user is refused others' executions"
+    );
+    let own = servers[4][4]["ok"].as_array().unwrap();
+    let messages: Vec<&str> = own.iter().map(|e| e["message"].as_str().unwrap()).collect();
+    assert_eq!(messages, ["first", "second", "empty metadata"]);
+    assert_eq!(servers[4][8]["ok"]["variables"]["answer"], json!({"n": 42}));
+    let long_read = reads_as_admin
+        .iter()
+        .filter_map(|a| a["ok"].as_array())
+        .map(Vec::len)
+        .max()
+        .unwrap();
+    assert!(
+        long_read > 200,
+        "the log reader paged through a long log: {long_read}"
+    );
+}
