@@ -14,6 +14,7 @@ pub mod identity;
 pub mod limits;
 pub mod logs;
 pub mod model;
+pub mod offline;
 pub mod query;
 pub mod runner;
 pub mod service;

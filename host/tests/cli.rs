@@ -479,3 +479,57 @@ fn wit_package_writes_the_binary_package_and_needs_no_backend() {
     let written = std::fs::read(&path).unwrap();
     assert_eq!(written, bifrost_host::wit::package().unwrap().bytes);
 }
+
+/// `offline` runs a workflow composed with the provider, from a fixture, with no backend.
+#[test]
+fn offline_runs_a_composed_workflow_from_a_fixture() {
+    let tmp = TempDir::new();
+    let composed = tmp.0.join("hello.offline.wasm");
+    std::fs::write(
+        &composed,
+        bifrost_tests::compose::plug_provider(std::path::Path::new(EXAMPLE_HELLO)).unwrap(),
+    )
+    .unwrap();
+    let fixture = tmp.0.join("fixture.json");
+    let current = Uuid::new_v4();
+    std::fs::write(
+        &fixture,
+        serde_json::json!({
+            "caller": {"user_id": Uuid::new_v4(), "user_name": "Ada"},
+            "current_execution": {"execution_id": current, "workflow_name": "hello"},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let offline = |input: &str| {
+        Command::new(env!("CARGO_BIN_EXE_bifrost-runner"))
+            .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+            .env("REDIS_URL", "redis://127.0.0.1:1")
+            .arg("offline")
+            .arg(&composed)
+            .arg("--fixture")
+            .arg(&fixture)
+            .args(["--input", input])
+            .output()
+            .unwrap()
+    };
+    let out = offline(r#"{"name": "Lin"}"#);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        json_out(&out),
+        serde_json::json!({"greeting": "Hello, Lin!"})
+    );
+    // The uncomposed workflow is refused, with what to do.
+    let out = Command::new(env!("CARGO_BIN_EXE_bifrost-runner"))
+        .args(["offline", EXAMPLE_HELLO, "--fixture"])
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wac plug"));
+}

@@ -2,7 +2,7 @@
 //! becomes one component that imports nothing of `bifrost:executions`, validates, and runs in
 //! plain wasmtime with only WASI, answering from its fixture.
 
-use bifrost_tests::compose::{plug_provider, run_composed};
+use bifrost_tests::compose::{plug_provider, run_with_fixture};
 use bifrost_tests::{COMPONENTS, PROBE};
 use serde_json::{Value, json};
 use wasmparser::{Validator, WasmFeatures};
@@ -67,8 +67,8 @@ fn every_workflow_plugged_with_the_provider_validates_and_imports_only_wasi() {
     }
 }
 
-#[test]
-fn a_composed_workflow_runs_in_plain_wasmtime_and_answers_from_its_fixture() {
+#[tokio::test]
+async fn a_composed_workflow_runs_in_plain_wasmtime_and_answers_from_its_fixture() {
     let composed = plug_provider(std::path::Path::new(PROBE)).unwrap();
     let calls = json!({"calls": [
         {"op": "context"},
@@ -80,7 +80,8 @@ fn a_composed_workflow_runs_in_plain_wasmtime_and_answers_from_its_fixture() {
         {"op": "logs"},
         {"op": "logs", "execution_id": FAILED, "start": "1777111201000"},
     ]});
-    let answer = run_composed(&composed, &fixture(), &calls.to_string())
+    let answer = run_with_fixture(&composed, &fixture(), &calls.to_string())
+        .await
         .unwrap()
         .unwrap_or_else(|e| panic!("the probe failed: {e}"));
     let answers: Vec<Value> = serde_json::from_str(&answer).unwrap();
@@ -124,15 +125,16 @@ fn a_composed_workflow_runs_in_plain_wasmtime_and_answers_from_its_fixture() {
     assert_eq!(from[0]["message"], "gave up");
 }
 
-#[test]
-fn a_bad_fixture_makes_every_call_unavailable_with_the_reason() {
+#[tokio::test]
+async fn a_bad_fixture_makes_every_call_unavailable_with_the_reason() {
     let composed = plug_provider(std::path::Path::new(PROBE)).unwrap();
-    let answer = run_composed(
+    let answer = run_with_fixture(
         &composed,
         &json!({"not": "a fixture"}),
         &json!({"calls": [{"op": "list"}, {"op": "log", "level": "INFO", "message": "m"}]})
             .to_string(),
     )
+    .await
     .unwrap()
     .unwrap();
     let answers: Vec<Value> = serde_json::from_str(&answer).unwrap();
@@ -145,4 +147,15 @@ fn a_bad_fixture_makes_every_call_unavailable_with_the_reason() {
             "names the missing field: {message}"
         );
     }
+}
+
+#[tokio::test]
+async fn an_uncomposed_workflow_is_refused_with_what_to_do() {
+    let bytes = std::fs::read(PROBE).unwrap();
+    let err = run_with_fixture(&bytes, &fixture(), "{}")
+        .await
+        .unwrap_err();
+    let message = format!("{err:#}");
+    assert!(message.contains("imports bifrost:executions/"), "{message}");
+    assert!(message.contains("wac plug"), "{message}");
 }

@@ -13,7 +13,7 @@
 use bifrost_host::Identity;
 use bifrost_host::model::{ExecutionStatus, LogEntry, LogLevel, NewExecution, Outcome, StreamId};
 use bifrost_host::runner::{Ended, RunRequest, Runner};
-use bifrost_tests::compose::{plug_provider, run_composed};
+use bifrost_tests::compose::{plug_provider, run_with_fixture};
 use bifrost_tests::{Backend, PROBE, TestEnv, test_config};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
@@ -291,11 +291,8 @@ async fn composed(fixture_rows: &[Value], runs: &[(Identity, Value)]) -> Vec<Vec
             "current_execution": {"execution_id": CURRENT, "workflow_name": "probe"},
             "executions": fixture_rows,
         });
-        // Plain wasmtime with synchronous WASI, off the async runtime's threads.
-        let (component, input) = (component.clone(), input.to_string());
-        let text = tokio::task::spawn_blocking(move || run_composed(&component, &fixture, &input))
+        let text = run_with_fixture(&component, &fixture, &input.to_string())
             .await
-            .unwrap()
             .unwrap()
             .unwrap_or_else(|e| panic!("composed: the probe failed: {e}"));
         answers.push(serde_json::from_str(&text).unwrap());

@@ -61,6 +61,20 @@ enum Command {
         #[arg(long, default_value = ".")]
         out_dir: PathBuf,
     },
+    /// Run a workflow composed with the virtual provider (`wac plug --plug
+    /// bifrost_provider.wasm WORKFLOW.wasm -o OFFLINE.wasm`) in plain wasmtime with only
+    /// WASI, its executions answered from a JSON fixture; print its result. Needs no backend
+    /// and records nothing. Exit 1 when the workflow returns an error.
+    Offline {
+        /// The composed component.
+        component: PathBuf,
+        /// The provider's fixture (JSON); its directory is visible to the component.
+        #[arg(long)]
+        fixture: PathBuf,
+        /// Input parameters, a JSON value.
+        #[arg(long, default_value = "{}")]
+        input: String,
+    },
     /// Print an execution's log entries, one JSON object a line.
     Logs {
         /// Execution id.
@@ -232,10 +246,36 @@ fn write_wit_package(out_dir: &std::path::Path) -> Result<ExitCode, Fatal> {
     Ok(ExitCode::SUCCESS)
 }
 
+async fn run_offline(
+    component: &std::path::Path,
+    fixture: &std::path::Path,
+    input: &str,
+) -> Result<ExitCode, Fatal> {
+    serde_json::from_str::<serde_json::Value>(input).context("--input is not JSON")?;
+    let bytes =
+        std::fs::read(component).with_context(|| format!("reading {}", component.display()))?;
+    match bifrost_host::offline::run_composed(&bytes, fixture, input).await? {
+        Ok(result) => {
+            println!("{result}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(message) => {
+            eprintln!("bifrost-runner: the workflow failed: {message}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
 async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
-    // The only command that needs no backend.
-    if let Command::WitPackage { out_dir } = &cli.command {
-        return write_wit_package(out_dir);
+    // The commands that need no backend.
+    match &cli.command {
+        Command::WitPackage { out_dir } => return write_wit_package(out_dir),
+        Command::Offline {
+            component,
+            fixture,
+            input,
+        } => return run_offline(component, fixture, input).await,
+        _ => {}
     }
     let service = connect(&cli).await?;
     match cli.command {
@@ -316,6 +356,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
             Ok(ExitCode::SUCCESS)
         }
         Command::WitPackage { out_dir } => write_wit_package(&out_dir),
+        Command::Offline {
+            component,
+            fixture,
+            input,
+        } => run_offline(&component, &fixture, &input).await,
         Command::Logs {
             execution_id,
             start,
