@@ -159,3 +159,43 @@ async fn an_uncomposed_workflow_is_refused_with_what_to_do() {
     assert!(message.contains("imports bifrost:executions/"), "{message}");
     assert!(message.contains("wac plug"), "{message}");
 }
+
+/// The README's offline walk-through: the failure report example, composed with the
+/// provider, reads its shipped fixture.
+#[tokio::test]
+async fn the_failure_report_example_runs_offline_from_its_fixture() {
+    let composed =
+        plug_provider(std::path::Path::new(bifrost_tests::EXAMPLE_FAILURE_REPORT)).unwrap();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/failure-report/fixture.json");
+    let answer = bifrost_host::offline::run_composed(
+        &composed,
+        &fixture,
+        r#"{"since": "2026-04-24T00:00:00Z"}"#,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let report: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(report["total_failed"], 2);
+    assert_eq!(
+        report["by_workflow"],
+        json!({"invoice": 1, "nightly-sync": 1})
+    );
+    let errors: Vec<&str> = report["recent_errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["error_message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "timeout talking to CRM",
+            "customer 4411 has no billing address"
+        ]
+    );
+    // Its own lines, logged into the provider and read back: the start, the summary and
+    // the warning about recent failures.
+    assert_eq!(report["own_log_lines"], 3);
+}

@@ -1,6 +1,8 @@
 //! Reports the failed executions of the last 24 hours.
 //!
-//! Input: none (or `{}`). Result, e.g.:
+//! Input: none (or `{}`): the last 24 hours. `{"since": "2026-04-24T00:00:00Z"}` reports
+//! from that time (any date or date-time `list` takes) instead, which makes a run
+//! repeatable, e.g. in an offline test against a fixture. Result, e.g.:
 //!
 //! ```json
 //! {
@@ -29,13 +31,16 @@ const RECENT_ERRORS: usize = 5;
 /// Page size when walking the failed executions.
 const PAGE_SIZE: u32 = 1000;
 
-/// No parameters; unknown fields are ignored.
+/// Optional parameters; unknown fields are ignored.
 #[derive(Debug, Default, Deserialize)]
-struct Input {}
+struct Input {
+    /// Start of the window instead of 24 hours ago.
+    since: Option<String>,
+}
 
 #[derive(Debug, Serialize)]
 struct Report {
-    /// Start of the window (RFC 3339, UTC).
+    /// Start of the window (as given, else RFC 3339 in UTC).
     since: String,
     total_failed: usize,
     /// Failed executions per workflow name.
@@ -55,8 +60,10 @@ struct RecentError {
     error_message: String,
 }
 
-fn failure_report(_input: Option<Input>) -> Result<Report, bifrost::Error> {
-    let since = rfc3339_utc(SystemTime::now() - WINDOW);
+fn failure_report(input: Option<Input>) -> Result<Report, bifrost::Error> {
+    let since = input
+        .and_then(|i| i.since)
+        .unwrap_or_else(|| rfc3339_utc(SystemTime::now() - WINDOW));
     log::info!(since = since.as_str(); "collecting failed executions");
 
     let mut total_failed = 0;
