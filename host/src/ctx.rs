@@ -192,28 +192,39 @@ fn level_from_wit(l: types::LogLevel) -> model::LogLevel {
     }
 }
 
+/// A UUID in canonical (hyphenated, lower-case) text, without the formatting machinery.
+fn uuid_text(id: &uuid::Uuid) -> String {
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    id.hyphenated().encode_lower(&mut buf).to_owned()
+}
+
+/// A JSON value as compact text, written straight into a buffer.
+fn json_text(v: &serde_json::Value) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| v.to_string())
+}
+
 fn log_to_wit(e: LogEntry) -> types::ExecutionLog {
     types::ExecutionLog {
         id: e.id.to_string(),
-        execution_id: e.execution_id.to_string(),
+        execution_id: uuid_text(&e.execution_id),
         level: level_to_wit(e.level),
         message: e.message,
-        metadata: e.metadata.map(|m| m.to_string()),
+        metadata: e.metadata.as_ref().map(json_text),
         timestamp: rfc3339(&e.timestamp),
     }
 }
 
 fn execution_to_wit(e: Execution) -> types::WorkflowExecution {
     types::WorkflowExecution {
-        execution_id: e.id.to_string(),
+        execution_id: uuid_text(&e.id),
         workflow_name: e.workflow_name,
-        org_id: e.organization_id.map(|id| id.to_string()),
-        form_id: e.form_id.map(|id| id.to_string()),
-        executed_by: e.executed_by.to_string(),
+        org_id: e.organization_id.as_ref().map(uuid_text),
+        form_id: e.form_id.as_ref().map(uuid_text),
+        executed_by: uuid_text(&e.executed_by),
         executed_by_name: e.executed_by_name,
         status: status_to_wit(e.status),
-        input_data: e.parameters.to_string(),
-        result: e.result.map(|r| r.to_string()),
+        input_data: json_text(&e.parameters),
+        result: e.result.as_ref().map(json_text),
         result_type: e.result_type,
         error_message: e.error_message,
         duration_ms: e.duration_ms,
@@ -223,7 +234,7 @@ fn execution_to_wit(e: Execution) -> types::WorkflowExecution {
         logs: e
             .logs
             .map(|logs| logs.into_iter().map(log_to_wit).collect()),
-        variables: e.variables.map(|v| v.to_string()),
+        variables: e.variables.as_ref().map(json_text),
         session_id: e.session_id,
         peak_memory_bytes: e.peak_memory_bytes,
         cpu_total_seconds: e.cpu_total_seconds,

@@ -48,9 +48,47 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         }
         Ok(start.elapsed().as_secs_f64() / f64::from(batch))
     };
-    // Warm both: first instances fault in the pool's pages and the code.
+    // What wasmtime alone costs for this component on this machine: the same engine and
+    // pool, a bare store (no WASI context, no executions context, no limiter or deadline
+    // callback), the imports linked to trap stubs (the echo calls none), instantiation from
+    // an `InstancePre`, the call, the store dropped.
+    let engine = pooled.engine().clone();
+    let component = wasmtime::component::Component::from_file(&engine, guests::TRIVIAL)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut linker = wasmtime::component::Linker::<()>::new(&engine);
+    linker
+        .define_unknown_imports_as_traps(&component)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let bare_pre = linker
+        .instantiate_pre(&component)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let run_export = component
+        .get_export_index(None, "run")
+        .ok_or_else(|| anyhow::anyhow!("the trivial workflow exports no run"))?;
+    let bare = async || -> anyhow::Result<f64> {
+        let start = Instant::now();
+        for _ in 0..batch {
+            let mut store = wasmtime::Store::new(&engine, ());
+            store.set_epoch_deadline(u64::MAX / 2);
+            let instance = bare_pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let run = instance
+                .get_typed_func::<(&str,), (Result<String, String>,)>(&mut store, &run_export)
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let (answer,) = run
+                .call_async(&mut store, ("null",))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            anyhow::ensure!(answer.as_deref() == Ok("null"), "bare echo: {answer:?}");
+        }
+        Ok(start.elapsed().as_secs_f64() / f64::from(batch))
+    };
+    // Warm all: first instances fault in the pool's pages and the code.
     one(&pooled, &wf_pooled).await?;
     one(&on_demand, &wf_on_demand).await?;
+    bare().await?;
     let p = paired(
         ctx.rounds(15),
         async || one(&pooled, &wf_pooled).await,
@@ -71,9 +109,27 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         String::new(),
         String::new(),
     ]);
+    let floor = paired(
+        ctx.rounds(15),
+        async || one(&pooled, &wf_pooled).await,
+        async || bare().await,
+    )
+    .await?;
+    section.row([
+        "pooling, wasmtime alone (bare store)".to_owned(),
+        fmt_secs(floor.b()),
+        fmt_ratio(floor.b() / floor.a()),
+        format!("<= {}", fmt_secs(TARGET_SECS)),
+        verdict(floor.b() <= TARGET_SECS).into(),
+    ]);
     section.note(format!(
-        "{} rounds of {batch} instances each; medians of the per-round means.",
-        p.a.len()
+        "{} rounds of {batch} instances each; medians of the per-round means. The last row is \
+         wasmtime's own floor for this component on the same engine and pool: a bare store \
+         with no WASI or executions context, imports linked to trap stubs, instantiation \
+         from an `InstancePre`, the call and the drop (its ratio is to the runner's pooling \
+         figure of its own alternating rounds, {}).",
+        p.a.len(),
+        fmt_secs(floor.a())
     ));
     Ok(section)
 }
