@@ -44,7 +44,8 @@
 //! written. Differences: no query rate limit, and no log volume caps beyond the size of one
 //! line. A fixture that cannot be read or parsed makes every call of `executions`,
 //! `logging` and `set-variable` fail with `unavailable` and a message that says why;
-//! `context.caller` then answers with the nil user id and no name.
+//! `context.caller` then answers with the nil user id and no name, and `context.execution-id`
+//! and `context.workflow-name` with none.
 
 pub mod fixture;
 pub mod store;
