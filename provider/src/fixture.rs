@@ -161,9 +161,17 @@ pub struct Loaded {
     pub executions: Vec<Execution>,
 }
 
+/// A time as the stores keep it: whole microseconds (finer digits are dropped, as the host's
+/// stores drop them), so that bounds, order and cursors compare what a caller was shown.
+pub fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    t.trunc_subsecs(6)
+}
+
 /// Parses and checks fixture text. `now` is when a current execution the fixture does not
 /// list starts. Every error names the execution (and entry) at fault.
 pub fn load(text: &str, now: DateTime<Utc>) -> Result<Loaded, String> {
+    let now = to_micros(now);
     let fixture: Fixture = serde_json::from_str(text).map_err(|e| format!("not a fixture: {e}"))?;
     let caller = Identity {
         user_id: fixture.caller.user_id,
@@ -189,6 +197,13 @@ pub fn load(text: &str, now: DateTime<Utc>) -> Result<Loaded, String> {
                 return Err(format!(
                     "current_execution {} is listed with workflow {:?}, not {:?}",
                     e.id, e.workflow_name, current.workflow_name
+                ));
+            }
+            // As in the host: the execution a workflow runs in is running.
+            Some(e) if e.status != ExecutionStatus::Running => {
+                return Err(format!(
+                    "current_execution {} is listed as {:?}; the execution a workflow runs in is Running",
+                    e.id, e.status
                 ));
             }
             Some(_) => {}
@@ -230,14 +245,15 @@ fn convert(row: ExecutionRow) -> Result<Execution, String> {
         .status
         .parse::<ExecutionStatus>()
         .map_err(|e| format!("execution {id}: status: {e}"))?;
-    let (started_at, created_at) = match (row.started_at, row.created_at) {
-        (Some(s), Some(c)) => (s, c),
-        (Some(s), None) => (s, s),
-        (None, Some(c)) => (c, c),
-        (None, None) => {
-            return Err(format!("execution {id}: needs started_at or created_at"));
-        }
-    };
+    let (started_at, created_at) =
+        match (row.started_at.map(to_micros), row.created_at.map(to_micros)) {
+            (Some(s), Some(c)) => (s, c),
+            (Some(s), None) => (s, s),
+            (None, Some(c)) => (c, c),
+            (None, None) => {
+                return Err(format!("execution {id}: needs started_at or created_at"));
+            }
+        };
     let mut logs: Vec<LogEntry> = Vec::new();
     for (n, entry) in row.logs.unwrap_or_default().into_iter().enumerate() {
         let at = |what: String| format!("execution {id}: log entry {n}: {what}");
@@ -252,7 +268,7 @@ fn convert(row: ExecutionRow) -> Result<Execution, String> {
             Some(text) => text
                 .parse::<StreamId>()
                 .map_err(|e| at(format!("id: {e}")))?,
-            None => next_id(logs.last().map(|l| l.id), &entry.timestamp),
+            None => next_id(logs.last().map(|l| l.id), &to_micros(entry.timestamp)),
         };
         if logs.last().is_some_and(|last| last.id >= entry_id) {
             return Err(at(format!(
@@ -269,7 +285,7 @@ fn convert(row: ExecutionRow) -> Result<Execution, String> {
             metadata: entry
                 .metadata
                 .filter(|m| m.as_object().is_some_and(|o| !o.is_empty())),
-            timestamp: entry.timestamp,
+            timestamp: to_micros(entry.timestamp),
         });
     }
     Ok(Execution {
@@ -286,7 +302,7 @@ fn convert(row: ExecutionRow) -> Result<Execution, String> {
         error_message: row.error_message,
         duration_ms: row.duration_ms,
         started_at,
-        completed_at: row.completed_at,
+        completed_at: row.completed_at.map(to_micros),
         created_at,
         logs,
         variables: row.variables,

@@ -32,7 +32,9 @@
 //! fixture can start as a copy of real output. Required: `execution_id`, `workflow_name`,
 //! `executed_by`, `status`, and `started_at` or `created_at`. Log entry ids may be left
 //! out; they then follow each other from the entry's timestamp. A `current_execution` not
-//! among the rows is added as a `Running` row started by the caller when the fixture loads.
+//! among the rows is added as a `Running` row started by the caller when the fixture loads,
+//! with input `{}` and no form or session (list the row to choose them); a listed one must be
+//! `Running`. Times keep whole microseconds, as the host's stores do.
 //!
 //! # Behaviour
 //!
@@ -41,8 +43,9 @@
 //! redaction of admin-only fields, and the same errors. `log` appends to the current
 //! execution's entries (so `get-current-logs` reads it back) and `set-variable` sets the
 //! current execution's variable; both last as long as the instance, and the file is never
-//! written. Differences: no query rate limit, and no log volume caps beyond the size of one
-//! line. A fixture that cannot be read or parsed makes every call of `executions`,
+//! written. Differences: no query rate limit; no log volume caps beyond the size of one
+//! line; and what the workflow prints to stdout and stderr stays there (the host turns each
+//! line into an `INFO` or `ERROR` log entry; the provider cannot see those streams). A fixture that cannot be read or parsed makes every call of `executions`,
 //! `logging` and `set-variable` fail with `unavailable` and a message that says why;
 //! `context.caller` then answers with the nil user id and no name, and `context.execution-id`
 //! and `context.workflow-name` with none.

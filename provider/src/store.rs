@@ -228,6 +228,7 @@ impl Store {
         metadata: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
+        let now = crate::fixture::to_micros(now);
         let metadata = parse_metadata(metadata, &self.limits)?;
         let message = truncate_with_marker(message, self.limits.max_log_message_bytes);
         match self.current_row() {
@@ -452,6 +453,26 @@ mod tests {
     }
 
     #[test]
+    fn times_are_kept_to_the_microsecond_like_the_stores() {
+        let mut f = fixture(true);
+        f["executions"][0]["started_at"] = json!("2026-04-25T10:00:00.1234567Z");
+        let s = Store::new(load(&f.to_string(), now()).unwrap());
+        let shown = s.get("00000000-0000-4000-8000-000000000101").unwrap();
+        assert_eq!(
+            shown.execution.started_at,
+            "2026-04-25T10:00:00.123456Z"
+                .parse::<DateTime<Utc>>()
+                .unwrap()
+        );
+        // An end bound given as the time a caller was shown includes the row.
+        let until = ListFilter {
+            end_date: Some("2026-04-25T10:00:00.123456Z".into()),
+            ..Default::default()
+        };
+        assert_eq!(ids(&s.list(&until).unwrap()), ["00101"]);
+    }
+
+    #[test]
     fn bad_fixtures_say_what_is_wrong() {
         for (change, expected) in [
             (json!({"status": "Finished"}), "status"),
@@ -469,6 +490,10 @@ mod tests {
                 "does not follow",
             ),
             (json!({"colour": "blue"}), "unknown field"),
+            (
+                json!({"execution_id": CURRENT, "workflow_name": "report"}),
+                "is Running",
+            ),
         ] {
             let mut f = fixture(true);
             let row = f["executions"][0].as_object_mut().unwrap();
