@@ -5,8 +5,9 @@ use bifrost_query::values::rfc3339;
 use bifrost_types::{ExecutionStatus, LogLevel};
 
 use crate::bindings::exports::bifrost::executions::{context, executions, logging, types};
-use crate::fixture::{Execution, LogEntry};
-use crate::store::{self, Shown};
+use bifrost_query::model::{Execution, LogEntry};
+
+use crate::store;
 use crate::with_store;
 
 struct Provider;
@@ -85,10 +86,10 @@ fn level_from_wit(l: types::LogLevel) -> LogLevel {
     }
 }
 
-fn log_to_wit(execution_id: &str, e: LogEntry) -> types::ExecutionLog {
+fn log_to_wit(e: LogEntry) -> types::ExecutionLog {
     types::ExecutionLog {
         id: e.id.to_string(),
-        execution_id: execution_id.to_owned(),
+        execution_id: e.execution_id.to_string(),
         level: level_to_wit(e.level),
         message: e.message,
         metadata: e.metadata.map(|m| m.to_string()),
@@ -96,28 +97,25 @@ fn log_to_wit(execution_id: &str, e: LogEntry) -> types::ExecutionLog {
     }
 }
 
-fn execution_to_wit(e: Execution, logs: Option<Vec<LogEntry>>) -> types::WorkflowExecution {
-    let id = e.id.to_string();
+fn execution_to_wit(e: Execution) -> types::WorkflowExecution {
     types::WorkflowExecution {
-        logs: logs.map(|l| l.into_iter().map(|l| log_to_wit(&id, l)).collect()),
-        execution_id: id,
+        execution_id: e.id.to_string(),
         workflow_name: e.workflow_name,
         org_id: e.organization_id.map(|o| o.to_string()),
         form_id: e.form_id.map(|f| f.to_string()),
         executed_by: e.executed_by.to_string(),
         executed_by_name: e.executed_by_name,
         status: status_to_wit(e.status),
-        input_data: e.input_data.to_string(),
+        input_data: e.parameters.to_string(),
         result: e.result.map(|r| r.to_string()),
         result_type: e.result_type,
         error_message: e.error_message,
         duration_ms: e.duration_ms,
-        started_at: Some(rfc3339(&e.started_at)),
+        started_at: e.started_at.as_ref().map(rfc3339),
         completed_at: e.completed_at.as_ref().map(rfc3339),
         created_at: rfc3339(&e.created_at),
-        variables: e
-            .variables
-            .map(|v| serde_json::Value::Object(v.into_iter().collect()).to_string()),
+        logs: e.logs.map(|l| l.into_iter().map(log_to_wit).collect()),
+        variables: e.variables.map(|v| v.to_string()),
         session_id: e.session_id,
         peak_memory_bytes: e.peak_memory_bytes,
         cpu_total_seconds: e.cpu_total_seconds,
@@ -137,11 +135,7 @@ fn filter_from_wit(f: types::ListFilter) -> ListFilter {
 impl executions::Guest for Provider {
     fn list(filter: types::ListFilter) -> Result<Vec<types::WorkflowExecution>, types::Error> {
         with_store(|s| s.list(&filter_from_wit(filter)))
-            .map(|rows| {
-                rows.into_iter()
-                    .map(|e| execution_to_wit(e, None))
-                    .collect()
-            })
+            .map(|rows| rows.into_iter().map(execution_to_wit).collect())
             .map_err(error_to_wit)
     }
 
@@ -151,11 +145,7 @@ impl executions::Guest for Provider {
     ) -> Result<types::ExecutionPage, types::Error> {
         with_store(|s| s.list_page(&filter_from_wit(filter), cursor.as_deref()))
             .map(|p| types::ExecutionPage {
-                executions: p
-                    .executions
-                    .into_iter()
-                    .map(|e| execution_to_wit(e, None))
-                    .collect(),
+                executions: p.executions.into_iter().map(execution_to_wit).collect(),
                 next_cursor: p.next_cursor,
             })
             .map_err(error_to_wit)
@@ -163,7 +153,7 @@ impl executions::Guest for Provider {
 
     fn get(execution_id: String) -> Result<types::WorkflowExecution, types::Error> {
         with_store(|s| s.get(&execution_id))
-            .map(|Shown { execution, logs }| execution_to_wit(execution, logs))
+            .map(execution_to_wit)
             .map_err(error_to_wit)
     }
 
@@ -173,10 +163,7 @@ impl executions::Guest for Provider {
         count: Option<u32>,
     ) -> Result<Vec<types::ExecutionLog>, types::Error> {
         with_store(|s| s.logs(execution_id.as_deref(), start.as_deref(), count))
-            .map(|(id, entries)| {
-                let id = id.to_string();
-                entries.into_iter().map(|e| log_to_wit(&id, e)).collect()
-            })
+            .map(|entries| entries.into_iter().map(log_to_wit).collect())
             .map_err(error_to_wit)
     }
 }

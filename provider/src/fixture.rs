@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use bifrost_query::identity::{ExecutionContext, Identity};
+use bifrost_query::model::{Execution, LogEntry};
 use bifrost_types::{ExecutionStatus, LogLevel, StreamId};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -118,39 +119,12 @@ fn empty_object() -> serde_json::Value {
     serde_json::Value::Object(serde_json::Map::new())
 }
 
-/// An execution as the provider holds it.
+/// An execution as the provider holds it: the row (with a `started_at`, and `logs` left
+/// `None`) and every one of its log entries, oldest first.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Execution {
-    pub id: Uuid,
-    pub workflow_name: String,
-    pub organization_id: Option<Uuid>,
-    pub form_id: Option<Uuid>,
-    pub executed_by: Uuid,
-    pub executed_by_name: String,
-    pub status: ExecutionStatus,
-    pub input_data: serde_json::Value,
-    pub result: Option<serde_json::Value>,
-    pub result_type: Option<String>,
-    pub error_message: Option<String>,
-    pub duration_ms: Option<i64>,
-    pub started_at: DateTime<Utc>,
-    pub completed_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
+pub struct Held {
+    pub execution: Execution,
     pub logs: Vec<LogEntry>,
-    pub variables: Option<BTreeMap<String, serde_json::Value>>,
-    pub session_id: Option<String>,
-    pub peak_memory_bytes: Option<i64>,
-    pub cpu_total_seconds: Option<f64>,
-}
-
-/// A log entry as the provider holds it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogEntry {
-    pub id: StreamId,
-    pub level: LogLevel,
-    pub message: String,
-    pub metadata: Option<serde_json::Value>,
-    pub timestamp: DateTime<Utc>,
 }
 
 /// A loaded, checked fixture.
@@ -158,7 +132,7 @@ pub struct LogEntry {
 pub struct Loaded {
     pub caller: Identity,
     pub current: Option<ExecutionContext>,
-    pub executions: Vec<Execution>,
+    pub executions: Vec<Held>,
 }
 
 /// A time as the stores keep it: whole microseconds (finer digits are dropped, as the host's
@@ -181,18 +155,25 @@ pub fn load(text: &str, now: DateTime<Utc>) -> Result<Loaded, String> {
     };
     let mut executions = Vec::with_capacity(fixture.executions.len() + 1);
     for row in fixture.executions {
-        let execution = convert(row)?;
-        if executions.iter().any(|e: &Execution| e.id == execution.id) {
-            return Err(format!("execution {} is listed twice", execution.id));
+        let held = convert(row)?;
+        if executions
+            .iter()
+            .any(|h: &Held| h.execution.id == held.execution.id)
+        {
+            return Err(format!("execution {} is listed twice", held.execution.id));
         }
-        executions.push(execution);
+        executions.push(held);
     }
     let current = fixture.current_execution.map(|c| ExecutionContext {
         execution_id: c.execution_id,
         workflow_name: c.workflow_name,
     });
     if let Some(current) = &current {
-        match executions.iter().find(|e| e.id == current.execution_id) {
+        match executions
+            .iter()
+            .map(|h| &h.execution)
+            .find(|e| e.id == current.execution_id)
+        {
             Some(e) if e.workflow_name != current.workflow_name => {
                 return Err(format!(
                     "current_execution {} is listed with workflow {:?}, not {:?}",
@@ -208,27 +189,31 @@ pub fn load(text: &str, now: DateTime<Utc>) -> Result<Loaded, String> {
             }
             Some(_) => {}
             // As in the host, the current execution is a row: running, started by the caller.
-            None => executions.push(Execution {
-                id: current.execution_id,
-                workflow_name: current.workflow_name.clone(),
-                organization_id: caller.organization_id,
-                form_id: None,
-                executed_by: caller.user_id,
-                executed_by_name: caller.user_name.clone(),
-                status: ExecutionStatus::Running,
-                input_data: empty_object(),
-                result: None,
-                result_type: None,
-                error_message: None,
-                duration_ms: None,
-                started_at: now,
-                completed_at: None,
-                created_at: now,
+            None => executions.push(Held {
                 logs: Vec::new(),
-                variables: None,
-                session_id: None,
-                peak_memory_bytes: None,
-                cpu_total_seconds: None,
+                execution: Execution {
+                    id: current.execution_id,
+                    workflow_name: current.workflow_name.clone(),
+                    organization_id: caller.organization_id,
+                    form_id: None,
+                    executed_by: caller.user_id,
+                    executed_by_name: caller.user_name.clone(),
+                    status: ExecutionStatus::Running,
+                    parameters: empty_object(),
+                    result: None,
+                    result_type: None,
+                    error_message: None,
+                    duration_ms: None,
+                    started_at: Some(now),
+                    completed_at: None,
+                    created_at: now,
+                    logs: None,
+                    variables: None,
+                    session_id: None,
+                    peak_memory_bytes: None,
+                    cpu_total_seconds: None,
+                    log_lines_dropped: None,
+                },
             }),
         }
     }
@@ -239,7 +224,7 @@ pub fn load(text: &str, now: DateTime<Utc>) -> Result<Loaded, String> {
     })
 }
 
-fn convert(row: ExecutionRow) -> Result<Execution, String> {
+fn convert(row: ExecutionRow) -> Result<Held, String> {
     let id = row.execution_id;
     let status = row
         .status
@@ -280,6 +265,7 @@ fn convert(row: ExecutionRow) -> Result<Execution, String> {
         }
         logs.push(LogEntry {
             id: entry_id,
+            execution_id: id,
             level,
             message: entry.message,
             metadata: entry
@@ -288,7 +274,7 @@ fn convert(row: ExecutionRow) -> Result<Execution, String> {
             timestamp: to_micros(entry.timestamp),
         });
     }
-    Ok(Execution {
+    let execution = Execution {
         id,
         workflow_name: row.workflow_name,
         organization_id: row.org_id,
@@ -296,20 +282,24 @@ fn convert(row: ExecutionRow) -> Result<Execution, String> {
         executed_by: row.executed_by,
         executed_by_name: row.executed_by_name,
         status,
-        input_data: row.input_data,
+        parameters: row.input_data,
         result: row.result,
         result_type: row.result_type,
         error_message: row.error_message,
         duration_ms: row.duration_ms,
-        started_at,
+        started_at: Some(started_at),
         completed_at: row.completed_at.map(to_micros),
         created_at,
-        logs,
-        variables: row.variables,
+        logs: None,
+        variables: row
+            .variables
+            .map(|v| serde_json::Value::Object(v.into_iter().collect())),
         session_id: row.session_id,
         peak_memory_bytes: row.peak_memory_bytes,
         cpu_total_seconds: row.cpu_total_seconds,
-    })
+        log_lines_dropped: None,
+    };
+    Ok(Held { execution, logs })
 }
 
 /// The id of an entry written at `at` after `last`: `<ms>-0` in a new millisecond, the next

@@ -5,14 +5,17 @@ use bifrost_query::InvalidArgument;
 use bifrost_query::identity::{ExecutionContext, Identity};
 use bifrost_query::limits::{Limits, truncate_with_marker};
 use bifrost_query::query::{
-    Cursor, ListFilter, LogRange, MAX_LOG_COUNT, RowKey, newest_first, parse_execution_id,
+    Cursor, ListFilter, ListQuery, LogRange, MAX_LOG_COUNT, RowKey, newest_first,
+    parse_execution_id,
 };
 use bifrost_query::values::{Rejection, parse_metadata, parse_variable};
 use bifrost_types::LogLevel;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::fixture::{Execution, Loaded, LogEntry, next_id};
+use bifrost_query::model::{Execution, LogEntry};
+
+use crate::fixture::{Held, Loaded, next_id};
 
 /// Every way a call fails; one to one with the WIT `error` variant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,13 +50,6 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-/// An execution as a caller receives it: `logs` filled by `get` once it has ended.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Shown {
-    pub execution: Execution,
-    pub logs: Option<Vec<LogEntry>>,
-}
-
 /// The fixture in memory, with what the workflow has logged and set since it was loaded.
 #[derive(Debug)]
 pub struct Store {
@@ -66,10 +62,16 @@ fn key(e: &Execution) -> RowKey<'_> {
         id: e.id,
         workflow_name: &e.workflow_name,
         status: e.status,
-        started_at: e.started_at,
+        started_at: started_at(e),
         executed_by: e.executed_by,
         organization_id: e.organization_id,
     }
+}
+
+/// Where a row sits in the order; the loader gives every row a `started_at`, and the host's
+/// cursor falls back to `created_at` the same way.
+fn started_at(e: &Execution) -> DateTime<Utc> {
+    e.started_at.unwrap_or(e.created_at)
 }
 
 impl Store {
@@ -91,65 +93,63 @@ impl Store {
         self.fixture.current.as_ref()
     }
 
-    fn redact(&self, mut e: Execution) -> Execution {
-        if !self.fixture.caller.is_platform_admin {
-            e.variables = None;
-            e.peak_memory_bytes = None;
-            e.cpu_total_seconds = None;
-        }
-        e
+    /// An execution as the caller receives it from `list`: no logs, admin-only fields
+    /// removed for others.
+    fn shown(&self, e: &Execution) -> Execution {
+        e.clone().redact_for(self.fixture.caller.is_platform_admin)
     }
 
-    fn rows(
-        &self,
-        filter: &ListFilter,
-        cursor: Option<&str>,
-        extra: u32,
-    ) -> Result<Vec<Execution>, Error> {
-        let query = filter.validate(cursor)?;
+    /// The rows of a validated query, newest first, at most `limit` of them.
+    fn rows(&self, query: &ListQuery, limit: usize) -> Vec<Execution> {
         let scope = self.fixture.caller.scope();
         let mut found: Vec<&Execution> = self
             .fixture
             .executions
             .iter()
+            .map(|h| &h.execution)
             .filter(|e| query.admits(&scope, &key(e)))
             .collect();
         found.sort_by(|a, b| newest_first(&key(a), &key(b)));
-        found.truncate(query.limit as usize + extra as usize);
-        Ok(found.into_iter().cloned().collect())
+        found.truncate(limit);
+        found.into_iter().map(|e| self.shown(e)).collect()
     }
 
     /// `list`.
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<Execution>, Error> {
-        let rows = self.rows(filter, None, 0)?;
-        Ok(rows.into_iter().map(|e| self.redact(e)).collect())
+        let query = filter.validate(None)?;
+        Ok(self.rows(&query, query.limit as usize))
     }
 
     /// `list-page`: one row more than the page tells whether another page exists, so the
     /// last page hands out no cursor (as the host does).
     pub fn list_page(&self, filter: &ListFilter, cursor: Option<&str>) -> Result<Page, Error> {
-        let page_size = filter.validate(cursor)?.limit as usize;
-        let mut rows = self.rows(filter, cursor, 1)?;
+        let query = filter.validate(cursor)?;
+        let page_size = query.limit as usize;
+        let mut rows = self.rows(&query, page_size + 1);
         let next_cursor = if rows.len() > page_size {
             rows.truncate(page_size);
             rows.last()
-                .map(|last| Cursor::after(last.started_at, last.id).encode())
+                .map(|last| Cursor::after(started_at(last), last.id).encode())
         } else {
             None
         };
         Ok(Page {
-            executions: rows.into_iter().map(|e| self.redact(e)).collect(),
+            executions: rows,
             next_cursor,
         })
     }
 
-    fn visible(&self, id: Uuid) -> Result<&Execution, Error> {
-        let e = self
-            .fixture
+    fn row(&self, id: Uuid) -> Result<&Held, Error> {
+        self.fixture
             .executions
             .iter()
-            .find(|e| e.id == id)
-            .ok_or_else(|| Error::NotFound(id.to_string()))?;
+            .find(|h| h.execution.id == id)
+            .ok_or_else(|| Error::NotFound(id.to_string()))
+    }
+
+    fn visible(&self, id: Uuid) -> Result<&Held, Error> {
+        let held = self.row(id)?;
+        let e = &held.execution;
         if !self
             .fixture
             .caller
@@ -157,34 +157,33 @@ impl Store {
         {
             return Err(Error::PermissionDenied(id.to_string()));
         }
-        Ok(e)
+        Ok(held)
     }
 
     /// `get`: with its logs (at most 1000, oldest first) once the execution has ended.
-    pub fn get(&self, id: &str) -> Result<Shown, Error> {
+    pub fn get(&self, id: &str) -> Result<Execution, Error> {
         let id = parse_execution_id(id)?;
-        let e = self.visible(id)?.clone();
-        let logs = e.status.is_final().then(|| {
-            e.logs
-                .iter()
-                .take(MAX_LOG_COUNT as usize)
-                .cloned()
-                .collect()
-        });
-        Ok(Shown {
-            execution: self.redact(e),
-            logs,
-        })
+        let held = self.visible(id)?;
+        let mut shown = self.shown(&held.execution);
+        if shown.status.is_final() {
+            shown.logs = Some(
+                held.logs
+                    .iter()
+                    .take(MAX_LOG_COUNT as usize)
+                    .cloned()
+                    .collect(),
+            );
+        }
+        Ok(shown)
     }
 
-    /// `get-current-logs`: the execution it read (the current one when `execution_id` is
-    /// `None`) and its entries.
+    /// `get-current-logs`: entries of `execution_id`, or of the current execution.
     pub fn logs(
         &self,
         execution_id: Option<&str>,
         start: Option<&str>,
         count: Option<u32>,
-    ) -> Result<(Uuid, Vec<LogEntry>), Error> {
+    ) -> Result<Vec<LogEntry>, Error> {
         let range = LogRange::validate(start, count)?;
         let current = self.current().map(|c| c.execution_id);
         let id = match execution_id {
@@ -198,25 +197,23 @@ impl Store {
             None => current.ok_or(Error::NoExecutionContext)?,
         };
         // The current execution is always a row (the fixture loader adds it).
-        let e = self
-            .fixture
-            .executions
-            .iter()
-            .find(|e| e.id == id)
-            .ok_or_else(|| Error::NotFound(id.to_string()))?;
-        let entries = e
+        let entries = self
+            .row(id)?
             .logs
             .iter()
             .filter(|l| l.id >= range.start)
             .take(range.count as usize)
             .cloned()
             .collect();
-        Ok((id, entries))
+        Ok(entries)
     }
 
-    fn current_row(&mut self) -> Option<&mut Execution> {
+    fn current_row(&mut self) -> Option<&mut Held> {
         let id = self.fixture.current.as_ref()?.execution_id;
-        self.fixture.executions.iter_mut().find(|e| e.id == id)
+        self.fixture
+            .executions
+            .iter_mut()
+            .find(|h| h.execution.id == id)
     }
 
     /// `log`: appends to the current execution's log. Outside an execution the line goes to
@@ -232,10 +229,10 @@ impl Store {
         let metadata = parse_metadata(metadata, &self.limits)?;
         let message = truncate_with_marker(message, self.limits.max_log_message_bytes);
         match self.current_row() {
-            Some(e) => {
-                let id = next_id(e.logs.last().map(|l| l.id), &now);
-                e.logs.push(LogEntry {
-                    id,
+            Some(held) => {
+                held.logs.push(LogEntry {
+                    id: next_id(held.logs.last().map(|l| l.id), &now),
+                    execution_id: held.execution.id,
                     level,
                     message,
                     metadata,
@@ -253,10 +250,13 @@ impl Store {
             return Err(Error::NoExecutionContext);
         }
         let value = parse_variable(name, value, &self.limits)?;
-        let e = self.current_row().ok_or(Error::NoExecutionContext)?;
-        e.variables
-            .get_or_insert_default()
-            .insert(name.to_owned(), value);
+        let held = self.current_row().ok_or(Error::NoExecutionContext)?;
+        match &mut held.execution.variables {
+            Some(serde_json::Value::Object(vars)) => {
+                vars.insert(name.to_owned(), value);
+            }
+            other => *other = Some(serde_json::json!({ name: value })),
+        }
         Ok(())
     }
 }
@@ -321,7 +321,7 @@ mod tests {
         // "completed" is another name of Success; created_at stands in for started_at.
         assert_eq!(rows[1].status, ExecutionStatus::Success);
         // Ids given to entries without one follow each other within the millisecond.
-        let (_, logs) = s
+        let logs = s
             .logs(Some("00000000-0000-4000-8000-000000000101"), None, None)
             .unwrap();
         let log_ids: Vec<String> = logs.iter().map(|l| l.id.to_string()).collect();
@@ -336,7 +336,7 @@ mod tests {
             ["0c0de", "00101"]
         );
         let got = s.get("00000000-0000-4000-8000-000000000101").unwrap();
-        assert_eq!(got.execution.variables, None, "admin-only field");
+        assert_eq!(got.variables, None, "admin-only field");
         assert_eq!(got.logs.map(|l| l.len()), Some(2), "ended: logs filled");
         assert_eq!(
             s.get("00000000-0000-4000-8000-000000000102"),
@@ -410,15 +410,15 @@ mod tests {
         .unwrap();
         s.log(LogLevel::Warning, "again".into(), None, now())
             .unwrap();
-        let (id, logs) = s.logs(None, None, None).unwrap();
-        assert_eq!(id.to_string(), CURRENT);
+        let logs = s.logs(None, None, None).unwrap();
+        assert!(logs.iter().all(|l| l.execution_id.to_string() == CURRENT));
         assert_eq!(
             logs.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(),
             ["hello", "again"]
         );
         assert!(logs[0].id < logs[1].id);
         // From the second entry's id on.
-        let (_, from) = s.logs(None, Some(&logs[1].id.to_string()), None).unwrap();
+        let from = s.logs(None, Some(&logs[1].id.to_string()), None).unwrap();
         assert_eq!(from.len(), 1);
         assert!(matches!(
             s.log(LogLevel::Info, "x".into(), Some("[1]".into()), now()),
@@ -459,10 +459,12 @@ mod tests {
         let s = Store::new(load(&f.to_string(), now()).unwrap());
         let shown = s.get("00000000-0000-4000-8000-000000000101").unwrap();
         assert_eq!(
-            shown.execution.started_at,
-            "2026-04-25T10:00:00.123456Z"
-                .parse::<DateTime<Utc>>()
-                .unwrap()
+            shown.started_at,
+            Some(
+                "2026-04-25T10:00:00.123456Z"
+                    .parse::<DateTime<Utc>>()
+                    .unwrap()
+            )
         );
         // An end bound given as the time a caller was shown includes the row.
         let until = ListFilter {

@@ -9,6 +9,7 @@
 //!   ranges, and [`query::ListQuery::admits`] / [`query::newest_first`] for a store that
 //!   evaluates a query in memory.
 //! - [`identity`]: who an instance runs as and the visibility rule.
+//! - [`model`]: an execution and its log entries, as answered.
 //! - [`limits`] and [`values`]: the size and depth limits on log lines, metadata and
 //!   variables, their checks, and the wire form of timestamps.
 //!
@@ -17,6 +18,7 @@
 
 pub mod identity;
 pub mod limits;
+pub mod model;
 pub mod query;
 pub mod values;
 
