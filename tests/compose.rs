@@ -34,3 +34,23 @@ pub async fn run_with_fixture(
     let _ = std::fs::remove_dir_all(&dir);
     answer
 }
+
+/// A component's import and export names, after checking that `bytes` is a component that
+/// validates (with `wasmparser`, the validator `wasm-tools validate` runs). Panics, naming
+/// `name`, when it is not.
+pub fn checked_shape(name: &str, bytes: &[u8]) -> (Vec<String>, Vec<String>) {
+    assert!(
+        wasmparser::Parser::is_component(bytes),
+        "{name} is a component, not a core module"
+    );
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(bytes)
+        .unwrap_or_else(|e| panic!("{name} does not validate: {e}"));
+    let engine = wasmtime::Engine::default();
+    let component = wasmtime::component::Component::new(&engine, bytes)
+        .unwrap_or_else(|e| panic!("{name}: wasmtime cannot load it: {e:?}"));
+    let ty = component.component_type();
+    let imports = ty.imports(&engine).map(|(n, _)| n.to_owned()).collect();
+    let exports = ty.exports(&engine).map(|(n, _)| n.to_owned()).collect();
+    (imports, exports)
+}

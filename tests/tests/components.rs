@@ -4,30 +4,18 @@
 //! too. What composition tools (wac, wasm-tools) rely on. (`wasmparser` is the validator
 //! `wasm-tools validate` runs.)
 
-use wasmparser::{Validator, WasmFeatures};
-use wasmtime::component::Component;
+use bifrost_tests::compose::checked_shape;
 
 fn check(name: &str, path: &str) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{name}: {path}: {e}"));
-    assert!(
-        wasmparser::Parser::is_component(&bytes),
-        "{name} is a component, not a core module"
-    );
-    Validator::new_with_features(WasmFeatures::all())
-        .validate_all(&bytes)
-        .unwrap_or_else(|e| panic!("{name} does not validate: {e}"));
-
-    let engine = wasmtime::Engine::default();
-    let component = Component::new(&engine, &bytes).unwrap();
-    let ty = component.component_type();
-    for (import, _) in ty.imports(&engine) {
+    let (imports, exports) = checked_shape(name, &bytes);
+    for import in imports {
         let ours = import.starts_with("bifrost:executions/") && import.ends_with("@0.1.0");
         assert!(
             ours || import.starts_with("wasi:"),
             "{name} imports {import}, which is neither WASI nor bifrost:executions@0.1.0"
         );
     }
-    let exports: Vec<String> = ty.exports(&engine).map(|(e, _)| e.to_owned()).collect();
     assert_eq!(exports, ["run"], "{name} exports only the entry point");
 }
 
@@ -44,16 +32,10 @@ fn every_built_component_is_a_valid_workflow() {
 #[test]
 fn the_provider_exports_the_package_and_imports_only_wasi() {
     let bytes = std::fs::read(bifrost_tests::PROVIDER).unwrap();
-    Validator::new_with_features(WasmFeatures::all())
-        .validate_all(&bytes)
-        .unwrap_or_else(|e| panic!("the provider does not validate: {e}"));
-    let engine = wasmtime::Engine::default();
-    let component = Component::new(&engine, &bytes).unwrap();
-    let ty = component.component_type();
-    for (import, _) in ty.imports(&engine) {
+    let (imports, mut exports) = checked_shape("the provider", &bytes);
+    for import in imports {
         assert!(import.starts_with("wasi:"), "the provider imports {import}");
     }
-    let mut exports: Vec<String> = ty.exports(&engine).map(|(e, _)| e.to_owned()).collect();
     exports.sort();
     assert_eq!(
         exports,
@@ -70,7 +52,5 @@ fn the_provider_exports_the_package_and_imports_only_wasi() {
 #[test]
 fn the_binary_wit_package_validates() {
     let package = bifrost_host::wit::package().unwrap();
-    Validator::new_with_features(WasmFeatures::all())
-        .validate_all(&package.bytes)
-        .unwrap_or_else(|e| panic!("{} does not validate: {e}", package.file_name));
+    checked_shape(&package.file_name, &package.bytes);
 }

@@ -2,10 +2,9 @@
 //! becomes one component that imports nothing of `bifrost:executions`, validates, and runs in
 //! plain wasmtime with only WASI, answering from its fixture.
 
-use bifrost_tests::compose::{plug_provider, run_with_fixture};
+use bifrost_tests::compose::{checked_shape, plug_provider, run_with_fixture};
 use bifrost_tests::{COMPONENTS, PROBE};
 use serde_json::{Value, json};
-use wasmparser::{Validator, WasmFeatures};
 
 const ME: &str = "00000000-0000-4000-8000-000000000001";
 const OTHER: &str = "00000000-0000-4000-8000-000000000002";
@@ -36,24 +35,12 @@ fn fixture() -> Value {
     })
 }
 
-fn imports_of(bytes: &[u8]) -> Vec<String> {
-    let engine = wasmtime::Engine::default();
-    let component = wasmtime::component::Component::new(&engine, bytes).unwrap();
-    let ty = component.component_type();
-    ty.imports(&engine)
-        .map(|(name, _)| name.to_owned())
-        .collect()
-}
-
 #[test]
 fn every_workflow_plugged_with_the_provider_validates_and_imports_only_wasi() {
     for (name, path) in COMPONENTS {
         let composed = plug_provider(std::path::Path::new(path))
             .unwrap_or_else(|e| panic!("{name}: wac-graph plug failed: {e:#}"));
-        Validator::new_with_features(WasmFeatures::all())
-            .validate_all(&composed)
-            .unwrap_or_else(|e| panic!("{name} composed does not validate: {e}"));
-        let imports = imports_of(&composed);
+        let (imports, _) = checked_shape(&format!("{name} composed"), &composed);
         assert!(
             !imports.is_empty(),
             "{name}: the provider reads its fixture through WASI"
