@@ -30,7 +30,8 @@ impl WasiView for Wasi {
 /// file in it, which is where the provider looks. The guest's stderr goes to this process's
 /// stderr. Returns the workflow's own answer: `Ok(result JSON text)` or `Err(its error
 /// message)`; the outer error is for a component that cannot run here (it still imports
-/// this package, it traps, the fixture's directory cannot be opened).
+/// this package, it traps, the fixture file does not exist or its directory cannot be
+/// opened).
 pub async fn run_composed(
     component: &[u8],
     fixture: &Path,
@@ -46,6 +47,10 @@ pub async fn run_composed(
             "the component imports {import}: compose it with the provider first \
              (wac plug --plug bifrost_provider.wasm WORKFLOW.wasm -o OFFLINE.wasm)"
         );
+    }
+    // The provider would only answer `unavailable` from inside the workflow; say it here.
+    if !fixture.is_file() {
+        anyhow::bail!("fixture {}: no such file", fixture.display());
     }
     let dir = match fixture.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,

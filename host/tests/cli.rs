@@ -524,6 +524,21 @@ fn offline_runs_a_composed_workflow_from_a_fixture() {
         json_out(&out),
         serde_json::json!({"greeting": "Hello, Lin!"})
     );
+    // A fixture that is not there is refused before anything runs, naming the path.
+    let missing = tmp.0.join("no-such-fixture.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_bifrost-runner"))
+        .arg("offline")
+        .arg(&composed)
+        .arg("--fixture")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no-such-fixture.json: no such file"),
+        "{stderr}"
+    );
     // The uncomposed workflow is refused, with what to do.
     let out = Command::new(env!("CARGO_BIN_EXE_bifrost-runner"))
         .args(["offline", EXAMPLE_HELLO, "--fixture"])
