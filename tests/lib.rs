@@ -320,12 +320,23 @@ impl Harness {
         who: &Identity,
         calls: serde_json::Value,
     ) -> bifrost_host::model::Execution {
+        self.run_probe_input(who, serde_json::json!({ "calls": calls }))
+            .await
+    }
+
+    /// Runs the probe as `who` with this whole input (`calls`, and `nul` if the calls
+    /// should carry U+0000) and returns the finished execution.
+    pub async fn run_probe_input(
+        &self,
+        who: &Identity,
+        input: serde_json::Value,
+    ) -> bifrost_host::model::Execution {
         self.runner
             .run(
                 &self.probe,
                 bifrost_host::runner::RunRequest {
                     workflow_name: "probe".into(),
-                    input: serde_json::json!({ "calls": calls }),
+                    input,
                     identity: who.clone(),
                     form_id: None,
                     session_id: None,

@@ -10,7 +10,7 @@ use crate::logs::LogWriter;
 use crate::model::{self, Execution, LogEntry, LogLine, rfc3339};
 use crate::query::{ListFilter, parse_execution_id};
 use crate::service::ExecutionsService;
-use bifrost_query::values::{Rejection, parse_metadata, parse_variable};
+use bifrost_query::values::{Rejection, parse_metadata, parse_variable, storable_text};
 
 #[allow(missing_docs)]
 pub(crate) mod generated {
@@ -349,7 +349,10 @@ impl logging::Host for ExecutionsCtx {
         };
         let line = LogLine {
             level: level_from_wit(level),
-            message: truncate_with_marker(message, self.limits.max_log_message_bytes),
+            message: truncate_with_marker(
+                storable_text(message),
+                self.limits.max_log_message_bytes,
+            ),
             metadata,
             timestamp: Utc::now(),
         };
@@ -389,7 +392,7 @@ impl context::Host for ExecutionsCtx {
         let Some(execution) = &self.execution else {
             return Ok(Err(ApiError::NoExecutionContext.into()));
         };
-        let value = match parse_variable(&name, &value, &self.limits) {
+        let (name, value) = match parse_variable(&name, &value, &self.limits) {
             Ok(v) => v,
             Err(e) => return Ok(Err(ApiError::from(e).into())),
         };

@@ -26,6 +26,7 @@ use crate::logs::guest_output::GuestOutput;
 use crate::logs::{LogWriter, WriterOutcome};
 use crate::model::{Execution, ExecutionStatus, LogLevel, NewExecution, Outcome};
 use crate::service::ExecutionsService;
+use bifrost_query::values::{storable_json, storable_text};
 
 /// How often the epoch advances; the deadline's resolution.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -340,13 +341,22 @@ impl Runner {
     /// The row goes `Pending` -> `Running` -> `Success`, `Failed` or `Timeout`. A trap, a
     /// deadline or an error returned by the workflow is a finished execution, not an `Err`;
     /// `Err` means a backend failed.
+    ///
+    /// U+0000, which PostgreSQL cannot store, becomes U+FFFD in the input, the workflow
+    /// name, the user name and the session id before anything is recorded (the workflow
+    /// receives the input as recorded), and in the result and error message
+    /// ([`storable_text`]).
     #[tracing::instrument(skip_all, fields(workflow = %request.workflow_name))]
     pub async fn run(
         &self,
         workflow: &LoadedWorkflow,
-        request: RunRequest,
+        mut request: RunRequest,
     ) -> Result<Execution, RunError> {
         let limits = &self.config.limits;
+        request.input = storable_json(request.input);
+        request.workflow_name = storable_text(request.workflow_name);
+        request.identity.user_name = storable_text(request.identity.user_name);
+        request.session_id = request.session_id.map(storable_text);
         let input = request.input.to_string();
         if input.len() > limits.max_input_bytes {
             return Err(RunError::InputTooLarge {
@@ -413,7 +423,7 @@ impl Runner {
                 )),
             ),
             Ended::Returned(text) => match serde_json::from_str::<serde_json::Value>(&text) {
-                Ok(v) => (ExecutionStatus::Success, Some(v), None),
+                Ok(v) => (ExecutionStatus::Success, Some(storable_json(v)), None),
                 Err(e) => (
                     ExecutionStatus::Failed,
                     None,
@@ -430,8 +440,8 @@ impl Runner {
                 )),
             ),
         };
-        let error_message =
-            error_message.map(|m| truncate_with_marker(m, limits.max_error_message_bytes));
+        let error_message = error_message
+            .map(|m| truncate_with_marker(storable_text(m), limits.max_error_message_bytes));
         let result_type = result.as_ref().map(result_type);
         let outcome = Outcome {
             status,

@@ -8,7 +8,7 @@ use bifrost_query::query::{
     Cursor, ListFilter, ListQuery, LogRange, MAX_LOG_COUNT, RowKey, newest_first,
     parse_execution_id,
 };
-use bifrost_query::values::{Rejection, parse_metadata, parse_variable};
+use bifrost_query::values::{Rejection, parse_metadata, parse_variable, storable_text};
 use bifrost_types::LogLevel;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -227,7 +227,8 @@ impl Store {
     ) -> Result<(), Error> {
         let now = crate::fixture::to_micros(now);
         let metadata = parse_metadata(metadata, &self.limits)?;
-        let message = truncate_with_marker(message, self.limits.max_log_message_bytes);
+        let message =
+            truncate_with_marker(storable_text(message), self.limits.max_log_message_bytes);
         match self.current_row() {
             Some(held) => {
                 held.logs.push(LogEntry {
@@ -249,11 +250,11 @@ impl Store {
         if self.fixture.current.is_none() {
             return Err(Error::NoExecutionContext);
         }
-        let value = parse_variable(name, value, &self.limits)?;
+        let (name, value) = parse_variable(name, value, &self.limits)?;
         let held = self.current_row().ok_or(Error::NoExecutionContext)?;
         match &mut held.execution.variables {
             Some(serde_json::Value::Object(vars)) => {
-                vars.insert(name.to_owned(), value);
+                vars.insert(name, value);
             }
             other => *other = Some(serde_json::json!({ name: value })),
         }

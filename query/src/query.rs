@@ -85,7 +85,8 @@ impl ListFilter {
         }
         let after = cursor.map(Cursor::decode).transpose()?;
         Ok(ListQuery {
-            workflow_name: self.workflow_name.clone(),
+            // Names are stored with U+0000 replaced; the filter matches them so.
+            workflow_name: self.workflow_name.clone().map(crate::values::storable_text),
             status: self.status,
             started_from,
             started_until,
@@ -283,6 +284,16 @@ mod tests {
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_workflow_name_filter_with_nul_matches_names_as_stored() {
+        let filter = ListFilter {
+            workflow_name: Some("w\0x".into()),
+            ..ListFilter::default()
+        };
+        let q = filter.validate(None).unwrap();
+        assert_eq!(q.workflow_name.as_deref(), Some("w\u{FFFD}x"));
     }
 
     fn filter(start: Option<&str>, end: Option<&str>) -> ListFilter {

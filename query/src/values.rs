@@ -22,6 +22,52 @@ impl From<InvalidArgument> for Rejection {
     }
 }
 
+/// Text as every store keeps it: U+0000 becomes U+FFFD, the replacement character.
+///
+/// PostgreSQL stores no U+0000 in `text` or `jsonb`: a value holding one fails the statement.
+/// The host applies this to everything it stores, on every backend alike (what a workflow
+/// logs, prints, sets as a variable, returns or fails with; the input, workflow name and
+/// names of a run; the `workflow_name` filter of a query), so such text is kept, with its
+/// NULs replaced, instead of failing a write and losing what came with it.
+pub fn storable_text(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text
+    }
+}
+
+/// [`storable_text`] applied to every string and key of a JSON value.
+pub fn storable_json(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    fn has_nul(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(has_nul),
+            Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+            _ => false,
+        }
+    }
+    fn replace(v: Value) -> Value {
+        match v {
+            Value::String(s) => Value::String(storable_text(s)),
+            Value::Array(items) => Value::Array(items.into_iter().map(replace).collect()),
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| (storable_text(k), replace(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+    // Log metadata goes through here for every line: the common case allocates nothing.
+    if has_nul(&value) {
+        replace(value)
+    } else {
+        value
+    }
+}
+
 /// How deeply a JSON value nests: 0 for a scalar, 1 for a flat array or object.
 pub fn json_depth(v: &serde_json::Value) -> usize {
     match v {
@@ -33,7 +79,7 @@ pub fn json_depth(v: &serde_json::Value) -> usize {
 
 /// Parses the optional metadata of a log line: a JSON object text of at most
 /// `limits.max_log_metadata_bytes`, nested at most `limits.max_json_depth` levels. An empty
-/// object is no metadata.
+/// object is no metadata. The object comes back storable ([`storable_json`]).
 pub fn parse_metadata(
     text: Option<String>,
     limits: &Limits,
@@ -53,7 +99,7 @@ pub fn parse_metadata(
             InvalidArgument::new("metadata", format!("nested deeper than {max_depth} levels"))
                 .into(),
         ),
-        Ok(v @ serde_json::Value::Object(_)) => Ok(Some(v)),
+        Ok(v @ serde_json::Value::Object(_)) => Ok(Some(storable_json(v))),
         Ok(_) => Err(InvalidArgument::new("metadata", "must be a JSON object").into()),
         Err(e) => Err(InvalidArgument::new("metadata", format!("not JSON: {e}")).into()),
     }
@@ -61,12 +107,13 @@ pub fn parse_metadata(
 
 /// Checks a runtime variable: a name of 1 to `limits.max_variable_name_bytes` bytes and a
 /// JSON value text of at most `limits.max_variable_bytes`, nested at most
-/// `limits.max_json_depth` levels. Returns the parsed value.
+/// `limits.max_json_depth` levels. Returns the name and the parsed value, both storable
+/// ([`storable_text`], [`storable_json`]).
 pub fn parse_variable(
     name: &str,
     value: &str,
     limits: &Limits,
-) -> Result<serde_json::Value, Rejection> {
+) -> Result<(String, serde_json::Value), Rejection> {
     if name.is_empty() || name.len() > limits.max_variable_name_bytes {
         return Err(InvalidArgument::new(
             "name",
@@ -90,7 +137,7 @@ pub fn parse_variable(
         )
         .into());
     }
-    Ok(value)
+    Ok((storable_text(name.to_owned()), storable_json(value)))
 }
 
 /// RFC 3339 in UTC with a `Z` and microseconds, the form every timestamp takes on the wire.
@@ -128,6 +175,30 @@ pub fn rfc3339(t: &DateTime<Utc>) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use serde_json::json;
+
+    #[test]
+    fn nul_becomes_the_replacement_character_in_text_and_json() {
+        assert_eq!(storable_text("a\0b\0".into()), "a\u{FFFD}b\u{FFFD}");
+        assert_eq!(storable_text("plain é".into()), "plain é");
+        let v = json!({"k\0": ["x\0", 1, {"n": "\0"}], "ok": "fine"});
+        assert_eq!(
+            storable_json(v),
+            json!({"k\u{FFFD}": ["x\u{FFFD}", 1, {"n": "\u{FFFD}"}], "ok": "fine"})
+        );
+        let clean = json!({"a": [1, "b", null], "c": {"d": true}});
+        assert_eq!(storable_json(clean.clone()), clean);
+    }
+
+    #[test]
+    fn metadata_and_variables_come_back_storable() {
+        let limits = Limits::default();
+        let meta = parse_metadata(Some(r#"{"k\u0000": "v\u0000"}"#.into()), &limits).unwrap();
+        assert_eq!(meta, Some(json!({"k\u{FFFD}": "v\u{FFFD}"})));
+        let (name, value) = parse_variable("n\0", r#""x\u0000""#, &limits).unwrap();
+        assert_eq!(name, "n\u{FFFD}");
+        assert_eq!(value, json!("x\u{FFFD}"));
+    }
 
     #[test]
     fn rfc3339_matches_chrono_with_micros_and_z() {

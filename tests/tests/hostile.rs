@@ -6,7 +6,7 @@ use std::time::Duration;
 use bifrost_host::limits::Limits;
 use bifrost_host::model::{ExecutionStatus, LogLevel};
 use bifrost_host::runner::{RunError, RunRequest, RunnerConfig};
-use bifrost_tests::{Backend, Harness, err_kind, ok, user};
+use bifrost_tests::{Backend, Harness, admin, err_kind, ok, user};
 use serde_json::json;
 
 fn config(limits: Limits) -> RunnerConfig {
@@ -239,10 +239,80 @@ async fn endless_logging_and_querying_cannot_starve_the_others(backend: Backend)
     h.close().await;
 }
 
+/// PostgreSQL stores no U+0000; text that holds one is kept with U+FFFD in its place, the
+/// same on every backend, and nothing that came with it is lost.
+async fn text_with_nul_is_kept_with_a_replacement_character(backend: Backend) {
+    const R: &str = "\u{FFFD}";
+    let h = Harness::new(backend).await;
+    let me = admin(None);
+    // "@" stands for U+0000 in the calls (the probe swaps it in): its own input could not
+    // carry one to the workflow unchanged.
+    let done = h
+        .run_probe_input(
+            &me,
+            json!({"nul": "@", "note": "input\u{0}text", "calls": [
+                {"op": "log", "level": "INFO", "message": "a@b", "metadata": {"k@": "v@"}},
+                {"op": "print", "text": "p@q"},
+                {"op": "set_variable", "name": "v@", "value": "x@y"},
+                {"op": "list", "workflow_name": "probe@"},
+                {"op": "get", "id": "i@"},
+            ]}),
+        )
+        .await;
+    assert_eq!(
+        done.status,
+        ExecutionStatus::Success,
+        "{:?}",
+        done.error_message
+    );
+    let answers = done.result.clone().unwrap();
+    for a in &answers.as_array().unwrap()[..3] {
+        ok(a);
+    }
+    assert_eq!(ok(&answers[3]), &json!([]), "no stored name holds U+0000");
+    assert_eq!(err_kind(&answers[4]), "invalid-argument");
+    // What the store kept: read back, not the runner's own copy.
+    let stored = h.env.service.get(&me, &done.id.to_string()).await.unwrap();
+    assert_eq!(stored.parameters["note"], format!("input{R}text"));
+    assert_eq!(
+        stored.variables,
+        Some(json!({ format!("v{R}"): format!("x{R}y") }))
+    );
+    let logs = stored.logs.unwrap();
+    assert!(
+        logs.iter().any(|l| l.message == format!("a{R}b")
+            && l.metadata == Some(json!({ format!("k{R}"): format!("v{R}") }))),
+        "{logs:?}"
+    );
+    assert!(
+        logs.iter().any(|l| l.message == format!("p{R}q")),
+        "{logs:?}"
+    );
+    assert!(!answers.to_string().contains('\0'));
+
+    let failed = h
+        .run_probe_input(
+            &me,
+            json!({"nul": "@", "calls": [{"op": "fail", "message": "f@g"}]}),
+        )
+        .await;
+    assert_eq!(failed.status, ExecutionStatus::Failed);
+    let stored = h
+        .env
+        .service
+        .get(&me, &failed.id.to_string())
+        .await
+        .unwrap();
+    let message = stored.error_message.unwrap();
+    assert!(message.contains(&format!("f{R}g")), "{message}");
+    h.close().await;
+}
+
 bifrost_tests::on_both_backends!(
     traps_fail_the_execution_and_the_host_goes_on,
     oversized_values_are_refused_or_marked,
     result_and_input_caps,
     log_cap_keeps_the_first_lines_and_says_how_many_were_not_kept,
     endless_logging_and_querying_cannot_starve_the_others,
+    text_with_nul_is_kept_with_a_replacement_character,
 );

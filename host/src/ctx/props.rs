@@ -61,6 +61,7 @@ use crate::logs::{LogWriterTask, MemoryLogStream};
 use crate::model::{ExecutionStatus, LogLevel, NewExecution, Outcome, StreamId};
 use crate::query::{Cursor, LogRange};
 use crate::store::{ExecutionStore, SqliteStore};
+use bifrost_query::values::{storable_json, storable_text};
 
 // ---------------------------------------------------------------------------------------
 // Budget
@@ -1006,7 +1007,11 @@ impl Fixture {
             .seeds
             .iter()
             .filter(|s| who.can_view(s.by, s.org))
-            .filter(|s| f.workflow_name.as_ref().is_none_or(|n| *n == s.workflow))
+            .filter(|s| {
+                f.workflow_name
+                    .as_ref()
+                    .is_none_or(|n| storable_text(n.clone()) == s.workflow)
+            })
             .filter(|s| f.status.is_none_or(|st| st == s.status))
             .filter(|s| q.started_from.is_none_or(|t| s.started_at >= t))
             .filter(|s| q.started_until.is_none_or(|t| s.started_at <= t))
@@ -1403,16 +1408,18 @@ async fn check_log_once(fx: &Fixture, c: &mut Case<'_>, a: &LogIn) -> TestCaseRe
     let Some(bound) = c.bound else {
         return Ok(());
     };
+    // Stored with U+0000 replaced (`storable_text`), then capped.
+    let message = storable_text(a.message.clone());
     let want_meta = match parsed {
-        Some(Ok(Value::Object(m))) if !m.is_empty() => Some(Value::Object(m)),
+        Some(Ok(Value::Object(m))) if !m.is_empty() => Some(storable_json(Value::Object(m))),
         _ => None,
     };
     // The writer keeps the line unless the execution's log caps are reached; then it only
     // counts it (and says so in a last line after the run).
     let id = bound.execution.execution_id;
-    let size =
-        (crate::limits::truncate_with_marker(a.message.clone(), limits.max_log_message_bytes).len()
-            + want_meta.as_ref().map_or(0, |m| m.to_string().len())) as u64;
+    let size = (crate::limits::truncate_with_marker(message.clone(), limits.max_log_message_bytes)
+        .len()
+        + want_meta.as_ref().map_or(0, |m| m.to_string().len())) as u64;
     let keeps = {
         let mut kept = fx.kept.lock().expect("kept model");
         let (lines, bytes) = kept.entry(id).or_default();
@@ -1468,21 +1475,21 @@ async fn check_log_once(fx: &Fixture, c: &mut Case<'_>, a: &LogIn) -> TestCaseRe
     prop_assert_eq!(e.level, a.level);
     // Kept whole within the limit; beyond it, cut at a character boundary within the
     // limit, with a marker that says how many bytes were cut.
-    let ok = if a.message.len() <= limits.max_log_message_bytes {
-        e.message == a.message
+    let ok = if message.len() <= limits.max_log_message_bytes {
+        e.message == message
     } else {
         e.message
             .rsplit_once("… [truncated ")
             .is_some_and(|(kept, marker)| {
                 kept.len() <= limits.max_log_message_bytes
-                    && a.message.starts_with(kept)
-                    && marker == format!("{} bytes]", a.message.len() - kept.len())
+                    && message.starts_with(kept)
+                    && marker == format!("{} bytes]", message.len() - kept.len())
             })
     };
     prop_assert!(
         ok,
         "message of {} bytes read back as {} bytes",
-        a.message.len(),
+        message.len(),
         e.message.len()
     );
     let same = match (&e.metadata, &want_meta) {
@@ -1592,7 +1599,7 @@ async fn check_set_once(fx: &Fixture, c: &mut Case<'_>, a: &SetIn) -> TestCaseRe
         .lock()
         .expect("vars model")
         .get_or_insert_with(Default::default)
-        .insert(a.name.clone(), value);
+        .insert(storable_text(a.name.clone()), storable_json(value));
     let running = fx.running.execution.execution_id;
     let admin = fx.identities[0].clone();
     let mut ctx = ExecutionsCtx::new(admin.clone(), fx.service.clone());

@@ -3,6 +3,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bifrost_query::values::storable_text;
 use chrono::Utc;
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
@@ -53,7 +54,7 @@ impl LineSplitter {
         let text = text.strip_suffix('\r').unwrap_or(&text);
         self.out.log.write(LogLine {
             level: self.out.level,
-            message: text.to_owned(),
+            message: storable_text(text.to_owned()),
             metadata: None,
             timestamp: Utc::now(),
         });

@@ -3,6 +3,10 @@
 //!
 //! Input: `{"calls": [{"op": "list", ...}, ...]}`. Result: one `{"ok": ...}` or
 //! `{"err": {"kind": ..., "parameter": ..., "message": ...}}` per call.
+//!
+//! With `"nul": "<marker>"` in the input, the marker becomes U+0000 in every string of the
+//! calls (keys included), so that the workflow can send text its own input could not carry
+//! (PostgreSQL stores no U+0000, and the input is stored).
 
 use bifrost::executions::{self, ExecutionLog, WorkflowExecution};
 use bifrost::{Error, ExecutionStatus, LogLevel};
@@ -11,7 +15,22 @@ use serde_json::{Value, json};
 
 #[derive(Deserialize)]
 struct Input {
-    calls: Vec<Call>,
+    calls: Vec<Value>,
+    nul: Option<String>,
+}
+
+/// `v` with `marker` replaced by U+0000 in every string and key.
+fn with_nul(v: Value, marker: &str) -> Value {
+    match v {
+        Value::String(s) => Value::String(s.replace(marker, "\0")),
+        Value::Array(a) => Value::Array(a.into_iter().map(|v| with_nul(v, marker)).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (k.replace(marker, "\0"), with_nul(v, marker)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 #[derive(Deserialize)]
@@ -280,7 +299,18 @@ fn recurse(depth: u64) -> u64 {
 }
 
 fn probe(input: Input) -> Result<Vec<Value>, String> {
-    input.calls.into_iter().map(run).collect()
+    input
+        .calls
+        .into_iter()
+        .map(|call| {
+            let call = match &input.nul {
+                Some(marker) => with_nul(call, marker),
+                None => call,
+            };
+            serde_json::from_value::<Call>(call).map_err(|e| format!("bad call: {e}"))
+        })
+        .map(|call| call.and_then(run))
+        .collect()
 }
 
 bifrost::workflow!(probe);
