@@ -12,6 +12,7 @@ use crate::logs::LogStream;
 use crate::model::{Execution, LogEntry, StreamId};
 use crate::query::{Cursor, ListFilter, LogRange, MAX_LOG_COUNT, parse_execution_id};
 use crate::store::ExecutionStore;
+use bifrost_query::values::{storable_json, storable_text};
 
 /// Entries moved from the stream to the store per round trip at the end of a run.
 const MOVE_BATCH: u32 = 5000;
@@ -163,14 +164,20 @@ impl ExecutionsService {
     }
 
     /// Moves an execution's log stream into the store and deletes the stream. Safe to
-    /// repeat: entries already stored are kept once.
+    /// repeat: entries already stored are kept once. Entries that another writer put in
+    /// the stream with U+0000 are stored with U+FFFD, as the host writes them
+    /// ([`storable_text`]).
     pub async fn move_logs(&self, id: Uuid) -> Result<usize, ApiError> {
         let mut start = StreamId::MIN;
         let mut moved = 0;
         loop {
-            let batch = self.logs.read(id, start, MOVE_BATCH).await?;
+            let mut batch = self.logs.read(id, start, MOVE_BATCH).await?;
             let Some(last) = batch.last() else { break };
             let next = last.id.successor();
+            for e in &mut batch {
+                e.message = storable_text(std::mem::take(&mut e.message));
+                e.metadata = e.metadata.take().map(storable_json);
+            }
             self.store.insert_logs(&batch).await?;
             moved += batch.len();
             match next {

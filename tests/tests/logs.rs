@@ -140,6 +140,46 @@ async fn reads_during_the_move_see_every_entry_once(backend: Backend) {
     h.close().await;
 }
 
+/// A stream entry with U+0000, written by another writer than this host (which never
+/// writes one), is moved with U+FFFD in its place instead of failing the move.
+async fn a_foreign_entry_with_nul_is_moved_with_a_replacement_character(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let who = user(None);
+    let id = h
+        .env
+        .seed(&bifrost_tests::Seed {
+            by: who.user_id,
+            org: None,
+            workflow: "foreign".into(),
+            status: bifrost_host::model::ExecutionStatus::Running,
+            started_at: chrono::Utc::now(),
+        })
+        .await;
+    bifrost_tests::append_lines(
+        &*h.env.logs,
+        id,
+        bifrost_host::model::LogLevel::Info,
+        ["a\0b".to_owned(), "plain".to_owned()],
+    )
+    .await;
+    assert_eq!(h.env.service.move_logs(id).await.unwrap(), 2);
+    let stored = h
+        .env
+        .service
+        .read_logs(
+            id,
+            LogRange {
+                start: StreamId::MIN,
+                count: 10,
+            },
+        )
+        .await
+        .unwrap();
+    let messages: Vec<&str> = stored.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(messages, ["a\u{FFFD}b", "plain"]);
+    h.close().await;
+}
+
 async fn metadata_is_kept_and_bad_arguments_are_refused(backend: Backend) {
     let h = Harness::new(backend).await;
     let (done, a) = h
@@ -343,6 +383,7 @@ async fn redis_stopped_is_a_typed_error_not_an_empty_list() {
 bifrost_tests::on_both_backends!(
     reader_pages_through_every_line_in_order_live_and_after_the_move,
     reads_during_the_move_see_every_entry_once,
+    a_foreign_entry_with_nul_is_moved_with_a_replacement_character,
     metadata_is_kept_and_bad_arguments_are_refused,
     outside_an_execution_the_current_execution_is_an_error,
 );
