@@ -13,6 +13,19 @@ use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+/// A `Running` execution of a new regular user, as a runner's row would be.
+async fn running_execution(h: &Harness, workflow: &str) -> uuid::Uuid {
+    h.env
+        .seed(&bifrost_tests::Seed {
+            by: user(None).user_id,
+            org: None,
+            workflow: workflow.into(),
+            status: bifrost_host::model::ExecutionStatus::Running,
+            started_at: chrono::Utc::now(),
+        })
+        .await
+}
+
 fn entries(answer: &Value) -> Vec<Value> {
     ok(answer).as_array().unwrap().clone()
 }
@@ -96,17 +109,7 @@ async fn reads_during_the_move_see_every_entry_once(backend: Backend) {
     // A reader that pages while the runner moves the stream: a concurrent host-side reader
     // drives the same path the guest uses.
     let h = Harness::new(backend).await;
-    let who = user(None);
-    let id = h
-        .env
-        .seed(&bifrost_tests::Seed {
-            by: who.user_id,
-            org: None,
-            workflow: "moving".into(),
-            status: bifrost_host::model::ExecutionStatus::Running,
-            started_at: chrono::Utc::now(),
-        })
-        .await;
+    let id = running_execution(&h, "moving").await;
     for chunk in 0..6 {
         bifrost_tests::append_lines(
             &*h.env.logs,
@@ -144,17 +147,7 @@ async fn reads_during_the_move_see_every_entry_once(backend: Backend) {
 /// writes one), is moved with U+FFFD in its place instead of failing the move.
 async fn a_foreign_entry_with_nul_is_moved_with_a_replacement_character(backend: Backend) {
     let h = Harness::new(backend).await;
-    let who = user(None);
-    let id = h
-        .env
-        .seed(&bifrost_tests::Seed {
-            by: who.user_id,
-            org: None,
-            workflow: "foreign".into(),
-            status: bifrost_host::model::ExecutionStatus::Running,
-            started_at: chrono::Utc::now(),
-        })
-        .await;
+    let id = running_execution(&h, "foreign").await;
     bifrost_tests::append_lines(
         &*h.env.logs,
         id,
