@@ -18,6 +18,16 @@ fn runner(env: &TestEnv) -> Command {
     cmd
 }
 
+/// The command exited 0; otherwise the failure shows its stderr.
+fn assert_exit_0(out: &Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn json_out(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -41,12 +51,7 @@ async fn run_then_list_get_and_logs(backend: Backend) {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_0(&out);
     let run = json_out(&out);
     // The reference SDK's field names.
     for field in [
@@ -291,12 +296,7 @@ fn default_data_file_is_created_on_first_use_and_shared_by_later_commands() {
         .args(["run", EXAMPLE_HELLO, "--input", r#"{"name": "Lin"}"#])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_0(&out);
     assert!(data_dir.join("bifrost.db").is_file());
     let run = json_out(&out);
     let id = run["execution_id"].as_str().unwrap().to_owned();
@@ -465,12 +465,7 @@ fn wit_package_writes_the_binary_package_and_needs_no_backend() {
         .arg(&out_dir)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_0(&out);
     let path = out_dir.join("bifrost-executions@0.1.0.wasm");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -514,12 +509,7 @@ fn offline_runs_a_composed_workflow_from_a_fixture() {
             .unwrap()
     };
     let out = offline(r#"{"name": "Lin"}"#);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_0(&out);
     assert_eq!(
         json_out(&out),
         serde_json::json!({"greeting": "Hello, Lin!"})
