@@ -159,6 +159,38 @@ impl TestEnv {
         }
     }
 
+    /// The `sequence` numbers of an execution's stored log lines, in stream id order: what
+    /// the stores number lines with, which the executions API does not show.
+    pub async fn log_sequences(&self, id: Uuid) -> Vec<i64> {
+        const SQL: &str = "SELECT sequence FROM execution_logs WHERE execution_id = $1 \
+            ORDER BY stream_ms, stream_seq";
+        match &self.owned {
+            Owned::Postgres { store, .. } => sqlx::query_scalar(SQL)
+                .bind(id)
+                .fetch_all(store.pool())
+                .await
+                .expect("read the log's sequence numbers"),
+            Owned::Sqlite { store, .. } => sqlx::query_scalar(SQL)
+                .bind(id.hyphenated().to_string())
+                .fetch_all(store.pool())
+                .await
+                .expect("read the log's sequence numbers"),
+        }
+    }
+
+    /// Bytes PostgreSQL uses for `table`, with its TOAST table and indexes; panics on the
+    /// embedded backend.
+    pub async fn table_bytes(&self, table: &str) -> i64 {
+        let Owned::Postgres { store, .. } = &self.owned else {
+            panic!("table_bytes needs the PostgreSQL backend")
+        };
+        sqlx::query_scalar("SELECT pg_total_relation_size($1::regclass)")
+            .bind(table)
+            .fetch_one(store.pool())
+            .await
+            .expect("read the table's size")
+    }
+
     /// The Redis log stream; panics on the embedded backend.
     pub fn redis(&self) -> &RedisLogStream {
         self.redis.as_ref().expect("a Redis backend")
@@ -253,11 +285,16 @@ impl TestEnv {
             .await
             .expect("seed an execution");
         if seed.status == ExecutionStatus::Running {
+            // Its deadline and lease an hour after it started.
+            let later = seed.started_at + chrono::TimeDelta::hours(1);
             self.store
                 .mark_running(
                     id,
-                    seed.started_at,
-                    seed.started_at + chrono::TimeDelta::hours(1),
+                    &bifrost_host::store::RunStart {
+                        started_at: seed.started_at,
+                        deadline_at: later,
+                        lease_until: later,
+                    },
                 )
                 .await
                 .expect("mark a seeded execution running");

@@ -34,6 +34,7 @@ const ALL: &[&str] = &[
     "end-to-end",
     "python",
     "memory",
+    "log-store",
 ];
 
 #[derive(Parser)]
@@ -42,7 +43,7 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
     /// Run only these benchmarks (comma-separated): instantiate, host-calls, list, ingest,
-    /// live-logs, end-to-end, python, memory.
+    /// live-logs, end-to-end, python, memory, log-store.
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(ALL))]
     only: Vec<String>,
     /// Where to write the report; with `--only`, the report holds those sections only.
@@ -148,7 +149,7 @@ impl Ctx {
                         execution_id: id,
                         level: LogLevel::Info,
                         message: format!("step {i} done"),
-                        metadata: Some(serde_json::json!({"step": i})),
+                        metadata: Some((&serde_json::json!({"step": i})).into()),
                         timestamp: chrono::Utc::now(),
                     })
                     .collect();
@@ -249,6 +250,7 @@ async fn bench_all(cli: &Cli) -> anyhow::Result<()> {
             "end-to-end" => suites::end_to_end::run(&ctx).await,
             "python" => suites::python::run(&ctx).await,
             "memory" => suites::memory::run(&ctx).await,
+            "log-store" => suites::log_store::run(&ctx).await,
             _ => unreachable!("checked against ALL"),
         }
         .map_err(|e| e.context(format!("benchmark {name}")))?;

@@ -54,6 +54,36 @@ pub fn log(level: LogLevel, message: &str, metadata: Option<&Value>) -> Result<(
     Ok(())
 }
 
+/// Appends one line with any serializable value as its metadata: a struct, a map, or JSON
+/// text kept as it is (`serde_json::value::RawValue`, so that no number goes through `f64`).
+///
+/// The value must serialize to a JSON object ([`Error::InvalidArgument`] naming `metadata`
+/// otherwise, from the host); other errors as for [`log()`](log()).
+///
+/// ```no_run
+/// use bifrost::logging::{self, LogLevel};
+///
+/// #[derive(serde::Serialize)]
+/// struct Step {
+///     step: u32,
+///     name: &'static str,
+/// }
+///
+/// # fn main() -> Result<(), bifrost::Error> {
+/// logging::log_with(LogLevel::Info, "step done", &Step { step: 2, name: "fetch" })?;
+/// # Ok(())
+/// # }
+/// ```
+pub fn log_with<T: serde::Serialize + ?Sized>(
+    level: LogLevel,
+    message: &str,
+    metadata: &T,
+) -> Result<(), Error> {
+    let metadata = serde_json::to_string(metadata)?;
+    wit::logging::log(level.into(), message, Some(&metadata))?;
+    Ok(())
+}
+
 /// Appends a `CRITICAL` line, the level above `ERROR` that the `log` crate lacks.
 /// Same as [`log()`](log()) with [`LogLevel::Critical`].
 pub fn critical(message: &str, metadata: Option<&Value>) -> Result<(), Error> {

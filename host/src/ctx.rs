@@ -10,7 +10,9 @@ use crate::logs::LogWriter;
 use crate::model::{self, Execution, LogEntry, LogLine, rfc3339};
 use crate::query::{ListFilter, parse_execution_id};
 use crate::service::ExecutionsService;
-use bifrost_query::values::{Rejection, parse_metadata, parse_variable, storable_text};
+use bifrost_query::values::{
+    Rejection, VariableSizes, parse_metadata, parse_variable, storable_text,
+};
 
 #[allow(missing_docs)]
 pub(crate) mod generated {
@@ -36,6 +38,9 @@ pub struct ExecutionsCtx {
     log: Option<LogWriter>,
     limits: Limits,
     queries: RateLimiter,
+    /// The sizes of the variables this instance has set, for their total cap: the instance
+    /// is its execution's only writer of them.
+    variables: VariableSizes,
 }
 
 impl std::fmt::Debug for ExecutionsCtx {
@@ -60,6 +65,7 @@ impl ExecutionsCtx {
             log: None,
             queries: RateLimiter::new(limits.max_queries_per_second),
             limits,
+            variables: VariableSizes::default(),
         }
     }
 
@@ -209,7 +215,7 @@ fn log_to_wit(e: LogEntry) -> types::ExecutionLog {
         execution_id: uuid_text(&e.execution_id),
         level: level_to_wit(e.level),
         message: e.message,
-        metadata: e.metadata.as_ref().map(json_text),
+        metadata: e.metadata.as_ref().map(|m| m.as_str().to_owned()),
         timestamp: rfc3339(&e.timestamp),
     }
 }
@@ -392,7 +398,11 @@ impl context::Host for ExecutionsCtx {
         let Some(execution) = &self.execution else {
             return Ok(Err(ApiError::NoExecutionContext.into()));
         };
-        let (name, value) = match parse_variable(&name, &value, &self.limits) {
+        let checked = parse_variable(&name, &value, &self.limits).and_then(|(name, parsed)| {
+            let size = self.variables.check(&name, value.len(), &self.limits)?;
+            Ok((name, parsed, size))
+        });
+        let (name, value, size) = match checked {
             Ok(v) => v,
             Err(e) => return Ok(Err(ApiError::from(e).into())),
         };
@@ -401,6 +411,9 @@ impl context::Host for ExecutionsCtx {
             .store()
             .set_variable(execution.execution_id, &name, &value)
             .await;
+        if done.is_ok() {
+            self.variables.record(&name, size);
+        }
         Ok(done.map_err(|e| match e {
             StoreError::NotFound => ApiError::NotFound(execution.execution_id.to_string()).into(),
             other => ApiError::from(other).into(),

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-pub use bifrost_query::model::{Execution, LogEntry};
+pub use bifrost_query::model::{Execution, LogEntry, LogMetadata};
 pub use bifrost_query::values::rfc3339;
 pub use bifrost_types::{
     ExecutionStatus, LogLevel, ParseLogLevelError, ParseStatusError, ParseStreamIdError, StreamId,
@@ -19,7 +19,7 @@ pub struct LogLine {
     /// The message text.
     pub message: String,
     /// A JSON object, or `None`.
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<LogMetadata>,
     /// When the line was written.
     pub timestamp: DateTime<Utc>,
 }

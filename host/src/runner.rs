@@ -1,7 +1,7 @@
 //! The runner: one engine for many instances, a cached `InstancePre` per component, and
 //! the lifecycle of an execution from its row to its final status and persisted logs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,11 +22,13 @@ use crate::ctx::{ExecutionsCtx, WorkflowPre};
 use crate::error::{ApiError, StoreError};
 use crate::identity::{ExecutionContext, Identity};
 use crate::limits::{Limits, truncate_with_marker};
-use crate::logs::guest_output::GuestOutput;
+use crate::logs::guest_output::{GuestOutput, OutputTail};
 use crate::logs::{LogWriter, WriterOutcome};
 use crate::model::{Execution, ExecutionStatus, LogLevel, NewExecution, Outcome};
 use crate::service::ExecutionsService;
-use bifrost_query::values::{storable_json, storable_text};
+use crate::store::RunStart;
+use bifrost_query::query::validate_workflow_name;
+use bifrost_query::values::{storable_json, storable_text, unstorable_number};
 
 /// How often the epoch advances; the deadline's resolution.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -55,6 +57,65 @@ pub struct RunnerConfig {
     /// How long the end of a run waits for an unreachable store (to persist the logs and
     /// the final status) before it gives up. Default 60 s.
     pub store_retry: Duration,
+    /// The lease a runner holds on each execution it runs. It renews the leases of all its
+    /// running executions every third of this (one write for all); an execution whose
+    /// lease has run out is one whose runner went away, and a sweep marks it `Stuck`.
+    /// Default 30 s.
+    pub lease: Duration,
+}
+
+/// Longest [`RunnerConfig::deadline`]: 7 days.
+pub const MAX_DEADLINE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Longest [`RunnerConfig::store_retry`]: 1 day.
+pub const MAX_STORE_RETRY: Duration = Duration::from_secs(24 * 3600);
+/// Shortest and longest [`RunnerConfig::lease`]: 1 s and 1 hour.
+pub const LEASE_RANGE: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(3600);
+
+impl RunnerConfig {
+    /// Checks that every setting is in its range: a deadline of 1 ms to [`MAX_DEADLINE`],
+    /// a store retry of at most [`MAX_STORE_RETRY`], a lease in [`LEASE_RANGE`], at least
+    /// one instance and 64 KiB of memory. [`Runner::new`] refuses a configuration that is
+    /// not.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let check = |ok: bool, setting: &'static str, range: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(ConfigError {
+                    setting,
+                    range: range.to_owned(),
+                })
+            }
+        };
+        check(
+            (Duration::from_millis(1)..=MAX_DEADLINE).contains(&self.deadline),
+            "deadline",
+            "1 ms to 7 days",
+        )?;
+        check(
+            self.store_retry <= MAX_STORE_RETRY,
+            "store_retry",
+            "at most 1 day",
+        )?;
+        check(LEASE_RANGE.contains(&self.lease), "lease", "1 s to 1 hour")?;
+        check(self.max_instances > 0, "max_instances", "at least 1")?;
+        check(
+            self.max_memory_bytes >= 64 << 10,
+            "max_memory_bytes",
+            "at least 64 KiB",
+        )
+    }
+}
+
+/// A [`RunnerConfig`] setting out of its range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("runner setting {setting} is out of range: it must be {range}")]
+pub struct ConfigError {
+    /// The setting, as named in [`RunnerConfig`].
+    pub setting: &'static str,
+    /// Its range, in words.
+    pub range: String,
 }
 
 impl Default for RunnerConfig {
@@ -67,6 +128,7 @@ impl Default for RunnerConfig {
             max_table_elements: 100_000,
             limits: Limits::default(),
             store_retry: Duration::from_secs(60),
+            lease: Duration::from_secs(30),
         }
     }
 }
@@ -96,6 +158,15 @@ pub enum RunError {
     /// The component could not be loaded or linked.
     #[error("cannot load workflow: {0:#}")]
     Load(wasmtime::Error),
+    /// A part of the request is malformed or out of range (an empty or too long workflow
+    /// name, a number no store can keep in the input); nothing was recorded.
+    #[error("invalid argument {parameter}: {reason}")]
+    InvalidArgument {
+        /// Which part: `workflow_name` or `input`.
+        parameter: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// The input exceeds [`Limits::max_input_bytes`]; nothing was recorded.
     #[error("input of {size} bytes exceeds the limit of {max} bytes")]
     InputTooLarge {
@@ -129,6 +200,10 @@ pub struct Runner {
     /// One permit per instance slot: executions beyond `max_instances` wait for a slot
     /// instead of failing to allocate one.
     slots: Arc<tokio::sync::Semaphore>,
+    /// The executions this runner has `Running`, whose leases it renews.
+    live: Arc<Mutex<HashSet<Uuid>>>,
+    /// The task that renews them, started by the first run.
+    heartbeat: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -169,9 +244,6 @@ struct MemoryLimiter {
 const MAX_INSTANCES_PER_EXECUTION: usize = 64;
 const MAX_TABLES_PER_EXECUTION: usize = 64;
 const MAX_MEMORIES_PER_EXECUTION: usize = 16;
-/// Added to an execution's deadline and the store retry time before a sweep may call it
-/// `Stuck`: room for the runner to write its logs and final status.
-const FINALIZE_MARGIN: Duration = Duration::from_secs(5);
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
     fn memory_growing(
@@ -264,6 +336,7 @@ fn engine(config: &RunnerConfig) -> wasmtime::Result<Engine> {
 impl Runner {
     /// A runner whose executions are recorded through `service`.
     pub fn new(service: ExecutionsService, config: RunnerConfig) -> wasmtime::Result<Self> {
+        config.validate()?;
         let engine = engine(&config)?;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -289,6 +362,8 @@ impl Runner {
             cache: Mutex::new(HashMap::new()),
             ticker_stop,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_instances as usize)),
+            live: Arc::default(),
+            heartbeat: Mutex::default(),
             config,
         })
     }
@@ -316,7 +391,11 @@ impl Runner {
         if let Some(hit) = self.cache.lock().expect("cache lock").get(&key) {
             return Ok(hit.clone());
         }
-        let component = Component::from_file(&self.engine, path)
+        let bytes = std::fs::read(path)
+            .map_err(|e| RunError::Load(wasmtime::format_err!("{}: {e}", path.display())))?;
+        check_component_header(&bytes)
+            .map_err(|e| RunError::Load(wasmtime::format_err!("{}: {e}", path.display())))?;
+        let component = Component::new(&self.engine, &bytes)
             .map_err(|e| RunError::Load(wasmtime::format_err!("{}: {e:#}", path.display())))?;
         let loaded = self.load(&component)?;
         self.cache
@@ -357,6 +436,16 @@ impl Runner {
         request.workflow_name = storable_text(request.workflow_name);
         request.identity.user_name = storable_text(request.identity.user_name);
         request.session_id = request.session_id.map(storable_text);
+        validate_workflow_name(&request.workflow_name).map_err(|e| RunError::InvalidArgument {
+            parameter: e.parameter,
+            reason: e.reason,
+        })?;
+        if let Some(reason) = unstorable_number(&request.input) {
+            return Err(RunError::InvalidArgument {
+                parameter: "input",
+                reason,
+            });
+        }
         let input = request.input.to_string();
         if input.len() > limits.max_input_bytes {
             return Err(RunError::InputTooLarge {
@@ -377,16 +466,15 @@ impl Runner {
             session_id: request.session_id.clone(),
             created_at: Utc::now(),
         };
-        let must_end_in = chrono::TimeDelta::from_std(
-            self.config.deadline + self.config.store_retry + FINALIZE_MARGIN,
-        )
-        .unwrap_or(chrono::TimeDelta::MAX);
+        // Until its final status is written, the heartbeat renews the execution's lease
+        // (once it is Running), however this function returns.
+        let _live = self.hold_lease(id);
         // With a slot free the row is written once, already Running; otherwise it waits
         // as Pending for a slot.
         let _slot = match self.slots.try_acquire() {
             Ok(slot) => {
-                let started = Utc::now();
-                self.retry_store(|| store.create_running(&new, started, started + must_end_in))
+                let start = self.run_start();
+                self.retry_store(|| store.create_running(&new, &start))
                     .await?;
                 slot
             }
@@ -397,9 +485,8 @@ impl Runner {
                     .acquire()
                     .await
                     .map_err(|_| ApiError::Internal("runner is shutting down".into()))?;
-                let started = Utc::now();
-                self.retry_store(|| store.mark_running(id, started, started + must_end_in))
-                    .await?;
+                let start = self.run_start();
+                self.retry_store(|| store.mark_running(id, &start)).await?;
                 slot
             }
         };
@@ -423,7 +510,16 @@ impl Runner {
                 )),
             ),
             Ended::Returned(text) => match serde_json::from_str::<serde_json::Value>(&text) {
-                Ok(v) => (ExecutionStatus::Success, Some(storable_json(v)), None),
+                Ok(v) => match unstorable_number(&v) {
+                    None => (ExecutionStatus::Success, Some(storable_json(v)), None),
+                    Some(reason) => (
+                        ExecutionStatus::Failed,
+                        None,
+                        Some(format!(
+                            "workflow returned a result that cannot be stored: {reason}"
+                        )),
+                    ),
+                },
                 Err(e) => (
                     ExecutionStatus::Failed,
                     None,
@@ -472,6 +568,41 @@ impl Runner {
         Ok(execution)
     }
 
+    /// Start, deadline and first lease of a run starting now.
+    fn run_start(&self) -> RunStart {
+        let started_at = Utc::now();
+        // Both durations are bounded by `RunnerConfig::validate`.
+        let after = |d: Duration| {
+            chrono::TimeDelta::from_std(d)
+                .ok()
+                .and_then(|d| started_at.checked_add_signed(d))
+                .unwrap_or(started_at)
+        };
+        RunStart {
+            started_at,
+            deadline_at: after(self.config.deadline),
+            lease_until: after(self.config.lease),
+        }
+    }
+
+    /// Puts execution `id` among those whose leases the heartbeat renews, until the guard
+    /// is dropped; starts the heartbeat if it is not running (it needs a tokio runtime,
+    /// which `run` has).
+    fn hold_lease(&self, id: Uuid) -> LeaseGuard<'_> {
+        self.live.lock().expect("live executions lock").insert(id);
+        let mut heartbeat = self.heartbeat.lock().expect("heartbeat lock");
+        if heartbeat.as_ref().is_none_or(|h| h.is_finished()) {
+            let live = Arc::downgrade(&self.live);
+            let store = self.service.store().clone();
+            let lease = self.config.lease;
+            *heartbeat = Some(tokio::spawn(renew_leases(live, store, lease)));
+        }
+        LeaseGuard {
+            live: &self.live,
+            id,
+        }
+    }
+
     /// Runs a store call, retrying while the store is unavailable, up to
     /// [`RunnerConfig::store_retry`].
     async fn retry_store<T, F, Fut>(&self, mut call: F) -> Result<T, ApiError>
@@ -494,11 +625,12 @@ impl Runner {
         }
     }
 
-    /// Marks `Stuck` the executions left `Running` past their deadline by a runner that
-    /// went away, and moves what their live log streams hold into the store. Returns their
-    /// ids. Run it on start and now and then (see [`spawn_sweeper`](Self::spawn_sweeper)).
+    /// Marks `Stuck` the executions whose runner went away (their lease ran out), and
+    /// moves what their live log streams hold into the store. Returns their ids. Run it now
+    /// and then (see [`spawn_sweeper`](Self::spawn_sweeper)), never in the way of a run:
+    /// it may have long logs to move.
     pub async fn sweep_stuck(&self) -> Result<Vec<Uuid>, ApiError> {
-        self.service.sweep_stuck().await
+        self.service.sweep_stuck(self.config.lease).await
     }
 
     /// Sweeps for stuck executions every `every`, until the runner is dropped.
@@ -545,9 +677,10 @@ impl Runner {
     ) -> Executed {
         let (log, log_task) =
             LogWriter::spawn(self.service.log_stream().clone(), id, &self.config.limits);
+        let stderr_tail = OutputTail::new();
         let wasi = WasiCtx::builder()
             .stdout(GuestOutput::new(log.clone(), LogLevel::Info))
-            .stderr(GuestOutput::new(log.clone(), LogLevel::Error))
+            .stderr(GuestOutput::new(log.clone(), LogLevel::Error).with_tail(stderr_tail.clone()))
             .build();
         let executions = ExecutionsCtx::new(request.identity.clone(), self.service.clone())
             .with_execution(
@@ -558,7 +691,9 @@ impl Runner {
                 log,
             )
             .with_limits(self.config.limits.clone());
-        let (ended, cpu, peak_memory_bytes) = self.call(workflow, wasi, executions, input).await;
+        let (ended, cpu, peak_memory_bytes) = self
+            .call(workflow, wasi, executions, input, Some(&stderr_tail))
+            .await;
         Executed {
             ended,
             cpu,
@@ -582,19 +717,30 @@ impl Runner {
         let executions = ExecutionsCtx::new(identity.clone(), self.service.clone())
             .with_limits(self.config.limits.clone());
         let (ended, _, _) = self
-            .call(workflow, WasiCtx::builder().build(), executions, input)
+            .call(
+                workflow,
+                WasiCtx::builder().build(),
+                executions,
+                input,
+                None,
+            )
             .await;
         ended
     }
 
     /// Instantiates and calls the workflow; never fails: every way the guest can end is an
     /// [`Ended`]. Returns the CPU time spent in the call and the peak linear memory.
+    ///
+    /// When the guest traps, what it last wrote to `stderr_tail` (a panic message, an
+    /// exception) leads the message: it names the cause, which the trap and its frames
+    /// (`abort`, `unreachable`) do not.
     async fn call(
         &self,
         workflow: &LoadedWorkflow,
         wasi: WasiCtx,
         executions: ExecutionsCtx,
         input: &str,
+        stderr_tail: Option<&OutputTail>,
     ) -> (Ended, Duration, usize) {
         let mut store = Store::new(
             &self.engine,
@@ -639,12 +785,15 @@ impl Runner {
                 if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
                     Ended::TimedOut
                 } else if store.data().memory.refused {
-                    Ended::Failed(format!(
-                        "memory limit of {} bytes reached: {e:#}",
-                        self.config.max_memory_bytes
+                    Ended::Failed(with_cause(
+                        stderr_tail,
+                        format!(
+                            "memory limit of {} bytes reached: {e:#}",
+                            self.config.max_memory_bytes
+                        ),
                     ))
                 } else {
-                    Ended::Failed(trap_message(&e))
+                    Ended::Failed(with_cause(stderr_tail, trap_message(&e)))
                 }
             }
         };
@@ -656,6 +805,55 @@ impl Runner {
 impl Drop for Runner {
     fn drop(&mut self) {
         self.ticker_stop.store(true, Ordering::Relaxed);
+        if let Some(heartbeat) = self.heartbeat.get_mut().ok().and_then(Option::take) {
+            heartbeat.abort();
+        }
+    }
+}
+
+/// Removes an execution from the runner's live set when its run is over.
+struct LeaseGuard<'a> {
+    live: &'a Mutex<HashSet<Uuid>>,
+    id: Uuid,
+}
+
+impl Drop for LeaseGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut live) = self.live.lock() {
+            live.remove(&self.id);
+        }
+    }
+}
+
+/// The heartbeat: every third of `lease`, extends the leases of the runner's running
+/// executions to `lease` from now, in one write. Ends with the runner.
+async fn renew_leases(
+    live: std::sync::Weak<Mutex<HashSet<Uuid>>>,
+    store: Arc<dyn crate::store::ExecutionStore>,
+    lease: Duration,
+) {
+    let mut tick = tokio::time::interval(lease / 3);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let ids: Vec<Uuid> = match live.upgrade() {
+            Some(live) => live
+                .lock()
+                .map(|l| l.iter().copied().collect())
+                .unwrap_or_default(),
+            None => break,
+        };
+        if ids.is_empty() {
+            continue;
+        }
+        let until = chrono::TimeDelta::from_std(lease)
+            .ok()
+            .and_then(|l| Utc::now().checked_add_signed(l))
+            .unwrap_or_else(Utc::now);
+        if let Err(e) = store.renew_leases(&ids, until).await {
+            tracing::warn!(error = %e, executions = ids.len(), "could not renew the leases of running executions");
+        }
     }
 }
 
@@ -682,6 +880,32 @@ pub struct Executed {
     pub peak_memory_bytes: usize,
     /// The log lines kept, with their stream ids, and what the log caps dropped.
     pub logs: WriterOutcome,
+}
+
+/// Tells what a file that is no component is, before the parser reports a byte dump.
+fn check_component_header(bytes: &[u8]) -> Result<(), String> {
+    const MAGIC: &[u8] = b"\0asm";
+    // The layer field (bytes 6 and 7): 0 for a core module, 1 for a component.
+    match bytes.get(..8) {
+        Some(header) if header.starts_with(MAGIC) && header[6..8] == [1, 0] => Ok(()),
+        Some(header) if header.starts_with(MAGIC) => Err(
+            "a core WebAssembly module, not a component: build the workflow for wasm32-wasip2, \
+             or wrap the module with `wasm-tools component new`"
+                .into(),
+        ),
+        _ if bytes.trim_ascii_start().starts_with(b"(") => Err(
+            "WebAssembly text, not a binary component: compile it with `wasm-tools parse`".into(),
+        ),
+        _ => Err("not a WebAssembly component (no \\0asm header)".into()),
+    }
+}
+
+/// `message` after what the guest last wrote to stderr, if anything: the cause first.
+fn with_cause(stderr_tail: Option<&OutputTail>, message: String) -> String {
+    match stderr_tail.and_then(OutputTail::text) {
+        Some(cause) => format!("{cause}\n{message}"),
+        None => message,
+    }
 }
 
 /// Frames of the guest's backtrace kept in a trap's error message.
@@ -776,6 +1000,33 @@ mod tests {
         assert!(l.table_growing(0, 10, None).unwrap());
         assert!(!l.table_growing(10, 11, None).unwrap());
         assert_eq!(l.instances(), MAX_INSTANCES_PER_EXECUTION);
+    }
+
+    #[test]
+    fn files_that_are_no_component_are_named() {
+        let component = [0, b'a', b's', b'm', 0x0d, 0, 1, 0];
+        assert_eq!(check_component_header(&component), Ok(()));
+        let module = [0, b'a', b's', b'm', 1, 0, 0, 0];
+        assert!(
+            check_component_header(&module)
+                .unwrap_err()
+                .contains("core WebAssembly module")
+        );
+        assert!(
+            check_component_header(b"  (component)")
+                .unwrap_err()
+                .contains("text")
+        );
+        assert!(
+            check_component_header(b"random bytes")
+                .unwrap_err()
+                .contains("no \\0asm")
+        );
+        assert!(
+            check_component_header(b"")
+                .unwrap_err()
+                .contains("no \\0asm")
+        );
     }
 
     #[test]

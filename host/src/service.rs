@@ -9,10 +9,10 @@ use uuid::Uuid;
 use crate::error::{ApiError, StoreError};
 use crate::identity::Identity;
 use crate::logs::LogStream;
-use crate::model::{Execution, LogEntry, StreamId};
+use crate::model::{Execution, LogEntry, LogMetadata, StreamId};
 use crate::query::{Cursor, ListFilter, LogRange, MAX_LOG_COUNT, parse_execution_id};
 use crate::store::ExecutionStore;
-use bifrost_query::values::{storable_json, storable_text};
+use bifrost_query::values::storable_text;
 
 /// Entries moved from the stream to the store per round trip at the end of a run.
 const MOVE_BATCH: u32 = 5000;
@@ -62,7 +62,10 @@ impl ExecutionsService {
         filter: &ListFilter,
     ) -> Result<Vec<Execution>, ApiError> {
         let query = filter.validate(None)?;
-        let rows = self.store.list(&who.scope(), &query).await?;
+        let rows = self
+            .store
+            .list(&who.scope(), &query, who.is_platform_admin)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|e| e.redact_for(who.is_platform_admin))
@@ -81,7 +84,10 @@ impl ExecutionsService {
         // One row more than the page tells whether another page exists, so the last page
         // never hands out a cursor to an empty one.
         query.limit += 1;
-        let mut rows = self.store.list(&who.scope(), &query).await?;
+        let mut rows = self
+            .store
+            .list(&who.scope(), &query, who.is_platform_admin)
+            .await?;
         let next_cursor = if rows.len() > page_size {
             rows.truncate(page_size);
             rows.last().map(|last| {
@@ -115,10 +121,15 @@ impl ExecutionsService {
 
     /// Checks that execution `id` exists and `who` may see it.
     async fn visible(&self, who: &Identity, id: Uuid) -> Result<Execution, ApiError> {
-        let execution = self.store.get(id).await.map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound(id.to_string()),
-            other => other.into(),
-        })?;
+        // Variables are read only for those who may see them.
+        let execution = self
+            .store
+            .fetch(id, who.is_platform_admin)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ApiError::NotFound(id.to_string()),
+                other => other.into(),
+            })?;
         if !who.can_view(execution.executed_by, execution.organization_id) {
             return Err(ApiError::PermissionDenied(id.to_string()));
         }
@@ -176,7 +187,7 @@ impl ExecutionsService {
             let next = last.id.successor();
             for e in &mut batch {
                 e.message = storable_text(std::mem::take(&mut e.message));
-                e.metadata = e.metadata.take().map(storable_json);
+                e.metadata = e.metadata.take().map(LogMetadata::storable);
             }
             self.store.insert_logs(&batch).await?;
             moved += batch.len();
@@ -189,23 +200,36 @@ impl ExecutionsService {
         Ok(moved)
     }
 
-    /// Marks `Stuck` the executions left `Running` past their deadline by a runner that
-    /// went away, after moving what their live log streams hold into the store (so that,
-    /// as for a finished run, a final status means the logs are stored). Returns their ids.
+    /// Marks `Stuck` the executions whose runner went away (left `Running` with their lease
+    /// run out), after moving what their live log streams hold into the store (so that, as
+    /// for a finished run, a final status means the logs are stored). Returns their ids.
     /// Lines the stopped runner never wrote to the stream went with it.
-    pub async fn sweep_stuck(&self) -> Result<Vec<Uuid>, ApiError> {
-        let now = chrono::Utc::now();
+    ///
+    /// Each execution is first claimed (its lease taken over for `lease`), so that
+    /// concurrent sweeps never move the same log twice, and a sweep that dies half-way is
+    /// taken over by the next one once that lease has run out.
+    pub async fn sweep_stuck(&self, lease: std::time::Duration) -> Result<Vec<Uuid>, ApiError> {
+        let lease = chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX);
         let mut stuck = Vec::new();
-        for id in self.store.abandoned(now).await? {
+        for id in self.store.abandoned(chrono::Utc::now()).await? {
+            let now = chrono::Utc::now();
+            let until = now.checked_add_signed(lease).unwrap_or(now);
+            if !self.store.claim_abandoned(id, now, until).await? {
+                continue;
+            }
             let message = match self.move_logs(id).await {
                 Ok(n) => format!(
-                    "the runner stopped before the execution ended; marked Stuck after its deadline ({n} log lines moved from the live stream)"
+                    "the runner stopped before the execution ended; marked Stuck once its lease ran out ({n} log lines moved from the live stream)"
                 ),
                 Err(e) => format!(
-                    "the runner stopped before the execution ended; marked Stuck after its deadline (its live log could not be moved: {e})"
+                    "the runner stopped before the execution ended; marked Stuck once its lease ran out (its live log could not be moved: {e})"
                 ),
             };
-            if self.store.mark_stuck(id, now, &message).await? {
+            if self
+                .store
+                .mark_stuck(id, chrono::Utc::now(), &message)
+                .await?
+            {
                 stuck.push(id);
             }
         }

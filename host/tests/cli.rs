@@ -180,9 +180,64 @@ async fn failed_execution_exits_1_and_identity_flags_bind_the_owner(backend: Bac
 
 async fn usage_and_infrastructure_errors_exit_2_with_one_line(backend: Backend) {
     let env = TestEnv::new(backend).await;
+    // Files that are no component.
+    let tmp = TempDir::new();
+    let file = |name: &str, bytes: &[u8]| {
+        let path = tmp.0.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.display().to_string()
+    };
+    let random = file(
+        "random.wasm",
+        &[0x9f, 0x12, 0xee, 0x00, 0x41, 0x73, 0x6d, 0x77, 0x01],
+    );
+    let text = file("notes.wasm", b"a text file\nwith two lines\n");
+    let wat = file("hello.wat", b"(component\n  (core module)\n)\n");
+    let module = file("module.wasm", b"\0asm\x01\0\0\0");
+    let long_name = "w".repeat(3000);
     // (arguments, environment, what the one-line error must name)
     type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
     let cases: Vec<Case> = vec![
+        (
+            vec!["executions", "list", "--start-date=-5000-01-01"],
+            vec![],
+            "invalid argument start_date",
+        ),
+        (
+            vec!["run", PROBE, "--workflow-name", &long_name],
+            vec![],
+            "invalid argument workflow_name: is 3000 bytes long",
+        ),
+        (
+            vec!["run", PROBE, "--workflow-name", ""],
+            vec![],
+            "invalid argument workflow_name: must not be empty",
+        ),
+        (
+            vec!["run", PROBE, "--timeout-secs", "18446744073709"],
+            vec![],
+            "--timeout-secs",
+        ),
+        (
+            vec!["run", PROBE, "--timeout-secs", "0"],
+            vec![],
+            "--timeout-secs",
+        ),
+        (
+            vec!["run", PROBE, "--store-retry-secs", "18446744073709551615"],
+            vec![],
+            "--store-retry-secs",
+        ),
+        (vec!["run"], vec![], "<COMPONENT>"),
+        (vec!["run", &random], vec![], "not a WebAssembly component"),
+        (vec!["run", &text], vec![], "not a WebAssembly component"),
+        (vec!["run", &wat], vec![], "WebAssembly text"),
+        (vec!["run", &module], vec![], "core WebAssembly module"),
+        (
+            vec!["run", PROBE, "--input", "@/nonexistent/input.json"],
+            vec![],
+            "--input",
+        ),
         (
             vec!["executions", "list", "--status", "Exploded"],
             vec![],
@@ -251,12 +306,124 @@ async fn usage_and_infrastructure_errors_exit_2_with_one_line(backend: Backend) 
             1,
             "{args:?}: one line: {stderr}"
         );
+        if needle.starts_with("invalid argument") {
+            assert_eq!(
+                stderr.matches(needle).count(),
+                1,
+                "{args:?}: said once: {stderr}"
+            );
+        }
         assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // Nothing was recorded by the refused runs.
+    let listed = json_out(&runner(&env).args(["executions", "list"]).output().unwrap());
+    assert_eq!(listed, json!([]));
+    env.close().await;
+}
+
+/// Input past what a command line holds (about 128 KiB per argument) comes from a file
+/// (`--input @FILE`) or from standard input (`--input -`), and is stored as given.
+async fn large_input_from_a_file_or_standard_input(backend: Backend) {
+    use std::io::Write as _;
+    let env = TestEnv::new(backend).await;
+    let tmp = TempDir::new();
+    // 300 KiB, within the 1 MiB input cap.
+    let input = json!({"calls": [], "padding": "p".repeat(300 << 10)});
+    let path = tmp.0.join("input.json");
+    std::fs::write(&path, input.to_string()).unwrap();
+    let from_file = runner(&env)
+        .args(["run", PROBE, "--input"])
+        .arg(format!("@{}", path.display()))
+        .output()
+        .unwrap();
+    assert_exit_0(&from_file);
+    assert_eq!(json_out(&from_file)["input_data"], input);
+
+    let mut child = runner(&env)
+        .args(["run", PROBE, "--input", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let from_stdin = child.wait_with_output().unwrap();
+    assert_exit_0(&from_stdin);
+    assert_eq!(json_out(&from_stdin)["input_data"], input);
+    env.close().await;
+}
+
+/// A reader that closes the output early (`| head -c 1`) ends the command quietly: no
+/// panic, no error, the exit code it would have had.
+async fn a_closed_stdout_ends_the_output_quietly(backend: Backend) {
+    use std::io::Read as _;
+    let env = TestEnv::new(backend).await;
+    // Far more output than a pipe buffers.
+    for _ in 0..300 {
+        env.seed(&bifrost_tests::Seed {
+            by: Uuid::new_v4(),
+            org: None,
+            workflow: "seeded".into(),
+            status: bifrost_host::model::ExecutionStatus::Success,
+            started_at: chrono::Utc::now(),
+        })
+        .await;
+    }
+    let mut child = runner(&env)
+        .args(["executions", "list", "--limit", "1000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    env.close().await;
+}
+
+/// The runner's own log output (`BIFROST_LOG`) is one line per event, without colours,
+/// when stderr is not a terminal: the SQL of a statement, which the database layer logs
+/// over several lines, included.
+async fn log_output_is_plain_one_line_events(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let out = runner(&env)
+        .args(["executions", "list"])
+        .env("BIFROST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert_exit_0(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("SELECT"),
+        "statements are logged: {stderr:.2000}"
+    );
+    assert!(!stderr.contains('\x1b'), "no colour codes: {stderr:.2000}");
+    for line in stderr.lines() {
+        // Each event starts with its time stamp (`2026-12-03T18:00:00.000000Z  DEBUG ...`).
+        assert!(
+            line.len() > 20
+                && line.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+                && line.as_bytes()[10] == b'T',
+            "a line that is not an event of its own: {line:?}"
+        );
     }
     env.close().await;
 }
 
 bifrost_tests::on_both_backends!(
+    large_input_from_a_file_or_standard_input,
+    a_closed_stdout_ends_the_output_quietly,
+    log_output_is_plain_one_line_events,
     run_then_list_get_and_logs,
     failed_execution_exits_1_and_identity_flags_bind_the_owner,
     usage_and_infrastructure_errors_exit_2_with_one_line,
@@ -376,8 +543,9 @@ fn bad_backend_urls_fail_in_one_line_and_write_nothing() {
     }
 }
 
-/// A runner process killed in the middle of an execution: after the deadline, the next
-/// sweep marks the execution `Stuck` and moves what its live stream holds into the store.
+/// A runner process killed in the middle of an execution: once its lease has run out, the
+/// next sweep marks the execution `Stuck` and moves what its live stream holds into the
+/// store; before that, a sweep leaves it alone.
 #[tokio::test]
 async fn killed_runner_leaves_a_stuck_execution_with_its_logs() {
     use bifrost_host::model::{ExecutionStatus, StreamId};
@@ -386,8 +554,8 @@ async fn killed_runner_leaves_a_stuck_execution_with_its_logs() {
     let env = TestEnv::new(Backend::Servers).await;
     let input = json!({"calls": [{"op": "log_slowly", "n": 100000, "pause_ms": 5}]}).to_string();
     let mut child = runner(&env)
-        .args(["run", PROBE, "--input", &input, "--timeout-secs", "1"])
-        .env("BIFROST_STORE_RETRY_SECS", "1")
+        .args(["run", PROBE, "--input", &input, "--timeout-secs", "60"])
+        .env("BIFROST_LEASE_SECS", "6")
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -424,7 +592,8 @@ async fn killed_runner_leaves_a_stuck_execution_with_its_logs() {
         ExecutionStatus::Running
     );
 
-    // Before its deadline (1 s + 1 s store retry + 5 s margin) a sweep leaves it alone.
+    // Its lease (6 s, renewed every 2 s) runs out 4 to 6 s after the kill: a sweep now
+    // leaves it alone, and one after that marks it.
     let early = json_out(&runner(&env).arg("sweep").output().unwrap());
     assert_eq!(early, json!([]));
     tokio::time::sleep(std::time::Duration::from_secs(7)).await;
@@ -448,6 +617,89 @@ async fn killed_runner_leaves_a_stuck_execution_with_its_logs() {
     eprintln!(
         "killed runner: {} lines moved from the stream to the store by the sweep",
         stored.len()
+    );
+    env.close().await;
+}
+
+/// A run never waits for the clean-up of executions other runners left behind: with an
+/// abandoned execution whose live log holds 200,000 lines (a runner killed in the middle
+/// of a flood), `run` starts its own execution before that log has been moved, and the
+/// sweep it started beside it, cut off when it exits, is taken over by the next sweep once
+/// its claim has run out.
+#[tokio::test]
+async fn run_does_not_wait_for_the_sweep_of_other_executions() {
+    use bifrost_host::model::{ExecutionStatus, LogLevel, StreamId};
+    use bifrost_host::store::RunStart;
+
+    let env = TestEnv::new(Backend::Servers).await;
+    let started = chrono::Utc::now() - chrono::TimeDelta::minutes(5);
+    let abandoned = env
+        .seed(&bifrost_tests::Seed {
+            by: Uuid::new_v4(),
+            org: None,
+            workflow: "flood".into(),
+            status: ExecutionStatus::Pending,
+            started_at: started,
+        })
+        .await;
+    env.store
+        .mark_running(
+            abandoned,
+            &RunStart {
+                started_at: started,
+                deadline_at: started + chrono::TimeDelta::hours(1),
+                lease_until: started + chrono::TimeDelta::seconds(30),
+            },
+        )
+        .await
+        .unwrap();
+    for chunk in 0..20 {
+        bifrost_tests::append_lines(
+            &*env.logs,
+            abandoned,
+            LogLevel::Info,
+            (0..10_000).map(|i| format!("flood {}", chunk * 10_000 + i)),
+        )
+        .await;
+    }
+
+    let out = runner(&env)
+        .args(["run", EXAMPLE_HELLO])
+        .env("BIFROST_LEASE_SECS", "2")
+        .output()
+        .unwrap();
+    assert_exit_0(&out);
+    let hello = json_out(&out);
+    let hello_started: chrono::DateTime<chrono::Utc> =
+        hello["started_at"].as_str().unwrap().parse().unwrap();
+    let row = env.store.get(abandoned).await.unwrap();
+    assert!(
+        row.status == ExecutionStatus::Running
+            || row.completed_at.is_some_and(|done| done > hello_started),
+        "the run started at {hello_started} only after the sweep had ended at {:?}",
+        row.completed_at
+    );
+
+    // Whatever the sweep beside the run did not finish, the next one does, once the
+    // claim (2 s) has run out.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let swept = runner(&env).arg("sweep").output().unwrap();
+    assert_exit_0(&swept);
+    let row = env.store.get(abandoned).await.unwrap();
+    assert_eq!(row.status, ExecutionStatus::Stuck);
+    let mut stored = 0;
+    let mut start = StreamId::MIN;
+    loop {
+        let page = env.store.read_logs(abandoned, start, 1000).await.unwrap();
+        stored += page.len();
+        match page.last() {
+            Some(last) if page.len() == 1000 => start = last.id.successor().unwrap(),
+            _ => break,
+        }
+    }
+    assert_eq!(
+        stored, 200_000,
+        "every line of the abandoned log is stored once"
     );
     env.close().await;
 }

@@ -92,7 +92,7 @@ fn log_to_wit(e: LogEntry) -> types::ExecutionLog {
         execution_id: e.execution_id.to_string(),
         level: level_to_wit(e.level),
         message: e.message,
-        metadata: e.metadata.map(|m| m.to_string()),
+        metadata: e.metadata.map(|m| m.as_str().to_owned()),
         timestamp: rfc3339(&e.timestamp),
     }
 }

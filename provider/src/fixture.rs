@@ -270,7 +270,8 @@ fn convert(row: ExecutionRow) -> Result<Held, String> {
             message: entry.message,
             metadata: entry
                 .metadata
-                .filter(|m| m.as_object().is_some_and(|o| !o.is_empty())),
+                .filter(|m| m.as_object().is_some_and(|o| !o.is_empty()))
+                .map(|m| bifrost_query::model::LogMetadata::from_value(&m)),
             timestamp: to_micros(entry.timestamp),
         });
     }

@@ -8,7 +8,9 @@ use bifrost_query::query::{
     Cursor, ListFilter, ListQuery, LogRange, MAX_LOG_COUNT, RowKey, newest_first,
     parse_execution_id,
 };
-use bifrost_query::values::{Rejection, parse_metadata, parse_variable, storable_text};
+use bifrost_query::values::{
+    Rejection, VariableSizes, parse_metadata, parse_variable, storable_text,
+};
 use bifrost_types::LogLevel;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -250,8 +252,11 @@ impl Store {
         if self.fixture.current.is_none() {
             return Err(Error::NoExecutionContext);
         }
-        let (name, value) = parse_variable(name, value, &self.limits)?;
+        let (name, parsed) = parse_variable(name, value, &self.limits)?;
+        let limits = self.limits.clone();
         let held = self.current_row().ok_or(Error::NoExecutionContext)?;
+        VariableSizes::of(held.execution.variables.as_ref()).check(&name, value.len(), &limits)?;
+        let value = parsed;
         match &mut held.execution.variables {
             Some(serde_json::Value::Object(vars)) => {
                 vars.insert(name, value);

@@ -24,6 +24,11 @@ pub struct Limits {
     pub max_variable_bytes: usize,
     /// Longest variable name; longer is `invalid-argument`. Default 256 bytes.
     pub max_variable_name_bytes: usize,
+    /// Most bytes all of one execution's variables take together (each name and the JSON
+    /// text of its value); a `set-variable` that would pass it is refused with
+    /// `too-large` (replacing a variable counts its new size instead of its old one).
+    /// Default 1 MiB.
+    pub max_variables_bytes: usize,
     /// Deepest nesting of a variable value or of log metadata; deeper is
     /// `invalid-argument`. Default 64 levels (stored JSON must stay readable by JSON
     /// parsers with a recursion limit, serde_json's being 128).
@@ -52,6 +57,7 @@ impl Default for Limits {
             max_log_bytes: 64 << 20,
             max_variable_bytes: 64 << 10,
             max_variable_name_bytes: 256,
+            max_variables_bytes: 1 << 20,
             max_json_depth: 64,
             max_result_bytes: 1 << 20,
             max_input_bytes: 1 << 20,
@@ -63,7 +69,10 @@ impl Default for Limits {
 
 /// Cuts `text` to at most `max` bytes (at a character boundary) and appends
 /// `… [truncated N bytes]`, N being the bytes removed. Unchanged when it fits.
-pub fn truncate_with_marker(mut text: String, max: usize) -> String {
+///
+/// The result is a new allocation of its own size: the original, which may be as large as
+/// the guest's memory, is freed, not kept behind a short text.
+pub fn truncate_with_marker(text: String, max: usize) -> String {
     if text.len() <= max {
         return text;
     }
@@ -72,9 +81,11 @@ pub fn truncate_with_marker(mut text: String, max: usize) -> String {
         cut -= 1;
     }
     let removed = text.len() - cut;
-    text.truncate(cut);
-    text.push_str(&format!("… [truncated {removed} bytes]"));
-    text
+    let marker = format!("… [truncated {removed} bytes]");
+    let mut out = String::with_capacity(cut + marker.len());
+    out.push_str(&text[..cut]);
+    out.push_str(&marker);
+    out
 }
 
 #[cfg(test)]
@@ -93,5 +104,8 @@ mod tests {
             truncate_with_marker("aé".into(), 2),
             "a… [truncated 2 bytes]"
         );
+        // What is kept holds no more memory than its own text.
+        let cut = truncate_with_marker("x".repeat(1 << 20), 10);
+        assert_eq!(cut.capacity(), cut.len());
     }
 }

@@ -12,6 +12,93 @@ use uuid::Uuid;
 
 use crate::values::rfc3339;
 
+/// The metadata of a log line: a JSON object, kept as its compact text with its keys in
+/// order (as `serde_json` writes a map), so that equal objects have equal text whichever
+/// store they come from.
+///
+/// A kept line costs the bytes of its text, which is what the log caps count, not a tree
+/// of values that can take many times more memory; and the text is written to streams,
+/// stores and guests as it is.
+#[derive(Clone)]
+pub struct LogMetadata(Box<serde_json::value::RawValue>);
+
+impl LogMetadata {
+    /// The metadata of `object` (a JSON object: callers check that first).
+    pub fn from_value(object: &serde_json::Value) -> Self {
+        let text = object.to_string();
+        Self(serde_json::value::RawValue::from_string(text).expect("serde_json writes JSON"))
+    }
+
+    /// Metadata from JSON text another writer stored: parsed (a JSON object, else
+    /// `None`), made storable ([`storable_json`](crate::values::storable_json)) and
+    /// written in the canonical form.
+    pub fn parse(text: &str) -> Option<Self> {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v @ serde_json::Value::Object(_)) => {
+                Some(Self::from_value(&crate::values::storable_json(v)))
+            }
+            _ => None,
+        }
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Bytes of the JSON text.
+    pub fn len(&self) -> usize {
+        self.0.get().len()
+    }
+
+    /// Always `false`: the text is at least `{}`.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The object as a JSON value.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.0.get()).expect("kept as valid JSON")
+    }
+
+    /// The same metadata with U+0000 replaced, as every store keeps it
+    /// ([`storable_json`](crate::values::storable_json)).
+    pub fn storable(self) -> Self {
+        // serde_json writes U+0000 as this escape; anything else needs no change.
+        if self.as_str().contains("\\u0000") {
+            Self::from_value(&crate::values::storable_json(self.to_value()))
+        } else {
+            self
+        }
+    }
+}
+
+impl PartialEq for LogMetadata {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for LogMetadata {}
+
+impl fmt::Debug for LogMetadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for LogMetadata {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl From<&serde_json::Value> for LogMetadata {
+    fn from(object: &serde_json::Value) -> Self {
+        Self::from_value(object)
+    }
+}
+
 /// One stored log entry of an execution.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LogEntry {
@@ -25,7 +112,7 @@ pub struct LogEntry {
     /// The message text.
     pub message: String,
     /// A JSON object, or `None`.
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<LogMetadata>,
     /// When the line was written.
     #[serde(serialize_with = "ser_rfc3339")]
     pub timestamp: DateTime<Utc>,

@@ -17,6 +17,51 @@ pub const MAX_LIST_LIMIT: u32 = 1000;
 pub const DEFAULT_LOG_COUNT: u32 = 100;
 /// Most log entries one `get_current_logs` call returns; larger counts are lowered to it.
 pub const MAX_LOG_COUNT: u32 = 1000;
+/// Longest workflow name, in bytes (UTF-8): what a run may record and a `list` filter may
+/// ask for. Longer names are `invalid-argument`.
+pub const MAX_WORKFLOW_NAME_BYTES: usize = 255;
+
+/// Whether a date bound or a cursor position is in range: in the years 1 to 9999 (UTC),
+/// from [`earliest_instant`] to the end of [`latest_instant`]'s microsecond. Dates outside
+/// are `invalid-argument`, on every backend alike.
+pub fn in_date_range(t: &DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    (1..=9999).contains(&t.year())
+}
+
+/// The earliest instant a date bound or a cursor may name: 0001-01-01T00:00:00Z.
+pub fn earliest_instant() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(1, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("a valid date")
+        .and_utc()
+}
+
+/// The latest instant a date bound or a cursor may name: 9999-12-31T23:59:59.999999Z.
+pub fn latest_instant() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_micro_opt(23, 59, 59, 999_999))
+        .expect("a valid date")
+        .and_utc()
+}
+
+/// Checks a workflow name as recorded for a run or asked for in a filter: 1 to
+/// [`MAX_WORKFLOW_NAME_BYTES`] bytes.
+pub fn validate_workflow_name(name: &str) -> Result<(), InvalidArgument> {
+    if name.is_empty() {
+        return Err(InvalidArgument::new("workflow_name", "must not be empty"));
+    }
+    if name.len() > MAX_WORKFLOW_NAME_BYTES {
+        return Err(InvalidArgument::new(
+            "workflow_name",
+            format!(
+                "is {} bytes long; at most {MAX_WORKFLOW_NAME_BYTES} are allowed",
+                name.len()
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// The filters of `list` as a caller passes them, not yet validated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -78,10 +123,8 @@ impl ListFilter {
         {
             return Err(InvalidArgument::new("end_date", "is before start_date"));
         }
-        if let Some(name) = &self.workflow_name
-            && name.is_empty()
-        {
-            return Err(InvalidArgument::new("workflow_name", "must not be empty"));
+        if let Some(name) = &self.workflow_name {
+            validate_workflow_name(name)?;
         }
         let after = cursor.map(Cursor::decode).transpose()?;
         Ok(ListQuery {
@@ -163,7 +206,16 @@ enum Bound {
 /// - A date alone is that day in UTC: its first microsecond for a start bound, its last
 ///   for an end bound, so an end date covers the whole day.
 fn parse_bound(s: &str, bound: Bound) -> Result<DateTime<Utc>, String> {
-    let s = s.trim();
+    let t = parse_instant(s.trim(), bound)?;
+    if !in_date_range(&t) {
+        return Err(format!(
+            "{s:?} is out of range: dates must be from 0001-01-01 to 9999-12-31 (UTC)"
+        ));
+    }
+    Ok(t)
+}
+
+fn parse_instant(s: &str, bound: Bound) -> Result<DateTime<Utc>, String> {
     let expected = "expected an ISO-8601 date (2026-04-25) or date-time (2026-04-25T10:00:00Z, 2026-04-25T12:00:00+02:00)";
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
@@ -225,7 +277,14 @@ impl Cursor {
 
     /// The opaque text form handed to callers.
     pub fn encode(&self) -> String {
-        format!("v1.{:x}.{}", self.started_at_micros, self.id.simple())
+        // A sign and the magnitude: `{:x}` of a negative i64 is its two's complement,
+        // which does not parse back.
+        let sign = if self.started_at_micros < 0 { "-" } else { "" };
+        format!(
+            "v1.{sign}{:x}.{}",
+            self.started_at_micros.unsigned_abs(),
+            self.id.simple()
+        )
     }
 
     /// Parses the text form; anything else is an invalid `cursor`.
@@ -234,7 +293,10 @@ impl Cursor {
         let rest = s.strip_prefix("v1.").ok_or_else(bad)?;
         let (micros, id) = rest.split_once('.').ok_or_else(bad)?;
         let started_at_micros = i64::from_str_radix(micros, 16).map_err(|_| bad())?;
-        DateTime::from_timestamp_micros(started_at_micros).ok_or_else(bad)?;
+        let at = DateTime::from_timestamp_micros(started_at_micros).ok_or_else(bad)?;
+        if !in_date_range(&at) {
+            return Err(bad());
+        }
         if id.len() != 32 {
             return Err(bad());
         }
@@ -339,6 +401,60 @@ mod tests {
             .validate(None)
             .unwrap();
         assert_eq!(q.started_from, Some(utc("2026-04-25T08:15:00Z")));
+    }
+
+    #[test]
+    fn dates_and_cursors_outside_years_1_to_9999_are_invalid() {
+        for (start, end, param) in [
+            (Some("-5000-01-01"), None, "start_date"),
+            (None, Some("+10000-01-01"), "end_date"),
+            (Some("0000-12-31T23:59:59.999999Z"), None, "start_date"),
+            (None, Some("0000-12-31"), "end_date"),
+        ] {
+            match filter(start, end).validate(None) {
+                Err(InvalidArgument { parameter, reason }) => {
+                    assert_eq!(parameter, param);
+                    assert!(reason.contains("out of range"), "{reason}");
+                }
+                other => panic!("{start:?}/{end:?}: {other:?}"),
+            }
+        }
+        // The edges themselves are in range.
+        let q = filter(Some("0001-01-01"), Some("9999-12-31"))
+            .validate(None)
+            .unwrap();
+        assert_eq!(q.started_from, Some(earliest_instant()));
+        assert_eq!(q.started_until, Some(latest_instant()));
+        // A forged cursor before year 1 (or after 9999) is not a cursor.
+        let id = Uuid::nil().simple();
+        for micros in [-5_000_000_000_000_000_000i64, 253_402_300_800_000_000] {
+            let forged = if micros < 0 {
+                format!("v1.-{:x}.{id}", -micros)
+            } else {
+                format!("v1.{micros:x}.{id}")
+            };
+            let e = ListFilter::default().validate(Some(&forged)).unwrap_err();
+            assert_eq!(e.parameter, "cursor", "{forged}");
+        }
+        let edge = Cursor::after(earliest_instant(), Uuid::nil()).encode();
+        assert!(ListFilter::default().validate(Some(&edge)).is_ok());
+    }
+
+    #[test]
+    fn workflow_names_are_1_to_255_bytes() {
+        assert!(validate_workflow_name(&"w".repeat(255)).is_ok());
+        for name in [String::new(), "w".repeat(256), "é".repeat(128)] {
+            let e = validate_workflow_name(&name).unwrap_err();
+            assert_eq!(e.parameter, "workflow_name");
+        }
+        let filter = ListFilter {
+            workflow_name: Some("w".repeat(3000)),
+            ..Default::default()
+        };
+        assert_eq!(
+            filter.validate(None).unwrap_err().parameter,
+            "workflow_name"
+        );
     }
 
     #[test]

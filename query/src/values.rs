@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::InvalidArgument;
 use crate::limits::Limits;
+use crate::model::LogMetadata;
 
 /// Why a value was refused: it is malformed (`invalid-argument`) or over a size limit
 /// (`too-large`).
@@ -68,6 +69,63 @@ pub fn storable_json(value: serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// Most digits before the decimal point of a JSON number that every store keeps:
+/// PostgreSQL's jsonb holds numbers as `numeric`, which refuses more.
+pub const MAX_NUMBER_INTEGER_DIGITS: i64 = 131_072;
+/// Most digits after the decimal point of a JSON number that every store keeps.
+pub const MAX_NUMBER_FRACTION_DIGITS: i64 = 16_383;
+
+/// Finds a number in `value` that a store could not keep digit for digit: one with more
+/// than [`MAX_NUMBER_INTEGER_DIGITS`] digits before the decimal point or
+/// [`MAX_NUMBER_FRACTION_DIGITS`] after it, once its exponent is applied (`1e200000`,
+/// `1e-20000`). Returns a description of the first such number.
+///
+/// Every other number is kept as written, digit for digit (the host parses JSON with
+/// `serde_json`'s `arbitrary_precision`); PostgreSQL may give an exponent form back in
+/// full (`1e2` as `100`).
+pub fn unstorable_number(value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            let text = n.to_string();
+            (!number_fits(&text)).then(|| {
+                let shown: String = text.chars().take(40).collect();
+                let more = if shown.len() < text.len() { "…" } else { "" };
+                format!(
+                    "the number {shown}{more} is out of range: at most {MAX_NUMBER_INTEGER_DIGITS} digits before the decimal point and {MAX_NUMBER_FRACTION_DIGITS} after it"
+                )
+            })
+        }
+        Value::Array(items) => items.iter().find_map(unstorable_number),
+        Value::Object(map) => map.values().find_map(unstorable_number),
+        _ => None,
+    }
+}
+
+/// Whether the JSON number `text` has few enough digits on each side of the point.
+fn number_fits(text: &str) -> bool {
+    let text = text.trim_start_matches('-');
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(at) => (&text[..at], text[at + 1..].parse::<i64>().ok()),
+        None => (text, Some(0)),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+    let Some(first) = digits.iter().position(|&b| b != b'0') else {
+        return true; // zero, whatever its exponent
+    };
+    let last = digits.iter().rposition(|&b| b != b'0').unwrap_or(first);
+    // An exponent beyond i64 puts a non-zero number far out of range.
+    let Some(exponent) = exponent else {
+        return false;
+    };
+    // Digit `i` of `digits` stands for 10^(int.len() - 1 - i + exponent).
+    let place = |i: usize| (int.len() as i64 - 1 - i as i64).saturating_add(exponent);
+    let before = place(first).saturating_add(1).max(0);
+    let after = place(last).saturating_neg().max(0);
+    before <= MAX_NUMBER_INTEGER_DIGITS && after <= MAX_NUMBER_FRACTION_DIGITS
+}
+
 /// How deeply a JSON value nests: 0 for a scalar, 1 for a flat array or object.
 pub fn json_depth(v: &serde_json::Value) -> usize {
     match v {
@@ -83,7 +141,7 @@ pub fn json_depth(v: &serde_json::Value) -> usize {
 pub fn parse_metadata(
     text: Option<String>,
     limits: &Limits,
-) -> Result<Option<serde_json::Value>, Rejection> {
+) -> Result<Option<LogMetadata>, Rejection> {
     let Some(text) = text else { return Ok(None) };
     let max = limits.max_log_metadata_bytes;
     if text.len() > max {
@@ -99,7 +157,10 @@ pub fn parse_metadata(
             InvalidArgument::new("metadata", format!("nested deeper than {max_depth} levels"))
                 .into(),
         ),
-        Ok(v @ serde_json::Value::Object(_)) => Ok(Some(storable_json(v))),
+        Ok(v @ serde_json::Value::Object(_)) => match unstorable_number(&v) {
+            Some(reason) => Err(InvalidArgument::new("metadata", reason).into()),
+            None => Ok(Some(LogMetadata::from_value(&storable_json(v)))),
+        },
         Ok(_) => Err(InvalidArgument::new("metadata", "must be a JSON object").into()),
         Err(e) => Err(InvalidArgument::new("metadata", format!("not JSON: {e}")).into()),
     }
@@ -137,7 +198,61 @@ pub fn parse_variable(
         )
         .into());
     }
+    if let Some(reason) = unstorable_number(&value) {
+        return Err(InvalidArgument::new("value", reason).into());
+    }
     Ok((storable_text(name.to_owned()), storable_json(value)))
+}
+
+/// The sizes of one execution's runtime variables, for the cap on their total
+/// ([`Limits::max_variables_bytes`]): each name's bytes plus its value's JSON text.
+#[derive(Debug, Clone, Default)]
+pub struct VariableSizes {
+    sizes: std::collections::HashMap<String, usize>,
+    total: usize,
+}
+
+impl VariableSizes {
+    /// The sizes of the variables in `variables` (a JSON object; anything else is none).
+    pub fn of(variables: Option<&serde_json::Value>) -> Self {
+        let mut sizes = Self::default();
+        if let Some(serde_json::Value::Object(map)) = variables {
+            for (name, value) in map {
+                sizes.record(name, name.len() + value.to_string().len());
+            }
+        }
+        sizes
+    }
+
+    /// The size setting `name` to a value of `value_bytes` (JSON text) takes, if the total
+    /// stays within `limits.max_variables_bytes`; [`record`](Self::record) it once set.
+    pub fn check(
+        &self,
+        name: &str,
+        value_bytes: usize,
+        limits: &Limits,
+    ) -> Result<usize, Rejection> {
+        let size = name.len() + value_bytes;
+        let total = self.total - self.sizes.get(name).copied().unwrap_or(0) + size;
+        if total > limits.max_variables_bytes {
+            return Err(Rejection::TooLarge(format!(
+                "variable {name:?} would bring this execution's variables to {total} bytes, past the limit of {} bytes",
+                limits.max_variables_bytes
+            )));
+        }
+        Ok(size)
+    }
+
+    /// Records that `name` now takes `size` bytes.
+    pub fn record(&mut self, name: &str, size: usize) {
+        let old = self.sizes.insert(name.to_owned(), size).unwrap_or(0);
+        self.total = self.total - old + size;
+    }
+
+    /// Bytes all variables take together.
+    pub fn total(&self) -> usize {
+        self.total
+    }
 }
 
 /// RFC 3339 in UTC with a `Z` and microseconds, the form every timestamp takes on the wire.
@@ -194,10 +309,70 @@ mod tests {
     fn metadata_and_variables_come_back_storable() {
         let limits = Limits::default();
         let meta = parse_metadata(Some(r#"{"k\u0000": "v\u0000"}"#.into()), &limits).unwrap();
-        assert_eq!(meta, Some(json!({"k\u{FFFD}": "v\u{FFFD}"})));
+        assert_eq!(
+            meta.map(|m| m.to_value()),
+            Some(json!({"k\u{FFFD}": "v\u{FFFD}"}))
+        );
         let (name, value) = parse_variable("n\0", r#""x\u0000""#, &limits).unwrap();
         assert_eq!(name, "n\u{FFFD}");
         assert_eq!(value, json!("x\u{FFFD}"));
+    }
+
+    #[test]
+    fn variables_are_capped_in_total_and_a_replaced_one_counts_once() {
+        let limits = Limits {
+            max_variables_bytes: 100,
+            ..Limits::default()
+        };
+        let mut sizes = VariableSizes::default();
+        let a = sizes.check("a", 39, &limits).unwrap();
+        sizes.record("a", a);
+        let b = sizes.check("b", 39, &limits).unwrap();
+        sizes.record("b", b);
+        assert_eq!(sizes.total(), 80);
+        assert!(matches!(
+            sizes.check("c", 20, &limits),
+            Err(Rejection::TooLarge(m)) if m.contains("101 bytes")
+        ));
+        // Replacing `a` with a smaller value makes room.
+        let a = sizes.check("a", 9, &limits).unwrap();
+        sizes.record("a", a);
+        assert_eq!(sizes.total(), 50);
+        assert!(sizes.check("c", 20, &limits).is_ok());
+        let of = VariableSizes::of(Some(&json!({"k": [1, 2], "name": "v"})));
+        assert_eq!(of.total(), 1 + 5 + 4 + 3);
+    }
+
+    #[test]
+    fn numbers_fit_when_postgresql_numeric_holds_them() {
+        for ok in [
+            "0",
+            "-0",
+            "0.0",
+            "0e999999999999999999999",
+            "12345678901234567890123",
+            "1.5e-300",
+            "-2.25",
+            "1e131071",
+            "1e-16383",
+            "123e-16383",
+            "100e131069",
+        ] {
+            assert!(number_fits(ok), "{ok}");
+        }
+        for bad in [
+            "1e131072",
+            "1e-16384",
+            "1.5e-16383",
+            "1e99999999999999999999999",
+            "10e131071",
+        ] {
+            assert!(!number_fits(bad), "{bad}");
+        }
+        assert!(number_fits(&"9".repeat(131_072)));
+        assert!(!number_fits(&"9".repeat(131_073)));
+        assert!(number_fits(&format!("0.{}", "9".repeat(16_383))));
+        assert!(!number_fits(&format!("0.{}", "9".repeat(16_384))));
     }
 
     #[test]

@@ -127,7 +127,14 @@ async fn seed(env: &TestEnv) -> Vec<Value> {
             .unwrap();
         if row.status != ExecutionStatus::Pending {
             env.store
-                .mark_running(row.id, row.started_at, row.started_at + TimeDelta::hours(1))
+                .mark_running(
+                    row.id,
+                    &bifrost_host::store::RunStart {
+                        started_at: row.started_at,
+                        deadline_at: row.started_at + TimeDelta::hours(1),
+                        lease_until: row.started_at + TimeDelta::hours(1),
+                    },
+                )
                 .await
                 .unwrap();
         }
@@ -166,7 +173,7 @@ async fn seed(env: &TestEnv) -> Vec<Value> {
                     execution_id: row.id,
                     level: LogLevel::ALL[(i % 5) as usize],
                     message: format!("line {i}"),
-                    metadata: (i % 4 == 0).then(|| json!({"i": i})),
+                    metadata: (i % 4 == 0).then(|| (&json!({"i": i})).into()),
                     timestamp: at,
                 }
             })

@@ -4,15 +4,19 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bifrost_host::error::StoreError;
 use bifrost_host::logs::RedisLogStream;
 use bifrost_host::model::{Execution, ExecutionStatus, StreamId};
+use bifrost_host::model::{LogEntry, NewExecution, Outcome};
 use bifrost_host::query::ListFilter;
-use bifrost_host::runner::{LoadedWorkflow, RunRequest, Runner};
-use bifrost_host::store::{ExecutionStore, PostgresStore};
+use bifrost_host::runner::{LoadedWorkflow, RunRequest, Runner, RunnerConfig};
+use bifrost_host::store::{ExecutionStore, PostgresStore, RunStart};
 use bifrost_host::{ApiError, ExecutionsService, Identity};
 use bifrost_tests::servers::{OwnPostgres, OwnRedis};
 use bifrost_tests::{Backend, PROBE, TestEnv, admin, user};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 const EXECUTIONS: usize = 8;
 
@@ -269,8 +273,9 @@ async fn load_200_executions_of_1000_lines_each() {
     env.close().await;
 }
 
-/// The periodic sweep of an embedding runner finds an execution left `Running` past its
-/// deadline (as a killed runner leaves it) and marks it `Stuck`, with its live logs stored.
+/// The periodic sweep of an embedding runner finds an execution left `Running` with its
+/// lease run out (as a killed runner leaves it) and marks it `Stuck`, with its live logs
+/// stored.
 async fn periodic_sweep_marks_abandoned_executions_stuck(backend: Backend) {
     use bifrost_host::model::LogLevel;
     let env = TestEnv::new(backend).await;
@@ -286,9 +291,16 @@ async fn periodic_sweep_marks_abandoned_executions_stuck(backend: Backend) {
             started_at: started,
         })
         .await;
-    // Running, with a deadline that has passed, and a live log.
+    // Running, with a lease that has run out (its deadline is still ahead), and a live log.
     env.store
-        .mark_running(abandoned, started, started + chrono::TimeDelta::minutes(1))
+        .mark_running(
+            abandoned,
+            &RunStart {
+                started_at: started,
+                deadline_at: started + chrono::TimeDelta::hours(1),
+                lease_until: started + chrono::TimeDelta::minutes(1),
+            },
+        )
         .await
         .unwrap();
     let live = bifrost_tests::append_lines(
@@ -298,7 +310,7 @@ async fn periodic_sweep_marks_abandoned_executions_stuck(backend: Backend) {
         ["before the runner died".to_owned()],
     )
     .await;
-    // Another, still within its deadline, is left alone.
+    // Another, whose lease is still running, is left alone.
     let current = env
         .seed(&bifrost_tests::Seed {
             by: who.user_id,
@@ -334,4 +346,148 @@ async fn periodic_sweep_marks_abandoned_executions_stuck(backend: Backend) {
     env.close().await;
 }
 
-bifrost_tests::on_both_backends!(periodic_sweep_marks_abandoned_executions_stuck);
+/// The store as it is, but the write that ends a run waits first: a runner still busy
+/// storing a long log after its execution's deadline.
+struct SlowToFinish {
+    inner: Arc<dyn ExecutionStore>,
+    delay: Duration,
+}
+
+#[async_trait::async_trait]
+impl ExecutionStore for SlowToFinish {
+    async fn create(&self, new: &NewExecution) -> Result<(), StoreError> {
+        self.inner.create(new).await
+    }
+    async fn mark_running(&self, id: Uuid, start: &RunStart) -> Result<(), StoreError> {
+        self.inner.mark_running(id, start).await
+    }
+    async fn create_running(&self, new: &NewExecution, start: &RunStart) -> Result<(), StoreError> {
+        self.inner.create_running(new, start).await
+    }
+    async fn renew_leases(&self, ids: &[Uuid], until: DateTime<Utc>) -> Result<(), StoreError> {
+        self.inner.renew_leases(ids, until).await
+    }
+    async fn finish_with_logs(
+        &self,
+        id: Uuid,
+        outcome: &Outcome,
+        entries: &[LogEntry],
+    ) -> Result<Execution, StoreError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.finish_with_logs(id, outcome, entries).await
+    }
+    async fn abandoned(&self, now: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
+        self.inner.abandoned(now).await
+    }
+    async fn claim_abandoned(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.claim_abandoned(id, now, until).await
+    }
+    async fn mark_stuck(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        message: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.mark_stuck(id, now, message).await
+    }
+    async fn finish(&self, id: Uuid, outcome: &Outcome) -> Result<(), StoreError> {
+        self.inner.finish(id, outcome).await
+    }
+    async fn set_variable(&self, id: Uuid, name: &str, value: &Value) -> Result<(), StoreError> {
+        self.inner.set_variable(id, name, value).await
+    }
+    async fn fetch(&self, id: Uuid, with_variables: bool) -> Result<Execution, StoreError> {
+        self.inner.fetch(id, with_variables).await
+    }
+    async fn list(
+        &self,
+        scope: &bifrost_host::Scope,
+        query: &bifrost_host::query::ListQuery,
+        with_variables: bool,
+    ) -> Result<Vec<Execution>, StoreError> {
+        self.inner.list(scope, query, with_variables).await
+    }
+    async fn insert_logs(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+        self.inner.insert_logs(entries).await
+    }
+    async fn read_logs(
+        &self,
+        id: Uuid,
+        start: StreamId,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        self.inner.read_logs(id, start, count).await
+    }
+}
+
+/// A live runner's execution is never swept, even long past its deadline: while the
+/// runner is still writing its end (here held back 8 s, as a long log's store can take),
+/// its heartbeat keeps the lease, and sweeps running all the while leave it alone. (The
+/// sweep used to go by the deadline and mark it `Stuck` from under its runner.)
+async fn a_live_runners_execution_is_never_swept(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let store: Arc<dyn ExecutionStore> = Arc::new(SlowToFinish {
+        inner: env.store.clone(),
+        delay: Duration::from_secs(8),
+    });
+    let service = ExecutionsService::new(store, env.logs.clone());
+    let runner = Runner::new(
+        service,
+        RunnerConfig {
+            deadline: Duration::from_secs(1),
+            store_retry: Duration::ZERO,
+            lease: Duration::from_secs(1),
+            ..bifrost_tests::test_config()
+        },
+    )
+    .unwrap();
+    let probe = runner.load_file(PROBE.as_ref()).unwrap();
+    let run = runner.run(
+        &probe,
+        RunRequest {
+            workflow_name: "probe".into(),
+            input: json!({"calls": [{"op": "log", "level": "INFO", "message": "then spin"}, {"op": "spin"}]}),
+            identity: user(None),
+            form_id: None,
+            session_id: None,
+        },
+    );
+    let sweeps = async {
+        let mut swept = Vec::new();
+        for _ in 0..45 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            swept.extend(
+                env.service
+                    .sweep_stuck(Duration::from_secs(1))
+                    .await
+                    .unwrap(),
+            );
+        }
+        swept
+    };
+    let (done, swept) = tokio::join!(run, sweeps);
+    let done = done.unwrap();
+    assert_eq!(swept, Vec::<Uuid>::new(), "nothing was swept");
+    assert_eq!(done.status, ExecutionStatus::Timeout);
+    let row = env.store.get(done.id).await.unwrap();
+    assert_eq!(row.status, ExecutionStatus::Timeout);
+    assert_eq!(
+        env.store
+            .read_logs(done.id, StreamId::MIN, 10)
+            .await
+            .unwrap()[0]
+            .message,
+        "then spin"
+    );
+    env.close().await;
+}
+
+bifrost_tests::on_both_backends!(
+    periodic_sweep_marks_abandoned_executions_stuck,
+    a_live_runners_execution_is_never_swept,
+);

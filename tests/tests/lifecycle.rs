@@ -68,7 +68,10 @@ async fn hello_example_runs_and_is_recorded(backend: Backend) {
         .iter()
         .find(|l| l.message == "greeting Ada")
         .expect("info line");
-    assert_eq!(info.metadata.as_ref().unwrap()["name"], json!("Ada"));
+    assert_eq!(
+        info.metadata.as_ref().unwrap().to_value()["name"],
+        json!("Ada")
+    );
     assert!(!stream_exists(&h, done.id).await);
     let stored = h
         .env

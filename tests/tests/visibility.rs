@@ -169,6 +169,24 @@ async fn variables_and_resource_figures_only_for_admins(backend: Backend) {
     assert_eq!(got["variables"], json!({"k": {"deep": [1, 2]}}));
     assert!(got["peak_memory_bytes"].as_i64().unwrap() > 0);
     assert!(got["cpu_total_seconds"].as_f64().is_some());
+
+    // For those who may not see them, the stores do not even read them.
+    let scope = bifrost_host::Scope::All;
+    let query = bifrost_host::query::ListFilter::default()
+        .validate(None)
+        .unwrap();
+    for with_variables in [false, true] {
+        let row = h.env.store.fetch(mine.id, with_variables).await.unwrap();
+        let rows = h
+            .env
+            .store
+            .list(&scope, &query, with_variables)
+            .await
+            .unwrap();
+        let listed = rows.iter().find(|e| e.id == mine.id).unwrap();
+        assert_eq!(row.variables.is_some(), with_variables);
+        assert_eq!(listed.variables.is_some(), with_variables);
+    }
     h.close().await;
 }
 

@@ -172,7 +172,9 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
             ]);
             for (which, cur) in [("first page", None), ("deep page", deep)] {
                 let q = f.validate(cur)?;
-                let plan = store.explain_list(&who.scope(), &q).await?;
+                let plan = store
+                    .explain_list(&who.scope(), &q, who.is_platform_admin)
+                    .await?;
                 plans += &format!(
                     "**{role}, filters: {}, {which}**\n\n```\n{plan}\n```\n\n",
                     describe(mask)

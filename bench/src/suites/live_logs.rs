@@ -39,7 +39,7 @@ pub async fn prepare_stream(redis: &dyn LogStream) -> anyhow::Result<Uuid> {
                 LogLevel::Info
             },
             message: format!("processed batch {i} of the nightly import"),
-            metadata: (i % 2 == 0).then(|| json!({"batch": i, "rows": 500})),
+            metadata: (i % 2 == 0).then(|| (&json!({"batch": i, "rows": 500})).into()),
             timestamp: now,
         })
         .collect();

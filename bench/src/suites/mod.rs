@@ -6,5 +6,6 @@ pub mod ingest;
 pub mod instantiate;
 pub mod list_scale;
 pub mod live_logs;
+pub mod log_store;
 pub mod memory;
 pub mod python;

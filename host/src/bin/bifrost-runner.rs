@@ -1,10 +1,14 @@
 //! `bifrost-runner`: runs workflow components as executions and queries them.
 //!
 //! Exit codes: 0 success; 1 the workflow's execution ended other than `Success`; 2 usage
-//! or infrastructure errors (bad flags, unreachable database or log stream).
+//! or infrastructure errors (bad flags, unreachable database or log stream). Every error is
+//! one line on stderr. A closed stdout (`bifrost-runner ... | head -c 1`) ends the output
+//! quietly; the exit code is what it would have been.
 
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
@@ -49,10 +53,15 @@ enum Command {
     /// Query executions.
     #[command(subcommand)]
     Executions(ExecutionsCommand),
-    /// Mark `Stuck` the executions a stopped runner left `Running` past their deadline, move
-    /// their logs to the store, and print their ids as a JSON array. (`run` does this too
-    /// when it starts.)
-    Sweep,
+    /// Mark `Stuck` the executions whose runner stopped (left `Running` with their lease
+    /// run out), move their logs to the store, and print their ids as a JSON array. (`run`
+    /// does this too, beside its own execution.)
+    Sweep {
+        /// How long this sweep holds each execution it takes over while it moves its log,
+        /// in seconds, 1 to 3600.
+        #[arg(long, env = "BIFROST_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        lease_secs: u64,
+    },
     /// Write the `bifrost:executions` WIT package this runner implements as a binary WIT
     /// package (`bifrost-executions@<version>.wasm`) into a directory, for component tooling
     /// (`wasm-tools`, `wac`); print the file's path. Needs no backend.
@@ -71,7 +80,8 @@ enum Command {
         /// The provider's fixture (JSON); its directory is visible to the component.
         #[arg(long)]
         fixture: PathBuf,
-        /// Input parameters, a JSON value.
+        /// Input parameters: a JSON value, `@FILE` for a file's content, or `-` for
+        /// standard input.
         #[arg(long, default_value = "{}")]
         input: String,
     },
@@ -125,7 +135,8 @@ enum ExecutionsCommand {
 struct RunArgs {
     /// The workflow component (.wasm).
     component: PathBuf,
-    /// Input parameters, a JSON value.
+    /// Input parameters: a JSON value, `@FILE` for a file's content, or `-` for standard
+    /// input (inputs up to the 1 MiB limit, past what a command line holds).
     #[arg(long, default_value = "{}")]
     input: String,
     /// Name to record; defaults to the component's file name without extension.
@@ -137,12 +148,18 @@ struct RunArgs {
     /// CLI session id.
     #[arg(long)]
     session_id: Option<String>,
-    /// Deadline in seconds.
-    #[arg(long, default_value_t = 300)]
+    /// Deadline in seconds, 1 to 604800 (7 days).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=604_800))]
     timeout_secs: u64,
-    /// How long the end of the run waits for an unreachable store before giving up.
-    #[arg(long, env = "BIFROST_STORE_RETRY_SECS", default_value_t = 60)]
+    /// How long the end of the run waits for an unreachable store before giving up, in
+    /// seconds, 0 to 86400 (1 day).
+    #[arg(long, env = "BIFROST_STORE_RETRY_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     store_retry_secs: u64,
+    /// The lease this runner holds on its execution, in seconds, 1 to 3600: it renews it
+    /// every third of that while the execution runs; once it has run out, a sweep marks
+    /// the execution `Stuck`.
+    #[arg(long, env = "BIFROST_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    lease_secs: u64,
     #[command(flatten)]
     who: IdentityArgs,
 }
@@ -197,6 +214,81 @@ impl IdentityArgs {
 /// A failure that is not the workflow's: usage or infrastructure.
 struct Fatal(anyhow::Error);
 
+/// Set once stdout is closed by its reader: nothing more is written, and that is no error.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `text` and a newline to stdout; a closed stdout ends the output quietly.
+fn print_line(text: &str) -> Result<(), Fatal> {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        other => Ok(other.context("writing to stdout")?),
+    }
+}
+
+/// An error as one line: the newlines some messages carry (a parser's dump of bytes, a
+/// database's detail) become spaces.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A usage error in one line: clap's message without its usage block and hint.
+fn usage_error(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    let head = ["\n\nUsage:", "\n\nFor more information"]
+        .iter()
+        .filter_map(|cut| text.find(cut))
+        .min()
+        .map_or(text, |at| &text[..at]);
+    one_line(head)
+}
+
+/// The input of `run` or `offline`: JSON text, `@FILE`, or `-` for standard input.
+fn read_input(arg: &str) -> anyhow::Result<serde_json::Value> {
+    let text = if arg == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("--input -: cannot read standard input")?;
+        text
+    } else if let Some(path) = arg.strip_prefix('@') {
+        std::fs::read_to_string(path).with_context(|| format!("--input: cannot read {path}"))?
+    } else {
+        arg.to_owned()
+    };
+    serde_json::from_str(&text).context("--input is not JSON")
+}
+
+/// Log output for the runner's own messages (`BIFROST_LOG`): one line per event, its
+/// fields' newlines (a slow statement's SQL, say) turned into spaces, and colours only
+/// on a terminal.
+fn init_logging() {
+    let fields = tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        let text = one_line(&format!("{value:?}"));
+        if field.name() == "message" {
+            write!(w, "{text}")
+        } else {
+            write!(w, "{field}={text}")
+        }
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BIFROST_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .fmt_fields(fields)
+        .init();
+}
+
 impl<E: Into<anyhow::Error>> From<E> for Fatal {
     fn from(e: E) -> Self {
         Fatal(e.into())
@@ -205,18 +297,27 @@ impl<E: Into<anyhow::Error>> From<E> for Fatal {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("BIFROST_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
+    init_logging();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            eprintln!("bifrost-runner: {}", usage_error(&e));
+            return ExitCode::from(2);
+        }
+    };
     match run(cli).await {
         Ok(code) => code,
         Err(Fatal(e)) => {
-            eprintln!("bifrost-runner: {e:#}");
+            eprintln!("bifrost-runner: {}", one_line(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
@@ -233,8 +334,7 @@ async fn connect(cli: &Cli) -> Result<ExecutionsService, Fatal> {
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<(), Fatal> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
+    print_line(&serde_json::to_string_pretty(v)?)
 }
 
 fn write_wit_package(out_dir: &std::path::Path) -> Result<ExitCode, Fatal> {
@@ -242,7 +342,7 @@ fn write_wit_package(out_dir: &std::path::Path) -> Result<ExitCode, Fatal> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let path = out_dir.join(&package.file_name);
     std::fs::write(&path, &package.bytes).with_context(|| format!("writing {}", path.display()))?;
-    println!("{}", path.display());
+    print_line(&path.display().to_string())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -251,12 +351,12 @@ async fn run_offline(
     fixture: &std::path::Path,
     input: &str,
 ) -> Result<ExitCode, Fatal> {
-    serde_json::from_str::<serde_json::Value>(input).context("--input is not JSON")?;
+    let input = read_input(input)?.to_string();
     let bytes =
         std::fs::read(component).with_context(|| format!("reading {}", component.display()))?;
-    match bifrost_host::offline::run_composed(&bytes, fixture, input).await? {
+    match bifrost_host::offline::run_composed(&bytes, fixture, &input).await? {
         Ok(result) => {
-            println!("{result}");
+            print_line(&result)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(message) => {
@@ -281,8 +381,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
     match cli.command {
         Command::Run(args) => {
             let identity = args.who.identity()?;
-            let input: serde_json::Value =
-                serde_json::from_str(&args.input).context("--input is not JSON")?;
+            let input = read_input(&args.input)?;
             let workflow_name = match args.workflow_name {
                 Some(n) => n,
                 None => args
@@ -295,11 +394,21 @@ async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
             let config = RunnerConfig {
                 deadline: std::time::Duration::from_secs(args.timeout_secs),
                 store_retry: std::time::Duration::from_secs(args.store_retry_secs),
+                lease: std::time::Duration::from_secs(args.lease_secs),
                 ..RunnerConfig::default()
             };
             let is_admin = identity.is_platform_admin;
-            let runner = Runner::new(service, config).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-            runner.sweep_stuck().await?;
+            let lease = config.lease;
+            let runner =
+                Runner::new(service.clone(), config).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+            // Executions other runners left behind are swept beside this run, never before
+            // it: their logs may take a while to move. What this process does not finish,
+            // the next sweep takes over once its claim has run out.
+            tokio::spawn(async move {
+                if let Err(e) = service.sweep_stuck(lease).await {
+                    tracing::warn!(error = %e, "sweep for stuck executions failed");
+                }
+            });
             let workflow = runner.load_file(&args.component)?;
             let execution = runner
                 .run(
@@ -350,8 +459,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
             print_json(&execution)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sweep => {
-            let ids = service.sweep_stuck().await?;
+        Command::Sweep { lease_secs } => {
+            let ids = service
+                .sweep_stuck(std::time::Duration::from_secs(lease_secs))
+                .await?;
             print_json(&ids)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -377,7 +488,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Fatal> {
                 )
                 .await?;
             for entry in entries {
-                println!("{}", serde_json::to_string(&entry)?);
+                print_line(&serde_json::to_string(&entry)?)?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -48,7 +48,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use chrono::{DateTime, NaiveDate, TimeDelta};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestCaseResult, TestRunner};
 use serde_json::{Value, json};
@@ -74,7 +74,13 @@ const DEFAULT_TOTAL_CASES: u64 = 120_000;
 /// (`too-large`, or `invalid-argument` for a variable name) or, for a log message,
 /// truncated with a marker; within them the exact answer is required.
 fn limits() -> Limits {
-    Limits::default()
+    Limits {
+        // Cases of several instances set the one running execution's variables, and each
+        // instance counts only its own towards the total; the cap on the total has tests
+        // of its own (`bifrost_query::values`, `hostile::variables_are_capped_in_total`).
+        max_variables_bytes: usize::MAX,
+        ..Limits::default()
+    }
 }
 
 /// Variables are reset after this many successful `set-variable` calls, so that the
@@ -421,7 +427,14 @@ impl Fixture {
             let finished = !matches!(status, S::Pending | S::Running);
             if status == S::Running {
                 store
-                    .mark_running(id, started_at, started_at + TimeDelta::days(36_500))
+                    .mark_running(
+                        id,
+                        &crate::store::RunStart {
+                            started_at,
+                            deadline_at: started_at + TimeDelta::days(36_500),
+                            lease_until: started_at + TimeDelta::days(36_500),
+                        },
+                    )
                     .await
                     .map_err(|e| e.to_string())?;
             } else if finished {
@@ -475,7 +488,9 @@ impl Fixture {
                     execution_id: exec,
                     level: levels[i as usize % levels.len()],
                     message: format!("line {i} {}", messages[i as usize % messages.len()]),
-                    metadata: (i % 2 == 0).then(|| json!({"i": i, "nested": {"ok": true}})),
+                    metadata: (i % 2 == 0).then(|| {
+                        model::LogMetadata::from_value(&json!({"i": i, "nested": {"ok": true}}))
+                    }),
                     timestamp: base + TimeDelta::milliseconds(i as i64),
                 })
                 .collect();
@@ -520,9 +535,10 @@ impl Fixture {
             LogWriter::spawn(stream.clone(), running_id, &Limits::default());
         let mut kept = (0, 0);
         for (i, message) in messages.iter().enumerate() {
-            let metadata = (i % 2 == 1).then(|| json!({"live": i}));
+            let metadata =
+                (i % 2 == 1).then(|| model::LogMetadata::from_value(&json!({"live": i})));
             kept.0 += 1;
-            kept.1 += (message.len() + metadata.as_ref().map_or(0, |m| m.to_string().len())) as u64;
+            kept.1 += (message.len() + metadata.as_ref().map_or(0, |m| m.len())) as u64;
             running_writer.write(model::LogLine {
                 level: levels[i % levels.len()],
                 message: (*message).to_owned(),
@@ -656,11 +672,17 @@ impl Fixture {
     /// Clears the running execution's variables, in the store and in the model.
     async fn reset_variables(&self) -> TestCaseResult {
         self.sets.store(0, Ordering::Relaxed);
-        sqlx::query("UPDATE executions SET variables = NULL WHERE id = ?")
-            .bind(self.running.execution.execution_id.hyphenated().to_string())
-            .execute(self.store.pool())
-            .await
-            .map_err(|e| TestCaseError::fail(format!("reset variables: {e}")))?;
+        let id = self.running.execution.execution_id.hyphenated().to_string();
+        for sql in [
+            "UPDATE executions SET variables = NULL WHERE id = ?",
+            "DELETE FROM execution_variables WHERE execution_id = ?",
+        ] {
+            sqlx::query(sql)
+                .bind(&id)
+                .execute(self.store.pool())
+                .await
+                .map_err(|e| TestCaseError::fail(format!("reset variables: {e}")))?;
+        }
         *self.vars.lock().expect("vars model") = None;
         Ok(())
     }
@@ -881,6 +903,11 @@ fn depth_oracle(v: &serde_json::Value) -> usize {
 /// An independent reading of a date bound, for the forms that are clearly valid: an RFC
 /// 3339 date-time, or a plain `YYYY-MM-DD` (the whole day, in UTC).
 fn date_oracle(s: &str, end: bool) -> Option<DateTime<Utc>> {
+    // Dates from year 1 to 9999 are in range (`bifrost_query::query::earliest_instant`).
+    date_reading(s, end).filter(|t| (1..=9999).contains(&t.year()))
+}
+
+fn date_reading(s: &str, end: bool) -> Option<DateTime<Utc>> {
     let t = s.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Some(d.with_timezone(&Utc));

@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use super::{DEFAULT_KEY_PREFIX, LogStream};
 use crate::error::LogStreamError;
-use crate::model::{LogEntry, LogLevel, ParseLogLevelError, ParseStreamIdError, StreamId, rfc3339};
+use crate::model::{
+    LogEntry, LogLevel, LogMetadata, ParseLogLevelError, ParseStreamIdError, StreamId, rfc3339,
+};
 
 /// The largest stream id, as an `XRANGE` end.
 const STREAM_END: &str = "+";
@@ -81,7 +83,8 @@ fn parse_entry(
     let metadata_text = field(e, "metadata").unwrap_or_else(|_| "{}".to_owned());
     let metadata = match serde_json::from_str::<serde_json::Value>(&metadata_text) {
         Ok(serde_json::Value::Object(m)) if m.is_empty() => None,
-        Ok(v) => Some(v),
+        Ok(v @ serde_json::Value::Object(_)) => Some(LogMetadata::from_value(&v)),
+        Ok(_) => return Err(malformed("metadata is not a JSON object".into())),
         Err(err) => return Err(malformed(format!("metadata is not JSON: {err}"))),
     };
     let timestamp = DateTime::parse_from_rfc3339(&field(e, "timestamp")?)
@@ -128,7 +131,7 @@ impl LogStream for RedisLogStream {
                 .arg(&entry.message)
                 .arg("metadata");
             match &entry.metadata {
-                Some(m) => cmd.arg(m.to_string()),
+                Some(m) => cmd.arg(m.as_str()),
                 None => cmd.arg("{}"),
             }
             .arg("timestamp")

@@ -23,8 +23,8 @@ use uuid::Uuid;
 use super::LogStream;
 use crate::error::ApiError;
 use crate::limits::Limits;
-use crate::model::{LogEntry, LogLevel, LogLine, StreamId};
-use std::sync::Arc;
+use crate::model::{LogEntry, LogLevel, LogLine, LogMetadata, StreamId};
+use std::sync::{Arc, Mutex};
 
 /// Most lines in one pipelined append.
 const MAX_BATCH: usize = 1000;
@@ -43,6 +43,34 @@ enum Command {
 #[derive(Clone)]
 pub struct LogWriter {
     tx: mpsc::UnboundedSender<Command>,
+    caps: Arc<Mutex<Caps>>,
+}
+
+/// The log caps of one execution, counted where lines are written: a line past them is
+/// counted and dropped at once, never queued, so what the writer holds (queued and kept)
+/// is bounded by the caps whatever the guest sends, and however slow the stream is.
+#[derive(Debug)]
+struct Caps {
+    max_lines: u64,
+    max_bytes: u64,
+    kept_lines: u64,
+    kept_bytes: u64,
+    dropped_lines: u64,
+    dropped_bytes: u64,
+}
+
+impl Caps {
+    /// Whether a line of `size` bytes is kept; counts it either way.
+    fn admit(&mut self, size: u64) -> bool {
+        if self.kept_lines >= self.max_lines || self.kept_bytes + size > self.max_bytes {
+            self.dropped_lines += 1;
+            self.dropped_bytes += size;
+            return false;
+        }
+        self.kept_lines += 1;
+        self.kept_bytes += size;
+        true
+    }
 }
 
 /// The task behind a [`LogWriter`]; [`finish`](Self::finish) it after the last line.
@@ -73,19 +101,25 @@ impl LogWriter {
         limits: &Limits,
     ) -> (LogWriter, LogWriterTask) {
         let (tx, rx) = mpsc::unbounded_channel();
+        let caps = Arc::new(Mutex::new(Caps {
+            max_lines: limits.max_log_lines,
+            max_bytes: limits.max_log_bytes,
+            kept_lines: 0,
+            kept_bytes: 0,
+            dropped_lines: 0,
+            dropped_bytes: 0,
+        }));
         let state = Writer {
             stream,
             execution_id,
-            max_lines: limits.max_log_lines,
-            max_bytes: limits.max_log_bytes,
-            kept_bytes: 0,
+            caps: caps.clone(),
             last_id: None,
             outcome: WriterOutcome::default(),
             sent: 0,
         };
         let handle = tokio::spawn(state.run(rx));
         (
-            LogWriter { tx },
+            LogWriter { tx, caps },
             LogWriterTask {
                 handle,
                 execution_id,
@@ -93,11 +127,19 @@ impl LogWriter {
         )
     }
 
-    /// Queues one line. Returns at once; the line is written in order with the others.
+    /// Queues one line, or counts it as dropped when the execution's log caps are
+    /// reached. Returns at once; the line is written in order with the others.
     pub fn write(&self, line: LogLine) {
-        // The task outlives every writer; a closed channel means the run is over and there
-        // is nobody left to read the line.
-        let _ = self.tx.send(Command::Line(line));
+        let size = (line.message.len() + line.metadata.as_ref().map_or(0, LogMetadata::len)) as u64;
+        let admitted = match self.caps.lock() {
+            Ok(mut caps) => caps.admit(size),
+            Err(_) => false,
+        };
+        if admitted {
+            // The task outlives every writer; a closed channel means the run is over and
+            // there is nobody left to read the line.
+            let _ = self.tx.send(Command::Line(line));
+        }
     }
 
     /// Waits until every line queued before this call is in the live stream; an error if
@@ -140,9 +182,7 @@ fn next_id(last: Option<StreamId>, now_ms: u64) -> StreamId {
 struct Writer {
     stream: Arc<dyn LogStream>,
     execution_id: Uuid,
-    max_lines: u64,
-    max_bytes: u64,
-    kept_bytes: u64,
+    caps: Arc<Mutex<Caps>>,
     last_id: Option<StreamId>,
     outcome: WriterOutcome,
     /// `outcome.entries[..sent]` are in the live stream.
@@ -150,21 +190,6 @@ struct Writer {
 }
 
 impl Writer {
-    /// Keeps a line within the caps, or counts it.
-    fn accept(&mut self, line: LogLine) {
-        let size =
-            (line.message.len() + line.metadata.as_ref().map_or(0, |m| m.to_string().len())) as u64;
-        if self.outcome.entries.len() as u64 >= self.max_lines
-            || self.kept_bytes + size > self.max_bytes
-        {
-            self.outcome.dropped_lines += 1;
-            self.outcome.dropped_bytes += size;
-            return;
-        }
-        self.kept_bytes += size;
-        self.push(line);
-    }
-
     fn push(&mut self, line: LogLine) {
         let id = next_id(self.last_id, Utc::now().timestamp_millis().max(0) as u64);
         self.last_id = Some(id);
@@ -180,22 +205,26 @@ impl Writer {
     }
 
     /// The line that ends a log whose caps were reached (kept beyond the caps: it is the
-    /// record of what was not kept).
+    /// record of what was not kept). Called once every writer is gone.
     fn push_limit_notice(&mut self) {
-        if self.outcome.dropped_lines == 0 {
+        let Ok(caps) = self.caps.lock() else { return };
+        let (lines, bytes) = (caps.dropped_lines, caps.dropped_bytes);
+        let (max_lines, max_bytes) = (caps.max_lines, caps.max_bytes);
+        drop(caps);
+        self.outcome.dropped_lines = lines;
+        self.outcome.dropped_bytes = bytes;
+        if lines == 0 {
             return;
         }
-        let (lines, bytes) = (self.outcome.dropped_lines, self.outcome.dropped_bytes);
         self.push(LogLine {
             level: LogLevel::Warning,
             message: format!(
-                "log limit reached ({} lines, {} bytes per execution): {lines} later lines ({bytes} bytes) were not kept",
-                self.max_lines, self.max_bytes
+                "log limit reached ({max_lines} lines, {max_bytes} bytes per execution): {lines} later lines ({bytes} bytes) were not kept"
             ),
-            metadata: Some(serde_json::json!({
+            metadata: Some(LogMetadata::from_value(&serde_json::json!({
                 "dropped_lines": lines,
                 "dropped_bytes": bytes,
-            })),
+            }))),
             timestamp: Utc::now(),
         });
     }
@@ -272,7 +301,7 @@ impl Writer {
 
     fn take(&mut self, cmd: Command, waiting: &mut Vec<oneshot::Sender<Result<(), ApiError>>>) {
         match cmd {
-            Command::Line(line) => self.accept(line),
+            Command::Line(line) => self.push(line),
             Command::Flush(done) => waiting.push(done),
         }
     }

@@ -3,16 +3,17 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
-use sqlx::{FromRow, Postgres, QueryBuilder};
+use sqlx::{Connection, FromRow, Postgres, QueryBuilder};
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 use uuid::Uuid;
 
-use super::ExecutionStore;
+use super::{ExecutionStore, RunStart, merge_variables};
 use crate::error::StoreError;
 use crate::identity::Scope;
 use crate::model::{
-    Execution, ExecutionStatus, LogEntry, LogLevel, NewExecution, Outcome, StreamId,
+    Execution, ExecutionStatus, LogEntry, LogLevel, LogMetadata, NewExecution, Outcome, StreamId,
 };
 use crate::query::ListQuery;
 
@@ -25,10 +26,26 @@ pub struct PostgresStore {
     pool: PgPool,
 }
 
-/// The final status and figures of a run; bind with `bind_outcome!`.
-const FINISH_SQL: &str = "UPDATE executions SET status = $2::execution_status, result = $3, \
-    result_type = $4, error_message = $5, duration_ms = $6, completed_at = $7, \
-    peak_memory_bytes = $8, cpu_total_seconds = $9, log_lines_dropped = $10 WHERE id = $1";
+/// Removes the variables of execution `$1` that were set one at a time, as `vars`, for
+/// [`FOLDED_VARIABLES`] to fold into the row.
+const FOLD_VARIABLES: &str =
+    "vars AS (DELETE FROM execution_variables WHERE execution_id = $1 RETURNING name, value)";
+
+/// The row's `variables` with those of [`FOLD_VARIABLES`] set over them.
+const FOLDED_VARIABLES: &str = "CASE WHEN EXISTS (SELECT 1 FROM vars) \
+    THEN COALESCE(variables, '{}'::jsonb) || (SELECT jsonb_object_agg(name, value) FROM vars) \
+    ELSE variables END";
+
+/// The final status and figures of a run, with its variables folded into the row; after
+/// `WITH {FOLD_VARIABLES}`; bind with `bind_outcome!`.
+static FINISH_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE executions SET status = $2::execution_status, result = $3, \
+         result_type = $4, error_message = $5, duration_ms = $6, completed_at = $7, \
+         peak_memory_bytes = $8, cpu_total_seconds = $9, log_lines_dropped = $10, \
+         variables = {FOLDED_VARIABLES} WHERE id = $1"
+    )
+});
 
 /// Binds a run's outcome to [`FINISH_SQL`] (or a query that extends it): a `query` or a
 /// `query_as`, which share no trait for `bind`.
@@ -48,10 +65,37 @@ macro_rules! bind_outcome {
     }};
 }
 
-const EXECUTION_COLUMNS: &str = "id, workflow_name, status::text AS status, parameters, result, \
-    result_type, variables, error_message, duration_ms, started_at, completed_at, created_at, \
-    executed_by, executed_by_name, organization_id, form_id, session_id, peak_memory_bytes, \
-    cpu_total_seconds, log_lines_dropped";
+/// The columns of an [`ExecutionRow`], reading the variables (`$vars`) or not.
+macro_rules! execution_columns {
+    ($vars:literal) => {
+        concat!(
+            "id, workflow_name, status::text AS status, parameters, result, result_type, ",
+            $vars,
+            ", error_message, duration_ms, started_at, completed_at, created_at, executed_by, \
+             executed_by_name, organization_id, form_id, session_id, peak_memory_bytes, \
+             cpu_total_seconds, log_lines_dropped"
+        )
+    };
+}
+
+/// Every column, the variables included: those folded into the row and those set since.
+const EXECUTION_COLUMNS: &str = execution_columns!(
+    "variables, (SELECT jsonb_object_agg(v.name, v.value) FROM execution_variables v \
+     WHERE v.execution_id = executions.id) AS live_variables"
+);
+
+/// Every column but the variables, which are not read at all: for callers who may not see
+/// them.
+const EXECUTION_COLUMNS_NO_VARIABLES: &str =
+    execution_columns!("NULL::jsonb AS variables, NULL::jsonb AS live_variables");
+
+fn execution_columns(with_variables: bool) -> &'static str {
+    if with_variables {
+        EXECUTION_COLUMNS
+    } else {
+        EXECUTION_COLUMNS_NO_VARIABLES
+    }
+}
 
 impl PostgresStore {
     /// Connects to `url` (a `postgres://` URL), checks the connection, and applies the
@@ -94,21 +138,22 @@ impl PostgresStore {
         &self,
         new: &NewExecution,
         status: ExecutionStatus,
-        started_at: DateTime<Utc>,
-        deadline_at: Option<DateTime<Utc>>,
+        start: Option<&RunStart>,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
-             deadline_at, executed_by, executed_by_name, organization_id, form_id, session_id) \
-             VALUES ($1, $2, $3::execution_status, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             deadline_at, lease_until, executed_by, executed_by_name, organization_id, form_id, \
+             session_id) \
+             VALUES ($1, $2, $3::execution_status, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(new.id)
         .bind(&new.workflow_name)
         .bind(status.as_str())
         .bind(&new.parameters)
-        .bind(started_at)
+        .bind(start.map_or(new.created_at, |s| s.started_at))
         .bind(new.created_at)
-        .bind(deadline_at)
+        .bind(start.map(|s| s.deadline_at))
+        .bind(start.map(|s| s.lease_until))
         .bind(new.executed_by)
         .bind(&new.executed_by_name)
         .bind(new.organization_id)
@@ -126,12 +171,14 @@ impl PostgresStore {
         &self,
         scope: &Scope,
         query: &ListQuery,
+        with_variables: bool,
     ) -> Result<String, StoreError> {
-        let lines: Vec<(String,)> = list_query("EXPLAIN (ANALYZE, BUFFERS) ", scope, query)
-            .build_query_as()
-            .persistent(false)
-            .fetch_all(&self.pool)
-            .await?;
+        let lines: Vec<(String,)> =
+            list_query("EXPLAIN (ANALYZE, BUFFERS) ", scope, query, with_variables)
+                .build_query_as()
+                .persistent(false)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(lines
             .into_iter()
             .map(|(l,)| l)
@@ -141,9 +188,15 @@ impl PostgresStore {
 }
 
 /// The `list` query for `scope` and `query`, after `prefix` (`EXPLAIN ...` or nothing).
-fn list_query<'a>(prefix: &str, scope: &Scope, query: &ListQuery) -> QueryBuilder<'a, Postgres> {
+fn list_query<'a>(
+    prefix: &str,
+    scope: &Scope,
+    query: &ListQuery,
+    with_variables: bool,
+) -> QueryBuilder<'a, Postgres> {
     let mut qb = QueryBuilder::<Postgres>::new(format!(
-        "{prefix}SELECT {EXECUTION_COLUMNS} FROM executions WHERE "
+        "{prefix}SELECT {} FROM executions WHERE ",
+        execution_columns(with_variables)
     ));
     push_scope(&mut qb, scope);
     if let Some(name) = &query.workflow_name {
@@ -177,7 +230,7 @@ struct LogColumns<'a> {
     ids: Vec<Uuid>,
     levels: Vec<&'a str>,
     messages: Vec<&'a str>,
-    metadata: Vec<Option<serde_json::Value>>,
+    metadata: Vec<Option<&'a str>>,
     timestamps: Vec<DateTime<Utc>>,
     stream_ids: Vec<String>,
     ms: Vec<i64>,
@@ -201,7 +254,8 @@ impl<'a> LogColumns<'a> {
             c.ids.push(e.execution_id);
             c.levels.push(e.level.as_str());
             c.messages.push(e.message.as_str());
-            c.metadata.push(e.metadata.clone());
+            c.metadata
+                .push(e.metadata.as_ref().map(LogMetadata::as_str));
             c.timestamps.push(e.timestamp);
             c.stream_ids.push(e.id.to_string());
             c.ms.push(to_i64(e.id.ms, "stream id")?);
@@ -231,7 +285,7 @@ macro_rules! bind_log_columns {
 fn unnest_logs(first: usize) -> String {
     let p: Vec<String> = (first..first + 8).map(|i| format!("${i}")).collect();
     format!(
-        "t AS (SELECT * FROM UNNEST({}::uuid[], {}::text[], {}::text[], {}::jsonb[], \
+        "t AS (SELECT * FROM UNNEST({}::uuid[], {}::text[], {}::text[], {}::text[], \
          {}::timestamptz[], {}::text[], {}::bigint[], {}::bigint[]) \
          AS t(execution_id, level, message, log_metadata, ts, stream_id, ms, seq))",
         p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]
@@ -240,13 +294,20 @@ fn unnest_logs(first: usize) -> String {
 
 /// Inserts the rows of `t` (see [`unnest_logs`]), numbering them after what each
 /// execution already has, and keeping an entry already stored once.
+///
+/// Where the numbering starts is looked up once per execution in the statement (`base`,
+/// one probe of `execution_logs_sequence_idx`), not once per inserted row: a per-row
+/// lookup rescanned every line already stored, and made storing a long log quadratic.
 const INSERT_LOGS: &str = "INSERT INTO execution_logs (execution_id, level, message, \
     log_metadata, \"timestamp\", sequence, stream_id, stream_ms, stream_seq) \
-    SELECT t.execution_id, t.level, t.message, t.log_metadata, t.ts, \
-        COALESCE((SELECT max(sequence) + 1 FROM execution_logs l WHERE l.execution_id = t.execution_id), 0) \
-          + row_number() OVER (PARTITION BY t.execution_id ORDER BY t.ms, t.seq) - 1, \
+    SELECT t.execution_id, t.level, t.message, t.log_metadata::jsonb, t.ts, \
+        base.next + row_number() OVER (PARTITION BY t.execution_id ORDER BY t.ms, t.seq) - 1, \
         t.stream_id, t.ms, t.seq \
-    FROM t \
+    FROM t JOIN ( \
+        SELECT d.execution_id, COALESCE((SELECT max(l.sequence) + 1 FROM execution_logs l \
+            WHERE l.execution_id = d.execution_id), 0) AS next \
+        FROM (SELECT DISTINCT execution_id FROM t) d \
+    ) base ON base.execution_id = t.execution_id \
     ON CONFLICT (execution_id, stream_ms, stream_seq) DO NOTHING";
 
 /// Entries in one statement: arrays unnested server-side, so a move is a few round trips
@@ -265,6 +326,29 @@ async fn insert_logs_on(conn: &mut PgConnection, entries: &[LogEntry]) -> Result
     Ok(())
 }
 
+/// Stores the last chunk of a run's log and writes its final status, in one statement;
+/// returns the row as it is then.
+async fn finish_statement(
+    conn: &mut PgConnection,
+    id: Uuid,
+    outcome: &Outcome,
+    entries: &[LogEntry],
+) -> Result<ExecutionRow, StoreError> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH {}, logs AS ({INSERT_LOGS}), {FOLD_VARIABLES} {} RETURNING {EXECUTION_COLUMNS}",
+            unnest_logs(11),
+            *FINISH_SQL,
+        )
+    });
+    let columns = LogColumns::new(entries)?;
+    let row: Option<ExecutionRow> =
+        bind_log_columns!(bind_outcome!(sqlx::query_as(&SQL), id, outcome), &columns)
+            .fetch_optional(conn)
+            .await?;
+    row.ok_or(StoreError::NotFound)
+}
+
 #[derive(FromRow)]
 struct ExecutionRow {
     id: Uuid,
@@ -274,6 +358,7 @@ struct ExecutionRow {
     result: Option<serde_json::Value>,
     result_type: Option<String>,
     variables: Option<serde_json::Value>,
+    live_variables: Option<serde_json::Value>,
     error_message: Option<String>,
     duration_ms: Option<i64>,
     started_at: Option<DateTime<Utc>>,
@@ -308,7 +393,7 @@ impl TryFrom<ExecutionRow> for Execution {
             completed_at: r.completed_at,
             created_at: r.created_at,
             logs: None,
-            variables: r.variables,
+            variables: merge_variables(r.variables, r.live_variables),
             session_id: r.session_id,
             peak_memory_bytes: r.peak_memory_bytes,
             cpu_total_seconds: r.cpu_total_seconds,
@@ -346,7 +431,7 @@ impl TryFrom<LogRow> for LogEntry {
                 .parse::<LogLevel>()
                 .map_err(|e| StoreError::Database(e.to_string()))?,
             message: r.message,
-            metadata: r.log_metadata,
+            metadata: r.log_metadata.as_ref().map(LogMetadata::from_value),
             timestamp: r.timestamp,
         })
     }
@@ -382,23 +467,26 @@ fn push_scope(qb: &mut QueryBuilder<'_, Postgres>, scope: &Scope) {
 impl ExecutionStore for PostgresStore {
     #[tracing::instrument(skip_all, fields(id = %new.id))]
     async fn create(&self, new: &NewExecution) -> Result<(), StoreError> {
-        self.insert_execution(new, ExecutionStatus::Pending, new.created_at, None)
+        self.insert_execution(new, ExecutionStatus::Pending, None)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(%new.id))]
+    async fn create_running(&self, new: &NewExecution, start: &RunStart) -> Result<(), StoreError> {
+        self.insert_execution(new, ExecutionStatus::Running, Some(start))
             .await
     }
 
     #[tracing::instrument(skip_all, fields(%id))]
-    async fn mark_running(
-        &self,
-        id: Uuid,
-        started_at: DateTime<Utc>,
-        deadline_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    async fn mark_running(&self, id: Uuid, start: &RunStart) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "UPDATE executions SET status = 'Running', started_at = $2, deadline_at = $3 WHERE id = $1",
+            "UPDATE executions SET status = 'Running', started_at = $2, deadline_at = $3, \
+             lease_until = $4 WHERE id = $1",
         )
         .bind(id)
-        .bind(started_at)
-        .bind(deadline_at)
+        .bind(start.started_at)
+        .bind(start.deadline_at)
+        .bind(start.lease_until)
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
@@ -407,9 +495,22 @@ impl ExecutionStore for PostgresStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(n = ids.len()))]
+    async fn renew_leases(&self, ids: &[Uuid], until: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE executions SET lease_until = $2 WHERE id = ANY($1) AND status = 'Running'",
+        )
+        .bind(ids)
+        .bind(until)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     #[tracing::instrument(skip_all, fields(%id, status = %outcome.status))]
     async fn finish(&self, id: Uuid, outcome: &Outcome) -> Result<(), StoreError> {
-        let done = bind_outcome!(sqlx::query(FINISH_SQL), id, outcome)
+        let sql = format!("WITH {FOLD_VARIABLES} {}", *FINISH_SQL);
+        let done = bind_outcome!(sqlx::query(&sql), id, outcome)
             .execute(&self.pool)
             .await?;
         if done.rows_affected() == 0 {
@@ -421,11 +522,30 @@ impl ExecutionStore for PostgresStore {
     #[tracing::instrument(skip_all)]
     async fn abandoned(&self, now: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT id FROM executions WHERE status = 'Running' AND deadline_at < $1",
+            "SELECT id FROM executions WHERE status = 'Running' AND lease_until < $1",
         )
         .bind(now)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    #[tracing::instrument(skip_all, fields(%id))]
+    async fn claim_abandoned(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE executions SET lease_until = $3 \
+             WHERE id = $1 AND status = 'Running' AND lease_until < $2",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(until)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     #[tracing::instrument(skip_all, fields(%id))]
@@ -435,16 +555,22 @@ impl ExecutionStore for PostgresStore {
         now: DateTime<Utc>,
         message: &str,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE executions SET status = 'Stuck', completed_at = $2, error_message = $3, \
-             duration_ms = (extract(epoch FROM ($2 - started_at)) * 1000)::bigint \
-             WHERE id = $1 AND status = 'Running' AND deadline_at < $2",
-        )
-        .bind(id)
-        .bind(now)
-        .bind(message)
-        .execute(&self.pool)
-        .await?;
+        let sql = format!(
+            "WITH running AS (SELECT id FROM executions WHERE id = $1 AND status = 'Running' \
+             FOR UPDATE), \
+             vars AS (DELETE FROM execution_variables WHERE execution_id IN (SELECT id FROM running) \
+             RETURNING name, value) \
+             UPDATE executions SET status = 'Stuck', completed_at = $2, error_message = $3, \
+             duration_ms = (extract(epoch FROM ($2 - started_at)) * 1000)::bigint, \
+             variables = {FOLDED_VARIABLES} \
+             WHERE id IN (SELECT id FROM running)"
+        );
+        let done = sqlx::query(&sql)
+            .bind(id)
+            .bind(now)
+            .bind(message)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -456,8 +582,9 @@ impl ExecutionStore for PostgresStore {
         value: &serde_json::Value,
     ) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "UPDATE executions SET variables = COALESCE(variables, '{}'::jsonb) || jsonb_build_object($2::text, $3::jsonb) \
-             WHERE id = $1",
+            "INSERT INTO execution_variables (execution_id, name, value) \
+             SELECT id, $2, $3 FROM executions WHERE id = $1 \
+             ON CONFLICT (execution_id, name) DO UPDATE SET value = EXCLUDED.value",
         )
         .bind(id)
         .bind(name)
@@ -471,20 +598,28 @@ impl ExecutionStore for PostgresStore {
     }
 
     #[tracing::instrument(skip_all, fields(%id))]
-    async fn get(&self, id: Uuid) -> Result<Execution, StoreError> {
-        let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = $1");
+    async fn fetch(&self, id: Uuid, with_variables: bool) -> Result<Execution, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM executions WHERE id = $1",
+            execution_columns(with_variables)
+        );
         let row: ExecutionRow = sqlx::query_as(&sql).bind(id).fetch_one(&self.pool).await?;
         row.try_into()
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list(&self, scope: &Scope, query: &ListQuery) -> Result<Vec<Execution>, StoreError> {
+    async fn list(
+        &self,
+        scope: &Scope,
+        query: &ListQuery,
+        with_variables: bool,
+    ) -> Result<Vec<Execution>, StoreError> {
         // Not a prepared statement: after five runs PostgreSQL may switch a prepared
         // statement to a generic plan, chosen without the parameter values, and for `list`
         // that plan can pick the wrong index for one identity's filters (20 ms instead of
         // 0.2 ms at a million rows, in the list benchmark). An unnamed statement is planned
         // with its values every time.
-        let rows: Vec<ExecutionRow> = list_query("", scope, query)
+        let rows: Vec<ExecutionRow> = list_query("", scope, query, with_variables)
             .build_query_as()
             .persistent(false)
             .fetch_all(&self.pool)
@@ -498,17 +633,6 @@ impl ExecutionStore for PostgresStore {
         insert_logs_on(&mut conn, entries).await
     }
 
-    #[tracing::instrument(skip_all, fields(%new.id))]
-    async fn create_running(
-        &self,
-        new: &NewExecution,
-        started_at: DateTime<Utc>,
-        deadline_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.insert_execution(new, ExecutionStatus::Running, started_at, Some(deadline_at))
-            .await
-    }
-
     #[tracing::instrument(skip_all, fields(%id, status = %outcome.status, n = entries.len()))]
     async fn finish_with_logs(
         &self,
@@ -516,24 +640,20 @@ impl ExecutionStore for PostgresStore {
         outcome: &Outcome,
         entries: &[LogEntry],
     ) -> Result<Execution, StoreError> {
-        // All but the last chunk first (a final status still comes after every log line),
-        // then the last chunk and the status in one statement: one round trip and one
-        // commit for a run's usual log.
+        // The last chunk and the status go in one statement: one round trip and one commit
+        // for a run's usual log. A longer log puts the chunks before it in the same
+        // transaction.
         let last = entries.len().saturating_sub(1) / LOG_CHUNK * LOG_CHUNK;
-        if last > 0 {
-            let mut conn = self.pool.acquire().await?;
-            insert_logs_on(&mut conn, &entries[..last]).await?;
-        }
-        let columns = LogColumns::new(&entries[last..])?;
-        let sql = format!(
-            "WITH {}, logs AS ({INSERT_LOGS}) {FINISH_SQL} RETURNING {EXECUTION_COLUMNS}",
-            unnest_logs(11)
-        );
-        let row: Option<ExecutionRow> =
-            bind_log_columns!(bind_outcome!(sqlx::query_as(&sql), id, outcome), &columns)
-                .fetch_optional(&self.pool)
-                .await?;
-        let row = row.ok_or(StoreError::NotFound)?;
+        let mut conn = self.pool.acquire().await?;
+        let row = if last > 0 {
+            let mut tx = conn.begin().await?;
+            insert_logs_on(&mut tx, &entries[..last]).await?;
+            let row = finish_statement(&mut tx, id, outcome, &entries[last..]).await?;
+            tx.commit().await?;
+            row
+        } else {
+            finish_statement(&mut conn, id, outcome, entries).await?
+        };
         row.try_into()
     }
 

@@ -12,16 +12,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 use uuid::Uuid;
 
-use super::ExecutionStore;
+use super::{ExecutionStore, RunStart, merge_variables};
 use crate::error::StoreError;
 use crate::identity::Scope;
 use crate::model::{
-    Execution, ExecutionStatus, LogEntry, LogLevel, NewExecution, Outcome, StreamId,
+    Execution, ExecutionStatus, LogEntry, LogLevel, LogMetadata, NewExecution, Outcome, StreamId,
 };
 use crate::query::ListQuery;
 
@@ -36,10 +37,36 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-const EXECUTION_COLUMNS: &str = "id, workflow_name, status, parameters, result, result_type, \
-    variables, error_message, duration_ms, started_at, completed_at, created_at, executed_by, \
-    executed_by_name, organization_id, form_id, session_id, peak_memory_bytes, cpu_total_seconds, \
-    log_lines_dropped";
+/// The columns of an [`ExecutionRow`], reading the variables (`$vars`) or not.
+macro_rules! execution_columns {
+    ($vars:literal) => {
+        concat!(
+            "id, workflow_name, status, parameters, result, result_type, ",
+            $vars,
+            ", error_message, duration_ms, started_at, completed_at, created_at, executed_by, \
+             executed_by_name, organization_id, form_id, session_id, peak_memory_bytes, \
+             cpu_total_seconds, log_lines_dropped"
+        )
+    };
+}
+
+/// Every column, the variables included: those folded into the row and those set since.
+const EXECUTION_COLUMNS: &str = execution_columns!(
+    "variables, (SELECT json_group_object(v.name, json(v.value)) FROM execution_variables v \
+     WHERE v.execution_id = executions.id) AS live_variables"
+);
+
+/// Every column but the variables, which are not read at all.
+const EXECUTION_COLUMNS_NO_VARIABLES: &str =
+    execution_columns!("NULL AS variables, NULL AS live_variables");
+
+fn execution_columns(with_variables: bool) -> &'static str {
+    if with_variables {
+        EXECUTION_COLUMNS
+    } else {
+        EXECUTION_COLUMNS_NO_VARIABLES
+    }
+}
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at a `sqlite:` URL and applies the
@@ -91,21 +118,21 @@ impl SqliteStore {
         &self,
         new: &NewExecution,
         status: ExecutionStatus,
-        started_at: DateTime<Utc>,
-        deadline_at: Option<DateTime<Utc>>,
+        start: Option<&RunStart>,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
-             deadline_at, executed_by, executed_by_name, organization_id, form_id, session_id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             deadline_at, lease_until, executed_by, executed_by_name, organization_id, form_id, \
+             session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id_text(new.id))
         .bind(&new.workflow_name)
         .bind(status.as_str())
         .bind(new.parameters.to_string())
-        .bind(micros(started_at))
+        .bind(micros(start.map_or(new.created_at, |s| s.started_at)))
         .bind(micros(new.created_at))
-        .bind(deadline_at.map(micros))
+        .bind(start.map(|s| micros(s.deadline_at)))
+        .bind(start.map(|s| micros(s.lease_until)))
         .bind(id_text(new.executed_by))
         .bind(&new.executed_by_name)
         .bind(new.organization_id.map(id_text))
@@ -147,6 +174,7 @@ struct ExecutionRow {
     result: Option<String>,
     result_type: Option<String>,
     variables: Option<String>,
+    live_variables: Option<String>,
     error_message: Option<String>,
     duration_ms: Option<i64>,
     started_at: Option<i64>,
@@ -181,7 +209,10 @@ impl TryFrom<ExecutionRow> for Execution {
             completed_at: r.completed_at.map(from_micros).transpose()?,
             created_at: from_micros(r.created_at)?,
             logs: None,
-            variables: r.variables.as_deref().map(json).transpose()?,
+            variables: merge_variables(
+                r.variables.as_deref().map(json).transpose()?,
+                r.live_variables.as_deref().map(json).transpose()?,
+            ),
             session_id: r.session_id,
             peak_memory_bytes: r.peak_memory_bytes,
             cpu_total_seconds: r.cpu_total_seconds,
@@ -219,7 +250,17 @@ impl TryFrom<LogRow> for LogEntry {
                 .parse::<LogLevel>()
                 .map_err(|e| StoreError::Database(e.to_string()))?,
             message: r.message,
-            metadata: r.log_metadata.as_deref().map(json).transpose()?,
+            metadata: r
+                .log_metadata
+                .as_deref()
+                .map(|m| {
+                    LogMetadata::parse(m).ok_or_else(|| {
+                        StoreError::Database(format!(
+                            "stored log metadata {m:?} is not a JSON object"
+                        ))
+                    })
+                })
+                .transpose()?,
             timestamp: from_micros(r.timestamp)?,
         })
     }
@@ -254,74 +295,240 @@ fn affected(rows: u64) -> Result<(), StoreError> {
     }
 }
 
+/// Folds the variables of `id` set one at a time into its row and removes them; inside
+/// the transaction that ends the execution.
+async fn fold_variables(conn: &mut SqliteConnection, id: &str) -> Result<(), StoreError> {
+    let live: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, value FROM execution_variables WHERE execution_id = ?")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+    if live.is_empty() {
+        return Ok(());
+    }
+    let folded: Option<Option<String>> =
+        sqlx::query_scalar("SELECT variables FROM executions WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let mut variables = match folded.flatten().as_deref().map(json).transpose()? {
+        Some(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    for (name, value) in live {
+        variables.insert(name, json(&value)?);
+    }
+    sqlx::query("UPDATE executions SET variables = ? WHERE id = ?")
+        .bind(serde_json::Value::Object(variables).to_string())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM execution_variables WHERE execution_id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Writes the final status and figures of a run (its variables folded first).
+async fn finish_on(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    outcome: &Outcome,
+) -> Result<(), StoreError> {
+    let id = id_text(id);
+    fold_variables(conn, &id).await?;
+    let done = sqlx::query(
+        "UPDATE executions SET status = ?, result = ?, result_type = ?, error_message = ?, \
+         duration_ms = ?, completed_at = ?, peak_memory_bytes = ?, cpu_total_seconds = ?, \
+         log_lines_dropped = ? WHERE id = ?",
+    )
+    .bind(outcome.status.as_str())
+    .bind(outcome.result.as_ref().map(|r| r.to_string()))
+    .bind(&outcome.result_type)
+    .bind(&outcome.error_message)
+    .bind(outcome.duration_ms)
+    .bind(micros(outcome.completed_at))
+    .bind(outcome.peak_memory_bytes)
+    .bind(outcome.cpu_total_seconds)
+    .bind((outcome.log_lines_dropped > 0).then_some(outcome.log_lines_dropped))
+    .bind(&id)
+    .execute(&mut *conn)
+    .await?;
+    affected(done.rows_affected())
+}
+
+/// One execution, read on `conn`.
+async fn fetch_on(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    with_variables: bool,
+) -> Result<Execution, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM executions WHERE id = ?",
+        execution_columns(with_variables)
+    );
+    let row: ExecutionRow = sqlx::query_as(&sql)
+        .bind(id_text(id))
+        .fetch_one(&mut *conn)
+        .await?;
+    row.try_into()
+}
+
+/// Rows in one multi-row insert: 9 parameters each, within SQLite's 32,766.
+const LOG_CHUNK: usize = 1000;
+
+/// Stores log entries on `conn` (inside a transaction), numbering them after what each
+/// execution already has: one index lookup per execution, whatever it already has.
+async fn insert_logs_on(
+    conn: &mut SqliteConnection,
+    entries: &[LogEntry],
+) -> Result<(), StoreError> {
+    let mut next_sequence = std::collections::HashMap::<Uuid, i64>::new();
+    for chunk in entries.chunks(LOG_CHUNK) {
+        for e in chunk {
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                next_sequence.entry(e.execution_id)
+            {
+                let max: Option<i64> = sqlx::query_scalar(
+                    "SELECT max(sequence) FROM execution_logs WHERE execution_id = ?",
+                )
+                .bind(id_text(e.execution_id))
+                .fetch_one(&mut *conn)
+                .await?;
+                slot.insert(max.map_or(0, |m| m + 1));
+            }
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO execution_logs (execution_id, level, message, log_metadata, \
+             \"timestamp\", sequence, stream_id, stream_ms, stream_seq) ",
+        );
+        let mut rows = Vec::with_capacity(chunk.len());
+        for e in chunk {
+            let seq = next_sequence
+                .get_mut(&e.execution_id)
+                .expect("filled above");
+            let (Ok(ms), Ok(stream_seq)) = (i64::try_from(e.id.ms), i64::try_from(e.id.seq)) else {
+                return Err(StoreError::Database(format!(
+                    "stream id {} does not fit in an integer",
+                    e.id
+                )));
+            };
+            rows.push((e, *seq, ms, stream_seq));
+            *seq += 1;
+        }
+        qb.push_values(rows, |mut b, (e, sequence, ms, seq)| {
+            b.push_bind(id_text(e.execution_id))
+                .push_bind(e.level.as_str())
+                .push_bind(e.message.as_str())
+                .push_bind(e.metadata.as_ref().map(|m| m.as_str()))
+                .push_bind(micros(e.timestamp))
+                .push_bind(sequence)
+                .push_bind(e.id.to_string())
+                .push_bind(ms)
+                .push_bind(seq);
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl ExecutionStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(id = %new.id))]
     async fn create(&self, new: &NewExecution) -> Result<(), StoreError> {
-        self.insert_execution(new, ExecutionStatus::Pending, new.created_at, None)
+        self.insert_execution(new, ExecutionStatus::Pending, None)
             .await
     }
 
     #[tracing::instrument(skip_all, fields(%new.id))]
-    async fn create_running(
-        &self,
-        new: &NewExecution,
-        started_at: DateTime<Utc>,
-        deadline_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.insert_execution(new, ExecutionStatus::Running, started_at, Some(deadline_at))
+    async fn create_running(&self, new: &NewExecution, start: &RunStart) -> Result<(), StoreError> {
+        self.insert_execution(new, ExecutionStatus::Running, Some(start))
             .await
     }
 
     #[tracing::instrument(skip_all, fields(%id))]
-    async fn mark_running(
-        &self,
-        id: Uuid,
-        started_at: DateTime<Utc>,
-        deadline_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    async fn mark_running(&self, id: Uuid, start: &RunStart) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "UPDATE executions SET status = 'Running', started_at = ?, deadline_at = ? WHERE id = ?",
+            "UPDATE executions SET status = 'Running', started_at = ?, deadline_at = ?, \
+             lease_until = ? WHERE id = ?",
         )
-        .bind(micros(started_at))
-        .bind(micros(deadline_at))
+        .bind(micros(start.started_at))
+        .bind(micros(start.deadline_at))
+        .bind(micros(start.lease_until))
         .bind(id_text(id))
         .execute(&self.pool)
         .await?;
         affected(done.rows_affected())
     }
 
+    #[tracing::instrument(skip_all, fields(n = ids.len()))]
+    async fn renew_leases(&self, ids: &[Uuid], until: DateTime<Utc>) -> Result<(), StoreError> {
+        for chunk in ids.chunks(LOG_CHUNK) {
+            let mut qb = QueryBuilder::<Sqlite>::new("UPDATE executions SET lease_until = ");
+            qb.push_bind(micros(until))
+                .push(" WHERE status = 'Running' AND id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id_text(*id));
+            }
+            qb.push(")");
+            qb.build().execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
     #[tracing::instrument(skip_all, fields(%id, status = %outcome.status))]
     async fn finish(&self, id: Uuid, outcome: &Outcome) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE executions SET status = ?, result = ?, result_type = ?, error_message = ?, \
-             duration_ms = ?, completed_at = ?, peak_memory_bytes = ?, cpu_total_seconds = ?, \
-             log_lines_dropped = ? WHERE id = ?",
-        )
-        .bind(outcome.status.as_str())
-        .bind(outcome.result.as_ref().map(|r| r.to_string()))
-        .bind(&outcome.result_type)
-        .bind(&outcome.error_message)
-        .bind(outcome.duration_ms)
-        .bind(micros(outcome.completed_at))
-        .bind(outcome.peak_memory_bytes)
-        .bind(outcome.cpu_total_seconds)
-        .bind((outcome.log_lines_dropped > 0).then_some(outcome.log_lines_dropped))
-        .bind(id_text(id))
-        .execute(&self.pool)
-        .await?;
-        affected(done.rows_affected())
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        finish_on(&mut tx, id, outcome).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(%id, status = %outcome.status, n = entries.len()))]
+    async fn finish_with_logs(
+        &self,
+        id: Uuid,
+        outcome: &Outcome,
+        entries: &[LogEntry],
+    ) -> Result<Execution, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        insert_logs_on(&mut tx, entries).await?;
+        finish_on(&mut tx, id, outcome).await?;
+        let execution = fetch_on(&mut tx, id, true).await?;
+        tx.commit().await?;
+        Ok(execution)
     }
 
     #[tracing::instrument(skip_all)]
     async fn abandoned(&self, now: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
         let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM executions WHERE status = 'Running' AND deadline_at < ?",
+            "SELECT id FROM executions WHERE status = 'Running' AND lease_until < ?",
         )
         .bind(micros(now))
         .fetch_all(&self.pool)
         .await?;
         ids.iter().map(|s| uuid(s)).collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(%id))]
+    async fn claim_abandoned(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE executions SET lease_until = ?3 \
+             WHERE id = ?1 AND status = 'Running' AND lease_until < ?2",
+        )
+        .bind(id_text(id))
+        .bind(micros(now))
+        .bind(micros(until))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     #[tracing::instrument(skip_all, fields(%id))]
@@ -331,17 +538,28 @@ impl ExecutionStore for SqliteStore {
         now: DateTime<Utc>,
         message: &str,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let id = id_text(id);
+        let running: Option<String> =
+            sqlx::query_scalar("SELECT id FROM executions WHERE id = ? AND status = 'Running'")
+                .bind(&id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if running.is_none() {
+            return Ok(false);
+        }
+        fold_variables(&mut tx, &id).await?;
+        sqlx::query(
             "UPDATE executions SET status = 'Stuck', completed_at = ?2, error_message = ?3, \
-             duration_ms = (?2 - started_at) / 1000 \
-             WHERE id = ?1 AND status = 'Running' AND deadline_at < ?2",
+             duration_ms = (?2 - started_at) / 1000 WHERE id = ?1",
         )
-        .bind(id_text(id))
+        .bind(&id)
         .bind(micros(now))
         .bind(message)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        tx.commit().await?;
+        Ok(true)
     }
 
     #[tracing::instrument(skip_all, fields(%id))]
@@ -351,43 +569,35 @@ impl ExecutionStore for SqliteStore {
         name: &str,
         value: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let current: Option<Option<String>> =
-            sqlx::query_scalar("SELECT variables FROM executions WHERE id = ?")
-                .bind(id_text(id))
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(current) = current else {
-            return Err(StoreError::NotFound);
-        };
-        let mut variables = match current.as_deref().map(json).transpose()? {
-            Some(serde_json::Value::Object(map)) => map,
-            _ => serde_json::Map::new(),
-        };
-        variables.insert(name.to_owned(), value.clone());
-        sqlx::query("UPDATE executions SET variables = ? WHERE id = ?")
-            .bind(serde_json::Value::Object(variables).to_string())
-            .bind(id_text(id))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        let done = sqlx::query(
+            "INSERT INTO execution_variables (execution_id, name, value) \
+             SELECT id, ?2, ?3 FROM executions WHERE id = ?1 \
+             ON CONFLICT (execution_id, name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(id_text(id))
+        .bind(name)
+        .bind(value.to_string())
+        .execute(&self.pool)
+        .await?;
+        affected(done.rows_affected())
     }
 
     #[tracing::instrument(skip_all, fields(%id))]
-    async fn get(&self, id: Uuid) -> Result<Execution, StoreError> {
-        let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?");
-        let row: ExecutionRow = sqlx::query_as(&sql)
-            .bind(id_text(id))
-            .fetch_one(&self.pool)
-            .await?;
-        row.try_into()
+    async fn fetch(&self, id: Uuid, with_variables: bool) -> Result<Execution, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_on(&mut conn, id, with_variables).await
     }
 
     #[tracing::instrument(skip_all)]
-    async fn list(&self, scope: &Scope, query: &ListQuery) -> Result<Vec<Execution>, StoreError> {
+    async fn list(
+        &self,
+        scope: &Scope,
+        query: &ListQuery,
+        with_variables: bool,
+    ) -> Result<Vec<Execution>, StoreError> {
         let mut qb = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE "
+            "SELECT {} FROM executions WHERE ",
+            execution_columns(with_variables)
         ));
         push_scope(&mut qb, scope);
         if let Some(name) = &query.workflow_name {
@@ -421,60 +631,7 @@ impl ExecutionStore for SqliteStore {
             return Ok(());
         }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        // Sequence numbers continue per execution from what is already stored.
-        let mut next_sequence = std::collections::HashMap::<Uuid, i64>::new();
-        for chunk in entries.chunks(1000) {
-            for e in chunk {
-                if let std::collections::hash_map::Entry::Vacant(slot) =
-                    next_sequence.entry(e.execution_id)
-                {
-                    let max: Option<i64> = sqlx::query_scalar(
-                        "SELECT max(sequence) FROM execution_logs WHERE execution_id = ?",
-                    )
-                    .bind(id_text(e.execution_id))
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    slot.insert(max.map_or(0, |m| m + 1));
-                }
-            }
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "INSERT OR IGNORE INTO execution_logs (execution_id, level, message, log_metadata, \
-                 \"timestamp\", sequence, stream_id, stream_ms, stream_seq) ",
-            );
-            let mut rows = Vec::with_capacity(chunk.len());
-            for e in chunk {
-                let seq = next_sequence
-                    .get_mut(&e.execution_id)
-                    .expect("filled above");
-                rows.push((e, *seq));
-                *seq += 1;
-            }
-            let mut bad = None;
-            qb.push_values(rows, |mut b, (e, sequence)| {
-                let (ms, seq) = match (i64::try_from(e.id.ms), i64::try_from(e.id.seq)) {
-                    (Ok(ms), Ok(seq)) => (ms, seq),
-                    _ => {
-                        bad = Some(e.id);
-                        (0, 0)
-                    }
-                };
-                b.push_bind(id_text(e.execution_id))
-                    .push_bind(e.level.as_str())
-                    .push_bind(e.message.clone())
-                    .push_bind(e.metadata.as_ref().map(|m| m.to_string()))
-                    .push_bind(micros(e.timestamp))
-                    .push_bind(sequence)
-                    .push_bind(e.id.to_string())
-                    .push_bind(ms)
-                    .push_bind(seq);
-            });
-            if let Some(id) = bad {
-                return Err(StoreError::Database(format!(
-                    "stream id {id} does not fit in an integer"
-                )));
-            }
-            qb.build().execute(&mut *tx).await?;
-        }
+        insert_logs_on(&mut tx, entries).await?;
         tx.commit().await?;
         Ok(())
     }

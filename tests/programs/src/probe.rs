@@ -90,6 +90,11 @@ enum Call {
     LogHuge {
         bytes: usize,
     },
+    /// `n` lines of `bytes` characters each on stdout.
+    PrintHuge {
+        bytes: usize,
+        n: u32,
+    },
     /// Returns a JSON string of `bytes` characters as the call's answer.
     Huge {
         bytes: usize,
@@ -260,6 +265,13 @@ fn run(call: Call) -> Result<Value, String> {
             &"x".repeat(bytes),
             None,
         )),
+        Call::PrintHuge { bytes, n } => {
+            let line = "p".repeat(bytes);
+            for _ in 0..n {
+                println!("{line}");
+            }
+            json!({ "ok": n })
+        }
         Call::Huge { bytes } => json!({ "ok": "y".repeat(bytes) }),
         Call::FailHuge { bytes } => return Err("z".repeat(bytes)),
         Call::LogSlowly { n, pause_ms } => {

@@ -1,0 +1,120 @@
+//! What the host keeps of an execution is bounded by the caps, whatever the guest sends.
+//!
+//! One test in its own test binary: it reads the process's peak resident memory (Linux
+//! `VmHWM`, reset through `/proc/self/clear_refs`), which other tests running beside it in
+//! the same process would disturb.
+
+use bifrost_host::model::ExecutionStatus;
+use bifrost_host::runner::RunnerConfig;
+use bifrost_tests::{Backend, Harness, user};
+use serde_json::json;
+
+const MIB: u64 = 1 << 20;
+
+/// Peak resident memory of this process since the last reset, in bytes.
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("VmHWM in /proc/self/status");
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("VmHWM in kB");
+    kib * 1024
+}
+
+/// Resident memory now, in bytes.
+fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .expect("VmRSS in /proc/self/status");
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+/// Starts a new peak at the current resident memory.
+fn reset_peak() {
+    std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak (Linux 4.0+)");
+}
+
+/// The bound of docs/RELIABILITY.md for one execution: its linear memory, the transient
+/// copy of the call in progress (at most the guest's own memory), and what the log caps
+/// let it keep, twice on the embedded default (the writer's copy and the in-process live
+/// stream), with 200 bytes per kept line for the entries' bookkeeping.
+fn bound(config: &RunnerConfig, kept_bytes: u64, kept_lines: u64) -> u64 {
+    let memory = config.max_memory_bytes as u64;
+    memory + memory + 2 * (kept_bytes + 200 * kept_lines)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_host_keeps_is_bounded_by_the_caps() {
+    let config = RunnerConfig {
+        max_memory_bytes: 96 << 20,
+        ..bifrost_tests::test_config()
+    };
+    for backend in [Backend::Servers, Backend::Embedded] {
+        let h = Harness::with_config(backend, config.clone()).await;
+        let who = user(None);
+        // Warm up: connections, the instance pool, the compiled probe.
+        h.probe(
+            &who,
+            json!([{"op": "log", "level": "INFO", "message": "warm"}]),
+        )
+        .await;
+        // (what the guest sends, log bytes kept, lines kept)
+        let cases = [
+            (
+                "16 log lines of 32 MiB",
+                json!(vec![json!({"op": "log_huge", "bytes": 32 << 20}); 16]),
+                16 * (64 << 10),
+                16,
+            ),
+            (
+                "500 log lines of 1 MiB",
+                json!(vec![json!({"op": "log_huge", "bytes": 1 << 20}); 500]),
+                500 * (64 << 10),
+                500,
+            ),
+            (
+                "100 printed lines of 1 MiB",
+                json!([{"op": "print_huge", "bytes": 1 << 20, "n": 100}]),
+                // Printed lines are split at 64 KiB: 16 entries a line, up to the 64 MiB cap.
+                64 * MIB,
+                1024,
+            ),
+        ];
+        for (what, calls, kept_bytes, kept_lines) in cases {
+            reset_peak();
+            let before = rss();
+            let clock = std::time::Instant::now();
+            let done = h.run_probe(&who, calls).await;
+            let took = clock.elapsed();
+            let peak = peak_rss().saturating_sub(before);
+            assert_eq!(
+                done.status,
+                ExecutionStatus::Success,
+                "{what}: {:?}",
+                done.error_message
+            );
+            let bound = bound(&config, kept_bytes, kept_lines);
+            eprintln!(
+                "{backend:?}, {what}: peak resident memory +{} MiB (bound {} MiB), {} ms",
+                peak / MIB,
+                bound / MIB,
+                took.as_millis()
+            );
+            assert!(
+                peak <= bound,
+                "{backend:?}, {what}: resident memory grew by {} MiB, past the bound of {} MiB",
+                peak / MIB,
+                bound / MIB
+            );
+        }
+        h.close().await;
+    }
+}
