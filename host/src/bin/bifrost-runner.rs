@@ -270,6 +270,7 @@ fn read_input(arg: &str) -> anyhow::Result<serde_json::Value> {
 /// fields' newlines (a slow statement's SQL, say) turned into spaces, and colours only
 /// on a terminal.
 fn init_logging() {
+    use tracing_subscriber::field::MakeExt as _;
     let fields = tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
         let text = one_line(&format!("{value:?}"));
         if field.name() == "message" {
@@ -277,7 +278,8 @@ fn init_logging() {
         } else {
             write!(w, "{field}={text}")
         }
-    });
+    })
+    .delimited(" ");
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BIFROST_LOG")
