@@ -1,6 +1,11 @@
 //! Builds the guest programs in `programs/` and the example workflows for wasm32-wasip2,
 //! and emits one path constant per component plus `COMPONENTS`, the list of them all (which
 //! the component validation test walks, so a new program is checked without more code).
+//!
+//! The Python programs in `python/` are built with componentize-py (pinned, installed from
+//! PyPI once into a virtual environment in `target/python`), each into a component of the
+//! `workflow` world with a constant `PYTHON_<NAME>`; a component newer than its source, the
+//! WIT and the tool is not built again.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -83,7 +88,101 @@ fn main() {
     }
     code +=
         "    (\"hello\", EXAMPLE_HELLO),\n    (\"failure-report\", EXAMPLE_FAILURE_REPORT),\n];\n";
+    code += &python_programs(&root, &manifest_dir.join("python"));
     std::fs::write(out_dir.join("programs.rs"), code).unwrap();
+}
+
+/// componentize-py, pinned.
+const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+
+/// Builds each `python/*.py` into a component; returns the constants naming them.
+fn python_programs(root: &Path, dir: &Path) -> String {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let venv = root.join("target").join("python");
+    let tool = venv.join("bin").join("componentize-py");
+    if !tool.exists() {
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        run(
+            Command::new(&python).args(["-m", "venv"]).arg(&venv),
+            &format!(
+                "{python} -m venv (Python 3 with venv is needed for the Python test programs)"
+            ),
+        );
+        run(
+            Command::new(venv.join("bin").join("pip")).args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                COMPONENTIZE_PY,
+            ]),
+            &format!("pip install {COMPONENTIZE_PY} (from PyPI)"),
+        );
+    }
+    let wit = root.join("wit");
+    let inputs_changed = newest_change(&[&wit, &tool]);
+    let out = root.join("target").join("guests").join("python");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut programs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "py"))
+                .collect()
+        })
+        .unwrap_or_default();
+    programs.sort();
+    let mut code = String::new();
+    for source in programs {
+        let name = source.file_stem().unwrap().to_str().unwrap().to_owned();
+        let component = out.join(format!("{name}.wasm"));
+        let built = std::fs::metadata(&component)
+            .and_then(|m| m.modified())
+            .ok();
+        if built.is_none_or(|b| b < inputs_changed.max(newest_change(&[&source]))) {
+            run(
+                Command::new(&tool)
+                    .arg("-d")
+                    .arg(&wit)
+                    .args(["-w", "workflow", "componentize", &name, "-p"])
+                    .arg(dir)
+                    .arg("-o")
+                    .arg(&component),
+                &format!("componentize-py for tests/python/{name}.py"),
+            );
+        }
+        code += &format!(
+            "/// Component built from `tests/python/{name}.py` with componentize-py.\npub const PYTHON_{}: &str = {:?};\n",
+            name.to_uppercase(),
+            component.display().to_string()
+        );
+    }
+    code
+}
+
+/// Runs a command of the build, failing the build with `what` if it fails.
+fn run(cmd: &mut Command, what: &str) {
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    assert!(status.success(), "{what} failed ({status})");
+}
+
+/// The latest modification time of these files, or of any file in these directories.
+fn newest_change(paths: &[&Path]) -> std::time::SystemTime {
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    for path in paths {
+        let Ok(meta) = std::fs::metadata(path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+                newest = newest.max(newest_change(&[&entry.path()]));
+            }
+        } else if let Ok(modified) = meta.modified() {
+            newest = newest.max(modified);
+        }
+    }
+    newest
 }
 
 /// The `[[example]]` names of the programs crate.

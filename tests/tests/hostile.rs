@@ -323,6 +323,42 @@ async fn text_with_nul_is_kept_with_a_replacement_character(backend: Backend) {
     h.close().await;
 }
 
+/// An uncaught exception of a Python workflow (componentize-py) ends the execution
+/// `Failed` with the exception in its error message, ahead of the trap it caused: the
+/// runtime's frames alone (`abort`, `unreachable`) do not say what went wrong.
+#[tokio::test]
+async fn a_python_exception_names_its_cause() {
+    let h = Harness::new(Backend::Embedded).await;
+    let python = h
+        .runner
+        .load_file(std::path::Path::new(bifrost_tests::PYTHON_RAISES))
+        .unwrap();
+    let done = h
+        .runner
+        .run(
+            &python,
+            RunRequest {
+                workflow_name: "raises".into(),
+                input: json!({}),
+                identity: user(None),
+                form_id: None,
+                session_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, ExecutionStatus::Failed);
+    let message = done.error_message.unwrap();
+    let cause = message
+        .find("ValueError: the input has no name")
+        .expect(&message);
+    let trap = message.find("workflow trapped").expect(&message);
+    assert!(cause < trap, "{message}");
+    let printed = done.logs.unwrap();
+    assert_eq!(printed[0].message, "starting");
+    h.close().await;
+}
+
 /// A log at the cap (100,000 lines kept of 120,000 written) is stored whole, numbered 0 to
 /// 100,000 with the limit notice, in one linear pass: storing it used to rescan every line
 /// already stored for each line added, which took eight minutes. The deadline below is a
