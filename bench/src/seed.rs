@@ -89,7 +89,7 @@ async fn make(conn: &mut PgConnection, rows: u64) -> anyhow::Result<()> {
     sqlx::query("SET maintenance_work_mem = '512MB'")
         .execute(&mut *conn)
         .await?;
-    sqlx::query("TRUNCATE execution_logs, executions, bench_seed")
+    sqlx::query("TRUNCATE execution_variables, execution_logs, executions, bench_seed")
         .execute(&mut *conn)
         .await?;
     // The migrations' indexes, dropped for the insert and made again from their own

@@ -1003,6 +1003,58 @@ mod tests {
     }
 
     #[test]
+    fn settings_out_of_range_are_refused() {
+        assert_eq!(RunnerConfig::default().validate(), Ok(()));
+        for (config, setting) in [
+            (
+                RunnerConfig {
+                    deadline: Duration::MAX,
+                    ..RunnerConfig::default()
+                },
+                "deadline",
+            ),
+            (
+                RunnerConfig {
+                    deadline: Duration::ZERO,
+                    ..RunnerConfig::default()
+                },
+                "deadline",
+            ),
+            (
+                RunnerConfig {
+                    store_retry: Duration::from_secs(u64::MAX),
+                    ..RunnerConfig::default()
+                },
+                "store_retry",
+            ),
+            (
+                RunnerConfig {
+                    lease: Duration::ZERO,
+                    ..RunnerConfig::default()
+                },
+                "lease",
+            ),
+            (
+                RunnerConfig {
+                    max_instances: 0,
+                    ..RunnerConfig::default()
+                },
+                "max_instances",
+            ),
+        ] {
+            assert_eq!(config.validate().unwrap_err().setting, setting);
+        }
+        // At the edges, the run's times are computed without overflow.
+        let longest = RunnerConfig {
+            deadline: MAX_DEADLINE,
+            store_retry: MAX_STORE_RETRY,
+            lease: *LEASE_RANGE.end(),
+            ..RunnerConfig::default()
+        };
+        assert_eq!(longest.validate(), Ok(()));
+    }
+
+    #[test]
     fn files_that_are_no_component_are_named() {
         let component = [0, b'a', b's', b'm', 0x0d, 0, 1, 0];
         assert_eq!(check_component_header(&component), Ok(()));

@@ -10,36 +10,39 @@ use bifrost_host::store::RunStart;
 use uuid::Uuid;
 
 use crate::report::{Section, verdict};
-use crate::stats::{fmt_rate, fmt_ratio, fmt_secs, median, thousands};
+use crate::stats::{fmt_ratio, fmt_secs, median, thousands};
 use crate::{Ctx, setup};
 
-const SMALL: u32 = 10_000;
-const LARGE: u32 = 100_000;
+/// The log sizes, in lines: the issue's two and one between them.
+const SIZES: [u32; 3] = [10_000, 30_000, 100_000];
 /// Target: the capped log stored in a couple of seconds.
 const TARGET_SECS: f64 = 2.0;
-/// Linear growth: ten times the lines in at most this many times the time.
-const TARGET_GROWTH: f64 = 12.0;
+/// Linear growth: the cost per line at the cap within this of its cost at 30,000 lines.
+const TARGET_PER_LINE_GROWTH: f64 = 1.2;
 
 pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
-    let (small, large) = (ctx.scaled(SMALL), ctx.scaled(LARGE));
+    let sizes = SIZES.map(|n| ctx.scaled(n));
     let mut section = Section::new(
         "log-store",
         "9. Storing a capped log",
         &format!(
-            "A Running execution's log of {} and of {} lines (a message of 20-odd bytes, \
+            "A Running execution's log of {}, {} and {} lines (a message of 30-odd bytes, \
              metadata on every other line) is stored with its final status by \
              `ExecutionStore::finish_with_logs`, what a runner does at the end of a run; \
-             the two sizes alternate in each round, on a fresh execution each time. \
-             Linear growth shows as a ratio near 10x between them.",
-            thousands(u64::from(small)),
-            thousands(u64::from(large))
+             the sizes alternate in each round, on a fresh execution each time. Linear \
+             growth shows as a flat cost per line, and a ratio near 10x between the first \
+             and the last size.",
+            thousands(u64::from(sizes[0])),
+            thousands(u64::from(sizes[1])),
+            thousands(u64::from(sizes[2]))
         ),
         &[
             "store",
-            &format!("median {} lines", thousands(u64::from(small))),
-            &format!("median {} lines", thousands(u64::from(large))),
-            "lines/s at the cap",
-            "growth (10x lines)",
+            &format!("median {} lines", thousands(u64::from(sizes[0]))),
+            &format!("median {} lines", thousands(u64::from(sizes[1]))),
+            &format!("median {} lines", thousands(u64::from(sizes[2]))),
+            "µs per line, each size",
+            "ratio, last to first",
             "target",
             "result",
         ],
@@ -50,32 +53,45 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     std::fs::create_dir_all(&dir)?;
     let sqlite = setup::embedded_service(&dir).await?;
     for (name, service) in [("PostgreSQL", &postgres), ("SQLite", &sqlite)] {
-        let (mut t_small, mut t_large) = (Vec::new(), Vec::new());
+        let mut samples: [Vec<f64>; 3] = Default::default();
         for round in 0..=ctx.rounds(5) {
-            let a = store_log(service, small).await?;
-            let b = store_log(service, large).await?;
-            if round > 0 {
-                t_small.push(a);
-                t_large.push(b);
+            for (i, &n) in sizes.iter().enumerate() {
+                let t = store_log(service, n).await?;
+                if round > 0 {
+                    samples[i].push(t);
+                }
             }
         }
-        let (a, b) = (median(&t_small), median(&t_large));
-        let growth = b / a;
+        let t = samples.map(|s| median(&s));
+        let per_line: Vec<f64> = t
+            .iter()
+            .zip(sizes)
+            .map(|(t, n)| t * 1e6 / f64::from(n))
+            .collect();
+        let met = t[2] <= TARGET_SECS && per_line[2] <= per_line[1] * TARGET_PER_LINE_GROWTH;
         section.row([
             name.to_owned(),
-            fmt_secs(a),
-            fmt_secs(b),
-            fmt_rate(f64::from(large) / b),
-            fmt_ratio(growth),
-            format!("<= {TARGET_SECS:.0} s, <= {TARGET_GROWTH:.0}x"),
-            verdict(b <= TARGET_SECS && growth <= TARGET_GROWTH).into(),
+            fmt_secs(t[0]),
+            fmt_secs(t[1]),
+            fmt_secs(t[2]),
+            per_line
+                .iter()
+                .map(|p| format!("{p:.2}"))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            fmt_ratio(t[2] / t[0]),
+            format!(
+                "last <= {TARGET_SECS:.0} s; per line at the last <= {TARGET_PER_LINE_GROWTH}x the middle"
+            ),
+            verdict(met).into(),
         ]);
     }
     let _ = std::fs::remove_dir_all(&dir);
     section.note(
-        "Before the sequence numbers were looked up once per statement, each inserted line \
-         rescanned the lines already stored: 5,000 lines took 0.7 s, 15,000 took 7.0 s, and \
-         a capped log of 100,000 about eight minutes (issue 12's measurements).",
+        "Before the numbering of a log was looked up once per statement, each inserted line \
+         walked past the lines already stored, and those the statement had inserted: 5,000 \
+         lines took 0.7 s, 15,000 took 7.0 s, and a capped log of 100,000 about eight \
+         minutes (issue 12's measurements; 5,000 lines in one statement alone took 2 s).",
     );
     Ok(section)
 }
