@@ -321,6 +321,41 @@ impl TestEnv {
     }
 }
 
+impl TestEnv {
+    /// Records an execution `Running` since `started_at` whose lease ends at
+    /// `lease_until` (its deadline an hour after it started), as a runner that went away
+    /// leaves it when that is in the past.
+    pub async fn seed_running(
+        &self,
+        workflow: &str,
+        started_at: chrono::DateTime<chrono::Utc>,
+        lease_until: chrono::DateTime<chrono::Utc>,
+    ) -> Uuid {
+        use bifrost_host::model::ExecutionStatus;
+        let id = self
+            .seed(&Seed {
+                by: Uuid::new_v4(),
+                org: None,
+                workflow: workflow.into(),
+                status: ExecutionStatus::Pending,
+                started_at,
+            })
+            .await;
+        self.store
+            .mark_running(
+                id,
+                &bifrost_host::store::RunStart {
+                    started_at,
+                    deadline_at: started_at + chrono::TimeDelta::hours(1),
+                    lease_until,
+                },
+            )
+            .await
+            .expect("mark a seeded execution running");
+        id
+    }
+}
+
 /// A test environment with a runner and the probe program loaded.
 pub struct Harness {
     /// The backends.

@@ -629,30 +629,12 @@ async fn killed_runner_leaves_a_stuck_execution_with_its_logs() {
 #[tokio::test]
 async fn run_does_not_wait_for_the_sweep_of_other_executions() {
     use bifrost_host::model::{ExecutionStatus, LogLevel, StreamId};
-    use bifrost_host::store::RunStart;
 
     let env = TestEnv::new(Backend::Servers).await;
     let started = chrono::Utc::now() - chrono::TimeDelta::minutes(5);
     let abandoned = env
-        .seed(&bifrost_tests::Seed {
-            by: Uuid::new_v4(),
-            org: None,
-            workflow: "flood".into(),
-            status: ExecutionStatus::Pending,
-            started_at: started,
-        })
+        .seed_running("flood", started, started + chrono::TimeDelta::seconds(30))
         .await;
-    env.store
-        .mark_running(
-            abandoned,
-            &RunStart {
-                started_at: started,
-                deadline_at: started + chrono::TimeDelta::hours(1),
-                lease_until: started + chrono::TimeDelta::seconds(30),
-            },
-        )
-        .await
-        .unwrap();
     for chunk in 0..20 {
         bifrost_tests::append_lines(
             &*env.logs,

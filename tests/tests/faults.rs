@@ -282,27 +282,14 @@ async fn periodic_sweep_marks_abandoned_executions_stuck(backend: Backend) {
     let runner = Arc::new(Runner::new(env.service.clone(), bifrost_tests::test_config()).unwrap());
     let who = user(None);
     let started = chrono::Utc::now() - chrono::TimeDelta::minutes(10);
-    let abandoned = env
-        .seed(&bifrost_tests::Seed {
-            by: who.user_id,
-            org: None,
-            workflow: "abandoned".into(),
-            status: ExecutionStatus::Pending,
-            started_at: started,
-        })
-        .await;
     // Running, with a lease that has run out (its deadline is still ahead), and a live log.
-    env.store
-        .mark_running(
-            abandoned,
-            &RunStart {
-                started_at: started,
-                deadline_at: started + chrono::TimeDelta::hours(1),
-                lease_until: started + chrono::TimeDelta::minutes(1),
-            },
+    let abandoned = env
+        .seed_running(
+            "abandoned",
+            started,
+            started + chrono::TimeDelta::minutes(1),
         )
-        .await
-        .unwrap();
+        .await;
     let live = bifrost_tests::append_lines(
         &*env.logs,
         abandoned,
