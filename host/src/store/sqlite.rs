@@ -496,9 +496,10 @@ impl ExecutionStore for SqliteStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         insert_logs_on(&mut tx, entries).await?;
         finish_on(&mut tx, id, outcome).await?;
-        let execution = fetch_on(&mut tx, id, true).await?;
         tx.commit().await?;
-        Ok(execution)
+        // Read after the commit: other executions' writers wait for the lock no longer
+        // than the writes take.
+        self.fetch(id, true).await
     }
 
     #[tracing::instrument(skip_all)]
