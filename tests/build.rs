@@ -23,7 +23,7 @@ fn main() {
         "../wit",
         "../examples",
         "../provider",
-        "../query",
+        "../core",
         "../types",
     ] {
         println!(

@@ -1,6 +1,6 @@
 //! Composition with standard tooling: a workflow plugged with the virtual provider through
 //! the `wac-graph` crate (what `wac plug` does), and the result run in plain wasmtime with
-//! nothing but WASI (`bifrost_host::offline`).
+//! nothing but WASI (`bifrost_runner::offline`).
 
 use std::path::Path;
 
@@ -19,7 +19,7 @@ pub fn plug_provider(workflow: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Writes `fixture` to a file of its own and runs the composed `component` on `input`
-/// with [`bifrost_host::offline::run_composed`].
+/// with [`bifrost_runner::offline::run_composed`].
 pub async fn run_with_fixture(
     component: &[u8],
     fixture: &serde_json::Value,
@@ -30,7 +30,7 @@ pub async fn run_with_fixture(
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("fixture.json");
     std::fs::write(&path, fixture.to_string())?;
-    let answer = bifrost_host::offline::run_composed(component, &path, input).await;
+    let answer = bifrost_runner::offline::run_composed(component, &path, input).await;
     let _ = std::fs::remove_dir_all(&dir);
     answer
 }

@@ -7,9 +7,11 @@
 
 use std::sync::Arc;
 
-use bifrost_host::logs::{LogStream, MemoryLogStream, RedisLogStream};
-use bifrost_host::store::{ExecutionStore, PostgresStore, SqliteStore};
-use bifrost_host::{ExecutionsService, Identity};
+use bifrost_core::logs::{LogStream, MemoryLogStream};
+use bifrost_core::store::ExecutionStore;
+use bifrost_core::{ExecutionsService, Identity};
+use bifrost_redis::RedisLogStream;
+use bifrost_sql::{PostgresStore, SqliteStore};
 use sqlx::Connection;
 use uuid::Uuid;
 
@@ -85,7 +87,8 @@ pub struct TestEnv {
     /// The test's Redis key prefix.
     pub prefix: String,
     redis: Option<RedisLogStream>,
-    owned: Owned,
+    /// `None` once removed: by [`TestEnv::close`], or by `Drop` after a test that panicked.
+    owned: Option<Owned>,
 }
 
 fn with_database(url: &str, name: &str) -> String {
@@ -132,7 +135,7 @@ impl TestEnv {
                     redis_url: Some(url),
                     prefix,
                     redis: Some(logs),
-                    owned: Owned::Postgres { database, store },
+                    owned: Some(Owned::Postgres { database, store }),
                 }
             }
             Backend::Embedded => {
@@ -153,7 +156,7 @@ impl TestEnv {
                     redis_url: None,
                     prefix,
                     redis: None,
-                    owned: Owned::Sqlite { dir, store },
+                    owned: Some(Owned::Sqlite { dir, store }),
                 }
             }
         }
@@ -164,7 +167,7 @@ impl TestEnv {
     pub async fn log_sequences(&self, id: Uuid) -> Vec<i64> {
         const SQL: &str = "SELECT sequence FROM execution_logs WHERE execution_id = $1 \
             ORDER BY stream_ms, stream_seq";
-        match &self.owned {
+        match self.owned() {
             Owned::Postgres { store, .. } => sqlx::query_scalar(SQL)
                 .bind(id)
                 .fetch_all(store.pool())
@@ -181,7 +184,7 @@ impl TestEnv {
     /// Bytes PostgreSQL uses for `table`, with its TOAST table and indexes; panics on the
     /// embedded backend.
     pub async fn table_bytes(&self, table: &str) -> i64 {
-        let Owned::Postgres { store, .. } = &self.owned else {
+        let Owned::Postgres { store, .. } = self.owned() else {
             panic!("table_bytes needs the PostgreSQL backend")
         };
         sqlx::query_scalar("SELECT pg_total_relation_size($1::regclass)")
@@ -196,11 +199,78 @@ impl TestEnv {
         self.redis.as_ref().expect("a Redis backend")
     }
 
+    fn owned(&self) -> &Owned {
+        self.owned.as_ref().expect("the test environment is open")
+    }
+
+    /// Empties an execution's variables (the column and the table of their sizes), as
+    /// nothing in the executions API can.
+    pub async fn reset_variables(&self, id: Uuid) {
+        const SQL: [&str; 2] = [
+            "UPDATE executions SET variables = NULL WHERE id = $1",
+            "DELETE FROM execution_variables WHERE execution_id = $1",
+        ];
+        for sql in SQL {
+            let done = match self.owned() {
+                Owned::Postgres { store, .. } => sqlx::query(sql)
+                    .bind(id)
+                    .execute(store.pool())
+                    .await
+                    .map(drop),
+                Owned::Sqlite { store, .. } => sqlx::query(sql)
+                    .bind(id.hyphenated().to_string())
+                    .execute(store.pool())
+                    .await
+                    .map(drop),
+            };
+            done.expect("reset the execution's variables");
+        }
+    }
+
     /// Removes the database (or file) and every key under the prefix.
-    pub async fn close(self) {
-        match self.owned {
-            Owned::Postgres { database, store } => {
-                store.pool().close().await;
+    pub async fn close(mut self) {
+        if let Some(owned) = self.owned.take() {
+            owned.close_pools().await;
+            owned.remove(&self.prefix).await;
+        }
+    }
+}
+
+/// A test that panicked before [`TestEnv::close`] still leaves nothing behind: its
+/// database is dropped (the open connections with it), its keys and files removed, on a
+/// runtime of its own (the test's runtime may be the one unwinding).
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let Some(owned) = self.owned.take() else {
+            return;
+        };
+        let prefix = self.prefix.clone();
+        let cleanup = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime to clean up the test environment");
+            rt.block_on(owned.remove(&prefix));
+        });
+        if cleanup.join().is_err() {
+            eprintln!("bifrost-tests: the clean-up of a test environment failed (see above)");
+        }
+    }
+}
+
+impl Owned {
+    async fn close_pools(&self) {
+        match self {
+            Owned::Postgres { store, .. } => store.pool().close().await,
+            Owned::Sqlite { store, .. } => store.pool().close().await,
+        }
+    }
+
+    /// Drops the database (terminating its connections) or removes the file, and deletes
+    /// every Redis key under `prefix`.
+    async fn remove(self, prefix: &str) {
+        match self {
+            Owned::Postgres { database, .. } => {
                 let mut admin = sqlx::PgConnection::connect(&database_url())
                     .await
                     .expect("connect to drop the test database");
@@ -208,23 +278,25 @@ impl TestEnv {
                     .execute(&mut admin)
                     .await
                     .expect("drop the test database");
-                let client = redis::Client::open(redis_url()).unwrap();
-                let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+                let client = redis::Client::open(redis_url()).expect("the Redis URL");
+                let mut conn = client
+                    .get_multiplexed_async_connection()
+                    .await
+                    .expect("connect to Redis to delete the test's keys");
                 let keys: Vec<String> = redis::cmd("KEYS")
-                    .arg(format!("{}*", self.prefix))
+                    .arg(format!("{prefix}*"))
                     .query_async(&mut conn)
                     .await
-                    .unwrap();
+                    .expect("list the test's keys");
                 if !keys.is_empty() {
                     let _: i64 = redis::cmd("DEL")
                         .arg(&keys)
                         .query_async(&mut conn)
                         .await
-                        .unwrap();
+                        .expect("delete the test's keys");
                 }
             }
-            Owned::Sqlite { dir, store } => {
-                store.pool().close().await;
+            Owned::Sqlite { dir, .. } => {
                 std::fs::remove_dir_all(&dir).expect("remove the test's SQLite directory");
             }
         }
@@ -260,7 +332,7 @@ pub struct Seed {
     /// Workflow name.
     pub workflow: String,
     /// Final status.
-    pub status: bifrost_host::model::ExecutionStatus,
+    pub status: bifrost_core::model::ExecutionStatus,
     /// `started_at`.
     pub started_at: chrono::DateTime<chrono::Utc>,
 }
@@ -268,7 +340,7 @@ pub struct Seed {
 impl TestEnv {
     /// Records an execution directly in the store, as another runner would have.
     pub async fn seed(&self, seed: &Seed) -> Uuid {
-        use bifrost_host::model::{ExecutionStatus, NewExecution, Outcome};
+        use bifrost_core::model::{ExecutionStatus, NewExecution, Outcome};
         let id = Uuid::new_v4();
         self.store
             .create(&NewExecution {
@@ -290,7 +362,7 @@ impl TestEnv {
             self.store
                 .mark_running(
                     id,
-                    &bifrost_host::store::RunStart {
+                    &bifrost_core::store::RunStart {
                         started_at: seed.started_at,
                         deadline_at: later,
                         lease_until: later,
@@ -331,7 +403,7 @@ impl TestEnv {
         started_at: chrono::DateTime<chrono::Utc>,
         lease_until: chrono::DateTime<chrono::Utc>,
     ) -> Uuid {
-        use bifrost_host::model::ExecutionStatus;
+        use bifrost_core::model::ExecutionStatus;
         let id = self
             .seed(&Seed {
                 by: Uuid::new_v4(),
@@ -344,7 +416,7 @@ impl TestEnv {
         self.store
             .mark_running(
                 id,
-                &bifrost_host::store::RunStart {
+                &bifrost_core::store::RunStart {
                     started_at,
                     deadline_at: started_at + chrono::TimeDelta::hours(1),
                     lease_until,
@@ -361,9 +433,9 @@ pub struct Harness {
     /// The backends.
     pub env: TestEnv,
     /// A runner on them.
-    pub runner: bifrost_host::runner::Runner,
+    pub runner: bifrost_runner::Runner,
     /// The probe program, linked.
-    pub probe: bifrost_host::runner::LoadedWorkflow,
+    pub probe: bifrost_runner::LoadedWorkflow,
 }
 
 impl Harness {
@@ -373,13 +445,10 @@ impl Harness {
     }
 
     /// Like [`new`](Self::new) with a runner configuration of the test's choosing.
-    pub async fn with_config(
-        backend: Backend,
-        config: bifrost_host::runner::RunnerConfig,
-    ) -> Harness {
+    pub async fn with_config(backend: Backend, config: bifrost_runner::RunnerConfig) -> Harness {
         let env = TestEnv::new(backend).await;
         let runner =
-            bifrost_host::runner::Runner::new(env.service.clone(), config).expect("create runner");
+            bifrost_runner::Runner::new(env.service.clone(), config).expect("create runner");
         let probe = runner
             .load_file(std::path::Path::new(PROBE))
             .expect("load the probe program");
@@ -391,7 +460,7 @@ impl Harness {
         &self,
         who: &Identity,
         calls: serde_json::Value,
-    ) -> bifrost_host::model::Execution {
+    ) -> bifrost_core::model::Execution {
         self.run_probe_input(who, serde_json::json!({ "calls": calls }))
             .await
     }
@@ -402,11 +471,11 @@ impl Harness {
         &self,
         who: &Identity,
         input: serde_json::Value,
-    ) -> bifrost_host::model::Execution {
+    ) -> bifrost_core::model::Execution {
         self.runner
             .run(
                 &self.probe,
-                bifrost_host::runner::RunRequest {
+                bifrost_runner::RunRequest {
                     workflow_name: "probe".into(),
                     input,
                     identity: who.clone(),
@@ -423,11 +492,11 @@ impl Harness {
         &self,
         who: &Identity,
         calls: serde_json::Value,
-    ) -> (bifrost_host::model::Execution, Vec<serde_json::Value>) {
+    ) -> (bifrost_core::model::Execution, Vec<serde_json::Value>) {
         let execution = self.run_probe(who, calls).await;
         assert_eq!(
             execution.status,
-            bifrost_host::model::ExecutionStatus::Success,
+            bifrost_core::model::ExecutionStatus::Success,
             "probe failed: {:?}",
             execution.error_message
         );
@@ -448,10 +517,10 @@ impl Harness {
 /// Runner limits sized for tests: a small instance pool, so that many tests can each have
 /// a runner in one process, and room for the probe's answers (which can hold a thousand
 /// executions) in its result.
-pub fn test_config() -> bifrost_host::runner::RunnerConfig {
-    bifrost_host::runner::RunnerConfig {
+pub fn test_config() -> bifrost_runner::RunnerConfig {
+    bifrost_runner::RunnerConfig {
         max_instances: 32,
-        limits: bifrost_host::limits::Limits {
+        limits: bifrost_core::limits::Limits {
             max_result_bytes: 64 << 20,
             ..Default::default()
         },
@@ -490,10 +559,10 @@ pub fn ids(answer: &serde_json::Value) -> Vec<Uuid> {
 pub async fn append_lines(
     logs: &dyn LogStream,
     execution_id: Uuid,
-    level: bifrost_host::model::LogLevel,
+    level: bifrost_core::model::LogLevel,
     messages: impl IntoIterator<Item = String>,
-) -> Vec<bifrost_host::model::LogEntry> {
-    use bifrost_host::model::{LogEntry, StreamId};
+) -> Vec<bifrost_core::model::LogEntry> {
+    use bifrost_core::model::{LogEntry, StreamId};
     let now = StreamId {
         ms: chrono::Utc::now().timestamp_millis() as u64,
         seq: 0,

@@ -15,7 +15,7 @@ mod suites;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use bifrost_host::model::{LogEntry, LogLevel, StreamId};
+use bifrost_core::model::{LogEntry, LogLevel, StreamId};
 use clap::{Parser, Subcommand};
 use tokio::sync::OnceCell;
 
@@ -81,8 +81,8 @@ pub struct Ctx {
     dataset: OnceCell<seed::Dataset>,
     get_target: OnceCell<uuid::Uuid>,
     scale: OnceCell<(
-        bifrost_host::ExecutionsService,
-        std::sync::Arc<bifrost_host::store::PostgresStore>,
+        bifrost_core::ExecutionsService,
+        std::sync::Arc<bifrost_sql::PostgresStore>,
     )>,
 }
 
@@ -113,8 +113,8 @@ impl Ctx {
     async fn scale_service(
         &self,
     ) -> anyhow::Result<(
-        bifrost_host::ExecutionsService,
-        std::sync::Arc<bifrost_host::store::PostgresStore>,
+        bifrost_core::ExecutionsService,
+        std::sync::Arc<bifrost_sql::PostgresStore>,
     )> {
         self.dataset().await?;
         self.scale

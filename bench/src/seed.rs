@@ -38,7 +38,7 @@ pub struct Dataset {
 /// and holds this version's table of `rows` executions; says what it did.
 pub async fn ensure(servers: &crate::setup::Servers, rows: u64) -> anyhow::Result<Dataset> {
     let url = servers.database(crate::setup::SCALE_DB, false).await?;
-    bifrost_host::store::PostgresStore::connect(&url).await?;
+    bifrost_sql::PostgresStore::connect(&url).await?;
     println!("seeding {rows} executions (once per table version)...");
     let d = seed(&url, rows).await?;
     match d.seeded_in {

@@ -6,10 +6,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use bifrost_host::ExecutionsService;
-use bifrost_host::logs::{LogStream, MemoryLogStream, RedisLogStream};
-use bifrost_host::runner::{LoadedWorkflow, Runner, RunnerConfig};
-use bifrost_host::store::{PostgresStore, SqliteStore};
+use bifrost_core::ExecutionsService;
+use bifrost_core::logs::{LogStream, MemoryLogStream};
+use bifrost_redis::RedisLogStream;
+use bifrost_runner::{LoadedWorkflow, Runner, RunnerConfig};
+use bifrost_sql::{PostgresStore, SqliteStore};
 use sqlx::ConnectOptions as _;
 use sqlx::postgres::PgConnectOptions;
 

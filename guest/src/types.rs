@@ -1,5 +1,5 @@
 //! The value types shared with the host (from `bifrost-types`), and their conversions to and
-//! from the generated WIT types.
+//! from the generated WIT types (by `bifrost_types::wit_enum_conversions!`).
 
 use crate::wit::types as wit;
 
@@ -7,65 +7,9 @@ pub use bifrost_types::{
     ExecutionStatus, LogLevel, ParseLogLevelError, ParseStatusError, ParseStreamIdError, StreamId,
 };
 
-impl From<wit::ExecutionStatus> for ExecutionStatus {
-    fn from(status: wit::ExecutionStatus) -> Self {
-        use wit::ExecutionStatus as W;
-        match status {
-            W::Scheduled => Self::Scheduled,
-            W::Pending => Self::Pending,
-            W::Running => Self::Running,
-            W::Success => Self::Success,
-            W::Failed => Self::Failed,
-            W::Timeout => Self::Timeout,
-            W::Stuck => Self::Stuck,
-            W::CompletedWithErrors => Self::CompletedWithErrors,
-            W::Cancelling => Self::Cancelling,
-            W::Cancelled => Self::Cancelled,
-        }
-    }
-}
-
-impl From<ExecutionStatus> for wit::ExecutionStatus {
-    fn from(status: ExecutionStatus) -> Self {
-        use ExecutionStatus as S;
-        match status {
-            S::Scheduled => Self::Scheduled,
-            S::Pending => Self::Pending,
-            S::Running => Self::Running,
-            S::Success => Self::Success,
-            S::Failed => Self::Failed,
-            S::Timeout => Self::Timeout,
-            S::Stuck => Self::Stuck,
-            S::CompletedWithErrors => Self::CompletedWithErrors,
-            S::Cancelling => Self::Cancelling,
-            S::Cancelled => Self::Cancelled,
-        }
-    }
-}
-
-impl From<wit::LogLevel> for LogLevel {
-    fn from(level: wit::LogLevel) -> Self {
-        match level {
-            wit::LogLevel::Debug => Self::Debug,
-            wit::LogLevel::Info => Self::Info,
-            wit::LogLevel::Warning => Self::Warning,
-            wit::LogLevel::Error => Self::Error,
-            wit::LogLevel::Critical => Self::Critical,
-        }
-    }
-}
-
-impl From<LogLevel> for wit::LogLevel {
-    fn from(level: LogLevel) -> Self {
-        match level {
-            LogLevel::Debug => Self::Debug,
-            LogLevel::Info => Self::Info,
-            LogLevel::Warning => Self::Warning,
-            LogLevel::Error => Self::Error,
-            LogLevel::Critical => Self::Critical,
-        }
-    }
-}
+// `From` both ways between the shared enums and the generated ones: the variant lists live
+// once, in `bifrost-types`.
+bifrost_types::wit_enum_conversions!(wit);
 
 /// Parses JSON text that came from the host. Text that is not valid JSON becomes a JSON string
 /// holding the raw text, so that a malformed payload never makes a query fail.
@@ -86,6 +30,22 @@ mod tests {
             let wit_status: wit::ExecutionStatus = status.into();
             assert_eq!(ExecutionStatus::from(wit_status), status);
         }
+        assert!(matches!(
+            wit::ExecutionStatus::from(ExecutionStatus::CompletedWithErrors),
+            wit::ExecutionStatus::CompletedWithErrors
+        ));
+    }
+
+    #[test]
+    fn level_converts_both_ways_with_wit() {
+        for level in LogLevel::ALL {
+            let wit_level: wit::LogLevel = level.into();
+            assert_eq!(LogLevel::from(wit_level), level);
+        }
+        assert!(matches!(
+            wit::LogLevel::from(LogLevel::Warning),
+            wit::LogLevel::Warning
+        ));
     }
 
     #[test]

@@ -1,32 +1,17 @@
 //! The per-instance context and the host side of the WIT imports.
 
-use chrono::Utc;
+use bifrost_core::limits::Limits;
+use bifrost_core::model::LogLine;
+use bifrost_core::query::parse_execution_id;
+use bifrost_core::values::VariableSizes;
+use bifrost_core::{ApiError, ExecutionContext, ExecutionsService, Identity};
 use wasmtime::component::{HasData, Linker};
 
-use crate::error::{ApiError, StoreError};
-use crate::identity::{ExecutionContext, Identity};
-use crate::limits::{Limits, RateLimiter, truncate_with_marker};
-use crate::logs::LogWriter;
-use crate::model::{self, Execution, LogEntry, LogLine, rfc3339};
-use crate::query::{ListFilter, parse_execution_id};
-use crate::service::ExecutionsService;
-use bifrost_query::values::{
-    Rejection, VariableSizes, parse_metadata, parse_variable, storable_text,
-};
+use crate::bindings::bifrost::executions::{context, executions, logging, types};
+use crate::rate::RateLimiter;
+use crate::writer::LogWriter;
 
-#[allow(missing_docs)]
-pub(crate) mod generated {
-    wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "workflow",
-        imports: { default: async | trappable },
-        exports: { default: async },
-    });
-}
-
-use generated::bifrost::executions::{context, executions, logging, types};
-
-pub use generated::{Workflow, WorkflowPre};
+bifrost_core::wit_conversions!(types);
 
 /// Everything the executions imports of one instance need: who it runs as, which execution
 /// it runs in, and the backends. Built by the host before the instance exists; nothing the
@@ -76,14 +61,6 @@ impl ExecutionsCtx {
         self
     }
 
-    /// Waits as long as the query rate limit asks.
-    async fn throttle(&mut self) {
-        let wait = self.queries.take();
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-    }
-
     /// Binds the instance to a running execution whose log lines go to `log`.
     pub fn with_execution(mut self, execution: ExecutionContext, log: LogWriter) -> Self {
         self.execution = Some(execution);
@@ -99,6 +76,14 @@ impl ExecutionsCtx {
     /// The execution the instance runs in, if any.
     pub fn execution(&self) -> Option<&ExecutionContext> {
         self.execution.as_ref()
+    }
+
+    /// Waits as long as the query rate limit asks.
+    async fn throttle(&mut self) {
+        let wait = self.queries.take();
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
     }
 }
 
@@ -121,189 +106,47 @@ pub fn add_to_linker<T: Send + 'static>(
     Ok(())
 }
 
-impl From<ApiError> for types::Error {
-    fn from(e: ApiError) -> Self {
-        match e {
-            ApiError::NotFound(id) => Self::NotFound(id),
-            ApiError::PermissionDenied(id) => Self::PermissionDenied(id),
-            ApiError::InvalidArgument { parameter, reason } => {
-                Self::InvalidArgument(types::InvalidArgument {
-                    parameter: parameter.to_owned(),
-                    reason,
-                })
-            }
-            ApiError::NoExecutionContext => Self::NoExecutionContext,
-            ApiError::Unavailable(m) => Self::Unavailable(m),
-            ApiError::TooLarge(m) => Self::TooLarge(m),
-            ApiError::Internal(m) => Self::Internal(m),
-        }
+impl types::Host for ExecutionsCtx {
+    /// Every [`ApiError`] is an answer to the guest, never a trap: the host's own failures
+    /// are the WIT `internal` error.
+    fn convert_error(&mut self, err: ApiError) -> wasmtime::Result<types::Error> {
+        Ok(err.into())
     }
 }
-
-fn status_to_wit(s: model::ExecutionStatus) -> types::ExecutionStatus {
-    use model::ExecutionStatus as M;
-    use types::ExecutionStatus as W;
-    match s {
-        M::Scheduled => W::Scheduled,
-        M::Pending => W::Pending,
-        M::Running => W::Running,
-        M::Success => W::Success,
-        M::Failed => W::Failed,
-        M::Timeout => W::Timeout,
-        M::Stuck => W::Stuck,
-        M::CompletedWithErrors => W::CompletedWithErrors,
-        M::Cancelling => W::Cancelling,
-        M::Cancelled => W::Cancelled,
-    }
-}
-
-fn status_from_wit(s: types::ExecutionStatus) -> model::ExecutionStatus {
-    use model::ExecutionStatus as M;
-    use types::ExecutionStatus as W;
-    match s {
-        W::Scheduled => M::Scheduled,
-        W::Pending => M::Pending,
-        W::Running => M::Running,
-        W::Success => M::Success,
-        W::Failed => M::Failed,
-        W::Timeout => M::Timeout,
-        W::Stuck => M::Stuck,
-        W::CompletedWithErrors => M::CompletedWithErrors,
-        W::Cancelling => M::Cancelling,
-        W::Cancelled => M::Cancelled,
-    }
-}
-
-fn level_to_wit(l: model::LogLevel) -> types::LogLevel {
-    use model::LogLevel as M;
-    use types::LogLevel as W;
-    match l {
-        M::Debug => W::Debug,
-        M::Info => W::Info,
-        M::Warning => W::Warning,
-        M::Error => W::Error,
-        M::Critical => W::Critical,
-    }
-}
-
-fn level_from_wit(l: types::LogLevel) -> model::LogLevel {
-    use model::LogLevel as M;
-    use types::LogLevel as W;
-    match l {
-        W::Debug => M::Debug,
-        W::Info => M::Info,
-        W::Warning => M::Warning,
-        W::Error => M::Error,
-        W::Critical => M::Critical,
-    }
-}
-
-/// A UUID in canonical (hyphenated, lower-case) text, without the formatting machinery.
-fn uuid_text(id: &uuid::Uuid) -> String {
-    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    id.hyphenated().encode_lower(&mut buf).to_owned()
-}
-
-/// A JSON value as compact text, written straight into a buffer.
-fn json_text(v: &serde_json::Value) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| v.to_string())
-}
-
-fn log_to_wit(e: LogEntry) -> types::ExecutionLog {
-    types::ExecutionLog {
-        id: e.id.to_string(),
-        execution_id: uuid_text(&e.execution_id),
-        level: level_to_wit(e.level),
-        message: e.message,
-        metadata: e.metadata.as_ref().map(|m| m.as_str().to_owned()),
-        timestamp: rfc3339(&e.timestamp),
-    }
-}
-
-fn execution_to_wit(e: Execution) -> types::WorkflowExecution {
-    types::WorkflowExecution {
-        execution_id: uuid_text(&e.id),
-        workflow_name: e.workflow_name,
-        org_id: e.organization_id.as_ref().map(uuid_text),
-        form_id: e.form_id.as_ref().map(uuid_text),
-        executed_by: uuid_text(&e.executed_by),
-        executed_by_name: e.executed_by_name,
-        status: status_to_wit(e.status),
-        input_data: json_text(&e.parameters),
-        result: e.result.as_ref().map(json_text),
-        result_type: e.result_type,
-        error_message: e.error_message,
-        duration_ms: e.duration_ms,
-        started_at: e.started_at.as_ref().map(rfc3339),
-        completed_at: e.completed_at.as_ref().map(rfc3339),
-        created_at: rfc3339(&e.created_at),
-        logs: e
-            .logs
-            .map(|logs| logs.into_iter().map(log_to_wit).collect()),
-        variables: e.variables.as_ref().map(json_text),
-        session_id: e.session_id,
-        peak_memory_bytes: e.peak_memory_bytes,
-        cpu_total_seconds: e.cpu_total_seconds,
-    }
-}
-
-fn filter_from_wit(f: types::ListFilter) -> ListFilter {
-    ListFilter {
-        workflow_name: f.workflow_name,
-        status: f.status.map(status_from_wit),
-        start_date: f.start_date,
-        end_date: f.end_date,
-        limit: f.limit,
-    }
-}
-
-impl From<Rejection> for ApiError {
-    fn from(r: Rejection) -> Self {
-        match r {
-            Rejection::Invalid(e) => e.into(),
-            Rejection::TooLarge(m) => ApiError::TooLarge(m),
-        }
-    }
-}
-
-type Answer<T> = wasmtime::Result<Result<T, types::Error>>;
-
-impl types::Host for ExecutionsCtx {}
 
 impl executions::Host for ExecutionsCtx {
-    async fn list(&mut self, filter: types::ListFilter) -> Answer<Vec<types::WorkflowExecution>> {
+    async fn list(
+        &mut self,
+        filter: types::ListFilter,
+    ) -> Result<Vec<types::WorkflowExecution>, ApiError> {
         self.throttle().await;
-        let found = self
-            .service
-            .list(&self.identity, &filter_from_wit(filter))
-            .await;
-        Ok(found
-            .map(|rows| rows.into_iter().map(execution_to_wit).collect())
-            .map_err(Into::into))
+        let rows = self.service.list(&self.identity, &filter.into()).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     async fn list_page(
         &mut self,
         filter: types::ListFilter,
         cursor: Option<String>,
-    ) -> Answer<types::ExecutionPage> {
+    ) -> Result<types::ExecutionPage, ApiError> {
         self.throttle().await;
         let page = self
             .service
-            .list_page(&self.identity, &filter_from_wit(filter), cursor.as_deref())
-            .await;
-        Ok(page
-            .map(|p| types::ExecutionPage {
-                executions: p.executions.into_iter().map(execution_to_wit).collect(),
-                next_cursor: p.next_cursor,
-            })
-            .map_err(Into::into))
+            .list_page(&self.identity, &filter.into(), cursor.as_deref())
+            .await?;
+        Ok(types::ExecutionPage {
+            executions: page.executions.into_iter().map(Into::into).collect(),
+            next_cursor: page.next_cursor,
+        })
     }
 
-    async fn get(&mut self, execution_id: String) -> Answer<types::WorkflowExecution> {
+    async fn get(&mut self, execution_id: String) -> Result<types::WorkflowExecution, ApiError> {
         self.throttle().await;
-        let found = self.service.get(&self.identity, &execution_id).await;
-        Ok(found.map(execution_to_wit).map_err(Into::into))
+        Ok(self
+            .service
+            .get(&self.identity, &execution_id)
+            .await?
+            .into())
     }
 
     async fn get_current_logs(
@@ -311,7 +154,7 @@ impl executions::Host for ExecutionsCtx {
         execution_id: Option<String>,
         start: Option<String>,
         count: Option<u32>,
-    ) -> Answer<Vec<types::ExecutionLog>> {
+    ) -> Result<Vec<types::ExecutionLog>, ApiError> {
         self.throttle().await;
         let current = self.execution.as_ref().map(|e| e.execution_id);
         // Reading the own execution sees every line logged before the call.
@@ -320,13 +163,10 @@ impl executions::Host for ExecutionsCtx {
             // Any spelling of the id the service accepts (braced, simple, URN) is the same id.
             Some(id) => current.is_some_and(|c| parse_execution_id(id).is_ok_and(|id| id == c)),
         };
-        if own
-            && let Some(log) = &self.log
-            && let Err(e) = log.flush().await
-        {
-            return Ok(Err(e.into()));
+        if own && let Some(log) = &self.log {
+            log.flush().await?;
         }
-        let found = self
+        let entries = self
             .service
             .logs(
                 &self.identity,
@@ -335,10 +175,8 @@ impl executions::Host for ExecutionsCtx {
                 start.as_deref(),
                 count,
             )
-            .await;
-        Ok(found
-            .map(|entries| entries.into_iter().map(log_to_wit).collect())
-            .map_err(Into::into))
+            .await?;
+        Ok(entries.into_iter().map(Into::into).collect())
     }
 }
 
@@ -348,20 +186,8 @@ impl logging::Host for ExecutionsCtx {
         level: types::LogLevel,
         message: String,
         metadata: Option<String>,
-    ) -> wasmtime::Result<Result<(), types::Error>> {
-        let metadata = match parse_metadata(metadata, &self.limits) {
-            Ok(m) => m,
-            Err(e) => return Ok(Err(ApiError::from(e).into())),
-        };
-        let line = LogLine {
-            level: level_from_wit(level),
-            message: truncate_with_marker(
-                storable_text(message),
-                self.limits.max_log_message_bytes,
-            ),
-            metadata,
-            timestamp: Utc::now(),
-        };
+    ) -> Result<(), ApiError> {
+        let line = LogLine::from_guest(level.into(), message, metadata, &self.limits)?;
         match &self.log {
             Some(log) => log.write(line),
             None => tracing::info!(
@@ -372,7 +198,7 @@ impl logging::Host for ExecutionsCtx {
                 line.message
             ),
         }
-        Ok(Ok(()))
+        Ok(())
     }
 }
 
@@ -386,40 +212,22 @@ impl context::Host for ExecutionsCtx {
     }
 
     async fn caller(&mut self) -> wasmtime::Result<types::Caller> {
-        Ok(types::Caller {
-            user_id: self.identity.user_id.to_string(),
-            user_name: self.identity.user_name.clone(),
-            org_id: self.identity.organization_id.map(|o| o.to_string()),
-            is_platform_admin: self.identity.is_platform_admin,
-        })
+        Ok((&self.identity).into())
     }
 
-    async fn set_variable(&mut self, name: String, value: String) -> Answer<()> {
-        let Some(execution) = &self.execution else {
-            return Ok(Err(ApiError::NoExecutionContext.into()));
-        };
-        let checked = parse_variable(&name, &value, &self.limits).and_then(|(name, parsed)| {
-            let size = self.variables.check(&name, value.len(), &self.limits)?;
-            Ok((name, parsed, size))
-        });
-        let (name, value, size) = match checked {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(ApiError::from(e).into())),
-        };
-        let done = self
-            .service
-            .store()
-            .set_variable(execution.execution_id, &name, &value)
-            .await;
-        if done.is_ok() {
-            self.variables.record(&name, size);
-        }
-        Ok(done.map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound(execution.execution_id.to_string()).into(),
-            other => ApiError::from(other).into(),
-        }))
+    async fn set_variable(&mut self, name: String, value: String) -> Result<(), ApiError> {
+        let execution = self
+            .execution
+            .as_ref()
+            .ok_or(ApiError::NoExecutionContext)?;
+        self.service
+            .set_variable(
+                execution.execution_id,
+                &name,
+                &value,
+                &mut self.variables,
+                &self.limits,
+            )
+            .await
     }
 }
-
-#[cfg(test)]
-mod props;

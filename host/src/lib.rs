@@ -1,32 +1,90 @@
-//! Wasmtime host for the `bifrost:executions` WIT package.
+//! Wasmtime host for the `bifrost:executions` WIT package: the imports `executions`,
+//! `logging` and `context` of a workflow component, in the style of wasmtime-wasi.
 //!
-//! Workflows compiled to WebAssembly components query execution history and live logs
-//! through the `executions`, `logging` and `context` imports. This crate implements them
-//! against an [`ExecutionStore`](store::ExecutionStore) (PostgreSQL) and a
-//! [`LogStream`](logs::LogStream) (Redis Streams), with each instance's identity and
-//! execution bound by the host when the instance is created.
+//! An embedder puts an [`ExecutionsCtx`] in its store's data, built per instance with the
+//! caller's identity (and, inside an execution, the execution and its [`LogWriter`]), and
+//! links the imports with [`add_to_linker`]. The calls are answered by an
+//! [`ExecutionsService`](bifrost_core::ExecutionsService) over any
+//! [`ExecutionStore`](bifrost_core::store::ExecutionStore) and
+//! [`LogStream`](bifrost_core::logs::LogStream): PostgreSQL and SQLite from `bifrost-sql`,
+//! Redis from `bifrost-redis`, or the in-memory ones of `bifrost-core`. Whole executions
+//! (the row, the deadline, the memory cap, the logs moved at the end) are
+//! `bifrost-runner`'s.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use bifrost_core::{ExecutionsService, Identity};
+//! use bifrost_host::{ExecutionsCtx, Workflow};
+//! use bifrost_redis::RedisLogStream;
+//! use bifrost_sql::PostgresStore;
+//! use wasmtime::component::{Component, Linker, ResourceTable};
+//! use wasmtime::{Engine, Store};
+//! use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+//!
+//! struct State {
+//!     wasi: WasiCtx,
+//!     table: ResourceTable,
+//!     executions: ExecutionsCtx,
+//! }
+//!
+//! impl WasiView for State {
+//!     fn ctx(&mut self) -> WasiCtxView<'_> {
+//!         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> wasmtime::Result<()> {
+//!     let store = PostgresStore::connect("postgres://postgres@127.0.0.1:5432/test").await?;
+//!     let logs = RedisLogStream::connect("redis://127.0.0.1:6379").await?;
+//!     let service = ExecutionsService::new(Arc::new(store), Arc::new(logs));
+//!
+//!     let engine = Engine::default();
+//!     let mut linker = Linker::<State>::new(&engine);
+//!     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+//!     bifrost_host::add_to_linker(&mut linker, |s: &mut State| &mut s.executions)?;
+//!
+//!     // Who the instance runs as is fixed here, not by the guest.
+//!     let caller = Identity {
+//!         user_id: uuid::Uuid::new_v4(),
+//!         user_name: "Ada".into(),
+//!         organization_id: None,
+//!         is_platform_admin: false,
+//!     };
+//!     let mut store = Store::new(&engine, State {
+//!         wasi: WasiCtx::builder().build(),
+//!         table: ResourceTable::new(),
+//!         executions: ExecutionsCtx::new(caller, service),
+//!     });
+//!     let component = Component::from_file(&engine, "workflow.wasm")?;
+//!     let workflow = Workflow::instantiate_async(&mut store, &component, &linker).await?;
+//!     let result = workflow.call_run(&mut store, r#"{"name": "Ada"}"#).await?;
+//!     println!("{result:?}");
+//!     Ok(())
+//! }
+//! ```
 #![deny(missing_docs)]
 
-pub mod backends;
 mod ctx;
-pub mod error;
-pub mod identity;
-pub mod limits;
-pub mod logs;
-pub mod model;
-pub mod offline;
-pub mod query;
-pub mod runner;
-pub mod service;
-pub mod store;
-pub mod wit;
+mod rate;
+mod writer;
 
-pub use ctx::{ExecutionsCtx, Workflow, WorkflowPre, add_to_linker};
-pub use error::ApiError;
-pub use identity::{ExecutionContext, Identity, Scope};
-pub use service::ExecutionsService;
+/// The bindings bindgen generates for the `workflow` world; the host functions return
+/// `Result<T, ApiError>` for the WIT `result<T, error>` (`trappable_error_type`).
+#[allow(missing_docs)]
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "workflow",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        trappable_error_type: {
+            "bifrost:executions/types.error" => bifrost_core::ApiError,
+        },
+    });
+}
 
-/// The README's code blocks, compiled as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
+pub use bindings::{Workflow, WorkflowPre};
+pub use ctx::{ExecutionsCtx, add_to_linker};
+pub use writer::{LogWriter, LogWriterTask, WriterOutcome};

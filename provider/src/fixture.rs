@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use bifrost_query::identity::{ExecutionContext, Identity};
-use bifrost_query::model::{Execution, LogEntry};
+use bifrost_core::identity::{ExecutionContext, Identity};
+use bifrost_core::model::{Execution, LogEntry};
 use bifrost_types::{ExecutionStatus, LogLevel, StreamId};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -271,7 +271,7 @@ fn convert(row: ExecutionRow) -> Result<Held, String> {
             metadata: entry
                 .metadata
                 .filter(|m| m.as_object().is_some_and(|o| !o.is_empty()))
-                .map(|m| bifrost_query::model::LogMetadata::from_value(&m)),
+                .map(|m| bifrost_core::model::LogMetadata::from_value(&m)),
             timestamp: to_micros(entry.timestamp),
         });
     }
@@ -308,10 +308,110 @@ fn convert(row: ExecutionRow) -> Result<Held, String> {
 pub fn next_id(last: Option<StreamId>, at: &DateTime<Utc>) -> StreamId {
     let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
     match last {
-        Some(last) if last.ms >= ms => StreamId {
-            ms: last.ms,
-            seq: last.seq + 1,
-        },
+        Some(last) if last.ms >= ms => last.successor().unwrap_or(last),
         _ => StreamId { ms, seq: 0 },
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub(crate) const ME: &str = "00000000-0000-4000-8000-000000000001";
+    const OTHER: &str = "00000000-0000-4000-8000-000000000002";
+    pub(crate) const ORG: &str = "00000000-0000-4000-8000-0000000000aa";
+    pub(crate) const CURRENT: &str = "00000000-0000-4000-8000-00000000c0de";
+
+    pub(crate) fn now() -> DateTime<Utc> {
+        "2026-05-01T00:00:00Z".parse().unwrap()
+    }
+
+    /// A fixture with a current execution not among its rows, and three rows: one of the
+    /// caller's in ORG with logs, one of another user in ORG, one of the caller's outside
+    /// any organisation.
+    pub(crate) fn fixture(admin: bool) -> serde_json::Value {
+        json!({
+            "caller": {"user_id": ME, "user_name": "Ada", "org_id": ORG, "is_platform_admin": admin},
+            "current_execution": {"execution_id": CURRENT, "workflow_name": "report"},
+            "executions": [
+                {"execution_id": "00000000-0000-4000-8000-000000000101", "workflow_name": "sync",
+                 "executed_by": ME, "org_id": ORG, "status": "Failed",
+                 "started_at": "2026-04-25T10:00:00Z", "variables": {"k": 1},
+                 "logs": [
+                    {"level": "INFO", "message": "one", "timestamp": "2026-04-25T10:00:00.001Z"},
+                    {"level": "error", "message": "two", "timestamp": "2026-04-25T10:00:00.001Z",
+                     "metadata": {"attempt": 2}}
+                 ]},
+                {"execution_id": "00000000-0000-4000-8000-000000000102", "workflow_name": "sync",
+                 "executed_by": OTHER, "org_id": ORG, "status": "completed",
+                 "created_at": "2026-04-26T10:00:00Z"},
+                {"execution_id": "00000000-0000-4000-8000-000000000103", "workflow_name": "sync",
+                 "executed_by": ME, "status": "Success", "started_at": "2026-04-27T10:00:00Z"}
+            ]
+        })
+    }
+
+    #[test]
+    fn the_current_execution_is_added_as_a_running_row_of_the_caller() {
+        let loaded = load(&fixture(false).to_string(), now()).unwrap();
+        let current = loaded.current.as_ref().unwrap();
+        assert_eq!(current.execution_id.to_string(), CURRENT);
+        let row = loaded
+            .executions
+            .iter()
+            .find(|h| h.execution.id == current.execution_id)
+            .unwrap();
+        assert_eq!(row.execution.status, ExecutionStatus::Running);
+        assert_eq!(row.execution.executed_by.to_string(), ME);
+        assert_eq!(row.execution.started_at, Some(now()));
+        assert!(row.logs.is_empty());
+    }
+
+    #[test]
+    fn entry_ids_follow_each_other() {
+        let at: DateTime<Utc> = "2026-04-25T10:00:00.001Z".parse().unwrap();
+        let first = next_id(None, &at);
+        assert_eq!(first.to_string(), "1777111200001-0");
+        assert_eq!(next_id(Some(first), &at).to_string(), "1777111200001-1");
+        // Never back, whatever the clock says.
+        let later = StreamId {
+            ms: first.ms + 5,
+            seq: 3,
+        };
+        assert_eq!(next_id(Some(later), &at).to_string(), "1777111200006-4");
+    }
+
+    #[test]
+    fn bad_fixtures_say_what_is_wrong() {
+        for (change, expected) in [
+            (json!({"status": "Finished"}), "status"),
+            (
+                json!({"started_at": null}),
+                "needs started_at or created_at",
+            ),
+            (
+                json!({"logs": [{"level": "LOUD", "message": "m", "timestamp": "2026-04-25T10:00:00Z"}]}),
+                "level",
+            ),
+            (
+                json!({"logs": [{"id": "5-0", "level": "INFO", "message": "m", "timestamp": "2026-04-25T10:00:00Z"},
+                             {"id": "4-0", "level": "INFO", "message": "m", "timestamp": "2026-04-25T10:00:00Z"}]}),
+                "does not follow",
+            ),
+            (json!({"colour": "blue"}), "unknown field"),
+            (
+                json!({"execution_id": CURRENT, "workflow_name": "report"}),
+                "is Running",
+            ),
+        ] {
+            let mut f = fixture(true);
+            let row = f["executions"][0].as_object_mut().unwrap();
+            for (k, v) in change.as_object().unwrap() {
+                row.insert(k.clone(), v.clone());
+            }
+            let err = load(&f.to_string(), now()).unwrap_err();
+            assert!(err.contains(expected), "{change}: {err}");
+        }
     }
 }

@@ -38,23 +38,36 @@
 //!
 //! # Behaviour
 //!
-//! Calls answer as the host does, with the same rules (the `bifrost-query` crate): filters,
-//! limits and their defaults, newest-first order, cursor pages, the visibility rule,
-//! redaction of admin-only fields, and the same errors. `log` appends to the current
-//! execution's entries (so `get-current-logs` reads it back) and `set-variable` sets the
-//! current execution's variable; both last as long as the instance, and the file is never
-//! written. Differences: no query rate limit; no log volume caps beyond the size of one
-//! line; and what the workflow prints to stdout and stderr stays there (the host turns each
-//! line into an `INFO` or `ERROR` log entry; the provider cannot see those streams). A fixture that cannot be read or parsed makes every call of `executions`,
-//! `logging` and `set-variable` fail with `unavailable` and a message that says why;
-//! `context.caller` then answers with the nil user id and no name, and `context.execution-id`
-//! and `context.workflow-name` with none.
+//! The provider runs the host's own service: `bifrost_core::ExecutionsService`, over the
+//! in-memory store (`bifrost_core::memory::MemoryStore`, which holds the fixture's
+//! executions and their log entries) and the in-memory live log stream
+//! (`bifrost_core::logs::MemoryLogStream`, which holds the current execution's log, as the
+//! host's stream does while an execution runs), and converts its answers to WIT with the
+//! host's `bifrost_core::wit_conversions!`. So calls answer as the host does, by the same
+//! code: filters, limits and their defaults, newest-first order, cursor pages, the
+//! visibility rule, redaction of admin-only fields, the checks and limits of `log` and
+//! `set-variable`, and the same errors (`internal` included, for a failure of the provider
+//! itself). See [`instance`].
+//!
+//! `log` appends to the current execution's log (so `get-current-logs` reads it back) and
+//! `set-variable` sets the current execution's variable (variables the fixture lists for it
+//! count towards the cap on their total); both last as long as the instance, and the file
+//! is never written. Differences from the host: no query rate limit; no log volume caps
+//! beyond the size of one line; and what the workflow prints to stdout and stderr stays
+//! there (the host turns each line into an `INFO` or `ERROR` log entry; the provider cannot
+//! see those streams). A fixture that cannot be read or parsed makes every call of
+//! `executions`, `logging` and `set-variable` fail with `unavailable` and a message that
+//! says why; `context.caller` then answers with the nil user id and no name, and
+//! `context.execution-id` and `context.workflow-name` with none.
 
 pub mod fixture;
-pub mod store;
+pub mod instance;
 
 #[cfg(target_arch = "wasm32")]
 use std::sync::Mutex;
+
+#[cfg(target_arch = "wasm32")]
+use bifrost_core::ApiError;
 
 /// The environment variable that names the fixture file.
 pub const FIXTURE_VAR: &str = "BIFROST_FIXTURE";
@@ -73,28 +86,27 @@ mod bindings {
 #[cfg(target_arch = "wasm32")]
 mod component;
 
-/// The store of this instance, loaded from the fixture on first use.
+/// This component instance, loaded from the fixture on first use.
 #[cfg(target_arch = "wasm32")]
-static STORE: Mutex<Option<Result<store::Store, String>>> = Mutex::new(None);
+static INSTANCE: Mutex<Option<Result<instance::Instance, String>>> = Mutex::new(None);
 
-/// Runs `f` on the loaded store, or fails with the load error.
+/// Runs `f` on the loaded instance, or fails with `unavailable` and the load error.
 #[cfg(target_arch = "wasm32")]
-fn with_store<T>(
-    f: impl FnOnce(&mut store::Store) -> Result<T, store::Error>,
-) -> Result<T, store::Error> {
-    let mut guard = STORE.lock().unwrap_or_else(|p| p.into_inner());
-    let loaded = guard.get_or_insert_with(read_fixture);
-    match loaded {
-        Ok(store) => f(store),
-        Err(e) => Err(store::Error::Unavailable(e.clone())),
+fn with_instance<T>(
+    f: impl FnOnce(&mut instance::Instance) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let mut guard = INSTANCE.lock().unwrap_or_else(|p| p.into_inner());
+    match guard.get_or_insert_with(read_fixture) {
+        Ok(instance) => f(instance),
+        Err(e) => Err(ApiError::Unavailable(e.clone())),
     }
 }
 
 #[cfg(target_arch = "wasm32")]
-fn read_fixture() -> Result<store::Store, String> {
+fn read_fixture() -> Result<instance::Instance, String> {
     let path = std::env::var(FIXTURE_VAR).unwrap_or_else(|_| DEFAULT_FIXTURE.to_owned());
     let text = std::fs::read_to_string(&path).map_err(|e| format!("fixture {path}: {e}"))?;
     fixture::load(&text, chrono::Utc::now())
-        .map(store::Store::new)
+        .and_then(instance::Instance::new)
         .map_err(|e| format!("fixture {path}: {e}"))
 }

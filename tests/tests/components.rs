@@ -51,6 +51,6 @@ fn the_provider_exports_the_package_and_imports_only_wasi() {
 /// The binary WIT package `bifrost-runner wit-package` writes validates as a component.
 #[test]
 fn the_binary_wit_package_validates() {
-    let package = bifrost_host::wit::package().unwrap();
+    let package = bifrost_runner::wit::package().unwrap();
     checked_shape(&package.file_name, &package.bytes);
 }

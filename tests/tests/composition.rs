@@ -155,7 +155,7 @@ async fn the_failure_report_example_runs_offline_from_its_fixture() {
         plug_provider(std::path::Path::new(bifrost_tests::EXAMPLE_FAILURE_REPORT)).unwrap();
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/failure-report/fixture.json");
-    let answer = bifrost_host::offline::run_composed(
+    let answer = bifrost_runner::offline::run_composed(
         &composed,
         &fixture,
         r#"{"since": "2026-04-24T00:00:00Z"}"#,

@@ -3,8 +3,8 @@
 
 use std::collections::HashSet;
 
-use bifrost_host::model::{ExecutionStatus, StreamId};
-use bifrost_host::query::ListFilter;
+use bifrost_core::model::{ExecutionStatus, StreamId};
+use bifrost_core::query::ListFilter;
 use bifrost_tests::{Backend, Harness, admin, user};
 use serde_json::json;
 

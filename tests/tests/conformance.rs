@@ -10,9 +10,9 @@
 //! for four kinds of caller, `get` with logs, log reads with start and count, and (in a last
 //! run) logging and runtime variables in the current execution.
 
-use bifrost_host::Identity;
-use bifrost_host::model::{ExecutionStatus, LogEntry, LogLevel, NewExecution, Outcome, StreamId};
-use bifrost_host::runner::{Ended, RunRequest, Runner};
+use bifrost_core::Identity;
+use bifrost_core::model::{ExecutionStatus, LogEntry, LogLevel, NewExecution, Outcome, StreamId};
+use bifrost_runner::{Ended, RunRequest, Runner};
 use bifrost_tests::compose::{plug_provider, run_with_fixture};
 use bifrost_tests::{Backend, PROBE, TestEnv, test_config};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -129,7 +129,7 @@ async fn seed(env: &TestEnv) -> Vec<Value> {
             env.store
                 .mark_running(
                     row.id,
-                    &bifrost_host::store::RunStart {
+                    &bifrost_core::store::RunStart {
                         started_at: row.started_at,
                         deadline_at: row.started_at + TimeDelta::hours(1),
                         lease_until: row.started_at + TimeDelta::hours(1),

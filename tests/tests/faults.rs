@@ -4,14 +4,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bifrost_host::error::StoreError;
-use bifrost_host::logs::RedisLogStream;
-use bifrost_host::model::{Execution, ExecutionStatus, StreamId};
-use bifrost_host::model::{LogEntry, NewExecution, Outcome};
-use bifrost_host::query::ListFilter;
-use bifrost_host::runner::{LoadedWorkflow, RunRequest, Runner, RunnerConfig};
-use bifrost_host::store::{ExecutionStore, PostgresStore, RunStart};
-use bifrost_host::{ApiError, ExecutionsService, Identity};
+use bifrost_core::error::StoreError;
+use bifrost_core::model::{Execution, ExecutionStatus, StreamId};
+use bifrost_core::model::{LogEntry, NewExecution, Outcome};
+use bifrost_core::query::ListFilter;
+use bifrost_core::store::{ExecutionStore, RunStart};
+use bifrost_core::{ApiError, ExecutionsService, Identity};
+use bifrost_redis::RedisLogStream;
+use bifrost_runner::{LoadedWorkflow, RunRequest, Runner, RunnerConfig};
+use bifrost_sql::PostgresStore;
 use bifrost_tests::servers::{OwnPostgres, OwnRedis};
 use bifrost_tests::{Backend, PROBE, TestEnv, admin, user};
 use chrono::{DateTime, Utc};
@@ -196,7 +197,7 @@ async fn load_200_executions_of_1000_lines_each() {
     let runner = Arc::new(
         Runner::new(
             env.service.clone(),
-            bifrost_host::runner::RunnerConfig {
+            bifrost_runner::RunnerConfig {
                 max_instances: RUNS as u32,
                 ..bifrost_tests::test_config()
             },
@@ -277,7 +278,7 @@ async fn load_200_executions_of_1000_lines_each() {
 /// lease run out (as a killed runner leaves it) and marks it `Stuck`, with its live logs
 /// stored.
 async fn periodic_sweep_marks_abandoned_executions_stuck(backend: Backend) {
-    use bifrost_host::model::LogLevel;
+    use bifrost_core::model::LogLevel;
     let env = TestEnv::new(backend).await;
     let runner = Arc::new(Runner::new(env.service.clone(), bifrost_tests::test_config()).unwrap());
     let who = user(None);
@@ -393,8 +394,8 @@ impl ExecutionStore for SlowToFinish {
     }
     async fn list(
         &self,
-        scope: &bifrost_host::Scope,
-        query: &bifrost_host::query::ListQuery,
+        scope: &bifrost_core::Scope,
+        query: &bifrost_core::query::ListQuery,
         with_variables: bool,
     ) -> Result<Vec<Execution>, StoreError> {
         self.inner.list(scope, query, with_variables).await

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use bifrost_host::limits::Limits;
-use bifrost_host::model::{ExecutionStatus, LogLevel};
-use bifrost_host::runner::{RunError, RunRequest, RunnerConfig};
+use bifrost_core::limits::Limits;
+use bifrost_core::model::{ExecutionStatus, LogLevel};
+use bifrost_runner::{RunError, RunRequest, RunnerConfig};
 use bifrost_tests::{Backend, Harness, admin, err_kind, ok, user};
 use serde_json::json;
 
@@ -170,7 +170,7 @@ async fn log_cap_keeps_the_first_lines_and_says_how_many_were_not_kept(backend: 
         .service
         .read_logs(
             done.id,
-            bifrost_host::query::LogRange {
+            bifrost_core::query::LogRange {
                 start: Default::default(),
                 count: 1000,
             },
@@ -389,7 +389,7 @@ async fn a_log_at_the_cap_is_stored_whole_in_one_linear_pass(backend: Backend) {
         .store
         .read_logs(
             done.id,
-            bifrost_host::model::StreamId { ms: 0, seq: 0 },
+            bifrost_core::model::StreamId { ms: 0, seq: 0 },
             1000,
         )
         .await
@@ -476,7 +476,7 @@ async fn dates_and_cursors_out_of_range_are_invalid_arguments(backend: Backend) 
     assert!(
         matches!(
             &page,
-            Err(bifrost_host::ApiError::InvalidArgument {
+            Err(bifrost_core::ApiError::InvalidArgument {
                 parameter: "cursor",
                 ..
             })

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use bifrost_host::model::ExecutionStatus;
-use bifrost_host::query::LogRange;
-use bifrost_host::runner::{Ended, RunRequest, RunnerConfig};
+use bifrost_core::model::ExecutionStatus;
+use bifrost_core::query::LogRange;
+use bifrost_runner::{Ended, RunRequest, RunnerConfig};
 use bifrost_tests::{
     Backend, EXAMPLE_FAILURE_REPORT, EXAMPLE_HELLO, Harness, Seed, admin, ok, user,
 };
@@ -246,7 +246,7 @@ async fn panic_fails_the_execution_with_the_trap_and_keeps_stderr(backend: Backe
     let logs = done.logs.unwrap();
     assert!(
         logs.iter()
-            .any(|l| l.level == bifrost_host::model::LogLevel::Error
+            .any(|l| l.level == bifrost_core::model::LogLevel::Error
                 && l.message.contains("bad state 42")),
         "panic message in stderr lines: {logs:?}"
     );
@@ -311,14 +311,14 @@ async fn stdout_and_stderr_become_log_lines(backend: Backend) {
             .find(|l| l.message == m)
             .unwrap_or_else(|| panic!("{m} in {logs:?}"))
     };
-    assert_eq!(find("to stdout").level, bifrost_host::model::LogLevel::Info);
+    assert_eq!(find("to stdout").level, bifrost_core::model::LogLevel::Info);
     assert_eq!(
         find("second line").level,
-        bifrost_host::model::LogLevel::Info
+        bifrost_core::model::LogLevel::Info
     );
     assert_eq!(
         find("to stderr").level,
-        bifrost_host::model::LogLevel::Error
+        bifrost_core::model::LogLevel::Error
     );
     h.close().await;
 }

@@ -1,7 +1,7 @@
 //! `list` through the guest: every filter and their combinations against an oracle, the
 //! limit, dates with offsets and bad dates, ties, cursor pages, and hostile strings.
 
-use bifrost_host::model::ExecutionStatus;
+use bifrost_core::model::ExecutionStatus;
 use bifrost_tests::{Backend, Harness, Seed, admin, err_kind, ids, ok, user};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
@@ -342,7 +342,7 @@ async fn pages_hand_out_cursors_only_while_more_remain(backend: Backend) {
             .await;
     }
     let who = admin(Some(org));
-    let filter = bifrost_host::query::ListFilter {
+    let filter = bifrost_core::query::ListFilter {
         workflow_name: Some("paged".into()),
         limit: Some(3),
         ..Default::default()
@@ -366,7 +366,7 @@ async fn pages_hand_out_cursors_only_while_more_remain(backend: Backend) {
         .unwrap_err();
     assert!(matches!(
         garbage,
-        bifrost_host::ApiError::InvalidArgument {
+        bifrost_core::ApiError::InvalidArgument {
             parameter: "cursor",
             ..
         }
@@ -411,7 +411,7 @@ async fn filter_strings_shaped_like_sql_are_plain_data(backend: Backend) {
         .service
         .list(
             &admin(Some(org)),
-            &bifrost_host::query::ListFilter {
+            &bifrost_core::query::ListFilter {
                 limit: Some(1000),
                 ..Default::default()
             },

@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use bifrost_host::logs::RedisLogStream;
-use bifrost_host::model::StreamId;
-use bifrost_host::query::LogRange;
-use bifrost_host::{ApiError, ExecutionsCtx, ExecutionsService, Identity};
+use bifrost_core::model::StreamId;
+use bifrost_core::query::LogRange;
+use bifrost_core::{ApiError, ExecutionsService, Identity};
+use bifrost_host::ExecutionsCtx;
+use bifrost_redis::RedisLogStream;
 use bifrost_tests::{Backend, Harness, PROBE, err_kind, ok, user};
 use serde_json::{Value, json};
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -20,7 +21,7 @@ async fn running_execution(h: &Harness, workflow: &str) -> uuid::Uuid {
             by: user(None).user_id,
             org: None,
             workflow: workflow.into(),
-            status: bifrost_host::model::ExecutionStatus::Running,
+            status: bifrost_core::model::ExecutionStatus::Running,
             started_at: chrono::Utc::now(),
         })
         .await
@@ -114,7 +115,7 @@ async fn reads_during_the_move_see_every_entry_once(backend: Backend) {
         bifrost_tests::append_lines(
             &*h.env.logs,
             id,
-            bifrost_host::model::LogLevel::Debug,
+            bifrost_core::model::LogLevel::Debug,
             (chunk * 500..(chunk + 1) * 500).map(|i| format!("m{i}")),
         )
         .await;
@@ -151,7 +152,7 @@ async fn a_foreign_entry_with_nul_is_moved_with_a_replacement_character(backend:
     bifrost_tests::append_lines(
         &*h.env.logs,
         id,
-        bifrost_host::model::LogLevel::Info,
+        bifrost_core::model::LogLevel::Info,
         ["a\0b".to_owned(), "plain".to_owned()],
     )
     .await;
@@ -220,7 +221,7 @@ async fn redis_entries_use_bifrosts_layout() {
     bifrost_tests::append_lines(
         &*h.env.logs,
         id,
-        bifrost_host::model::LogLevel::Warning,
+        bifrost_core::model::LogLevel::Warning,
         ["hello".to_owned()],
     )
     .await;
@@ -336,14 +337,14 @@ async fn redis_stopped_is_a_typed_error_not_an_empty_list() {
             by: who.user_id,
             org: None,
             workflow: "w".into(),
-            status: bifrost_host::model::ExecutionStatus::Running,
+            status: bifrost_core::model::ExecutionStatus::Running,
             started_at: chrono::Utc::now(),
         })
         .await;
     bifrost_tests::append_lines(
         &logs,
         id,
-        bifrost_host::model::LogLevel::Info,
+        bifrost_core::model::LogLevel::Info,
         ["before the outage".to_owned()],
     )
     .await;

@@ -4,8 +4,8 @@
 //! `VmHWM`, reset through `/proc/self/clear_refs`), which other tests running beside it in
 //! the same process would disturb.
 
-use bifrost_host::model::ExecutionStatus;
-use bifrost_host::runner::RunnerConfig;
+use bifrost_core::model::ExecutionStatus;
+use bifrost_runner::RunnerConfig;
 use bifrost_tests::{Backend, Harness, user};
 use serde_json::json;
 

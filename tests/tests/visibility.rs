@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use bifrost_host::Identity;
-use bifrost_host::model::{ExecutionStatus, LogLevel};
+use bifrost_core::Identity;
+use bifrost_core::model::{ExecutionStatus, LogLevel};
 use bifrost_tests::{Backend, Harness, Seed, admin, err_kind, ids, ok, user};
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
@@ -171,8 +171,8 @@ async fn variables_and_resource_figures_only_for_admins(backend: Backend) {
     assert!(got["cpu_total_seconds"].as_f64().is_some());
 
     // For those who may not see them, the stores do not even read them.
-    let scope = bifrost_host::Scope::All;
-    let query = bifrost_host::query::ListFilter::default()
+    let scope = bifrost_core::Scope::All;
+    let query = bifrost_core::query::ListFilter::default()
         .validate(None)
         .unwrap();
     for with_variables in [false, true] {

@@ -336,6 +336,41 @@ impl fmt::Display for ParseStreamIdError {
 
 impl std::error::Error for ParseStreamIdError {}
 
+/// `From` conversions both ways between [`ExecutionStatus`] and [`LogLevel`] and the enums
+/// bindgen generates for `bifrost:executions/types` (`execution-status`, `log-level`), for
+/// any binding of the interface: the host's, the provider's, the guest crate's, and those of
+/// later WIT versions. `$types` is the generated `types` module, in scope under that name.
+///
+/// The variants are listed once, here; a WIT enum that gains a variant fails to compile
+/// until it is added.
+#[macro_export]
+macro_rules! wit_enum_conversions {
+    ($types:ident) => {
+        $crate::wit_enum_conversions!(@enum $types, ExecutionStatus,
+            Scheduled, Pending, Running, Success, Failed, Timeout, Stuck, CompletedWithErrors,
+            Cancelling, Cancelled);
+        $crate::wit_enum_conversions!(@enum $types, LogLevel,
+            Debug, Info, Warning, Error, Critical);
+    };
+    (@enum $types:ident, $name:ident, $($variant:ident),+) => {
+        impl ::core::convert::From<$types::$name> for $crate::$name {
+            fn from(value: $types::$name) -> Self {
+                match value {
+                    $($types::$name::$variant => Self::$variant,)+
+                }
+            }
+        }
+
+        impl ::core::convert::From<$crate::$name> for $types::$name {
+            fn from(value: $crate::$name) -> Self {
+                match value {
+                    $($crate::$name::$variant => Self::$variant,)+
+                }
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bifrost_host::Identity;
-use bifrost_host::model::ExecutionStatus;
-use bifrost_host::runner::{LoadedWorkflow, RunRequest, Runner};
-use bifrost_host::service::ExecutionsService;
+use bifrost_core::ExecutionsService;
+use bifrost_core::Identity;
+use bifrost_core::model::ExecutionStatus;
+use bifrost_runner::{LoadedWorkflow, RunRequest, Runner};
 use serde_json::json;
 
 use crate::report::{Section, verdict};

@@ -4,9 +4,9 @@
 
 use std::time::Instant;
 
-use bifrost_host::Identity;
-use bifrost_host::query::ListFilter;
-use bifrost_host::runner::{Ended, LoadedWorkflow, Runner};
+use bifrost_core::Identity;
+use bifrost_core::query::ListFilter;
+use bifrost_runner::{Ended, LoadedWorkflow, Runner};
 use serde_json::json;
 
 use crate::report::{Section, verdict};

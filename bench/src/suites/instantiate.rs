@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 
-use bifrost_host::Identity;
-use bifrost_host::runner::Ended;
+use bifrost_core::Identity;
+use bifrost_runner::Ended;
 
 use crate::report::{Section, verdict};
 use crate::stats::{fmt_ratio, fmt_secs, paired};
@@ -38,7 +38,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let who = Identity::operator();
     let batch = ctx.scaled(2000);
 
-    let one = async |runner: &bifrost_host::runner::Runner, wf| -> anyhow::Result<f64> {
+    let one = async |runner: &bifrost_runner::Runner, wf| -> anyhow::Result<f64> {
         let start = Instant::now();
         for _ in 0..batch {
             match runner.call_detached(wf, &who, "null").await {

@@ -4,10 +4,10 @@
 
 use std::time::Instant;
 
-use bifrost_host::Identity;
-use bifrost_host::model::ExecutionStatus;
-use bifrost_host::query::ListFilter;
-use bifrost_host::service::ExecutionsService;
+use bifrost_core::ExecutionsService;
+use bifrost_core::Identity;
+use bifrost_core::model::ExecutionStatus;
+use bifrost_core::query::ListFilter;
 
 use crate::Ctx;
 use crate::report::{Section, verdict};

@@ -3,11 +3,11 @@
 
 use std::time::Instant;
 
-use bifrost_host::Identity;
-use bifrost_host::logs::LogStream;
-use bifrost_host::model::{LogEntry, LogLevel, StreamId};
-use bifrost_host::query::LogRange;
-use bifrost_host::runner::{Ended, RunRequest};
+use bifrost_core::Identity;
+use bifrost_core::logs::LogStream;
+use bifrost_core::model::{LogEntry, LogLevel, StreamId};
+use bifrost_core::query::LogRange;
+use bifrost_runner::{Ended, RunRequest};
 use redis::AsyncCommands as _;
 use redis::streams::StreamRangeReply;
 use serde_json::json;

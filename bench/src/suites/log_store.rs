@@ -4,9 +4,9 @@
 
 use std::time::Instant;
 
-use bifrost_host::ExecutionsService;
-use bifrost_host::model::{ExecutionStatus, LogEntry, LogLevel, NewExecution, Outcome, StreamId};
-use bifrost_host::store::RunStart;
+use bifrost_core::ExecutionsService;
+use bifrost_core::model::{ExecutionStatus, LogEntry, LogLevel, NewExecution, Outcome, StreamId};
+use bifrost_core::store::RunStart;
 use uuid::Uuid;
 
 use crate::report::{Section, verdict};

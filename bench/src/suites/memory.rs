@@ -8,8 +8,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bifrost_host::Identity;
-use bifrost_host::runner::RunRequest;
+use bifrost_core::Identity;
+use bifrost_runner::RunRequest;
 use serde_json::json;
 
 use crate::report::Section;
@@ -83,7 +83,7 @@ pub async fn child(servers: &setup::Servers, instances: usize) -> anyhow::Result
     for t in tasks {
         let e = t.await??;
         anyhow::ensure!(
-            e.status == bifrost_host::model::ExecutionStatus::Success,
+            e.status == bifrost_core::model::ExecutionStatus::Success,
             "idle run ended {:?}: {:?}",
             e.status,
             e.error_message

@@ -4,9 +4,9 @@
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use bifrost_host::Identity;
-use bifrost_host::logs::LogStream as _;
-use bifrost_host::query::{ListFilter, LogRange};
+use bifrost_core::Identity;
+use bifrost_core::logs::LogStream as _;
+use bifrost_core::query::{ListFilter, LogRange};
 use serde_json::{Value, json};
 
 use crate::Ctx;

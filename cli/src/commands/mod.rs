@@ -1,0 +1,7 @@
+//! One module per command.
+
+pub mod executions;
+pub mod offline;
+pub mod run;
+pub mod sweep;
+pub mod wit_package;

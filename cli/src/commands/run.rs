@@ -1,0 +1,107 @@
+//! `bifrost-runner run`: a workflow component as a new execution.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use bifrost_core::ExecutionsService;
+use bifrost_core::model::ExecutionStatus;
+use bifrost_runner::{RunRequest, Runner, RunnerConfig};
+use clap::Args;
+use uuid::Uuid;
+
+use crate::args::{IdentityArgs, read_input};
+use crate::exit::Failure;
+use crate::output;
+
+/// Run a workflow component as a new execution and print the finished execution.
+#[derive(Args)]
+pub struct RunArgs {
+    /// The workflow component (.wasm).
+    component: PathBuf,
+    /// Input parameters: a JSON value, `@FILE` for a file's content, or `-` for standard
+    /// input (inputs up to the 1 MiB limit, past what a command line holds).
+    #[arg(long, default_value = "{}")]
+    input: String,
+    /// Name to record; defaults to the component's file name without extension.
+    #[arg(long)]
+    workflow_name: Option<String>,
+    /// Form that triggered the run.
+    #[arg(long)]
+    form_id: Option<Uuid>,
+    /// CLI session id.
+    #[arg(long)]
+    session_id: Option<String>,
+    /// Deadline in seconds, 1 to 604800 (7 days).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    timeout_secs: u64,
+    /// How long the end of the run waits for an unreachable store before giving up, in
+    /// seconds, 0 to 86400 (1 day).
+    #[arg(long, env = "BIFROST_STORE_RETRY_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    store_retry_secs: u64,
+    /// The lease this runner holds on its execution, in seconds, 1 to 3600: it renews it
+    /// every third of that while the execution runs; once it has run out, a sweep marks
+    /// the execution `Stuck`.
+    #[arg(long, env = "BIFROST_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    lease_secs: u64,
+    #[command(flatten)]
+    who: IdentityArgs,
+}
+
+/// Runs the component; exit 0 on `Success`, 1 on any other final status.
+pub async fn run(service: ExecutionsService, args: RunArgs) -> Result<ExitCode, Failure> {
+    let identity = args.who.identity()?;
+    let input = read_input(&args.input)?;
+    let workflow_name = match args.workflow_name {
+        Some(n) => n,
+        None => args
+            .component
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .ok_or_else(|| {
+                Failure::caller(anyhow::anyhow!(
+                    "cannot name the workflow after its file; pass --workflow-name"
+                ))
+            })?
+            .to_owned(),
+    };
+    let config = RunnerConfig {
+        deadline: Duration::from_secs(args.timeout_secs),
+        store_retry: Duration::from_secs(args.store_retry_secs),
+        lease: Duration::from_secs(args.lease_secs),
+        ..RunnerConfig::default()
+    };
+    let is_admin = identity.is_platform_admin;
+    let lease = config.lease;
+    let runner = Runner::new(service.clone(), config)
+        .map_err(|e| Failure::infrastructure(anyhow::anyhow!("{e:#}")))?;
+    // Executions other runners left behind are swept beside this run, never before it:
+    // their logs may take a while to move. What this process does not finish, the next
+    // sweep takes over once its claim has run out.
+    tokio::spawn(async move {
+        if let Err(e) = service.sweep_stuck(lease).await {
+            tracing::warn!(error = %e, "sweep for stuck executions failed");
+        }
+    });
+    let workflow = runner.load_file(&args.component)?;
+    let execution = runner
+        .run(
+            &workflow,
+            RunRequest {
+                workflow_name,
+                input,
+                identity,
+                form_id: args.form_id,
+                session_id: args.session_id,
+            },
+        )
+        .await?;
+    // Printed as the caller may see it: variables and resource figures for admins.
+    let execution = execution.redact_for(is_admin);
+    output::json_line(&execution)?;
+    Ok(if execution.status == ExecutionStatus::Success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,185 @@
+//! `bifrost-runner`: runs workflow components as executions and queries them.
+//!
+//! Commands, one module each in `commands/`: `run`, `executions list|get|logs`, `sweep`,
+//! `wit-package`, `offline`; `logs` is kept as another spelling of `executions logs`.
+//! Output: JSON lines on stdout ([`output`]). Exit codes: 0 success, 1 the execution
+//! ended other than `Success`, 2 the caller's mistake, 3 the infrastructure failed
+//! ([`exit`]); every failure is one line on stderr.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use bifrost_core::ExecutionsService;
+use bifrost_runner::backends::BackendConfig;
+
+mod args;
+mod commands;
+mod exit;
+mod output;
+
+use commands::executions::{ExecutionsCommand, LogsArgs};
+use commands::offline::OfflineArgs;
+use commands::run::RunArgs;
+use commands::sweep::SweepArgs;
+use commands::wit_package::WitPackageArgs;
+use exit::Failure;
+
+/// Run workflow components and query their executions and logs.
+///
+/// Backends: `DATABASE_URL` (PostgreSQL, or a `sqlite:` URL) and `REDIS_URL` (Redis). With
+/// neither set, everything runs on this machine: a SQLite file in the data directory and
+/// log streams in this process. Migrations are applied on start.
+///
+/// Output is JSON lines: every line one JSON document. Exit codes: 0 success; 1 the
+/// execution ended other than `Success`; 2 the caller's mistake (flags, arguments, an
+/// execution not found or not visible); 3 the infrastructure failed (a backend unreachable).
+#[derive(Parser)]
+#[command(name = "bifrost-runner", version)]
+struct Cli {
+    /// Execution store: a postgres:// or sqlite: URL; unset, a SQLite file in the data
+    /// directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    database_url: Option<String>,
+    /// Live log streams: a redis:// URL; unset, streams in this process.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
+    redis_url: Option<String>,
+    /// Directory of the default SQLite file (default $XDG_DATA_HOME/bifrost or
+    /// ~/.local/share/bifrost).
+    #[arg(long, env = "BIFROST_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// Key prefix of log streams.
+    #[arg(long, env = "BIFROST_LOG_PREFIX", default_value = bifrost_redis::DEFAULT_KEY_PREFIX, global = true)]
+    log_prefix: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a workflow component as a new execution and print the finished execution.
+    Run(RunArgs),
+    /// Query executions: list, get, logs.
+    #[command(subcommand)]
+    Executions(ExecutionsCommand),
+    /// Another spelling of `executions logs`.
+    #[command(hide = true)]
+    Logs(LogsArgs),
+    /// Mark `Stuck` the executions whose runner stopped, move their logs to the store, and
+    /// print their ids.
+    Sweep(SweepArgs),
+    /// Write the `bifrost:executions` WIT package for component tooling; print its path.
+    WitPackage(WitPackageArgs),
+    /// Run a workflow composed with the virtual provider, answered from a JSON fixture.
+    Offline(OfflineArgs),
+}
+
+/// One line: the newlines some messages carry (a parser's dump of bytes, a database's
+/// detail) become spaces.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A usage error in one line: clap's message without its usage block and hint.
+fn usage_error(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    let head = ["\n\nUsage:", "\n\nFor more information"]
+        .iter()
+        .filter_map(|cut| text.find(cut))
+        .min()
+        .map_or(text, |at| &text[..at]);
+    one_line(head)
+}
+
+/// Log output for the runner's own messages (`BIFROST_LOG`): one line per event, its
+/// fields' newlines (a slow statement's SQL, say) turned into spaces, and colours only
+/// on a terminal.
+fn init_logging() {
+    use tracing_subscriber::field::MakeExt as _;
+    let fields = tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        let text = one_line(&format!("{value:?}"));
+        if field.name() == "message" {
+            write!(w, "{text}")
+        } else {
+            write!(w, "{field}={text}")
+        }
+    })
+    .delimited(" ");
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BIFROST_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .fmt_fields(fields)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_logging();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            eprintln!("bifrost-runner: {}", usage_error(&e));
+            return ExitCode::from(exit::CALLER);
+        }
+    };
+    match run(cli).await {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!(
+                "bifrost-runner: {}",
+                one_line(&format!("{:#}", failure.error))
+            );
+            failure.exit_code()
+        }
+    }
+}
+
+impl Cli {
+    fn backends(&self) -> BackendConfig {
+        BackendConfig {
+            database_url: self.database_url.clone().filter(|u| !u.is_empty()),
+            redis_url: self.redis_url.clone().filter(|u| !u.is_empty()),
+            log_prefix: Some(self.log_prefix.clone()),
+            data_dir: self.data_dir.clone(),
+        }
+    }
+}
+
+async fn connect(backends: &BackendConfig) -> Result<ExecutionsService, Failure> {
+    Ok(backends.connect().await?)
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let backends = cli.backends();
+    match cli.command {
+        // The commands that need no backend.
+        Command::WitPackage(args) => commands::wit_package::run(&args)?,
+        Command::Offline(args) => return commands::offline::run(&args).await,
+        Command::Run(args) => return commands::run::run(connect(&backends).await?, args).await,
+        Command::Executions(command) => {
+            commands::executions::run(&connect(&backends).await?, command).await?
+        }
+        Command::Logs(args) => {
+            let service = connect(&backends).await?;
+            commands::executions::run(&service, ExecutionsCommand::Logs(args)).await?
+        }
+        Command::Sweep(args) => commands::sweep::run(&connect(&backends).await?, args).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

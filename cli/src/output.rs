@@ -1,0 +1,44 @@
+//! What commands print on stdout: JSON lines. Every line is one complete JSON document
+//! (compact); a command about one thing prints one line, a command about several prints one
+//! line per item (none for an empty answer). A closed stdout (`bifrost-runner ... | head -c
+//! 1`) ends the output quietly; the exit code is what it would have been.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context as _;
+
+use crate::exit::Failure;
+
+/// Set once stdout is closed by its reader: nothing more is written, and that is no error.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `text` and a newline to stdout; a closed stdout ends the output quietly.
+fn print_line(text: &str) -> Result<(), Failure> {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        other => other
+            .context("writing to stdout")
+            .map_err(Failure::infrastructure),
+    }
+}
+
+/// Prints one JSON document as one line.
+pub fn json_line(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string(value)
+        .context("encoding the output as JSON")
+        .map_err(Failure::infrastructure)?;
+    print_line(&text)
+}
+
+/// Prints each item as a line of its own.
+pub fn json_lines<T: serde::Serialize>(items: impl IntoIterator<Item = T>) -> Result<(), Failure> {
+    items.into_iter().try_for_each(|item| json_line(&item))
+}

@@ -1,0 +1,38 @@
+//! Live log streams: one stream per running execution, read by entry id.
+//!
+//! Stream commands live only in the implementations: [`MemoryLogStream`] here, Redis
+//! Streams in `bifrost-redis`.
+
+mod memory;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+pub use self::memory::MemoryLogStream;
+use crate::error::LogStreamError;
+use crate::model::{LogEntry, StreamId};
+
+/// Live log streams, one per execution.
+#[async_trait]
+pub trait LogStream: Send + Sync + 'static {
+    /// Appends entries in order, in one round trip. Their ids are given by the caller and
+    /// must be greater than the stream's last id; an entry that is not is refused (so a
+    /// repeated append after an uncertain failure cannot duplicate lines: see
+    /// [`last_id`](Self::last_id)).
+    async fn append(&self, entries: &[LogEntry]) -> Result<(), LogStreamError>;
+
+    /// The id of the stream's last entry; `None` for an empty or missing stream.
+    async fn last_id(&self, execution_id: Uuid) -> Result<Option<StreamId>, LogStreamError>;
+
+    /// Entries with id >= `start`, oldest first, at most `count`. An execution with no
+    /// stream (never logged, or moved to the store) reads as empty.
+    async fn read(
+        &self,
+        execution_id: Uuid,
+        start: StreamId,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, LogStreamError>;
+
+    /// Removes an execution's stream.
+    async fn delete(&self, execution_id: Uuid) -> Result<(), LogStreamError>;
+}

@@ -1,0 +1,315 @@
+//! [`MemoryStore`]: executions and their logs in process memory.
+//!
+//! The store of the virtual provider component, which answers from a fixture, and of tests
+//! that need no database. It runs the same queries as the SQL stores, through
+//! [`ListQuery::admits`] and [`newest_first`], so a caller cannot tell them apart. Every
+//! call completes at once: none of its futures ever waits.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::identity::Scope;
+use crate::model::{Execution, ExecutionStatus, LogEntry, NewExecution, Outcome, StreamId};
+use crate::query::{ListQuery, RowKey, newest_first};
+use crate::store::{ExecutionStore, RunStart};
+
+/// Executions and their persisted logs, in memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    rows: Mutex<HashMap<Uuid, Row>>,
+}
+
+#[derive(Debug, Clone)]
+struct Row {
+    execution: Execution,
+    lease_until: Option<DateTime<Utc>>,
+    /// Persisted entries, in id order, each once.
+    logs: Vec<LogEntry>,
+}
+
+impl Row {
+    fn key(&self) -> RowKey<'_> {
+        let e = &self.execution;
+        RowKey {
+            id: e.id,
+            workflow_name: &e.workflow_name,
+            status: e.status,
+            started_at: e.started_at.unwrap_or(e.created_at),
+            executed_by: e.executed_by,
+            organization_id: e.organization_id,
+        }
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an execution as it is (any status), with its persisted log entries (in any
+    /// order; kept once each, in id order). An execution with the same id is replaced.
+    pub fn insert(&self, execution: Execution, logs: Vec<LogEntry>) {
+        let mut row = Row {
+            lease_until: None,
+            logs: Vec::new(),
+            execution: Execution {
+                logs: None,
+                ..execution
+            },
+        };
+        add_logs(&mut row.logs, logs);
+        self.lock().insert(row.execution.id, row);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Row>> {
+        // A panic while the lock was held left whole rows behind: go on with them.
+        self.rows.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn update<T>(&self, id: Uuid, f: impl FnOnce(&mut Row) -> T) -> Result<T, StoreError> {
+        self.lock().get_mut(&id).map(f).ok_or(StoreError::NotFound)
+    }
+}
+
+/// Adds `entries` to `logs` (sorted by id), keeping an entry already there once.
+fn add_logs(logs: &mut Vec<LogEntry>, entries: impl IntoIterator<Item = LogEntry>) {
+    for entry in entries {
+        if let Err(at) = logs.binary_search_by_key(&entry.id, |e| e.id) {
+            logs.insert(at, entry);
+        }
+    }
+}
+
+fn without_variables(mut e: Execution, with_variables: bool) -> Execution {
+    if !with_variables {
+        e.variables = None;
+    }
+    e
+}
+
+fn apply(e: &mut Execution, outcome: &Outcome) {
+    e.status = outcome.status;
+    e.result = outcome.result.clone();
+    e.result_type = outcome.result_type.clone();
+    e.error_message = outcome.error_message.clone();
+    e.duration_ms = Some(outcome.duration_ms);
+    e.completed_at = Some(outcome.completed_at);
+    e.peak_memory_bytes = Some(outcome.peak_memory_bytes);
+    e.cpu_total_seconds = Some(outcome.cpu_total_seconds);
+    e.log_lines_dropped = (outcome.log_lines_dropped > 0).then_some(outcome.log_lines_dropped);
+}
+
+#[async_trait]
+impl ExecutionStore for MemoryStore {
+    async fn create(&self, new: &NewExecution) -> Result<(), StoreError> {
+        let execution = Execution {
+            id: new.id,
+            workflow_name: new.workflow_name.clone(),
+            organization_id: new.organization_id,
+            form_id: new.form_id,
+            executed_by: new.executed_by,
+            executed_by_name: new.executed_by_name.clone(),
+            status: ExecutionStatus::Pending,
+            parameters: new.parameters.clone(),
+            result: None,
+            result_type: None,
+            error_message: None,
+            duration_ms: None,
+            started_at: Some(new.created_at),
+            completed_at: None,
+            created_at: new.created_at,
+            logs: None,
+            variables: None,
+            session_id: new.session_id.clone(),
+            peak_memory_bytes: None,
+            cpu_total_seconds: None,
+            log_lines_dropped: None,
+        };
+        let mut rows = self.lock();
+        if rows.contains_key(&new.id) {
+            return Err(StoreError::Database(format!(
+                "execution {} already exists",
+                new.id
+            )));
+        }
+        rows.insert(
+            new.id,
+            Row {
+                execution,
+                lease_until: None,
+                logs: Vec::new(),
+            },
+        );
+        Ok(())
+    }
+
+    async fn mark_running(&self, id: Uuid, start: &RunStart) -> Result<(), StoreError> {
+        self.update(id, |row| {
+            row.execution.status = ExecutionStatus::Running;
+            row.execution.started_at = Some(start.started_at);
+            row.lease_until = Some(start.lease_until);
+        })
+    }
+
+    async fn renew_leases(&self, ids: &[Uuid], until: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut rows = self.lock();
+        for id in ids {
+            if let Some(row) = rows.get_mut(id)
+                && row.execution.status == ExecutionStatus::Running
+            {
+                row.lease_until = Some(until);
+            }
+        }
+        Ok(())
+    }
+
+    async fn finish_with_logs(
+        &self,
+        id: Uuid,
+        outcome: &Outcome,
+        entries: &[LogEntry],
+    ) -> Result<Execution, StoreError> {
+        self.update(id, |row| {
+            add_logs(&mut row.logs, entries.iter().cloned());
+            apply(&mut row.execution, outcome);
+            row.execution.clone()
+        })
+    }
+
+    async fn abandoned(&self, now: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
+        Ok(self
+            .lock()
+            .values()
+            .filter(|r| {
+                r.execution.status == ExecutionStatus::Running
+                    && r.lease_until.is_some_and(|l| l < now)
+            })
+            .map(|r| r.execution.id)
+            .collect())
+    }
+
+    async fn claim_abandoned(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.lock().get_mut(&id).is_some_and(|row| {
+            let abandoned = row.execution.status == ExecutionStatus::Running
+                && row.lease_until.is_some_and(|l| l < now);
+            if abandoned {
+                row.lease_until = Some(until);
+            }
+            abandoned
+        }))
+    }
+
+    async fn mark_stuck(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        message: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self.lock().get_mut(&id).is_some_and(|row| {
+            let e = &mut row.execution;
+            let running = e.status == ExecutionStatus::Running;
+            if running {
+                e.status = ExecutionStatus::Stuck;
+                e.completed_at = Some(now);
+                e.error_message = Some(message.to_owned());
+                e.duration_ms = e.started_at.map(|s| (now - s).num_milliseconds());
+            }
+            running
+        }))
+    }
+
+    async fn finish(&self, id: Uuid, outcome: &Outcome) -> Result<(), StoreError> {
+        self.update(id, |row| apply(&mut row.execution, outcome))
+    }
+
+    async fn set_variable(
+        &self,
+        id: Uuid,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.update(id, |row| match &mut row.execution.variables {
+            Some(serde_json::Value::Object(vars)) => {
+                vars.insert(name.to_owned(), value.clone());
+            }
+            other => {
+                let mut vars = serde_json::Map::new();
+                vars.insert(name.to_owned(), value.clone());
+                *other = Some(serde_json::Value::Object(vars));
+            }
+        })
+    }
+
+    async fn fetch(&self, id: Uuid, with_variables: bool) -> Result<Execution, StoreError> {
+        self.lock()
+            .get(&id)
+            .map(|row| without_variables(row.execution.clone(), with_variables))
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn list(
+        &self,
+        scope: &Scope,
+        query: &ListQuery,
+        with_variables: bool,
+    ) -> Result<Vec<Execution>, StoreError> {
+        let rows = self.lock();
+        let mut found: Vec<&Row> = rows
+            .values()
+            .filter(|r| query.admits(scope, &r.key()))
+            .collect();
+        found.sort_by(|a, b| newest_first(&a.key(), &b.key()));
+        Ok(found
+            .into_iter()
+            .take(query.limit as usize)
+            .map(|r| without_variables(r.execution.clone(), with_variables))
+            .collect())
+    }
+
+    async fn insert_logs(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+        let mut rows = self.lock();
+        for entry in entries {
+            // Entries of an execution the store does not have are refused, as a foreign
+            // key refuses them in the SQL stores.
+            let row = rows.get_mut(&entry.execution_id).ok_or_else(|| {
+                StoreError::Database(format!(
+                    "log entry of execution {}, which the store does not have",
+                    entry.execution_id
+                ))
+            })?;
+            add_logs(&mut row.logs, [entry.clone()]);
+        }
+        Ok(())
+    }
+
+    async fn read_logs(
+        &self,
+        execution_id: Uuid,
+        start: StreamId,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        Ok(self
+            .lock()
+            .get(&execution_id)
+            .map(|row| {
+                let from = row.logs.partition_point(|e| e.id < start);
+                row.logs[from..]
+                    .iter()
+                    .take(count as usize)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}

@@ -1,0 +1,264 @@
+//! The executions module's behaviour over a store and a log stream: visibility, validation,
+//! paging, and reading logs before and after they move to the store. The host functions and
+//! the CLI both call it, so they answer alike.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::error::{ApiError, StoreError};
+use crate::identity::Identity;
+use crate::limits::Limits;
+use crate::logs::LogStream;
+use crate::model::{Execution, LogEntry, LogMetadata, StreamId};
+use crate::query::{Cursor, ListFilter, LogRange, MAX_LOG_COUNT, parse_execution_id};
+use crate::store::ExecutionStore;
+use crate::values::{VariableSizes, parse_variable, storable_text};
+
+/// Entries moved from the stream to the store per round trip at the end of a run.
+const MOVE_BATCH: u32 = 5000;
+
+/// Executions and logs behind one interface, whichever backends hold them.
+#[derive(Clone)]
+pub struct ExecutionsService {
+    store: Arc<dyn ExecutionStore>,
+    logs: Arc<dyn LogStream>,
+}
+
+impl std::fmt::Debug for ExecutionsService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecutionsService").finish_non_exhaustive()
+    }
+}
+
+/// One page of executions and the cursor of the next.
+#[derive(Debug, Clone)]
+pub struct ExecutionPage {
+    /// The executions, newest first.
+    pub executions: Vec<Execution>,
+    /// The position after the last one; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl ExecutionsService {
+    /// A service over a store and a log stream.
+    pub fn new(store: Arc<dyn ExecutionStore>, logs: Arc<dyn LogStream>) -> Self {
+        Self { store, logs }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn ExecutionStore> {
+        &self.store
+    }
+
+    /// The log stream.
+    pub fn log_stream(&self) -> &Arc<dyn LogStream> {
+        &self.logs
+    }
+
+    /// Executions visible to `who` matching `filter`, newest first.
+    pub async fn list(
+        &self,
+        who: &Identity,
+        filter: &ListFilter,
+    ) -> Result<Vec<Execution>, ApiError> {
+        let query = filter.validate(None)?;
+        let rows = self
+            .store
+            .list(&who.scope(), &query, who.is_platform_admin)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|e| e.redact_for(who.is_platform_admin))
+            .collect())
+    }
+
+    /// One page of `list`, continuing after `cursor`.
+    pub async fn list_page(
+        &self,
+        who: &Identity,
+        filter: &ListFilter,
+        cursor: Option<&str>,
+    ) -> Result<ExecutionPage, ApiError> {
+        let mut query = filter.validate(cursor)?;
+        let page_size = query.limit as usize;
+        // One row more than the page tells whether another page exists, so the last page
+        // never hands out a cursor to an empty one.
+        query.limit += 1;
+        let mut rows = self
+            .store
+            .list(&who.scope(), &query, who.is_platform_admin)
+            .await?;
+        let next_cursor = if rows.len() > page_size {
+            rows.truncate(page_size);
+            rows.last().map(|last| {
+                Cursor::after(last.started_at.unwrap_or(last.created_at), last.id).encode()
+            })
+        } else {
+            None
+        };
+        Ok(ExecutionPage {
+            executions: rows
+                .into_iter()
+                .map(|e| e.redact_for(who.is_platform_admin))
+                .collect(),
+            next_cursor,
+        })
+    }
+
+    /// The execution `id` if `who` may see it, with its persisted logs once it has ended.
+    pub async fn get(&self, who: &Identity, id: &str) -> Result<Execution, ApiError> {
+        let id = parse_execution_id(id)?;
+        let mut execution = self.visible(who, id).await?;
+        if execution.status.is_final() {
+            execution.logs = Some(
+                self.store
+                    .read_logs(id, StreamId::MIN, MAX_LOG_COUNT)
+                    .await?,
+            );
+        }
+        Ok(execution.redact_for(who.is_platform_admin))
+    }
+
+    /// Checks that execution `id` exists and `who` may see it.
+    async fn visible(&self, who: &Identity, id: Uuid) -> Result<Execution, ApiError> {
+        // Variables are read only for those who may see them.
+        let execution = self
+            .store
+            .fetch(id, who.is_platform_admin)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ApiError::NotFound(id.to_string()),
+                other => other.into(),
+            })?;
+        if !who.can_view(execution.executed_by, execution.organization_id) {
+            return Err(ApiError::PermissionDenied(id.to_string()));
+        }
+        Ok(execution)
+    }
+
+    /// Sets runtime variable `name` of execution `execution_id` (the caller's own running
+    /// execution: no visibility check) to the JSON text `value`, within `limits`, and the
+    /// total cap counted in `sizes` (the caller's record of what it has set). Writes that
+    /// variable alone.
+    pub async fn set_variable(
+        &self,
+        execution_id: Uuid,
+        name: &str,
+        value: &str,
+        sizes: &mut VariableSizes,
+        limits: &Limits,
+    ) -> Result<(), ApiError> {
+        let (name, parsed) = parse_variable(name, value, limits)?;
+        let size = sizes.check(&name, value.len(), limits)?;
+        self.store
+            .set_variable(execution_id, &name, &parsed)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ApiError::NotFound(execution_id.to_string()),
+                other => other.into(),
+            })?;
+        sizes.record(&name, size);
+        Ok(())
+    }
+
+    /// Log entries of an execution.
+    ///
+    /// `execution_id` `None` means `current`, the caller's own running execution, which needs
+    /// no check; an explicit id goes through the visibility rule like `get`.
+    pub async fn logs(
+        &self,
+        who: &Identity,
+        current: Option<Uuid>,
+        execution_id: Option<&str>,
+        start: Option<&str>,
+        count: Option<u32>,
+    ) -> Result<Vec<LogEntry>, ApiError> {
+        let range = LogRange::validate(start, count)?;
+        let id = match execution_id {
+            Some(s) => {
+                let id = parse_execution_id(s)?;
+                if Some(id) != current {
+                    self.visible(who, id).await?;
+                }
+                id
+            }
+            None => current.ok_or(ApiError::NoExecutionContext)?,
+        };
+        self.read_logs(id, range).await
+    }
+
+    /// Log entries of `id` in `range`, from the live stream or, once moved, from the store.
+    ///
+    /// The move writes every entry to the store before it deletes the stream, so a reader
+    /// that finds no entries in the stream finds them all in the store.
+    pub async fn read_logs(&self, id: Uuid, range: LogRange) -> Result<Vec<LogEntry>, ApiError> {
+        let live = self.logs.read(id, range.start, range.count).await?;
+        if !live.is_empty() {
+            return Ok(live);
+        }
+        Ok(self.store.read_logs(id, range.start, range.count).await?)
+    }
+
+    /// Moves an execution's log stream into the store and deletes the stream. Safe to
+    /// repeat: entries already stored are kept once. Entries that another writer put in
+    /// the stream with U+0000 are stored with U+FFFD, as the host writes them
+    /// ([`storable_text`]).
+    pub async fn move_logs(&self, id: Uuid) -> Result<usize, ApiError> {
+        let mut start = StreamId::MIN;
+        let mut moved = 0;
+        loop {
+            let mut batch = self.logs.read(id, start, MOVE_BATCH).await?;
+            let Some(last) = batch.last() else { break };
+            let next = last.id.successor();
+            for e in &mut batch {
+                e.message = storable_text(std::mem::take(&mut e.message));
+                e.metadata = e.metadata.take().map(LogMetadata::storable);
+            }
+            self.store.insert_logs(&batch).await?;
+            moved += batch.len();
+            match next {
+                Some(next) if batch.len() == MOVE_BATCH as usize => start = next,
+                _ => break,
+            }
+        }
+        self.logs.delete(id).await?;
+        Ok(moved)
+    }
+
+    /// Marks `Stuck` the executions whose runner went away (left `Running` with their lease
+    /// run out), after moving what their live log streams hold into the store (so that, as
+    /// for a finished run, a final status means the logs are stored). Returns their ids.
+    /// Lines the stopped runner never wrote to the stream went with it.
+    ///
+    /// Each execution is first claimed (its lease taken over for `lease`), so that
+    /// concurrent sweeps never move the same log twice, and a sweep that dies half-way is
+    /// taken over by the next one once that lease has run out.
+    pub async fn sweep_stuck(&self, lease: std::time::Duration) -> Result<Vec<Uuid>, ApiError> {
+        let lease = chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX);
+        let mut stuck = Vec::new();
+        for id in self.store.abandoned(chrono::Utc::now()).await? {
+            let now = chrono::Utc::now();
+            let until = now.checked_add_signed(lease).unwrap_or(now);
+            if !self.store.claim_abandoned(id, now, until).await? {
+                continue;
+            }
+            let message = match self.move_logs(id).await {
+                Ok(n) => format!(
+                    "the runner stopped before the execution ended; marked Stuck once its lease ran out ({n} log lines moved from the live stream)"
+                ),
+                Err(e) => format!(
+                    "the runner stopped before the execution ended; marked Stuck once its lease ran out (its live log could not be moved: {e})"
+                ),
+            };
+            if self
+                .store
+                .mark_stuck(id, chrono::Utc::now(), &message)
+                .await?
+            {
+                stuck.push(id);
+            }
+        }
+        Ok(stuck)
+    }
+}

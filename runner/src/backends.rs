@@ -1,0 +1,259 @@
+//! Choosing and connecting the backends from configuration.
+//!
+//! | `DATABASE_URL` | store |
+//! |---|---|
+//! | unset | SQLite file `bifrost.db` in the data directory (created on first use) |
+//! | `sqlite:...` | SQLite at that URL (e.g. `sqlite:///var/lib/bifrost/bifrost.db`, `sqlite::memory:`) |
+//! | `postgres://...`, `postgresql://...` | PostgreSQL |
+//!
+//! | `REDIS_URL` | log stream |
+//! |---|---|
+//! | unset | in this process ([`MemoryLogStream`]) |
+//! | `redis://...`, `rediss://...`, `unix://...` | Redis Streams |
+//!
+//! The data directory is `BIFROST_DATA_DIR` if set, else `$XDG_DATA_HOME/bifrost`, else
+//! `$HOME/.local/share/bifrost`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bifrost_core::ExecutionsService;
+use bifrost_core::logs::{LogStream, MemoryLogStream};
+use bifrost_core::store::ExecutionStore;
+use bifrost_redis::{DEFAULT_KEY_PREFIX, RedisLogStream};
+use bifrost_sql::{PostgresStore, SqliteStore};
+
+/// Where the backends are, as configured (usually from the environment).
+#[derive(Debug, Clone, Default)]
+pub struct BackendConfig {
+    /// `DATABASE_URL`.
+    pub database_url: Option<String>,
+    /// `REDIS_URL`.
+    pub redis_url: Option<String>,
+    /// Key prefix of Redis log streams; `None`: [`DEFAULT_KEY_PREFIX`].
+    pub log_prefix: Option<String>,
+    /// Directory of the default SQLite file; `None`: [`default_data_dir`].
+    pub data_dir: Option<PathBuf>,
+}
+
+/// A configuration variable that is malformed or names a backend that cannot be reached.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {reason}")]
+pub struct BackendError {
+    /// The variable at fault, e.g. `DATABASE_URL`.
+    pub variable: &'static str,
+    /// Why, in one line.
+    pub reason: String,
+    /// Whether the variable is at fault or the backend it names.
+    pub kind: BackendErrorKind,
+}
+
+/// What is wrong with a backend variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendErrorKind {
+    /// The variable is of the wrong form, or no data directory is known: the operator's
+    /// mistake.
+    Malformed,
+    /// The backend it names could not be reached, refused the connection, or failed while
+    /// the store applied its migrations.
+    Unreachable,
+}
+
+impl BackendError {
+    fn new(variable: &'static str, reason: impl std::fmt::Display) -> Self {
+        Self {
+            variable,
+            reason: reason.to_string().replace('\n', " "),
+            kind: BackendErrorKind::Malformed,
+        }
+    }
+
+    fn unreachable(variable: &'static str, reason: impl std::fmt::Display) -> Self {
+        Self {
+            kind: BackendErrorKind::Unreachable,
+            ..Self::new(variable, reason)
+        }
+    }
+}
+
+/// Which store a `DATABASE_URL` selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreKind {
+    /// PostgreSQL at this URL.
+    Postgres(String),
+    /// SQLite at this `sqlite:` URL.
+    SqliteUrl(String),
+    /// SQLite in this file (the default).
+    SqliteFile(PathBuf),
+}
+
+/// Which log stream a `REDIS_URL` selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogStreamKind {
+    /// Redis at this URL.
+    Redis(String),
+    /// In this process.
+    Memory,
+}
+
+/// The default data directory (see the module docs); `None` when no home is known.
+pub fn default_data_dir() -> Option<PathBuf> {
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("BIFROST_DATA_DIR")
+        .or_else(|| var("XDG_DATA_HOME").map(|d| d.join("bifrost")))
+        .or_else(|| var("HOME").map(|h| h.join(".local/share/bifrost")))
+}
+
+impl BackendConfig {
+    /// `DATABASE_URL`, `REDIS_URL`, `BIFROST_LOG_PREFIX` and `BIFROST_DATA_DIR` from the
+    /// environment; empty values count as unset.
+    pub fn from_env() -> Self {
+        let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self {
+            database_url: var("DATABASE_URL"),
+            redis_url: var("REDIS_URL"),
+            log_prefix: var("BIFROST_LOG_PREFIX"),
+            data_dir: var("BIFROST_DATA_DIR").map(PathBuf::from),
+        }
+    }
+
+    /// The store the configuration selects, checked for form but not connected.
+    pub fn store_kind(&self) -> Result<StoreKind, BackendError> {
+        match self.database_url.as_deref() {
+            None => {
+                let dir = self
+                    .data_dir
+                    .clone()
+                    .or_else(default_data_dir)
+                    .ok_or_else(|| {
+                        BackendError::new(
+                            "DATABASE_URL",
+                            "unset and no data directory is known (set BIFROST_DATA_DIR or HOME)",
+                        )
+                    })?;
+                Ok(StoreKind::SqliteFile(dir.join("bifrost.db")))
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                SqliteStore::check_url(url).map_err(|e| BackendError::new("DATABASE_URL", e))?;
+                Ok(StoreKind::SqliteUrl(url.to_owned()))
+            }
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                PostgresStore::check_url(url).map_err(|e| BackendError::new("DATABASE_URL", e))?;
+                Ok(StoreKind::Postgres(url.to_owned()))
+            }
+            Some(_) => Err(BackendError::new(
+                "DATABASE_URL",
+                "not a postgres://, postgresql:// or sqlite: URL",
+            )),
+        }
+    }
+
+    /// The log stream the configuration selects, checked for form but not connected.
+    pub fn log_stream_kind(&self) -> Result<LogStreamKind, BackendError> {
+        match self.redis_url.as_deref() {
+            None => Ok(LogStreamKind::Memory),
+            Some(url)
+                if ["redis://", "rediss://", "unix://", "redis+unix://"]
+                    .iter()
+                    .any(|s| url.starts_with(s)) =>
+            {
+                RedisLogStream::check_url(url).map_err(|e| BackendError::new("REDIS_URL", e))?;
+                Ok(LogStreamKind::Redis(url.to_owned()))
+            }
+            Some(_) => Err(BackendError::new(
+                "REDIS_URL",
+                "not a redis://, rediss:// or unix:// URL",
+            )),
+        }
+    }
+
+    /// Checks both variables, then connects: the log stream first (which writes nothing),
+    /// then the store (which applies its migrations), so that a bad `REDIS_URL` leaves the
+    /// database untouched.
+    pub async fn connect(&self) -> Result<ExecutionsService, BackendError> {
+        let store_kind = self.store_kind()?;
+        let logs: Arc<dyn LogStream> = match self.log_stream_kind()? {
+            LogStreamKind::Memory => Arc::new(MemoryLogStream::new()),
+            LogStreamKind::Redis(url) => {
+                let prefix = self.log_prefix.as_deref().unwrap_or(DEFAULT_KEY_PREFIX);
+                Arc::new(
+                    RedisLogStream::connect_with_prefix(&url, prefix)
+                        .await
+                        .map_err(|e| BackendError::unreachable("REDIS_URL", e))?,
+                )
+            }
+        };
+        let store: Arc<dyn ExecutionStore> = match store_kind {
+            StoreKind::Postgres(url) => Arc::new(
+                PostgresStore::connect(&url)
+                    .await
+                    .map_err(|e| BackendError::unreachable("DATABASE_URL", e))?,
+            ),
+            StoreKind::SqliteUrl(url) => Arc::new(
+                SqliteStore::connect(&url)
+                    .await
+                    .map_err(|e| BackendError::unreachable("DATABASE_URL", e))?,
+            ),
+            StoreKind::SqliteFile(path) => {
+                Arc::new(SqliteStore::open_file(&path).await.map_err(|e| {
+                    BackendError::unreachable("DATABASE_URL", format!("{} ({e})", path.display()))
+                })?)
+            }
+        };
+        Ok(ExecutionsService::new(store, logs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(db: Option<&str>, redis: Option<&str>) -> BackendConfig {
+        BackendConfig {
+            database_url: db.map(Into::into),
+            redis_url: redis.map(Into::into),
+            log_prefix: None,
+            data_dir: Some(PathBuf::from("/data")),
+        }
+    }
+
+    #[test]
+    fn urls_select_backends() {
+        assert_eq!(
+            cfg(None, None).store_kind().unwrap(),
+            StoreKind::SqliteFile("/data/bifrost.db".into())
+        );
+        assert_eq!(
+            cfg(Some("sqlite:x.db"), None).store_kind().unwrap(),
+            StoreKind::SqliteUrl("sqlite:x.db".into())
+        );
+        assert!(matches!(
+            cfg(Some("postgresql://h/db"), None).store_kind().unwrap(),
+            StoreKind::Postgres(_)
+        ));
+        assert_eq!(
+            cfg(None, None).log_stream_kind().unwrap(),
+            LogStreamKind::Memory
+        );
+        assert!(matches!(
+            cfg(None, Some("redis://h:1")).log_stream_kind().unwrap(),
+            LogStreamKind::Redis(_)
+        ));
+    }
+
+    #[test]
+    fn malformed_urls_name_the_variable_without_echoing_it() {
+        let e = cfg(Some("mysql://user:secret@h/db"), None)
+            .store_kind()
+            .unwrap_err();
+        assert_eq!(e.variable, "DATABASE_URL");
+        assert!(!e.to_string().contains("secret"));
+        let e = cfg(None, Some("http://h")).log_stream_kind().unwrap_err();
+        assert_eq!(e.variable, "REDIS_URL");
+        assert!(e.to_string().starts_with("REDIS_URL: "));
+    }
+}

@@ -1,0 +1,532 @@
+//! The runner: one engine for many instances, the lifecycle of an execution from its row
+//! to its final status and stored logs, and the backends chosen from configuration.
+//!
+//! A [`Runner`] holds a wasmtime engine (pooling allocator, epoch interruption), the
+//! linker with WASI and the executions imports of `bifrost-host`, and the service its
+//! executions are recorded through. [`Runner::run`] records an execution, instantiates the
+//! workflow with the caller's identity, applies the [`RunnerConfig`] limits (deadline,
+//! memory, log caps), and stores its outcome and its log together. The `bifrost-runner`
+//! command line is in the `bifrost-cli` package, so that embedding this crate does not
+//! compile its dependencies.
+//!
+//! ```no_run
+//! use bifrost_core::Identity;
+//! use bifrost_runner::backends::BackendConfig;
+//! use bifrost_runner::{RunRequest, Runner, RunnerConfig};
+//!
+//! # async fn f() -> wasmtime::Result<()> {
+//! // The embedded default: a SQLite file and in-process log streams.
+//! let service = BackendConfig::default().connect().await?;
+//! let runner = Runner::new(service, RunnerConfig::default())?;
+//! let workflow = runner.load_file("hello.wasm".as_ref())?;
+//! let execution = runner
+//!     .run(
+//!         &workflow,
+//!         RunRequest {
+//!             workflow_name: "hello".into(),
+//!             input: serde_json::json!({"name": "Ada"}),
+//!             identity: Identity::operator(),
+//!             form_id: None,
+//!             session_id: None,
+//!         },
+//!     )
+//!     .await?;
+//! println!("{} {:?}", execution.status, execution.result);
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+pub mod backends;
+mod cache;
+mod config;
+mod cpu;
+mod engine;
+mod lease;
+mod limiter;
+pub mod offline;
+mod outcome;
+pub mod output;
+mod retry;
+pub mod wit;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bifrost_core::model::{Execution, LogLevel, NewExecution, Outcome};
+use bifrost_core::query::{MAX_LOG_COUNT, validate_workflow_name};
+use bifrost_core::store::{ExecutionStore, RunStart};
+use bifrost_core::values::{storable_json, storable_text, unstorable_number};
+use bifrost_core::{ApiError, ExecutionContext, ExecutionsService, Identity};
+use bifrost_host::{ExecutionsCtx, LogWriter, WorkflowPre};
+use chrono::Utc;
+use uuid::Uuid;
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::cache::ComponentCache;
+pub use crate::config::{ConfigError, LEASE_RANGE, MAX_DEADLINE, MAX_STORE_RETRY, RunnerConfig};
+use crate::cpu::CpuTimed;
+use crate::engine::{engine, start_epoch_ticker};
+use crate::lease::Leases;
+use crate::limiter::MemoryLimiter;
+pub use crate::outcome::{Ended, Executed};
+use crate::outcome::{trap_message, with_cause};
+use crate::output::{GuestOutput, OutputTail};
+pub use crate::retry::RetryingStore;
+
+/// What starts an execution: who, with which input, under which name.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// The workflow's name, as recorded and as the guest sees it.
+    pub workflow_name: String,
+    /// Input parameters (a JSON value; the guest receives its text).
+    pub input: serde_json::Value,
+    /// Who runs it: the execution's owner and the instance's identity.
+    pub identity: Identity,
+    /// Triggering form.
+    pub form_id: Option<Uuid>,
+    /// CLI session.
+    pub session_id: Option<String>,
+}
+
+/// Why a run could not be carried out (as opposed to a run that ended `Failed`, which is a
+/// result).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The store or the log stream failed; the execution may be incomplete.
+    #[error("{0}")]
+    Backend(#[from] ApiError),
+    /// The component could not be loaded or linked.
+    #[error("cannot load workflow: {0:#}")]
+    Load(wasmtime::Error),
+    /// A part of the request is malformed or out of range (an empty or too long workflow
+    /// name, a number no store can keep in the input); nothing was recorded.
+    #[error("invalid argument {parameter}: {reason}")]
+    InvalidArgument {
+        /// Which part: `workflow_name` or `input`.
+        parameter: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The input exceeds [`Limits::max_input_bytes`]; nothing was recorded.
+    #[error("input of {size} bytes exceeds the limit of {max} bytes")]
+    InputTooLarge {
+        /// Size of the input's JSON text.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+impl From<bifrost_core::error::StoreError> for RunError {
+    fn from(e: bifrost_core::error::StoreError) -> Self {
+        Self::Backend(e.into())
+    }
+}
+
+/// A compiled workflow component, linked and ready to instantiate.
+#[derive(Clone)]
+pub struct LoadedWorkflow {
+    pre: WorkflowPre<HostState>,
+}
+
+impl std::fmt::Debug for LoadedWorkflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedWorkflow").finish_non_exhaustive()
+    }
+}
+
+/// Runs workflow components as executions.
+pub struct Runner {
+    engine: Engine,
+    linker: Linker<HostState>,
+    service: ExecutionsService,
+    /// The service's store, retried while it is unavailable, for the runner's own writes.
+    store: Arc<RetryingStore>,
+    config: RunnerConfig,
+    cache: ComponentCache,
+    ticker_stop: Arc<AtomicBool>,
+    /// One permit per instance slot: executions beyond `max_instances` wait for a slot
+    /// instead of failing to allocate one.
+    slots: Arc<tokio::sync::Semaphore>,
+    /// The executions this runner has `Running`, and the heartbeat that renews their
+    /// leases.
+    leases: Leases,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The data of one instance's store.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    executions: ExecutionsCtx,
+    memory: MemoryLimiter,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl Runner {
+    /// A runner whose executions are recorded through `service`.
+    pub fn new(service: ExecutionsService, config: RunnerConfig) -> wasmtime::Result<Self> {
+        config.validate()?;
+        let engine = engine(&config)?;
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bifrost_host::add_to_linker(&mut linker, |s: &mut HostState| &mut s.executions)?;
+        let ticker_stop = start_epoch_ticker(&engine)?;
+        Ok(Self {
+            store: Arc::new(RetryingStore::new(
+                service.store().clone(),
+                config.store_retry,
+            )),
+            engine,
+            linker,
+            service,
+            cache: ComponentCache::default(),
+            ticker_stop,
+            slots: Arc::new(tokio::sync::Semaphore::new(config.max_instances as usize)),
+            leases: Leases::default(),
+            config,
+        })
+    }
+
+    /// The service executions are recorded through.
+    pub fn service(&self) -> &ExecutionsService {
+        &self.service
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Runs `workflow` as a new execution and returns the finished execution, with its logs.
+    ///
+    /// The row goes `Pending` -> `Running` -> `Success`, `Failed` or `Timeout`. A trap, a
+    /// deadline or an error returned by the workflow is a finished execution, not an `Err`;
+    /// `Err` means a backend failed.
+    ///
+    /// U+0000, which PostgreSQL cannot store, becomes U+FFFD in the input, the workflow
+    /// name, the user name and the session id before anything is recorded (the workflow
+    /// receives the input as recorded), and in the result and error message
+    /// ([`storable_text`]).
+    #[tracing::instrument(skip_all, fields(workflow = %request.workflow_name))]
+    pub async fn run(
+        &self,
+        workflow: &LoadedWorkflow,
+        mut request: RunRequest,
+    ) -> Result<Execution, RunError> {
+        let limits = &self.config.limits;
+        request.input = storable_json(request.input);
+        request.workflow_name = storable_text(request.workflow_name);
+        request.identity.user_name = storable_text(request.identity.user_name);
+        request.session_id = request.session_id.map(storable_text);
+        validate_workflow_name(&request.workflow_name).map_err(|e| RunError::InvalidArgument {
+            parameter: e.parameter,
+            reason: e.reason,
+        })?;
+        if let Some(reason) = unstorable_number(&request.input) {
+            return Err(RunError::InvalidArgument {
+                parameter: "input",
+                reason,
+            });
+        }
+        let input = request.input.to_string();
+        if input.len() > limits.max_input_bytes {
+            return Err(RunError::InputTooLarge {
+                size: input.len(),
+                max: limits.max_input_bytes,
+            });
+        }
+        let id = Uuid::new_v4();
+        let store = &self.store;
+        let new = NewExecution {
+            id,
+            workflow_name: request.workflow_name.clone(),
+            parameters: request.input.clone(),
+            executed_by: request.identity.user_id,
+            executed_by_name: request.identity.user_name.clone(),
+            organization_id: request.identity.organization_id,
+            form_id: request.form_id,
+            session_id: request.session_id.clone(),
+            created_at: Utc::now(),
+        };
+        // Until its final status is written, the heartbeat renews the execution's lease
+        // (once it is Running), however this function returns.
+        let _live = self
+            .leases
+            .hold(id, self.service.store(), self.config.lease);
+        // With a slot free the row is written once, already Running; otherwise it waits
+        // as Pending for a slot.
+        let _slot = match self.slots.try_acquire() {
+            Ok(slot) => {
+                let start = self.run_start();
+                store.create_running(&new, &start).await?;
+                slot
+            }
+            Err(_) => {
+                store.create(&new).await?;
+                let slot = self
+                    .slots
+                    .acquire()
+                    .await
+                    .map_err(|_| ApiError::Internal("runner is shutting down".into()))?;
+                let start = self.run_start();
+                store.mark_running(id, &start).await?;
+                slot
+            }
+        };
+        let clock = Instant::now();
+
+        let Executed {
+            ended,
+            cpu,
+            peak_memory_bytes: peak,
+            logs,
+        } = self.execute_input(workflow, &request, &input, id).await;
+
+        let (status, result, result_type, error_message) =
+            outcome::record(ended, limits, self.config.deadline.as_millis());
+        let outcome = Outcome {
+            status,
+            result,
+            result_type,
+            error_message,
+            duration_ms: clock.elapsed().as_millis() as i64,
+            completed_at: Utc::now(),
+            peak_memory_bytes: peak as i64,
+            cpu_total_seconds: cpu.as_secs_f64(),
+            log_lines_dropped: logs.dropped_lines as i64,
+        };
+        // The logs and the status together (a final status means the logs are stored),
+        // waiting out a store that is briefly unreachable (a restart).
+        let mut execution = store.finish_with_logs(id, &outcome, &logs.entries).await?;
+        if let Err(e) = self.service.log_stream().delete(id).await {
+            // The entries are in the store; a leftover stream holds the same ones.
+            tracing::warn!(%id, error = %e, "could not delete the moved log stream");
+        }
+        execution.logs = Some(
+            logs.entries
+                .into_iter()
+                .take(MAX_LOG_COUNT as usize)
+                .collect(),
+        );
+        Ok(execution)
+    }
+
+    /// Start, deadline and first lease of a run starting now.
+    fn run_start(&self) -> RunStart {
+        let started_at = Utc::now();
+        // Both durations are bounded by `RunnerConfig::validate`.
+        let after = |d: Duration| {
+            chrono::TimeDelta::from_std(d)
+                .ok()
+                .and_then(|d| started_at.checked_add_signed(d))
+                .unwrap_or(started_at)
+        };
+        RunStart {
+            started_at,
+            deadline_at: after(self.config.deadline),
+            lease_until: after(self.config.lease),
+        }
+    }
+
+    /// Marks `Stuck` the executions whose runner went away (their lease ran out), and
+    /// moves what their live log streams hold into the store. Returns their ids. Run it now
+    /// and then (see [`spawn_sweeper`](Self::spawn_sweeper)), never in the way of a run:
+    /// it may have long logs to move.
+    pub async fn sweep_stuck(&self) -> Result<Vec<Uuid>, ApiError> {
+        self.service.sweep_stuck(self.config.lease).await
+    }
+
+    /// Sweeps for stuck executions every `every`, until the runner is dropped.
+    pub fn spawn_sweeper(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let runner = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(runner) = runner.upgrade() else {
+                    break;
+                };
+                if let Err(e) = runner.sweep_stuck().await {
+                    tracing::warn!(error = %e, "sweep for stuck executions failed");
+                }
+            }
+        })
+    }
+
+    /// Runs `workflow` in the context of execution `execution_id` without touching the
+    /// store: the instance acts as `request.identity`, its log lines (log import, stdout,
+    /// stderr) go to the execution's live log stream and come back in
+    /// [`Executed::logs`]. Recording the execution, storing its logs and removing the
+    /// stream are left to the caller; [`run`](Self::run) does all of that around this.
+    ///
+    /// For embedders that keep the execution's record themselves, and for the benchmarks
+    /// (log ingest and live log reads without the store).
+    pub async fn execute(
+        &self,
+        workflow: &LoadedWorkflow,
+        request: &RunRequest,
+        execution_id: Uuid,
+    ) -> Executed {
+        let input = request.input.to_string();
+        self.execute_input(workflow, request, &input, execution_id)
+            .await
+    }
+
+    async fn execute_input(
+        &self,
+        workflow: &LoadedWorkflow,
+        request: &RunRequest,
+        input: &str,
+        id: Uuid,
+    ) -> Executed {
+        let (log, log_task) =
+            LogWriter::spawn(self.service.log_stream().clone(), id, &self.config.limits);
+        let stderr_tail = OutputTail::new();
+        let wasi = WasiCtx::builder()
+            .stdout(GuestOutput::new(log.clone(), LogLevel::Info))
+            .stderr(GuestOutput::new(log.clone(), LogLevel::Error).with_tail(stderr_tail.clone()))
+            .build();
+        let executions = ExecutionsCtx::new(request.identity.clone(), self.service.clone())
+            .with_execution(
+                ExecutionContext {
+                    execution_id: id,
+                    workflow_name: request.workflow_name.clone(),
+                },
+                log,
+            )
+            .with_limits(self.config.limits.clone());
+        let (ended, cpu, peak_memory_bytes) = self
+            .call(workflow, wasi, executions, input, Some(&stderr_tail))
+            .await;
+        Executed {
+            ended,
+            cpu,
+            peak_memory_bytes,
+            // Every writer clone lived in the store, which `call` has dropped.
+            logs: log_task.finish().await,
+        }
+    }
+
+    /// Instantiates `workflow` and calls it once outside any execution: nothing is
+    /// recorded, the guest's stdout and stderr are discarded, its log lines go to the
+    /// host's `tracing` output (target `bifrost::guest`) and its queries act as `identity`.
+    /// The cheapest way to run a component (to check that it starts, say); the benchmarks
+    /// time instantiation with it.
+    pub async fn call_detached(
+        &self,
+        workflow: &LoadedWorkflow,
+        identity: &Identity,
+        input: &str,
+    ) -> Ended {
+        let executions = ExecutionsCtx::new(identity.clone(), self.service.clone())
+            .with_limits(self.config.limits.clone());
+        let (ended, _, _) = self
+            .call(
+                workflow,
+                WasiCtx::builder().build(),
+                executions,
+                input,
+                None,
+            )
+            .await;
+        ended
+    }
+
+    /// Instantiates and calls the workflow; never fails: every way the guest can end is an
+    /// [`Ended`]. Returns the CPU time spent in the call and the peak linear memory.
+    ///
+    /// When the guest traps, what it last wrote to `stderr_tail` (a panic message, an
+    /// exception) leads the message: it names the cause, which the trap and its frames
+    /// (`abort`, `unreachable`) do not.
+    async fn call(
+        &self,
+        workflow: &LoadedWorkflow,
+        wasi: WasiCtx,
+        executions: ExecutionsCtx,
+        input: &str,
+        stderr_tail: Option<&OutputTail>,
+    ) -> (Ended, Duration, usize) {
+        let mut store = Store::new(
+            &self.engine,
+            HostState {
+                wasi,
+                table: ResourceTable::new(),
+                executions,
+                memory: MemoryLimiter {
+                    max_bytes: self.config.max_memory_bytes,
+                    max_table_elements: self.config.max_table_elements,
+                    peak_bytes: 0,
+                    refused: false,
+                },
+            },
+        );
+        store.limiter(|s| &mut s.memory);
+        // Every tick the guest yields to the runtime, so that a guest that computes without
+        // end shares its thread with the other executions; past the deadline it traps.
+        let deadline = Instant::now() + self.config.deadline;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+
+        let mut cpu = Duration::ZERO;
+        let call = async {
+            let instance = workflow.pre.instantiate_async(&mut store).await?;
+            instance.call_run(&mut store, input).await
+        };
+        // Host calls that hang (a backend that never answers) are bounded by the same
+        // deadline plus a margin, as the epoch only interrupts guest code.
+        let deadline = self.config.deadline + Duration::from_secs(1);
+        let ended = match tokio::time::timeout(deadline, CpuTimed::new(call, &mut cpu)).await {
+            Err(_) => Ended::TimedOut,
+            Ok(Ok(Ok(text))) => Ended::Returned(text),
+            Ok(Ok(Err(message))) => Ended::Failed(message),
+            Ok(Err(e)) => {
+                if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+                    Ended::TimedOut
+                } else if store.data().memory.refused {
+                    Ended::Failed(with_cause(
+                        stderr_tail,
+                        format!(
+                            "memory limit of {} bytes reached: {e:#}",
+                            self.config.max_memory_bytes
+                        ),
+                    ))
+                } else {
+                    Ended::Failed(with_cause(stderr_tail, trap_message(&e)))
+                }
+            }
+        };
+        let peak = store.data().memory.peak_bytes;
+        (ended, cpu, peak)
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,31 @@
+//! The execution stores on SQL databases, through sqlx: [`PostgresStore`] for runners that
+//! share one database, [`SqliteStore`] for the embedded default on one machine. Each applies
+//! its own migrations (`migrations/postgres`, `migrations/sqlite`) when it connects; the
+//! tables and columns are Bifrost's own, so that one database can serve both.
+//!
+//! SQL lives only here. Both implement [`ExecutionStore`](bifrost_core::store::ExecutionStore),
+//! and nothing above that trait knows which runs. The features `postgres` and `sqlite`
+//! (both on by default) choose which are built.
+//!
+//! ```no_run
+//! use bifrost_core::store::ExecutionStore;
+//! use bifrost_sql::PostgresStore;
+//!
+//! # async fn f() -> Result<(), bifrost_core::error::StoreError> {
+//! let store = PostgresStore::connect("postgres://postgres@127.0.0.1:5432/test").await?;
+//! let running = store.abandoned(chrono::Utc::now()).await?;
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+mod error;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
