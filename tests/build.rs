@@ -185,23 +185,25 @@ fn newest_change(paths: &[&Path]) -> std::time::SystemTime {
     newest
 }
 
-/// The `[[example]]` names of the programs crate.
+/// The example targets of the programs crate, as `cargo metadata` reports them.
 fn example_names(manifest: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(manifest).unwrap();
-    let mut names = Vec::new();
-    let mut in_example = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_example = line == "[[example]]";
-        } else if in_example && let Some(rest) = line.strip_prefix("name") {
-            let name = rest
-                .trim_start()
-                .trim_start_matches('=')
-                .trim()
-                .trim_matches('"');
-            names.push(name.to_owned());
-        }
-    }
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .manifest_path(manifest)
+        .no_deps()
+        .exec()
+        .unwrap_or_else(|e| panic!("cargo metadata of {}: {e}", manifest.display()));
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let programs = metadata
+        .packages
+        .iter()
+        .find(|p| canonical(p.manifest_path.as_std_path()) == canonical(manifest))
+        .unwrap_or_else(|| panic!("no package at {}", manifest.display()));
+    let mut names: Vec<String> = programs
+        .targets
+        .iter()
+        .filter(|t| t.is_example())
+        .map(|t| t.name.clone())
+        .collect();
+    names.sort();
     names
 }
