@@ -40,23 +40,19 @@ pub(crate) fn finding_a_sub_microsecond_start_date_includes_an_earlier_row(backe
         bifrost_core::values::rfc3339(&earlier.started_at),
         "2026-04-25T10:00:00.123455Z"
     );
-    fx.block_on(async {
-        let mut admin = fx.case(CtxKind::Outside(0));
-        let filter = FilterIn {
+    let ids = admin_list(
+        &fx,
+        FilterIn {
             start_date: Some("2026-04-25T10:00:00.123455999Z".into()),
             status: Some(earlier.status),
             ..Default::default()
-        };
-        let rows = executions::Host::list(&mut admin.ctx, filter.to_wit())
-            .await
-            .expect("a valid filter");
-        let ids: Vec<&str> = rows.iter().map(|r| r.execution_id.as_str()).collect();
-        assert!(
-            !ids.contains(&earlier.id.to_string().as_str()),
-            "start_date 10:00:00.123455999Z returned the execution started at \
-             10:00:00.123455Z: {ids:?}"
-        );
-    });
+        },
+    );
+    assert!(
+        !ids.contains(&earlier.id.to_string()),
+        "start_date 10:00:00.123455999Z returned the execution started at \
+         10:00:00.123455Z: {ids:?}"
+    );
 }
 
 /// `get-current-logs` flushes the log writer only when the id is absent or spelled as the
@@ -113,21 +109,28 @@ pub(crate) fn finding_a_sub_microsecond_end_date_before_2000_excludes_a_later_ro
         bifrost_core::values::rfc3339(&later.started_at),
         "1970-01-01T00:00:00.000000Z"
     );
-    fx.block_on(async {
-        let mut admin = fx.case(CtxKind::Outside(0));
-        let filter = FilterIn {
+    let ids = admin_list(
+        &fx,
+        FilterIn {
             end_date: Some("1969-12-31T23:59:59.999999999Z".into()),
             status: Some(later.status),
             ..Default::default()
-        };
+        },
+    );
+    assert!(
+        !ids.contains(&later.id.to_string()),
+        "end_date 1969-12-31T23:59:59.999999999Z returned the execution started at \
+         1970-01-01T00:00:00Z: {ids:?}"
+    );
+}
+
+/// The ids the platform admin's `list` returns for a filter of one date bound and a status.
+fn admin_list(fx: &Fixture, filter: FilterIn) -> Vec<String> {
+    fx.block_on(async {
+        let mut admin = fx.case(CtxKind::Outside(0));
         let rows = executions::Host::list(&mut admin.ctx, filter.to_wit())
             .await
             .expect("a valid filter");
-        let ids: Vec<&str> = rows.iter().map(|r| r.execution_id.as_str()).collect();
-        assert!(
-            !ids.contains(&later.id.to_string().as_str()),
-            "end_date 1969-12-31T23:59:59.999999999Z returned the execution started at \
-             1970-01-01T00:00:00Z: {ids:?}"
-        );
-    });
+        rows.into_iter().map(|r| r.execution_id).collect()
+    })
 }
