@@ -72,6 +72,53 @@ impl MemoryStore {
         self.rows.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Records a new execution, `Pending`, or `Running` from `start`, under one lock.
+    fn add(&self, new: &NewExecution, start: Option<&RunStart>) -> Result<(), StoreError> {
+        let execution = Execution {
+            id: new.id,
+            workflow_name: new.workflow_name.clone(),
+            organization_id: new.organization_id,
+            form_id: new.form_id,
+            executed_by: new.executed_by,
+            executed_by_name: new.executed_by_name.clone(),
+            status: if start.is_some() {
+                ExecutionStatus::Running
+            } else {
+                ExecutionStatus::Pending
+            },
+            parameters: new.parameters.clone(),
+            result: None,
+            result_type: None,
+            error_message: None,
+            duration_ms: None,
+            started_at: Some(start.map_or(new.created_at, |s| s.started_at)),
+            completed_at: None,
+            created_at: new.created_at,
+            logs: None,
+            variables: None,
+            session_id: new.session_id.clone(),
+            peak_memory_bytes: None,
+            cpu_total_seconds: None,
+            log_lines_dropped: None,
+        };
+        let mut rows = self.lock();
+        if rows.contains_key(&new.id) {
+            return Err(StoreError::Database(format!(
+                "execution {} already exists",
+                new.id
+            )));
+        }
+        rows.insert(
+            new.id,
+            Row {
+                execution,
+                lease_until: start.map(|s| s.lease_until),
+                logs: Vec::new(),
+            },
+        );
+        Ok(())
+    }
+
     fn update<T>(&self, id: Uuid, f: impl FnOnce(&mut Row) -> T) -> Result<T, StoreError> {
         self.lock().get_mut(&id).map(f).ok_or(StoreError::NotFound)
     }
@@ -108,45 +155,11 @@ fn apply(e: &mut Execution, outcome: &Outcome) {
 #[async_trait]
 impl ExecutionStore for MemoryStore {
     async fn create(&self, new: &NewExecution) -> Result<(), StoreError> {
-        let execution = Execution {
-            id: new.id,
-            workflow_name: new.workflow_name.clone(),
-            organization_id: new.organization_id,
-            form_id: new.form_id,
-            executed_by: new.executed_by,
-            executed_by_name: new.executed_by_name.clone(),
-            status: ExecutionStatus::Pending,
-            parameters: new.parameters.clone(),
-            result: None,
-            result_type: None,
-            error_message: None,
-            duration_ms: None,
-            started_at: Some(new.created_at),
-            completed_at: None,
-            created_at: new.created_at,
-            logs: None,
-            variables: None,
-            session_id: new.session_id.clone(),
-            peak_memory_bytes: None,
-            cpu_total_seconds: None,
-            log_lines_dropped: None,
-        };
-        let mut rows = self.lock();
-        if rows.contains_key(&new.id) {
-            return Err(StoreError::Database(format!(
-                "execution {} already exists",
-                new.id
-            )));
-        }
-        rows.insert(
-            new.id,
-            Row {
-                execution,
-                lease_until: None,
-                logs: Vec::new(),
-            },
-        );
-        Ok(())
+        self.add(new, None)
+    }
+
+    async fn create_running(&self, new: &NewExecution, start: &RunStart) -> Result<(), StoreError> {
+        self.add(new, Some(start))
     }
 
     async fn mark_running(&self, id: Uuid, start: &RunStart) -> Result<(), StoreError> {
@@ -311,5 +324,52 @@ impl ExecutionStore for MemoryStore {
                     .collect()
             })
             .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    fn new_execution(created_at: DateTime<Utc>) -> NewExecution {
+        NewExecution {
+            id: Uuid::new_v4(),
+            workflow_name: "w".into(),
+            parameters: serde_json::json!({}),
+            executed_by: Uuid::new_v4(),
+            executed_by_name: "u".into(),
+            organization_id: None,
+            form_id: None,
+            session_id: None,
+            created_at,
+        }
+    }
+
+    #[tokio::test]
+    async fn create_running_records_a_running_row_with_its_lease_in_one_write() {
+        let store = MemoryStore::new();
+        let now = Utc::now();
+        let new = new_execution(now);
+        let start = RunStart {
+            started_at: now + TimeDelta::milliseconds(5),
+            deadline_at: now + TimeDelta::seconds(60),
+            lease_until: now + TimeDelta::seconds(30),
+        };
+        store.create_running(&new, &start).await.unwrap();
+        let row = store.fetch(new.id, false).await.unwrap();
+        assert_eq!(row.status, ExecutionStatus::Running);
+        assert_eq!(row.started_at, Some(start.started_at));
+        // The lease is the one given: abandoned only once it has run out.
+        assert!(store.abandoned(now).await.unwrap().is_empty());
+        assert_eq!(
+            store.abandoned(now + TimeDelta::seconds(31)).await.unwrap(),
+            vec![new.id]
+        );
+        // The same id again is refused, and the row is left as it was.
+        assert!(store.create_running(&new, &start).await.is_err());
+        assert!(store.create(&new).await.is_err());
+        let again = store.fetch(new.id, false).await.unwrap();
+        assert_eq!(again.status, ExecutionStatus::Running);
     }
 }

@@ -38,11 +38,8 @@ pub trait ExecutionStore: Send + Sync + 'static {
 
     /// Records a new execution directly as `Running` (its runner had an instance slot
     /// free): what [`create`](Self::create) then [`mark_running`](Self::mark_running) do,
-    /// in one write where the backend can.
-    async fn create_running(&self, new: &NewExecution, start: &RunStart) -> Result<(), StoreError> {
-        self.create(new).await?;
-        self.mark_running(new.id, start).await
-    }
+    /// in one write, so that no reader sees it `Pending` and no failure leaves it so.
+    async fn create_running(&self, new: &NewExecution, start: &RunStart) -> Result<(), StoreError>;
 
     /// Extends the lease of those of `ids` that are still `Running` to `until`: the
     /// heartbeat of a live runner.

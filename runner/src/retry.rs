@@ -171,6 +171,13 @@ mod tests {
         async fn mark_running(&self, id: Uuid, start: &RunStart) -> Result<(), StoreError> {
             self.inner.mark_running(id, start).await
         }
+        async fn create_running(
+            &self,
+            new: &NewExecution,
+            start: &RunStart,
+        ) -> Result<(), StoreError> {
+            self.inner.create_running(new, start).await
+        }
         async fn renew_leases(&self, _: &[Uuid], _: DateTime<Utc>) -> Result<(), StoreError> {
             Ok(())
         }
