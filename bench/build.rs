@@ -12,7 +12,7 @@ fn main() {
     // The guests' own target directory (the outer cargo holds the lock on the main one),
     // shared with the tests' build script.
     let target_dir = root.join("target").join("guests");
-    for dir in ["tests/programs", "guest", "wit", "types"] {
+    for dir in ["tests/programs", "tests/protocol", "guest", "wit", "types"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     let release = std::env::var("PROFILE").as_deref() == Ok("release");

@@ -19,6 +19,7 @@ fn main() {
 
     for dir in [
         "programs",
+        "protocol",
         "../guest",
         "../wit",
         "../examples",

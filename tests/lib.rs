@@ -12,6 +12,7 @@ use bifrost_core::store::ExecutionStore;
 use bifrost_core::{ExecutionsService, Identity};
 use bifrost_redis::RedisLogStream;
 use bifrost_sql::{PostgresStore, SqliteStore};
+pub use probe_protocol::{self as protocol, Answer, Call, ErrorKind, list, logs};
 use sqlx::Connection;
 use uuid::Uuid;
 
@@ -459,14 +460,15 @@ impl Harness {
     pub async fn run_probe(
         &self,
         who: &Identity,
-        calls: serde_json::Value,
+        calls: Vec<Call>,
     ) -> bifrost_core::model::Execution {
-        self.run_probe_input(who, serde_json::json!({ "calls": calls }))
+        self.run_probe_input(who, probe_protocol::Input::new(calls).to_json())
             .await
     }
 
-    /// Runs the probe as `who` with this whole input (`calls`, and `nul` if the calls
-    /// should carry U+0000) and returns the finished execution.
+    /// Runs the probe as `who` with this whole input (a [`probe_protocol::Input`], with
+    /// `nul` if the calls should carry U+0000, or any JSON a test wants the probe to see)
+    /// and returns the finished execution.
     pub async fn run_probe_input(
         &self,
         who: &Identity,
@@ -491,8 +493,8 @@ impl Harness {
     pub async fn probe(
         &self,
         who: &Identity,
-        calls: serde_json::Value,
-    ) -> (bifrost_core::model::Execution, Vec<serde_json::Value>) {
+        calls: Vec<Call>,
+    ) -> (bifrost_core::model::Execution, Vec<Answer>) {
         let execution = self.run_probe(who, calls).await;
         assert_eq!(
             execution.status,
@@ -500,10 +502,7 @@ impl Harness {
             "probe failed: {:?}",
             execution.error_message
         );
-        let answers = match execution.result.clone() {
-            Some(serde_json::Value::Array(a)) => a,
-            other => panic!("probe returned {other:?}"),
-        };
+        let answers = answers(&execution);
         (execution, answers)
     }
 
@@ -528,27 +527,24 @@ pub fn test_config() -> bifrost_runner::RunnerConfig {
     }
 }
 
-/// The `ok` value of a probe answer; panics with the answer otherwise.
-pub fn ok(answer: &serde_json::Value) -> &serde_json::Value {
-    answer
-        .get("ok")
-        .unwrap_or_else(|| panic!("expected ok, got {answer}"))
-}
-
-/// The error kind of a probe answer (`not-found`, `invalid-argument`, ...); panics if ok.
-pub fn err_kind(answer: &serde_json::Value) -> String {
-    answer
-        .pointer("/err/kind")
-        .and_then(|k| k.as_str())
-        .unwrap_or_else(|| panic!("expected an error, got {answer}"))
-        .to_owned()
+/// The probe's answers in an execution's result; panics if the result is not a list of
+/// answers.
+pub fn answers(execution: &bifrost_core::model::Execution) -> Vec<Answer> {
+    let result = execution
+        .result
+        .clone()
+        .unwrap_or_else(|| panic!("the probe returned nothing: {execution:?}"));
+    serde_json::from_value(result.clone())
+        .unwrap_or_else(|e| panic!("the probe's result is not a list of answers ({e}): {result}"))
 }
 
 /// The execution ids of a probe answer holding a list of executions.
-pub fn ids(answer: &serde_json::Value) -> Vec<Uuid> {
-    ok(answer)
+#[track_caller]
+pub fn ids(answer: &Answer) -> Vec<Uuid> {
+    answer
+        .ok()
         .as_array()
-        .unwrap_or_else(|| panic!("expected a list, got {answer}"))
+        .unwrap_or_else(|| panic!("expected a list, got {answer:?}"))
         .iter()
         .map(|e| e["execution_id"].as_str().unwrap().parse().unwrap())
         .collect()

@@ -3,7 +3,8 @@
 
 use std::process::{Command, Output};
 
-use bifrost_tests::{Backend, EXAMPLE_HELLO, PROBE, TestEnv};
+use bifrost_tests::protocol::Input;
+use bifrost_tests::{Backend, Call, EXAMPLE_HELLO, PROBE, TestEnv};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -164,7 +165,9 @@ async fn failed_execution_exits_1_and_identity_flags_bind_the_owner(backend: Bac
     let env = TestEnv::new(backend).await;
     let user = Uuid::new_v4().to_string();
     let org = Uuid::new_v4().to_string();
-    let input = json!({"calls": [{"op": "fail", "message": "refused"}]}).to_string();
+    let input = Input::new(vec![Call::fail("refused")])
+        .to_json()
+        .to_string();
     let out = runner(&env)
         .args([
             "run",
@@ -596,7 +599,12 @@ async fn killed_runner_leaves_a_stuck_execution_with_its_logs() {
     use bifrost_core::query::ListFilter;
 
     let env = TestEnv::new(Backend::Servers).await;
-    let input = json!({"calls": [{"op": "log_slowly", "n": 100000, "pause_ms": 5}]}).to_string();
+    let input = Input::new(vec![Call::LogSlowly {
+        n: 100000,
+        pause_ms: 5,
+    }])
+    .to_json()
+    .to_string();
     let mut child = runner(&env)
         .args(["run", PROBE, "--input", &input, "--timeout-secs", "60"])
         .env("BIFROST_LEASE_SECS", "6")

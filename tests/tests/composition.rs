@@ -3,7 +3,8 @@
 //! plain wasmtime with only WASI, answering from its fixture.
 
 use bifrost_tests::compose::{checked_shape, plug_provider, run_with_fixture};
-use bifrost_tests::{COMPONENTS, PROBE};
+use bifrost_tests::protocol::Input;
+use bifrost_tests::{Answer, COMPONENTS, Call, ErrorKind, PROBE, list, logs};
 use serde_json::{Value, json};
 
 const ME: &str = "00000000-0000-4000-8000-000000000001";
@@ -57,37 +58,38 @@ fn every_workflow_plugged_with_the_provider_validates_and_imports_only_wasi() {
 #[tokio::test]
 async fn a_composed_workflow_runs_in_plain_wasmtime_and_answers_from_its_fixture() {
     let composed = plug_provider(std::path::Path::new(PROBE)).unwrap();
-    let calls = json!({"calls": [
-        {"op": "context"},
-        {"op": "list"},
-        {"op": "get", "id": FAILED},
-        {"op": "get", "id": THEIRS},
-        {"op": "list", "limit": 0},
-        {"op": "log", "level": "WARNING", "message": "from the test", "metadata": {"k": "v"}},
-        {"op": "logs"},
-        {"op": "logs", "execution_id": FAILED, "start": "1777111201000"},
-    ]});
-    let answer = run_with_fixture(&composed, &fixture(), &calls.to_string())
+    let calls = Input::new(vec![
+        Call::Context,
+        list().page(),
+        Call::get(FAILED),
+        Call::get(THEIRS),
+        list().limit(0).page(),
+        Call::log_with("WARNING", "from the test", json!({"k": "v"})),
+        logs().page(),
+        logs().of(FAILED).start("1777111201000").page(),
+    ]);
+    let answer = run_with_fixture(&composed, &fixture(), &calls.to_json().to_string())
         .await
         .unwrap()
         .unwrap_or_else(|e| panic!("the probe failed: {e}"));
-    let answers: Vec<Value> = serde_json::from_str(&answer).unwrap();
+    let answers: Vec<Answer> = serde_json::from_str(&answer).unwrap();
 
     assert_eq!(
-        answers[0]["ok"],
-        json!({"execution_id": CURRENT, "workflow_name": "probe", "user_id": ME,
+        answers[0].ok(),
+        &json!({"execution_id": CURRENT, "workflow_name": "probe", "user_id": ME,
                "user_name": "Ada", "org_id": ORG, "is_platform_admin": false})
     );
     // A regular user sees their own executions in their organisation, newest first: the
     // running current execution (added by the provider), then the failed one.
-    let listed: Vec<&str> = answers[1]["ok"]
+    let listed: Vec<&str> = answers[1]
+        .ok()
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["execution_id"].as_str().unwrap())
         .collect();
     assert_eq!(listed, [CURRENT, FAILED]);
-    let got = &answers[2]["ok"];
+    let got = answers[2].ok();
     assert_eq!(got["status"], "Failed");
     assert_eq!(got["error_message"], "upstream timed out");
     assert_eq!(got["input_data"], json!({"batch": 7}));
@@ -98,16 +100,16 @@ async fn a_composed_workflow_runs_in_plain_wasmtime_and_answers_from_its_fixture
         "ended: logs filled"
     );
     assert_eq!(got["started_at"], "2026-04-25T10:00:00.000000Z");
-    assert_eq!(answers[3]["err"]["kind"], "permission-denied");
-    assert_eq!(answers[4]["err"]["parameter"], "limit");
-    assert_eq!(answers[5], json!({"ok": null}));
-    let own = answers[6]["ok"].as_array().unwrap();
+    assert_eq!(answers[3].kind(), ErrorKind::PermissionDenied);
+    assert_eq!(answers[4].err().parameter.as_deref(), Some("limit"));
+    assert_eq!(answers[5], Answer::Ok(Value::Null));
+    let own = answers[6].ok().as_array().unwrap();
     assert_eq!(own.len(), 1);
     assert_eq!(own[0]["message"], "from the test");
     assert_eq!(own[0]["level"], "WARNING");
     assert_eq!(own[0]["metadata"], json!({"k": "v"}));
     assert_eq!(own[0]["execution_id"], CURRENT);
-    let from = answers[7]["ok"].as_array().unwrap();
+    let from = answers[7].ok().as_array().unwrap();
     assert_eq!(from.len(), 1);
     assert_eq!(from[0]["message"], "gave up");
 }
@@ -118,16 +120,17 @@ async fn a_bad_fixture_makes_every_call_unavailable_with_the_reason() {
     let answer = run_with_fixture(
         &composed,
         &json!({"not": "a fixture"}),
-        &json!({"calls": [{"op": "list"}, {"op": "log", "level": "INFO", "message": "m"}]})
+        &Input::new(vec![list().page(), Call::log("INFO", "m")])
+            .to_json()
             .to_string(),
     )
     .await
     .unwrap()
     .unwrap();
-    let answers: Vec<Value> = serde_json::from_str(&answer).unwrap();
+    let answers: Vec<Answer> = serde_json::from_str(&answer).unwrap();
     for a in &answers {
-        assert_eq!(a["err"]["kind"], "unavailable", "{a}");
-        let message = a["err"]["message"].as_str().unwrap();
+        assert_eq!(a.kind(), ErrorKind::Unavailable, "{a:?}");
+        let message = &a.err().message;
         assert!(message.contains("fixture fixture.json"), "{message}");
         assert!(
             message.contains("caller"),

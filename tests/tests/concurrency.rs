@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use bifrost_core::model::{ExecutionStatus, StreamId};
 use bifrost_core::query::ListFilter;
-use bifrost_tests::{Backend, Harness, admin, user};
+use bifrost_tests::{Backend, Call, Harness, admin, list, user};
 use serde_json::json;
 
 const EXECUTIONS: usize = 100;
@@ -14,12 +14,12 @@ const LINES: u32 = 20;
 async fn hundred_executions_at_once(backend: Backend) {
     let h = Harness::new(backend).await;
     let org = uuid::Uuid::new_v4();
-    let calls = json!([
-        {"op": "log_many", "n": LINES},
-        {"op": "set_variable", "name": "done", "value": true},
-        {"op": "list", "limit": 5},
-        {"op": "print", "text": "bye"},
-    ]);
+    let calls = vec![
+        Call::LogMany { n: LINES },
+        Call::set_variable("done", json!(true)),
+        list().limit(5).page(),
+        Call::print("bye"),
+    ];
     let runs = (0..EXECUTIONS).map(|_| {
         let who = user(Some(org));
         let calls = calls.clone();

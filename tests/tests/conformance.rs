@@ -14,7 +14,8 @@ use bifrost_core::Identity;
 use bifrost_core::model::{ExecutionStatus, LogEntry, LogLevel, NewExecution, Outcome, StreamId};
 use bifrost_runner::{Ended, RunRequest, Runner};
 use bifrost_tests::compose::{plug_provider, run_with_fixture};
-use bifrost_tests::{Backend, PROBE, TestEnv, test_config};
+use bifrost_tests::protocol::Input;
+use bifrost_tests::{Answer, Backend, Call, ErrorKind, PROBE, TestEnv, list, logs, test_config};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -197,69 +198,80 @@ async fn seed(env: &TestEnv) -> Vec<Value> {
 }
 
 /// The read-only calls every caller makes.
-fn read_calls() -> Value {
+fn read_calls() -> Input {
     let some_id = |n: u128| Uuid::from_u128(0x1000 + n).to_string();
+    let unknown = Uuid::from_u128(0xdead);
     let mut calls = vec![
-        json!({"op": "context"}),
-        json!({"op": "list"}),
-        json!({"op": "list", "limit": 1000}),
-        json!({"op": "list", "limit": 5000}),
-        json!({"op": "list", "limit": 3}),
-        json!({"op": "list", "limit": 0}),
-        json!({"op": "list", "workflow_name": "sync"}),
-        json!({"op": "list", "workflow_name": "naïve 'quoted' \"name\""}),
-        json!({"op": "list", "workflow_name": ""}),
-        json!({"op": "list", "status": "Failed"}),
-        json!({"op": "list", "status": "Completed"}),
-        json!({"op": "list", "status": "running"}),
-        json!({"op": "list", "start_date": "2026-04-25"}),
-        json!({"op": "list", "end_date": "2026-04-25"}),
-        json!({"op": "list", "start_date": "2026-04-22T10:00:00+02:00", "end_date": "2026-04-27T17:00:00.250000"}),
-        json!({"op": "list", "start_date": "2026-04-26", "end_date": "2026-04-25"}),
-        json!({"op": "list", "start_date": "yesterday"}),
-        json!({"op": "list", "workflow_name": "report", "status": "Success", "start_date": "2026-04-20", "end_date": "2026-05-31", "limit": 2}),
-        json!({"op": "list_all", "limit": 4}),
-        json!({"op": "list_all", "limit": 1, "workflow_name": "cleanup"}),
-        json!({"op": "get", "id": CURRENT.to_string()}),
-        json!({"op": "get", "id": Uuid::from_u128(0xdead).to_string()}),
-        json!({"op": "get", "id": "not-a-uuid"}),
-        json!({"op": "logs"}),
-        json!({"op": "logs", "count": 0}),
-        json!({"op": "logs", "start": "soon"}),
-        json!({"op": "logs", "execution_id": Uuid::from_u128(0xdead).to_string()}),
+        Call::Context,
+        list().page(),
+        list().limit(1000).page(),
+        list().limit(5000).page(),
+        list().limit(3).page(),
+        list().limit(0).page(),
+        list().workflow_name("sync").page(),
+        list().workflow_name("naïve 'quoted' \"name\"").page(),
+        list().workflow_name("").page(),
+        list().status("Failed").page(),
+        list().status("Completed").page(),
+        list().status("running").page(),
+        list().start_date("2026-04-25").page(),
+        list().end_date("2026-04-25").page(),
+        list()
+            .start_date("2026-04-22T10:00:00+02:00")
+            .end_date("2026-04-27T17:00:00.250000")
+            .page(),
+        list()
+            .start_date("2026-04-26")
+            .end_date("2026-04-25")
+            .page(),
+        list().start_date("yesterday").page(),
+        list()
+            .workflow_name("report")
+            .status("Success")
+            .start_date("2026-04-20")
+            .end_date("2026-05-31")
+            .limit(2)
+            .page(),
+        list().limit(4).all(),
+        list().limit(1).workflow_name("cleanup").all(),
+        Call::get(CURRENT),
+        Call::get(unknown),
+        Call::get("not-a-uuid"),
+        logs().page(),
+        logs().count(0).page(),
+        logs().start("soon").page(),
+        logs().of(unknown).page(),
     ];
     for n in 0..97 {
         let id = some_id(n);
         if rows().iter().any(|r| r.id.to_string() == id) {
-            calls.push(json!({"op": "get", "id": id}));
-            calls.push(json!({"op": "logs", "execution_id": id, "count": 5}));
-            calls.push(
-                json!({"op": "logs", "execution_id": id, "start": "1776672000251-1", "count": 3}),
-            );
-            calls.push(json!({"op": "read_all_logs", "execution_id": id, "count": 100}));
+            calls.push(Call::get(&id));
+            calls.push(logs().of(&id).count(5).page());
+            calls.push(logs().of(&id).start("1776672000251-1").count(3).page());
+            calls.push(logs().of(&id).count(100).all());
         }
     }
-    json!({ "calls": calls })
+    Input::new(calls)
 }
 
 /// The calls that change the current execution, made once, last.
-fn write_calls() -> Value {
-    json!({"calls": [
-        {"op": "log", "level": "INFO", "message": "first"},
-        {"op": "log", "level": "ERROR", "message": "second", "metadata": {"k": [1, 2]}},
-        {"op": "log", "level": "DEBUG", "message": "bad", "metadata": [1]},
-        {"op": "log", "level": "INFO", "message": "empty metadata", "metadata": {}},
-        {"op": "logs"},
-        {"op": "logs", "execution_id": CURRENT.to_string(), "count": 2},
-        {"op": "set_variable", "name": "answer", "value": {"n": 42}},
-        {"op": "set_variable", "name": "", "value": 1},
-        {"op": "get", "id": CURRENT.to_string()},
-        {"op": "list", "limit": 1},
-    ]})
+fn write_calls() -> Input {
+    Input::new(vec![
+        Call::log("INFO", "first"),
+        Call::log_with("ERROR", "second", json!({"k": [1, 2]})),
+        Call::log_with("DEBUG", "bad", json!([1])),
+        Call::log_with("INFO", "empty metadata", json!({})),
+        logs().page(),
+        logs().of(CURRENT).count(2).page(),
+        Call::set_variable("answer", json!({"n": 42})),
+        Call::set_variable("", json!(1)),
+        Call::get(CURRENT),
+        list().limit(1).page(),
+    ])
 }
 
 /// Runs the probe in the host bound to the current execution, for each run's caller.
-async fn in_host(backend: Backend, runs: &[(Identity, Value)]) -> Vec<Vec<Value>> {
+async fn in_host(backend: Backend, runs: &[(Identity, Input)]) -> Vec<Vec<Answer>> {
     let env = TestEnv::new(backend).await;
     seed(&env).await;
     let runner = Runner::new(env.service.clone(), test_config()).unwrap();
@@ -268,7 +280,7 @@ async fn in_host(backend: Backend, runs: &[(Identity, Value)]) -> Vec<Vec<Value>
     for (who, input) in runs {
         let request = RunRequest {
             workflow_name: "probe".into(),
-            input: input.clone(),
+            input: input.to_json(),
             identity: who.clone(),
             form_id: None,
             session_id: None,
@@ -284,7 +296,7 @@ async fn in_host(backend: Backend, runs: &[(Identity, Value)]) -> Vec<Vec<Value>
 }
 
 /// Runs the probe composed with the provider, each run with a fresh fixture.
-async fn composed(fixture_rows: &[Value], runs: &[(Identity, Value)]) -> Vec<Vec<Value>> {
+async fn composed(fixture_rows: &[Value], runs: &[(Identity, Input)]) -> Vec<Vec<Answer>> {
     let component = plug_provider(std::path::Path::new(PROBE)).unwrap();
     let mut answers = Vec::new();
     for (who, input) in runs {
@@ -298,7 +310,7 @@ async fn composed(fixture_rows: &[Value], runs: &[(Identity, Value)]) -> Vec<Vec
             "current_execution": {"execution_id": CURRENT, "workflow_name": "probe"},
             "executions": fixture_rows,
         });
-        let text = run_with_fixture(&component, &fixture, &input.to_string())
+        let text = run_with_fixture(&component, &fixture, &input.to_json().to_string())
             .await
             .unwrap()
             .unwrap_or_else(|e| panic!("composed: the probe failed: {e}"));
@@ -309,9 +321,9 @@ async fn composed(fixture_rows: &[Value], runs: &[(Identity, Value)]) -> Vec<Vec
 
 /// Replaces what the clock decides (ids and times of lines logged during the run) after
 /// checking that the ids increase; the rest must be equal.
-fn normalise_own_lines(answers: &mut [Value]) {
+fn normalise_own_lines(answers: &mut [Answer]) {
     for answer in answers {
-        let Some(entries) = answer.get_mut("ok").and_then(Value::as_array_mut) else {
+        let Answer::Ok(Value::Array(entries)) = answer else {
             continue;
         };
         let own_line = |e: &Value| {
@@ -333,7 +345,7 @@ fn normalise_own_lines(answers: &mut [Value]) {
     }
 }
 
-fn assert_same(name: &str, calls: &Value, expected: &[Value], actual: &[Value], how: &str) {
+fn assert_same(name: &str, calls: &Input, expected: &[Answer], actual: &[Answer], how: &str) {
     assert_eq!(
         expected.len(),
         actual.len(),
@@ -342,8 +354,8 @@ fn assert_same(name: &str, calls: &Value, expected: &[Value], actual: &[Value], 
     for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
         assert_eq!(
             e, a,
-            "{name}: call {i} {} answers differently {how}",
-            calls["calls"][i]
+            "{name}: call {i} {:?} answers differently {how}",
+            calls.calls[i]
         );
     }
 }
@@ -352,7 +364,7 @@ fn assert_same(name: &str, calls: &Value, expected: &[Value], actual: &[Value], 
 async fn one_probe_answers_alike_on_postgres_redis_embedded_and_the_composed_provider() {
     let reads = read_calls();
     let writes = write_calls();
-    let mut runs: Vec<(Identity, Value)> = identities()
+    let mut runs: Vec<(Identity, Input)> = identities()
         .into_iter()
         .map(|(_, who)| (who, reads.clone()))
         .collect();
@@ -399,28 +411,32 @@ async fn one_probe_answers_alike_on_postgres_redis_embedded_and_the_composed_pro
     // The comparison is not between empty answers: the reads found rows, pages, errors
     // and logs, and the writes were read back.
     let reads_as_admin = &servers[2];
-    let listed = reads_as_admin[2]["ok"].as_array().unwrap().len();
+    let listed = reads_as_admin[2].ok().as_array().unwrap().len();
     assert_eq!(listed, rows().len(), "the platform admin sees every row");
-    let kinds: Vec<&str> = reads_as_admin
+    let kinds: Vec<ErrorKind> = reads_as_admin
         .iter()
-        .filter_map(|a| a["err"]["kind"].as_str())
+        .filter(|a| !a.is_ok())
+        .map(Answer::kind)
         .collect();
-    for kind in ["invalid-argument", "not-found"] {
-        assert!(kinds.contains(&kind), "{kind} among {kinds:?}");
+    for kind in [ErrorKind::InvalidArgument, ErrorKind::NotFound] {
+        assert!(kinds.contains(&kind), "{kind:?} among {kinds:?}");
     }
     assert!(
         servers[0]
             .iter()
-            .any(|a| a["err"]["kind"] == "permission-denied"),
+            .any(|a| !a.is_ok() && a.kind() == ErrorKind::PermissionDenied),
         "a regular user is refused others' executions"
     );
-    let own = servers[4][4]["ok"].as_array().unwrap();
+    let own = servers[4][4].ok().as_array().unwrap();
     let messages: Vec<&str> = own.iter().map(|e| e["message"].as_str().unwrap()).collect();
     assert_eq!(messages, ["first", "second", "empty metadata"]);
-    assert_eq!(servers[4][8]["ok"]["variables"]["answer"], json!({"n": 42}));
+    assert_eq!(servers[4][8].ok()["variables"]["answer"], json!({"n": 42}));
     let long_read = reads_as_admin
         .iter()
-        .filter_map(|a| a["ok"].as_array())
+        .filter_map(|a| match a {
+            Answer::Ok(v) => v.as_array(),
+            Answer::Err(_) => None,
+        })
         .map(Vec::len)
         .max()
         .unwrap();

@@ -13,10 +13,11 @@ use bifrost_core::{ApiError, ExecutionsService, Identity};
 use bifrost_redis::RedisLogStream;
 use bifrost_runner::{LoadedWorkflow, RunRequest, Runner, RunnerConfig};
 use bifrost_sql::PostgresStore;
+use bifrost_tests::protocol::Input;
 use bifrost_tests::servers::{OwnPostgres, OwnRedis};
-use bifrost_tests::{Backend, PROBE, TestEnv, admin, user};
+use bifrost_tests::{Backend, Call, PROBE, TestEnv, admin, list, user};
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 const EXECUTIONS: usize = 8;
@@ -25,14 +26,15 @@ async fn run_all(
     runner: &Runner,
     probe: &LoadedWorkflow,
     who: &Identity,
-    calls: Value,
+    calls: Vec<Call>,
 ) -> Vec<Execution> {
+    let input = Input::new(calls).to_json();
     let runs = (0..EXECUTIONS).map(|_| {
         runner.run(
             probe,
             RunRequest {
                 workflow_name: "probe".into(),
-                input: json!({ "calls": calls.clone() }),
+                input: input.clone(),
                 identity: who.clone(),
                 form_id: None,
                 session_id: None,
@@ -73,7 +75,10 @@ async fn redis_restart_during_runs_loses_no_line() {
         &runner,
         &probe,
         &who,
-        json!([{"op": "log_slowly", "n": lines, "pause_ms": 20}]),
+        vec![Call::LogSlowly {
+            n: lines as u32,
+            pause_ms: 20,
+        }],
     );
     let outage = async {
         tokio::time::sleep(Duration::from_millis(600)).await;
@@ -147,11 +152,11 @@ async fn postgres_restart_during_runs_every_execution_ends_recorded() {
     let who = user(None);
     let lines = 60;
 
-    let calls = json!([
-        {"op": "log_slowly", "n": lines / 2, "pause_ms": 20},
-        {"op": "list", "limit": 1},
-        {"op": "log_slowly", "n": lines / 2, "pause_ms": 20},
-    ]);
+    let half = Call::LogSlowly {
+        n: lines as u32 / 2,
+        pause_ms: 20,
+    };
+    let calls = vec![half.clone(), list().limit(1).page(), half];
     let runs = run_all(&runner, &probe, &who, calls);
     let outage = async {
         tokio::time::sleep(Duration::from_millis(400)).await;
@@ -216,7 +221,7 @@ async fn load_200_executions_of_1000_lines_each() {
                     &probe,
                     RunRequest {
                         workflow_name: "load".into(),
-                        input: json!({"calls": [{"op": "log_many", "n": LINES}]}),
+                        input: Input::new(vec![Call::LogMany { n: LINES as u32 }]).to_json(),
                         identity: user(None),
                         form_id: None,
                         session_id: None,
@@ -439,7 +444,7 @@ async fn a_live_runners_execution_is_never_swept(backend: Backend) {
         &probe,
         RunRequest {
             workflow_name: "probe".into(),
-            input: json!({"calls": [{"op": "log", "level": "INFO", "message": "then spin"}, {"op": "spin"}]}),
+            input: Input::new(vec![Call::log("INFO", "then spin"), Call::Spin]).to_json(),
             identity: user(None),
             form_id: None,
             session_id: None,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bifrost_core::limits::Limits;
 use bifrost_core::model::{ExecutionStatus, LogLevel};
 use bifrost_runner::{RunError, RunRequest, RunnerConfig};
-use bifrost_tests::{Backend, Harness, admin, err_kind, ok, user};
+use bifrost_tests::{Answer, Backend, Call, ErrorKind, Harness, admin, answers, list, user};
 use serde_json::json;
 
 fn config(limits: Limits) -> RunnerConfig {
@@ -23,22 +23,25 @@ fn config(limits: Limits) -> RunnerConfig {
 async fn traps_fail_the_execution_and_the_host_goes_on(backend: Backend) {
     let h = Harness::new(backend).await;
     for (call, expect) in [
-        (json!({"op": "recurse"}), "stack"),
-        (json!({"op": "abort"}), "unreachable"),
-        (json!({"op": "panic", "message": "boom"}), "unreachable"),
+        (Call::Recurse, "stack"),
+        (Call::Abort, "unreachable"),
+        (Call::panic("boom"), "unreachable"),
     ] {
-        let done = h.run_probe(&user(None), json!([call])).await;
-        assert_eq!(done.status, ExecutionStatus::Failed, "{call}");
+        let done = h.run_probe(&user(None), vec![call.clone()]).await;
+        assert_eq!(done.status, ExecutionStatus::Failed, "{call:?}");
         let message = done.error_message.unwrap();
-        assert!(message.contains("trap"), "{call}: {message}");
-        assert!(message.to_lowercase().contains(expect), "{call}: {message}");
+        assert!(message.contains("trap"), "{call:?}: {message}");
+        assert!(
+            message.to_lowercase().contains(expect),
+            "{call:?}: {message}"
+        );
     }
     // A panic's message, which the guest wrote to stderr before it trapped, leads the
     // error message: it names the cause; the trap and its frames follow.
     let done = h
         .run_probe(
             &user(None),
-            json!([{"op": "eprint", "text": "earlier output"}, {"op": "panic", "message": "the cause"}]),
+            vec![Call::eprint("earlier output"), Call::panic("the cause")],
         )
         .await;
     let message = done.error_message.unwrap();
@@ -48,7 +51,7 @@ async fn traps_fail_the_execution_and_the_host_goes_on(backend: Backend) {
     assert!(message.contains("panicked at"), "{message}");
     assert!(!message.contains("RUST_BACKTRACE"), "{message}");
     // The same runner still runs workflows.
-    let (_, a) = h.probe(&user(None), json!([{"op": "context"}])).await;
+    let (_, a) = h.probe(&user(None), vec![Call::Context]).await;
     assert_eq!(a.len(), 1);
     h.close().await;
 }
@@ -66,16 +69,16 @@ async fn oversized_values_are_refused_or_marked(backend: Backend) {
     let (done, a) = h
         .probe(
             &user(None),
-            json!([
-                {"op": "log_huge", "bytes": 5000},
-                {"op": "log", "level": "INFO", "message": "m", "metadata": big_meta},
-                {"op": "set_variable", "name": "big", "value": "w".repeat(400)},
-                {"op": "set_variable", "name": "n".repeat(300), "value": 1},
-                {"op": "set_variable", "name": "fine", "value": "w".repeat(100)},
-            ]),
+            vec![
+                Call::LogHuge { bytes: 5000 },
+                Call::log_with("INFO", "m", json!(big_meta)),
+                Call::set_variable("big", json!("w".repeat(400))),
+                Call::set_variable("n".repeat(300), json!(1)),
+                Call::set_variable("fine", json!("w".repeat(100))),
+            ],
         )
         .await;
-    ok(&a[0]);
+    a[0].ok();
     let logs = done.logs.unwrap();
     let long = &logs[0].message;
     assert!(long.starts_with(&"x".repeat(1000)), "kept up to the cap");
@@ -84,13 +87,13 @@ async fn oversized_values_are_refused_or_marked(backend: Backend) {
         "{}",
         &long[990..]
     );
-    assert_eq!(err_kind(&a[1]), "too-large");
-    assert_eq!(err_kind(&a[2]), "too-large");
-    assert_eq!(err_kind(&a[3]), "invalid-argument");
-    ok(&a[4]);
+    assert_eq!(a[1].kind(), ErrorKind::TooLarge);
+    assert_eq!(a[2].kind(), ErrorKind::TooLarge);
+    assert_eq!(a[3].kind(), ErrorKind::InvalidArgument);
+    a[4].ok();
 
     let failed = h
-        .run_probe(&user(None), json!([{"op": "fail_huge", "bytes": 2000}]))
+        .run_probe(&user(None), vec![Call::FailHuge { bytes: 2000 }])
         .await;
     assert_eq!(failed.status, ExecutionStatus::Failed);
     let message = failed.error_message.unwrap();
@@ -115,9 +118,7 @@ async fn result_and_input_caps(backend: Backend) {
     )
     .await;
     let who = user(None);
-    let done = h
-        .run_probe(&who, json!([{"op": "huge", "bytes": 20_000}]))
-        .await;
+    let done = h.run_probe(&who, vec![Call::Huge { bytes: 20_000 }]).await;
     assert_eq!(done.status, ExecutionStatus::Failed);
     let message = done.error_message.unwrap();
     assert!(
@@ -161,9 +162,7 @@ async fn log_cap_keeps_the_first_lines_and_says_how_many_were_not_kept(backend: 
         }),
     )
     .await;
-    let (done, _) = h
-        .probe(&user(None), json!([{"op": "log_many", "n": 5000}]))
-        .await;
+    let (done, _) = h.probe(&user(None), vec![Call::LogMany { n: 5000 }]).await;
     assert_eq!(done.log_lines_dropped, Some(4000));
     let stored = h
         .env
@@ -215,16 +214,25 @@ async fn endless_logging_and_querying_cannot_starve_the_others(backend: Backend)
     )
     .await;
     let who = user(None);
-    let logger = h.run_probe(&who, json!([{"op": "log_forever"}]));
+    let logger = h.run_probe(&who, vec![Call::LogForever]);
     let querier = h.run_probe(
         &who,
-        json!([{"op": "list_loop", "n": 1_000_000u64, "every": 50}]),
+        vec![Call::ListLoop {
+            n: 1_000_000u64,
+            every: 50,
+        }],
     );
     let others = async {
         let mut done = Vec::new();
         for i in 0..5 {
             let (e, _) = h
-                .probe(&user(None), json!([{"op": "log", "level": "INFO", "message": format!("ordinary {i}")}, {"op": "list", "limit": 5}]))
+                .probe(
+                    &user(None),
+                    vec![
+                        Call::log("INFO", format!("ordinary {i}")),
+                        list().limit(5).page(),
+                    ],
+                )
                 .await;
             done.push(e);
         }
@@ -264,12 +272,13 @@ async fn text_with_nul_is_kept_with_a_replacement_character(backend: Backend) {
     let done = h
         .run_probe_input(
             &me,
+            // The `note` is not a call: the probe ignores it, the store keeps it.
             json!({"nul": "@", "note": "input\u{0}text", "calls": [
-                {"op": "log", "level": "INFO", "message": "a@b", "metadata": {"k@": "v@"}},
-                {"op": "print", "text": "p@q"},
-                {"op": "set_variable", "name": "v@", "value": "x@y"},
-                {"op": "list", "workflow_name": "probe@"},
-                {"op": "get", "id": "i@"},
+                Call::log_with("INFO", "a@b", json!({"k@": "v@"})),
+                Call::print("p@q"),
+                Call::set_variable("v@", json!("x@y")),
+                list().workflow_name("probe@").page(),
+                Call::get("i@"),
             ]}),
         )
         .await;
@@ -279,12 +288,12 @@ async fn text_with_nul_is_kept_with_a_replacement_character(backend: Backend) {
         "{:?}",
         done.error_message
     );
-    let answers = done.result.clone().unwrap();
-    for a in &answers.as_array().unwrap()[..3] {
-        ok(a);
+    let answers = answers(&done);
+    for a in &answers[..3] {
+        a.ok();
     }
-    assert_eq!(ok(&answers[3]), &json!([]), "no stored name holds U+0000");
-    assert_eq!(err_kind(&answers[4]), "invalid-argument");
+    assert_eq!(answers[3].ok(), &json!([]), "no stored name holds U+0000");
+    assert_eq!(answers[4].kind(), ErrorKind::InvalidArgument);
     // What the store kept: read back, not the runner's own copy.
     let stored = h.env.service.get(&me, &done.id.to_string()).await.unwrap();
     assert_eq!(stored.parameters["note"], format!("input{R}text"));
@@ -303,13 +312,11 @@ async fn text_with_nul_is_kept_with_a_replacement_character(backend: Backend) {
         logs.iter().any(|l| l.message == format!("p{R}q")),
         "{logs:?}"
     );
-    assert!(!answers.to_string().contains('\0'));
+    let text = serde_json::to_string(&answers).unwrap();
+    assert!(!text.contains("\\u0000"), "no answer holds U+0000: {text}");
 
     let failed = h
-        .run_probe_input(
-            &me,
-            json!({"nul": "@", "calls": [{"op": "fail", "message": "f@g"}]}),
-        )
+        .run_probe_input(&me, json!({"nul": "@", "calls": [Call::fail("f@g")]}))
         .await;
     assert_eq!(failed.status, ExecutionStatus::Failed);
     let stored = h
@@ -367,7 +374,7 @@ async fn a_python_exception_names_its_cause() {
 async fn a_log_at_the_cap_is_stored_whole_in_one_linear_pass(backend: Backend) {
     let h = Harness::with_config(backend, config(Limits::default())).await;
     let who = user(None);
-    let run = h.run_probe(&who, json!([{"op": "log_many", "n": 120_000}]));
+    let run = h.run_probe(&who, vec![Call::LogMany { n: 120_000 }]);
     let done = tokio::time::timeout(Duration::from_secs(180), run)
         .await
         .expect("the capped log was stored within three minutes");
@@ -414,27 +421,23 @@ async fn variables_are_capped_in_total(backend: Backend) {
     let (done, a) = h
         .probe(
             &me,
-            json!([
-                {"op": "set_variable", "name": "a", "value": text(40_000)},
-                {"op": "set_variable", "name": "b", "value": text(40_000)},
-                {"op": "set_variable", "name": "c", "value": text(40_000)},
-                {"op": "set_variable", "name": "a", "value": text(10_000)},
-                {"op": "set_variable", "name": "c", "value": text(40_000)},
-                {"op": "set_variable", "name": "d", "value": text(20_000)},
-            ]),
+            vec![
+                Call::set_variable("a", json!(text(40_000))),
+                Call::set_variable("b", json!(text(40_000))),
+                Call::set_variable("c", json!(text(40_000))),
+                Call::set_variable("a", json!(text(10_000))),
+                Call::set_variable("c", json!(text(40_000))),
+                Call::set_variable("d", json!(text(20_000))),
+            ],
         )
         .await;
-    ok(&a[0]);
-    ok(&a[1]);
-    assert_eq!(err_kind(&a[2]), "too-large");
-    assert!(
-        a[2]["err"]["message"].as_str().unwrap().contains("100000"),
-        "{}",
-        a[2]
-    );
-    ok(&a[3]);
-    ok(&a[4]);
-    assert_eq!(err_kind(&a[5]), "too-large");
+    a[0].ok();
+    a[1].ok();
+    assert_eq!(a[2].kind(), ErrorKind::TooLarge);
+    assert!(a[2].err().message.as_str().contains("100000"), "{:?}", a[2]);
+    a[3].ok();
+    a[4].ok();
+    assert_eq!(a[5].kind(), ErrorKind::TooLarge);
     let stored = h.env.service.get(&me, &done.id.to_string()).await.unwrap();
     let vars = stored.variables.unwrap();
     let sizes: Vec<usize> = ["a", "b", "c"]
@@ -455,18 +458,21 @@ async fn dates_and_cursors_out_of_range_are_invalid_arguments(backend: Backend) 
     let (_, a) = h
         .probe(
             &who,
-            json!([
-                {"op": "list", "start_date": "-5000-01-01"},
-                {"op": "list", "end_date": "+10000-01-01"},
-                {"op": "list", "start_date": "0001-01-01", "end_date": "9999-12-31"},
-            ]),
+            vec![
+                list().start_date("-5000-01-01").page(),
+                list().end_date("+10000-01-01").page(),
+                list()
+                    .start_date("0001-01-01")
+                    .end_date("9999-12-31")
+                    .page(),
+            ],
         )
         .await;
-    assert_eq!(err_kind(&a[0]), "invalid-argument");
-    assert_eq!(a[0]["err"]["parameter"], json!("start_date"));
-    assert_eq!(err_kind(&a[1]), "invalid-argument");
-    assert_eq!(a[1]["err"]["parameter"], json!("end_date"));
-    ok(&a[2]);
+    assert_eq!(a[0].kind(), ErrorKind::InvalidArgument);
+    assert_eq!(a[0].err().parameter.as_deref(), Some("start_date"));
+    assert_eq!(a[1].kind(), ErrorKind::InvalidArgument);
+    assert_eq!(a[1].err().parameter.as_deref(), Some("end_date"));
+    a[2].ok();
     let forged = format!("v1.-5000000000000000.{}", uuid::Uuid::nil().simple());
     let page = h
         .env
@@ -554,11 +560,11 @@ async fn setting_a_variable_rewrites_no_other_variable() {
     let big: String = (0..1900)
         .map(|_| uuid::Uuid::new_v4().simple().to_string())
         .collect();
-    let mut calls = vec![json!({"op": "set_variable", "name": "big", "value": big})];
-    calls.extend((0..300).map(|i| json!({"op": "set_variable", "name": "small", "value": i})));
+    let mut calls = vec![Call::set_variable("big", json!(big))];
+    calls.extend((0..300).map(|i| Call::set_variable("small", json!(i))));
     let before = h.env.table_bytes("executions").await;
-    let (done, a) = h.probe(&admin(None), json!(calls)).await;
-    assert!(a.iter().all(|a| a.get("ok").is_some()));
+    let (done, a) = h.probe(&admin(None), calls).await;
+    assert!(a.iter().all(Answer::is_ok));
     let grown = h.env.table_bytes("executions").await - before;
     let stored = h.env.store.get(done.id).await.unwrap().variables.unwrap();
     assert_eq!(stored["small"], json!(299));

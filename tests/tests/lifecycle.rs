@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use bifrost_core::model::ExecutionStatus;
 use bifrost_core::query::LogRange;
 use bifrost_runner::{Ended, RunRequest, RunnerConfig};
+use bifrost_tests::protocol::Input;
 use bifrost_tests::{
-    Backend, EXAMPLE_FAILURE_REPORT, EXAMPLE_HELLO, Harness, Seed, admin, ok, user,
+    Answer, Backend, Call, EXAMPLE_FAILURE_REPORT, EXAMPLE_HELLO, Harness, Seed, admin, list, user,
 };
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
@@ -91,8 +92,8 @@ async fn hello_example_runs_and_is_recorded(backend: Backend) {
 async fn context_is_bound_by_the_host(backend: Backend) {
     let h = Harness::new(backend).await;
     let who = user(Some(Uuid::new_v4()));
-    let (done, answers) = h.probe(&who, json!([{"op": "context"}])).await;
-    let ctx = ok(&answers[0]);
+    let (done, answers) = h.probe(&who, vec![Call::Context]).await;
+    let ctx = answers[0].ok();
     assert_eq!(ctx["execution_id"], json!(done.id.to_string()));
     assert_eq!(ctx["workflow_name"], json!("probe"));
     assert_eq!(ctx["user_id"], json!(who.user_id.to_string()));
@@ -111,12 +112,9 @@ async fn own_status_is_running_during_the_run(backend: Backend) {
     // The probe cannot know its id before it runs; `list` of workflow "probe" newest first
     // shows it.
     let (done, answers) = h
-        .probe(
-            &who,
-            json!([{"op": "list", "workflow_name": "probe", "limit": 1}]),
-        )
+        .probe(&who, vec![list().workflow_name("probe").limit(1).page()])
         .await;
-    let listed = ok(&answers[0]).as_array().unwrap().clone();
+    let listed = answers[0].ok().as_array().unwrap().clone();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["execution_id"], json!(done.id.to_string()));
     assert_eq!(listed[0]["status"], json!("Running"));
@@ -137,10 +135,16 @@ async fn an_execution_waits_pending_for_a_free_slot(backend: Backend) {
     )
     .await;
     let who = admin(None);
-    let first = h.run_probe(&who, json!([{"op": "log_slowly", "n": 4, "pause_ms": 250}]));
+    let first = h.run_probe(
+        &who,
+        vec![Call::LogSlowly {
+            n: 4,
+            pause_ms: 250,
+        }],
+    );
     let second = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        h.run_probe(&who, json!([])).await
+        h.run_probe(&who, vec![]).await
     };
     let watch = async {
         // While the first holds the only slot, the second is recorded and waits.
@@ -175,24 +179,26 @@ async fn an_execution_waits_pending_for_a_free_slot(backend: Backend) {
 async fn detached_and_unrecorded_calls_record_nothing(backend: Backend) {
     let h = Harness::new(backend).await;
     let who = admin(None);
-    let recorded = h.run_probe(&who, json!([])).await;
+    let recorded = h.run_probe(&who, vec![]).await;
 
-    let input = json!({"calls": [{"op": "context"}, {"op": "list"}]}).to_string();
+    let input = Input::new(vec![Call::Context, list().page()])
+        .to_json()
+        .to_string();
     let ended = h.runner.call_detached(&h.probe, &who, &input).await;
     let Ended::Returned(text) = ended else {
         panic!("{ended:?}")
     };
-    let answers: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(ok(&answers[0])["execution_id"], json!(null));
-    assert_eq!(ok(&answers[0])["user_id"], json!(who.user_id.to_string()));
-    let listed = ok(&answers[1]).as_array().unwrap();
+    let answers: Vec<Answer> = serde_json::from_str(&text).unwrap();
+    assert_eq!(answers[0].ok()["execution_id"], json!(null));
+    assert_eq!(answers[0].ok()["user_id"], json!(who.user_id.to_string()));
+    let listed = answers[1].ok().as_array().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["execution_id"], json!(recorded.id.to_string()));
 
     let id = Uuid::new_v4();
     let request = RunRequest {
         workflow_name: "probe".into(),
-        input: json!({"calls": [{"op": "log_many", "n": 3}, {"op": "context"}]}),
+        input: Input::new(vec![Call::LogMany { n: 3 }, Call::Context]).to_json(),
         identity: who.clone(),
         form_id: None,
         session_id: None,
@@ -201,8 +207,8 @@ async fn detached_and_unrecorded_calls_record_nothing(backend: Backend) {
     let Ended::Returned(text) = &executed.ended else {
         panic!("{:?}", executed.ended)
     };
-    let answers: serde_json::Value = serde_json::from_str(text).unwrap();
-    assert_eq!(ok(&answers[1])["execution_id"], json!(id.to_string()));
+    let answers: Vec<Answer> = serde_json::from_str(text).unwrap();
+    assert_eq!(answers[1].ok()["execution_id"], json!(id.to_string()));
     assert_eq!(executed.logs.entries.len(), 3);
     let live = h
         .env
@@ -223,7 +229,10 @@ async fn detached_and_unrecorded_calls_record_nothing(backend: Backend) {
 async fn workflow_error_fails_the_execution(backend: Backend) {
     let h = Harness::new(backend).await;
     let done = h
-        .run_probe(&user(None), json!([{"op": "log", "level": "INFO", "message": "before"}, {"op": "fail", "message": "no such customer"}]))
+        .run_probe(
+            &user(None),
+            vec![Call::log("INFO", "before"), Call::fail("no such customer")],
+        )
         .await;
     assert_eq!(done.status, ExecutionStatus::Failed);
     assert_eq!(done.error_message.as_deref(), Some("no such customer"));
@@ -235,10 +244,7 @@ async fn workflow_error_fails_the_execution(backend: Backend) {
 async fn panic_fails_the_execution_with_the_trap_and_keeps_stderr(backend: Backend) {
     let h = Harness::new(backend).await;
     let done = h
-        .run_probe(
-            &user(None),
-            json!([{"op": "panic", "message": "bad state 42"}]),
-        )
+        .run_probe(&user(None), vec![Call::panic("bad state 42")])
         .await;
     assert_eq!(done.status, ExecutionStatus::Failed);
     let message = done.error_message.unwrap();
@@ -251,7 +257,7 @@ async fn panic_fails_the_execution_with_the_trap_and_keeps_stderr(backend: Backe
         "panic message in stderr lines: {logs:?}"
     );
     // The runner still works.
-    let (_, answers) = h.probe(&user(None), json!([{"op": "context"}])).await;
+    let (_, answers) = h.probe(&user(None), vec![Call::Context]).await;
     assert_eq!(answers.len(), 1);
     h.close().await;
 }
@@ -266,7 +272,7 @@ async fn endless_loop_times_out_at_the_deadline(backend: Backend) {
     )
     .await;
     let clock = Instant::now();
-    let done = h.run_probe(&user(None), json!([{"op": "spin"}])).await;
+    let done = h.run_probe(&user(None), vec![Call::Spin]).await;
     let took = clock.elapsed();
     assert_eq!(done.status, ExecutionStatus::Timeout);
     assert!(done.error_message.unwrap().contains("deadline"));
@@ -284,16 +290,16 @@ async fn memory_beyond_the_cap_fails_the_execution(backend: Backend) {
     )
     .await;
     let done = h
-        .run_probe(&user(None), json!([{"op": "grow_memory", "mebibytes": 64}]))
+        .run_probe(&user(None), vec![Call::GrowMemory { mebibytes: 64 }])
         .await;
     assert_eq!(done.status, ExecutionStatus::Failed);
     let message = done.error_message.unwrap();
     assert!(message.contains("memory limit"), "{message}");
     // Within the cap is fine.
     let (_, answers) = h
-        .probe(&user(None), json!([{"op": "grow_memory", "mebibytes": 8}]))
+        .probe(&user(None), vec![Call::GrowMemory { mebibytes: 8 }])
         .await;
-    assert_eq!(ok(&answers[0]), &json!(8));
+    assert_eq!(answers[0].ok(), &json!(8));
     h.close().await;
 }
 
@@ -302,7 +308,10 @@ async fn stdout_and_stderr_become_log_lines(backend: Backend) {
     let (done, _) = h
         .probe(
             &user(None),
-            json!([{"op": "print", "text": "to stdout\nsecond line"}, {"op": "eprint", "text": "to stderr"}]),
+            vec![
+                Call::print("to stdout\nsecond line"),
+                Call::eprint("to stderr"),
+            ],
         )
         .await;
     let logs = done.logs.unwrap();

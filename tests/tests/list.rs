@@ -2,7 +2,8 @@
 //! limit, dates with offsets and bad dates, ties, cursor pages, and hostile strings.
 
 use bifrost_core::model::ExecutionStatus;
-use bifrost_tests::{Backend, Harness, Seed, admin, err_kind, ids, ok, user};
+use bifrost_tests::protocol::ListArgs;
+use bifrost_tests::{Backend, ErrorKind, Harness, Seed, admin, ids, list, logs, user};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
 use uuid::Uuid;
@@ -85,30 +86,21 @@ async fn every_filter_combination_matches_the_oracle(backend: Backend) {
             for f in froms {
                 for u in untils {
                     for l in limits {
-                        let mut call = json!({"op": "list"});
-                        if let Some(w) = w {
-                            call["workflow_name"] = json!(w);
-                        }
-                        if let Some(st) = st {
-                            call["status"] = json!(st.as_str());
-                        }
-                        if let Some((text, _)) = f {
-                            call["start_date"] = json!(text);
-                        }
-                        if let Some((text, _)) = u {
-                            call["end_date"] = json!(text);
-                        }
-                        if let Some(l) = l {
-                            call["limit"] = json!(l);
-                        }
-                        calls.push(call);
+                        let call = ListArgs {
+                            workflow_name: w.map(str::to_owned),
+                            status: st.map(|st| st.as_str().to_owned()),
+                            start_date: f.map(|(text, _)| text.to_owned()),
+                            end_date: u.map(|(text, _)| text.to_owned()),
+                            limit: l,
+                        };
+                        calls.push(call.page());
                         params.push((w, st, f.map(|x| x.1), u.map(|x| x.1), l.unwrap_or(50)));
                     }
                 }
             }
         }
     }
-    let (run, answers) = h.probe(&me, json!(calls)).await;
+    let (run, answers) = h.probe(&me, calls.clone()).await;
     // The probe's own execution is in the organisation too, and was Running while it
     // listed: the oracle knows it as one more row.
     let mut seeds = seeds;
@@ -127,7 +119,7 @@ async fn every_filter_combination_matches_the_oracle(backend: Backend) {
         .map(|&(w, st, f, u, l)| oracle(&seeds, w, st, f, u, l as usize))
         .collect();
     for ((call, answer), want) in calls.iter().zip(&answers).zip(&expected) {
-        assert_eq!(&ids(answer), want, "{call}");
+        assert_eq!(&ids(answer), want, "{call:?}");
     }
     // Some combinations must be non-trivial for this test to mean anything.
     let sizes: std::collections::BTreeSet<usize> = expected.iter().map(Vec::len).collect();
@@ -158,23 +150,23 @@ async fn default_limit_and_cap(backend: Backend) {
     let (_, answers) = h
         .probe(
             &me,
-            json!([
-                {"op": "list", "workflow_name": "bulk"},
-                {"op": "list", "workflow_name": "bulk", "limit": 1000},
-                {"op": "list", "workflow_name": "bulk", "limit": 1001},
-                {"op": "list", "workflow_name": "bulk", "limit": 4294967295u32},
-                {"op": "list", "workflow_name": "bulk", "limit": 0},
-            ]),
+            vec![
+                list().workflow_name("bulk").page(),
+                list().workflow_name("bulk").limit(1000).page(),
+                list().workflow_name("bulk").limit(1001).page(),
+                list().workflow_name("bulk").limit(4294967295u32).page(),
+                list().workflow_name("bulk").limit(0).page(),
+            ],
         )
         .await;
     assert_eq!(ids(&answers[0]).len(), 50);
     assert_eq!(ids(&answers[1]).len(), 1000);
     assert_eq!(ids(&answers[2]).len(), 1000);
     assert_eq!(ids(&answers[3]).len(), 1000);
-    assert_eq!(err_kind(&answers[4]), "invalid-argument");
-    assert_eq!(answers[4]["err"]["parameter"], json!("limit"));
+    assert_eq!(answers[4].kind(), ErrorKind::InvalidArgument);
+    assert_eq!(answers[4].err().parameter.as_deref(), Some("limit"));
     // Newest first.
-    let first = ok(&answers[0]).as_array().unwrap();
+    let first = answers[0].ok().as_array().unwrap();
     assert!(first[0]["started_at"].as_str() > first[49]["started_at"].as_str());
     h.close().await;
 }
@@ -197,19 +189,18 @@ async fn dates_with_offsets_and_whole_days(backend: Backend) {
     let day_before = h.env.seed(&at("2026-04-24T23:59:59Z")).await;
 
     let list = |start: Option<&str>, end: Option<&str>| {
-        let mut c = json!({"op": "list", "workflow_name": "dated"});
-        if let Some(s) = start {
-            c["start_date"] = json!(s);
+        ListArgs {
+            workflow_name: Some("dated".into()),
+            start_date: start.map(str::to_owned),
+            end_date: end.map(str::to_owned),
+            ..ListArgs::default()
         }
-        if let Some(e) = end {
-            c["end_date"] = json!(e);
-        }
-        c
+        .page()
     };
     let (_, a) = h
         .probe(
             &admin(Some(org)),
-            json!([
+            vec![
                 // 12:00 at +02:00 is 10:00 UTC: only the 10:30 one and later.
                 list(Some("2026-04-25T12:00:00+02:00"), Some("2026-04-25")),
                 // An end date alone covers its whole day.
@@ -219,7 +210,7 @@ async fn dates_with_offsets_and_whole_days(backend: Backend) {
                 // No offset: UTC.
                 list(Some("2026-04-25T10:00:00"), Some("2026-04-25T11:00:00")),
                 list(Some("2026-04-26T00:00:00Z"), None),
-            ]),
+            ],
         )
         .await;
     assert_eq!(ids(&a[0]), vec![last_moment, late]);
@@ -235,16 +226,19 @@ async fn bad_dates_and_statuses_are_errors_that_name_the_parameter(backend: Back
     let (_, a) = h
         .probe(
             &admin(None),
-            json!([
-                {"op": "list", "start_date": "yesterday"},
-                {"op": "list", "end_date": "2026-13-45"},
-                {"op": "list", "start_date": "2026-04-25T25:00:00Z"},
-                {"op": "list", "start_date": "2026-04-26", "end_date": "2026-04-25"},
-                {"op": "list", "status": "Exploded"},
-                {"op": "list", "status": "Completed"},
-                {"op": "list", "status": "failed"},
-                {"op": "list", "workflow_name": ""},
-            ]),
+            vec![
+                list().start_date("yesterday").page(),
+                list().end_date("2026-13-45").page(),
+                list().start_date("2026-04-25T25:00:00Z").page(),
+                list()
+                    .start_date("2026-04-26")
+                    .end_date("2026-04-25")
+                    .page(),
+                list().status("Exploded").page(),
+                list().status("Completed").page(),
+                list().status("failed").page(),
+                list().workflow_name("").page(),
+            ],
         )
         .await;
     for (i, param) in [
@@ -253,18 +247,18 @@ async fn bad_dates_and_statuses_are_errors_that_name_the_parameter(backend: Back
         (2, "start_date"),
         (3, "end_date"),
     ] {
-        assert_eq!(err_kind(&a[i]), "invalid-argument", "{}", a[i]);
-        assert_eq!(a[i]["err"]["parameter"], json!(param), "{}", a[i]);
+        assert_eq!(a[i].kind(), ErrorKind::InvalidArgument, "{:?}", a[i]);
+        assert_eq!(a[i].err().parameter.as_deref(), Some(param), "{:?}", a[i]);
     }
-    assert_eq!(err_kind(&a[4]), "invalid-status");
-    let message = a[4]["err"]["message"].as_str().unwrap();
+    assert_eq!(a[4].kind(), ErrorKind::InvalidStatus);
+    let message = a[4].err().message.as_str();
     assert!(
         message.contains("CompletedWithErrors") && message.contains("Failed"),
         "{message}"
     );
-    ok(&a[5]);
-    ok(&a[6]);
-    assert_eq!(a[7]["err"]["parameter"], json!("workflow_name"));
+    a[5].ok();
+    a[6].ok();
+    assert_eq!(a[7].err().parameter.as_deref(), Some("workflow_name"));
     h.close().await;
 }
 
@@ -297,20 +291,20 @@ async fn ties_are_ordered_by_id_and_pages_have_no_gap_or_duplicate(backend: Back
     let (_, a) = h
         .probe(
             &me,
-            json!([
-                {"op": "list", "workflow_name": "ties", "limit": 1000},
-                {"op": "list", "workflow_name": "ties", "limit": 1000},
-                {"op": "list_all", "workflow_name": "ties", "limit": 4},
-                {"op": "list_all", "workflow_name": "ties", "limit": 1},
-                {"op": "list_all", "workflow_name": "ties", "limit": 23},
-            ]),
+            vec![
+                list().workflow_name("ties").limit(1000).page(),
+                list().workflow_name("ties").limit(1000).page(),
+                list().workflow_name("ties").limit(4).all(),
+                list().workflow_name("ties").limit(1).all(),
+                list().workflow_name("ties").limit(23).all(),
+            ],
         )
         .await;
     let once = ids(&a[0]);
     assert_eq!(once.len(), 23);
     assert_eq!(once, ids(&a[1]), "same query, same order");
     // Within the tie, ids descend.
-    let rows = ok(&a[0]).as_array().unwrap();
+    let rows = a[0].ok().as_array().unwrap();
     let tied: Vec<Uuid> = rows
         .iter()
         .filter(|r| r["started_at"] == json!("2026-04-25T10:00:00.000000Z"))
@@ -392,20 +386,25 @@ async fn filter_strings_shaped_like_sql_are_plain_data(backend: Backend) {
     let (_, a) = h
         .probe(
             &admin(Some(org)),
-            json!([
-                {"op": "list", "workflow_name": evil},
-                {"op": "list", "workflow_name": quoted},
-                {"op": "list", "workflow_name": "' OR 1=1 --"},
-                {"op": "list", "start_date": "2026-01-01'; DELETE FROM executions; --"},
-                {"op": "logs", "execution_id": Uuid::new_v4().to_string(), "start": "0-0'; DROP TABLE execution_logs; --"},
-            ]),
+            vec![
+                list().workflow_name(evil).page(),
+                list().workflow_name(quoted).page(),
+                list().workflow_name("' OR 1=1 --").page(),
+                list()
+                    .start_date("2026-01-01'; DELETE FROM executions; --")
+                    .page(),
+                logs()
+                    .of(Uuid::new_v4().to_string())
+                    .start("0-0'; DROP TABLE execution_logs; --")
+                    .page(),
+            ],
         )
         .await;
     assert_eq!(ids(&a[0]), vec![evil_id]);
     assert_eq!(ids(&a[1]), vec![quoted_id]);
     assert_eq!(ids(&a[2]), Vec::<Uuid>::new());
-    assert_eq!(err_kind(&a[3]), "invalid-argument");
-    assert_eq!(err_kind(&a[4]), "invalid-argument");
+    assert_eq!(a[3].kind(), ErrorKind::InvalidArgument);
+    assert_eq!(a[4].kind(), ErrorKind::InvalidArgument);
     let all = h
         .env
         .service
@@ -440,9 +439,18 @@ async fn regular_user_list_is_scoped_even_with_filters(backend: Backend) {
             .await;
     }
     let (_, a) = h
-        .probe(&me, json!([{"op": "list", "workflow_name": "shared-name", "status": "Failed", "limit": 1000}]))
+        .probe(
+            &me,
+            vec![
+                list()
+                    .workflow_name("shared-name")
+                    .status("Failed")
+                    .limit(1000)
+                    .page(),
+            ],
+        )
         .await;
-    let rows = ok(&a[0]).as_array().unwrap();
+    let rows = a[0].ok().as_array().unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["executed_by"], json!(me.user_id.to_string()));
     h.close().await;

@@ -8,7 +8,8 @@ use bifrost_core::query::LogRange;
 use bifrost_core::{ApiError, ExecutionsService, Identity};
 use bifrost_host::ExecutionsCtx;
 use bifrost_redis::RedisLogStream;
-use bifrost_tests::{Backend, Harness, PROBE, err_kind, ok, user};
+use bifrost_tests::protocol::Input;
+use bifrost_tests::{Answer, Backend, Call, ErrorKind, Harness, PROBE, logs, user};
 use serde_json::{Value, json};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
@@ -27,8 +28,8 @@ async fn running_execution(h: &Harness, workflow: &str) -> uuid::Uuid {
         .await
 }
 
-fn entries(answer: &Value) -> Vec<Value> {
-    ok(answer).as_array().unwrap().clone()
+fn entries(answer: &Answer) -> Vec<Value> {
+    answer.ok().as_array().unwrap().clone()
 }
 
 fn entry_ids(list: &[Value]) -> Vec<String> {
@@ -43,12 +44,12 @@ async fn reader_pages_through_every_line_in_order_live_and_after_the_move(backen
     let (done, a) = h
         .probe(
             &who,
-            json!([
-                {"op": "log_many", "n": 250},
-                {"op": "read_all_logs", "count": 7},
-                {"op": "logs"},
-                {"op": "logs", "count": 5000},
-            ]),
+            vec![
+                Call::LogMany { n: 250 },
+                logs().count(7).all(),
+                logs().page(),
+                logs().count(5000).page(),
+            ],
         )
         .await;
     let live = entries(&a[1]);
@@ -80,11 +81,11 @@ async fn reader_pages_through_every_line_in_order_live_and_after_the_move(backen
     let (_, b) = h
         .probe(
             &who,
-            json!([
-                {"op": "read_all_logs", "execution_id": id, "count": 7},
-                {"op": "logs", "execution_id": id, "start": middle, "count": 3},
-                {"op": "logs", "execution_id": id, "start": "0", "count": 1},
-            ]),
+            vec![
+                logs().of(&id).count(7).all(),
+                logs().of(&id).start(middle).count(3).page(),
+                logs().of(&id).start("0").count(1).page(),
+            ],
         )
         .await;
     let moved = entries(&b[0]);
@@ -179,22 +180,26 @@ async fn metadata_is_kept_and_bad_arguments_are_refused(backend: Backend) {
     let (done, a) = h
         .probe(
             &user(None),
-            json!([
-                {"op": "log", "level": "WARNING", "message": "with metadata", "metadata": {"order": 17, "tags": ["a", "b"]}},
-                {"op": "log", "level": "CRITICAL", "message": "no metadata"},
-                {"op": "log", "level": "INFO", "message": "not an object", "metadata": [1, 2]},
-                {"op": "logs", "start": "yesterday"},
-                {"op": "logs", "count": 0},
-                {"op": "logs", "start": "99999999999999-0"},
-                {"op": "logs"},
-            ]),
+            vec![
+                Call::log_with(
+                    "WARNING",
+                    "with metadata",
+                    json!({"order": 17, "tags": ["a", "b"]}),
+                ),
+                Call::log("CRITICAL", "no metadata"),
+                Call::log_with("INFO", "not an object", json!([1, 2])),
+                logs().start("yesterday").page(),
+                logs().count(0).page(),
+                logs().start("99999999999999-0").page(),
+                logs().page(),
+            ],
         )
         .await;
-    ok(&a[0]);
-    ok(&a[1]);
-    assert_eq!(err_kind(&a[2]), "invalid-argument");
-    assert_eq!(a[3]["err"]["parameter"], json!("start"));
-    assert_eq!(a[4]["err"]["parameter"], json!("count"));
+    a[0].ok();
+    a[1].ok();
+    assert_eq!(a[2].kind(), ErrorKind::InvalidArgument);
+    assert_eq!(a[3].err().parameter.as_deref(), Some("start"));
+    assert_eq!(a[4].err().parameter.as_deref(), Some("count"));
     assert_eq!(
         entries(&a[5]),
         Vec::<Value>::new(),
@@ -266,8 +271,8 @@ impl WasiView for Embedded {
 async fn probe_outside_execution(
     service: ExecutionsService,
     who: Identity,
-    calls: Value,
-) -> Vec<Value> {
+    calls: Vec<Call>,
+) -> Vec<Answer> {
     let engine = Engine::default();
     let mut linker = Linker::<Embedded>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
@@ -285,7 +290,7 @@ async fn probe_outside_execution(
         .await
         .unwrap();
     let out = workflow
-        .call_run(&mut store, &json!({ "calls": calls }).to_string())
+        .call_run(&mut store, &Input::new(calls).to_json().to_string())
         .await
         .unwrap()
         .unwrap();
@@ -295,31 +300,26 @@ async fn probe_outside_execution(
 async fn outside_an_execution_the_current_execution_is_an_error(backend: Backend) {
     let h = Harness::new(backend).await;
     let who = user(None);
-    let (mine, _) = h
-        .probe(
-            &who,
-            json!([{"op": "log", "level": "INFO", "message": "x"}]),
-        )
-        .await;
+    let (mine, _) = h.probe(&who, vec![Call::log("INFO", "x")]).await;
     let a = probe_outside_execution(
         h.env.service.clone(),
         who,
-        json!([
-            {"op": "logs"},
-            {"op": "read_all_logs"},
-            {"op": "set_variable", "name": "k", "value": 1},
-            {"op": "context"},
-            {"op": "logs", "execution_id": mine.id.to_string()},
-            {"op": "log", "level": "INFO", "message": "goes to the host's own log"},
-        ]),
+        vec![
+            logs().page(),
+            logs().all(),
+            Call::set_variable("k", json!(1)),
+            Call::Context,
+            logs().of(mine.id.to_string()).page(),
+            Call::log("INFO", "goes to the host's own log"),
+        ],
     )
     .await;
-    assert_eq!(err_kind(&a[0]), "no-execution-context");
-    assert_eq!(err_kind(&a[1]), "no-execution-context");
-    assert_eq!(err_kind(&a[2]), "no-execution-context");
-    assert_eq!(ok(&a[3])["execution_id"], json!(null));
+    assert_eq!(a[0].kind(), ErrorKind::NoExecutionContext);
+    assert_eq!(a[1].kind(), ErrorKind::NoExecutionContext);
+    assert_eq!(a[2].kind(), ErrorKind::NoExecutionContext);
+    assert_eq!(a[3].ok()["execution_id"], json!(null));
     assert_eq!(entries(&a[4]).len(), 1, "an explicit id still works");
-    ok(&a[5]);
+    a[5].ok();
     h.close().await;
 }
 
@@ -364,13 +364,8 @@ async fn redis_stopped_is_a_typed_error_not_an_empty_list() {
         "{during:?}"
     );
     // And through the guest.
-    let a = probe_outside_execution(
-        service,
-        who,
-        json!([{"op": "logs", "execution_id": id.to_string()}]),
-    )
-    .await;
-    assert_eq!(err_kind(&a[0]), "unavailable", "{}", a[0]);
+    let a = probe_outside_execution(service, who, vec![bifrost_tests::logs().of(id).page()]).await;
+    assert_eq!(a[0].kind(), ErrorKind::Unavailable, "{:?}", a[0]);
     h.close().await;
 }
 

@@ -6,8 +6,7 @@
 
 use bifrost_core::model::ExecutionStatus;
 use bifrost_runner::RunnerConfig;
-use bifrost_tests::{Backend, Harness, user};
-use serde_json::json;
+use bifrost_tests::{Backend, Call, Harness, user};
 
 const MIB: u64 = 1 << 20;
 
@@ -61,28 +60,27 @@ async fn what_the_host_keeps_is_bounded_by_the_caps() {
         let h = Harness::with_config(backend, config.clone()).await;
         let who = user(None);
         // Warm up: connections, the instance pool, the compiled probe.
-        h.probe(
-            &who,
-            json!([{"op": "log", "level": "INFO", "message": "warm"}]),
-        )
-        .await;
+        h.probe(&who, vec![Call::log("INFO", "warm")]).await;
         // (what the guest sends, log bytes kept, lines kept)
         let cases = [
             (
                 "16 log lines of 32 MiB",
-                json!(vec![json!({"op": "log_huge", "bytes": 32 << 20}); 16]),
+                vec![Call::LogHuge { bytes: 32 << 20 }; 16],
                 16 * (64 << 10),
                 16,
             ),
             (
                 "500 log lines of 1 MiB",
-                json!(vec![json!({"op": "log_huge", "bytes": 1 << 20}); 500]),
+                vec![Call::LogHuge { bytes: 1 << 20 }; 500],
                 500 * (64 << 10),
                 500,
             ),
             (
                 "100 printed lines of 1 MiB",
-                json!([{"op": "print_huge", "bytes": 1 << 20, "n": 100}]),
+                vec![Call::PrintHuge {
+                    bytes: 1 << 20,
+                    n: 100,
+                }],
                 // Printed lines are split at 64 KiB: 16 entries a line, up to the 64 MiB cap.
                 64 * MIB,
                 1024,

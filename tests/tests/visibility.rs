@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use bifrost_core::Identity;
 use bifrost_core::model::{ExecutionStatus, LogLevel};
-use bifrost_tests::{Backend, Harness, Seed, admin, err_kind, ids, ok, user};
+use bifrost_tests::{Backend, Call, ErrorKind, Harness, Seed, admin, ids, list, logs, user};
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
 use uuid::Uuid;
@@ -59,12 +59,12 @@ async fn visibility_matrix_over_list_get_and_logs(backend: Backend) {
         ("user without organisation", &loner, vec![loner_none]),
     ];
     for (who_name, who, visible) in cases {
-        let mut calls = vec![json!({"op": "list", "workflow_name": "seeded", "limit": 1000})];
+        let mut calls = vec![list().workflow_name("seeded").limit(1000).page()];
         for id in all {
-            calls.push(json!({"op": "get", "id": id.to_string()}));
-            calls.push(json!({"op": "logs", "execution_id": id.to_string()}));
+            calls.push(Call::get(id));
+            calls.push(logs().of(id).page());
         }
-        let (_, answers) = h.probe(who, json!(calls)).await;
+        let (_, answers) = h.probe(who, calls).await;
 
         let listed: BTreeSet<Uuid> = ids(&answers[0]).into_iter().collect();
         let expected: BTreeSet<Uuid> = visible.iter().copied().collect();
@@ -75,18 +75,26 @@ async fn visibility_matrix_over_list_get_and_logs(backend: Backend) {
             let logs = &answers[2 + 2 * i];
             if visible.contains(id) {
                 assert_eq!(
-                    ok(get)["execution_id"],
+                    get.ok()["execution_id"],
                     json!(id.to_string()),
                     "{who_name}: get {id}"
                 );
-                let lines = ok(logs).as_array().unwrap();
+                let lines = logs.ok().as_array().unwrap();
                 assert_eq!(lines.len(), 1, "{who_name}: logs {id}");
                 assert_eq!(lines[0]["message"], json!(format!("secret of {id}")));
             } else {
-                assert_eq!(err_kind(get), "permission-denied", "{who_name}: get {id}");
-                assert_eq!(err_kind(logs), "permission-denied", "{who_name}: logs {id}");
+                assert_eq!(
+                    get.kind(),
+                    ErrorKind::PermissionDenied,
+                    "{who_name}: get {id}"
+                );
+                assert_eq!(
+                    logs.kind(),
+                    ErrorKind::PermissionDenied,
+                    "{who_name}: logs {id}"
+                );
                 assert!(
-                    !logs.to_string().contains("secret"),
+                    !logs.err().message.contains("secret"),
                     "{who_name}: logs leak"
                 );
             }
@@ -113,21 +121,21 @@ async fn not_found_and_denied_are_distinct(backend: Backend) {
     let (_, answers) = h
         .probe(
             &stranger,
-            json!([
-                {"op": "get", "id": theirs.to_string()},
-                {"op": "get", "id": missing.to_string()},
-                {"op": "logs", "execution_id": missing.to_string()},
-                {"op": "get", "id": "not-a-uuid"},
-                {"op": "logs", "execution_id": "'; DROP TABLE executions; --"},
-            ]),
+            vec![
+                Call::get(theirs.to_string()),
+                Call::get(missing.to_string()),
+                logs().of(missing.to_string()).page(),
+                Call::get("not-a-uuid"),
+                logs().of("'; DROP TABLE executions; --").page(),
+            ],
         )
         .await;
-    assert_eq!(err_kind(&answers[0]), "permission-denied");
-    assert_eq!(err_kind(&answers[1]), "not-found");
-    assert_eq!(err_kind(&answers[2]), "not-found");
-    assert_eq!(err_kind(&answers[3]), "invalid-argument");
-    assert_eq!(answers[3]["err"]["parameter"], json!("execution_id"));
-    assert_eq!(err_kind(&answers[4]), "invalid-argument");
+    assert_eq!(answers[0].kind(), ErrorKind::PermissionDenied);
+    assert_eq!(answers[1].kind(), ErrorKind::NotFound);
+    assert_eq!(answers[2].kind(), ErrorKind::NotFound);
+    assert_eq!(answers[3].kind(), ErrorKind::InvalidArgument);
+    assert_eq!(answers[3].err().parameter.as_deref(), Some("execution_id"));
+    assert_eq!(answers[4].kind(), ErrorKind::InvalidArgument);
     h.close().await;
 }
 
@@ -136,10 +144,7 @@ async fn variables_and_resource_figures_only_for_admins(backend: Backend) {
     let org = Uuid::new_v4();
     let me = user(Some(org));
     let (mine, _) = h
-        .probe(
-            &me,
-            json!([{"op": "set_variable", "name": "k", "value": {"deep": [1, 2]}}]),
-        )
+        .probe(&me, vec![Call::set_variable("k", json!({"deep": [1, 2]}))])
         .await;
     let id = mine.id.to_string();
     assert_eq!(mine.variables, Some(json!({"k": {"deep": [1, 2]}})));
@@ -147,14 +152,17 @@ async fn variables_and_resource_figures_only_for_admins(backend: Backend) {
     let (_, as_user) = h
         .probe(
             &me,
-            json!([{"op": "get", "id": id}, {"op": "list", "workflow_name": "probe", "limit": 10}]),
+            vec![
+                Call::get(&id),
+                list().workflow_name("probe").limit(10).page(),
+            ],
         )
         .await;
-    let got = ok(&as_user[0]);
+    let got = as_user[0].ok();
     assert_eq!(got["variables"], json!(null));
     assert_eq!(got["peak_memory_bytes"], json!(null));
     assert_eq!(got["cpu_total_seconds"], json!(null));
-    for e in ok(&as_user[1]).as_array().unwrap() {
+    for e in as_user[1].ok().as_array().unwrap() {
         assert_eq!(e["variables"], json!(null));
         assert_eq!(e["peak_memory_bytes"], json!(null));
     }
@@ -162,10 +170,8 @@ async fn variables_and_resource_figures_only_for_admins(backend: Backend) {
     assert_eq!(got["status"], json!("Success"));
     assert!(got["logs"].is_array());
 
-    let (_, as_admin) = h
-        .probe(&admin(Some(org)), json!([{"op": "get", "id": id}]))
-        .await;
-    let got = ok(&as_admin[0]);
+    let (_, as_admin) = h.probe(&admin(Some(org)), vec![Call::get(id)]).await;
+    let got = as_admin[0].ok();
     assert_eq!(got["variables"], json!({"k": {"deep": [1, 2]}}));
     assert!(got["peak_memory_bytes"].as_i64().unwrap() > 0);
     assert!(got["cpu_total_seconds"].as_f64().is_some());

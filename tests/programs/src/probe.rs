@@ -1,23 +1,13 @@
 //! A workflow that makes the calls its input lists and returns what each answered, so that
 //! the host tests can drive every import through the guest crate from the outside.
 //!
-//! Input: `{"calls": [{"op": "list", ...}, ...]}`. Result: one `{"ok": ...}` or
-//! `{"err": {"kind": ..., "parameter": ..., "message": ...}}` per call.
-//!
-//! With `"nul": "<marker>"` in the input, the marker becomes U+0000 in every string of the
-//! calls (keys included), so that the workflow can send text its own input could not carry
-//! (PostgreSQL stores no U+0000, and the input is stored).
+//! The input is a `probe_protocol::Input` (a list of `Call`s), the result one `Answer` per
+//! call; the protocol crate documents both and their JSON form.
 
 use bifrost::executions::{self, ExecutionLog, WorkflowExecution};
 use bifrost::{Error, ExecutionStatus, LogLevel};
-use serde::Deserialize;
+use probe_protocol::{Answer, Call, ErrorKind, Input, ListArgs, LogsArgs, ProbeError};
 use serde_json::{Value, json};
-
-#[derive(Deserialize)]
-struct Input {
-    calls: Vec<Value>,
-    nul: Option<String>,
-}
 
 /// `v` with `marker` replaced by U+0000 in every string and key.
 fn with_nul(v: Value, marker: &str) -> Value {
@@ -33,119 +23,35 @@ fn with_nul(v: Value, marker: &str) -> Value {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-enum Call {
-    List(ListArgs),
-    /// Every page, through the cursor; `limit` is the page size.
-    ListAll(ListArgs),
-    Get {
-        id: String,
-    },
-    Logs {
-        execution_id: Option<String>,
-        start: Option<String>,
-        count: Option<u32>,
-    },
-    /// Every entry through the log reader.
-    ReadAllLogs {
-        execution_id: Option<String>,
-        count: Option<u32>,
-    },
-    Log {
-        level: String,
-        message: String,
-        metadata: Option<Value>,
-    },
-    /// `n` lines through the `log` crate, numbered from 0, with key-value metadata.
-    LogMany {
-        n: u32,
-    },
-    Print {
-        text: String,
-    },
-    Eprint {
-        text: String,
-    },
-    Context,
-    SetVariable {
-        name: String,
-        value: Value,
-    },
-    Fail {
-        message: String,
-    },
-    Panic {
-        message: String,
-    },
-    Spin,
-    GrowMemory {
-        mebibytes: usize,
-    },
-    /// Unbounded recursion: a stack overflow.
-    Recurse,
-    /// `std::process::abort`: a wasm `unreachable`.
-    Abort,
-    /// One line whose message is `bytes` long.
-    LogHuge {
-        bytes: usize,
-    },
-    /// `n` lines of `bytes` characters each on stdout.
-    PrintHuge {
-        bytes: usize,
-        n: u32,
-    },
-    /// Returns a JSON string of `bytes` characters as the call's answer.
-    Huge {
-        bytes: usize,
-    },
-    /// Fails with an error message of `bytes` characters.
-    FailHuge {
-        bytes: usize,
-    },
-    /// `n` lines, `pause_ms` apart.
-    LogSlowly {
-        n: u32,
-        pause_ms: u64,
-    },
-    /// Logs until stopped from outside.
-    LogForever,
-    /// Calls `list` `n` times, logging the count every `every` calls.
-    ListLoop {
-        n: u64,
-        every: u64,
-    },
-}
-
-#[derive(Deserialize, Default)]
-struct ListArgs {
-    workflow_name: Option<String>,
-    status: Option<String>,
-    start_date: Option<String>,
-    end_date: Option<String>,
-    limit: Option<u32>,
-}
-
-fn err(e: Error) -> Value {
+fn err(e: Error) -> Answer {
     let (kind, parameter) = match &e {
-        Error::NotFound { .. } => ("not-found", None),
-        Error::PermissionDenied { .. } => ("permission-denied", None),
-        Error::InvalidArgument { parameter, .. } => ("invalid-argument", Some(parameter.clone())),
-        Error::NoExecutionContext => ("no-execution-context", None),
-        Error::Unavailable(_) => ("unavailable", None),
-        Error::TooLarge(_) => ("too-large", None),
-        Error::Internal(_) => ("internal", None),
-        Error::InvalidStatus(_) => ("invalid-status", None),
-        Error::InvalidLogLevel(_) => ("invalid-log-level", None),
-        Error::Json(_) => ("json", None),
-        _ => ("other", None),
+        Error::NotFound { .. } => (ErrorKind::NotFound, None),
+        Error::PermissionDenied { .. } => (ErrorKind::PermissionDenied, None),
+        Error::InvalidArgument { parameter, .. } => {
+            (ErrorKind::InvalidArgument, Some(parameter.clone()))
+        }
+        Error::NoExecutionContext => (ErrorKind::NoExecutionContext, None),
+        Error::Unavailable(_) => (ErrorKind::Unavailable, None),
+        Error::TooLarge(_) => (ErrorKind::TooLarge, None),
+        Error::Internal(_) => (ErrorKind::Internal, None),
+        Error::InvalidStatus(_) => (ErrorKind::InvalidStatus, None),
+        Error::InvalidLogLevel(_) => (ErrorKind::InvalidLogLevel, None),
+        Error::Json(_) => (ErrorKind::Json, None),
+        _ => (ErrorKind::Other, None),
     };
-    json!({ "err": { "kind": kind, "parameter": parameter, "message": e.to_string() } })
+    Answer::Err(ProbeError {
+        kind,
+        parameter,
+        message: e.to_string(),
+    })
 }
 
-fn answer<T: serde::Serialize>(r: Result<T, Error>) -> Value {
+fn answer<T: serde::Serialize>(r: Result<T, Error>) -> Answer {
     match r {
-        Ok(v) => json!({ "ok": v }),
+        Ok(v) => match serde_json::to_value(v) {
+            Ok(v) => Answer::Ok(v),
+            Err(e) => err(Error::Json(e)),
+        },
         Err(e) => err(e),
     }
 }
@@ -170,18 +76,18 @@ fn query(args: &ListArgs) -> Result<executions::ListQuery, Error> {
     Ok(q)
 }
 
-fn run(call: Call) -> Result<Value, String> {
+fn run(call: Call) -> Result<Answer, String> {
     Ok(match call {
         Call::List(args) => answer::<Vec<WorkflowExecution>>(query(&args).and_then(|q| q.fetch())),
         Call::ListAll(args) => {
             answer::<Vec<WorkflowExecution>>(query(&args).and_then(|q| q.fetch_all()))
         }
         Call::Get { id } => answer(executions::get(&id)),
-        Call::Logs {
+        Call::Logs(LogsArgs {
             execution_id,
             start,
             count,
-        } => {
+        }) => {
             let mut q = executions::get_current_logs();
             if let Some(id) = execution_id {
                 q = q.execution_id(id);
@@ -194,10 +100,11 @@ fn run(call: Call) -> Result<Value, String> {
             }
             answer(q.fetch())
         }
-        Call::ReadAllLogs {
+        Call::ReadAllLogs(LogsArgs {
             execution_id,
             count,
-        } => {
+            start: _,
+        }) => {
             let mut q = executions::get_current_logs();
             if let Some(id) = execution_id {
                 q = q.execution_id(id);
@@ -221,26 +128,26 @@ fn run(call: Call) -> Result<Value, String> {
             for i in 0..n {
                 log::info!(i; "line {i}");
             }
-            json!({ "ok": n })
+            Answer::Ok(json!(n))
         }
         Call::Print { text } => {
             println!("{text}");
-            json!({ "ok": null })
+            Answer::Ok(json!(null))
         }
         Call::Eprint { text } => {
             eprintln!("{text}");
-            json!({ "ok": null })
+            Answer::Ok(json!(null))
         }
         Call::Context => {
             let caller = bifrost::context::caller();
-            json!({ "ok": {
+            Answer::Ok(json!({
                 "execution_id": bifrost::context::execution_id(),
                 "workflow_name": bifrost::context::workflow_name(),
                 "user_id": caller.user_id,
                 "user_name": caller.user_name,
                 "org_id": caller.org_id,
                 "is_platform_admin": caller.is_platform_admin,
-            }})
+            }))
         }
         Call::SetVariable { name, value } => answer(bifrost::context::set_variable(&name, &value)),
         Call::Fail { message } => return Err(message),
@@ -256,9 +163,9 @@ fn run(call: Call) -> Result<Value, String> {
             for _ in 0..mebibytes {
                 held.push(vec![1u8; 1 << 20]);
             }
-            json!({ "ok": held.len() })
+            Answer::Ok(json!(held.len()))
         }
-        Call::Recurse => json!({ "ok": recurse(0) }),
+        Call::Recurse => Answer::Ok(json!(recurse(0))),
         Call::Abort => std::process::abort(),
         Call::LogHuge { bytes } => answer(bifrost::logging::log(
             LogLevel::Info,
@@ -270,16 +177,16 @@ fn run(call: Call) -> Result<Value, String> {
             for _ in 0..n {
                 println!("{line}");
             }
-            json!({ "ok": n })
+            Answer::Ok(json!(n))
         }
-        Call::Huge { bytes } => json!({ "ok": "y".repeat(bytes) }),
+        Call::Huge { bytes } => Answer::Ok(json!("y".repeat(bytes))),
         Call::FailHuge { bytes } => return Err("z".repeat(bytes)),
         Call::LogSlowly { n, pause_ms } => {
             for i in 0..n {
                 log::info!("line {i}");
                 std::thread::sleep(std::time::Duration::from_millis(pause_ms));
             }
-            json!({ "ok": n })
+            Answer::Ok(json!(n))
         }
         Call::LogForever => {
             let mut i: u64 = 0;
@@ -298,7 +205,7 @@ fn run(call: Call) -> Result<Value, String> {
                     log::info!(calls = i; "calls so far");
                 }
             }
-            json!({ "ok": { "calls": n, "errors": errors } })
+            Answer::Ok(json!({ "calls": n, "errors": errors }))
         }
     })
 }
@@ -310,7 +217,7 @@ fn recurse(depth: u64) -> u64 {
     std::hint::black_box(recurse(std::hint::black_box(depth + 1))) + 1
 }
 
-fn probe(input: Input) -> Result<Vec<Value>, String> {
+fn probe(input: Input<Value>) -> Result<Vec<Answer>, String> {
     input
         .calls
         .into_iter()
