@@ -7,6 +7,12 @@
 //! and nothing above that trait knows which runs. The features `postgres` and `sqlite`
 //! (both on by default) choose which are built.
 //!
+//! The `list` query (scope, filters, cursor, order, page) is written once, over a small
+//! dialect trait that binds values. Row decoding and the writes stay per dialect: the two
+//! keep different column types (`uuid` and `timestamptz` against text and integer
+//! microseconds) and different statements (PostgreSQL `UNNEST` arrays, SQLite multi-row
+//! inserts in one transaction), and sharing them would hide that behind conversions.
+//!
 //! ```no_run
 //! use bifrost_core::store::ExecutionStore;
 //! use bifrost_sql::PostgresStore;
@@ -20,6 +26,8 @@
 #![deny(missing_docs)]
 
 mod error;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod list;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]

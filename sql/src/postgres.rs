@@ -205,35 +205,37 @@ fn list_query<'a>(
     query: &ListQuery,
     with_variables: bool,
 ) -> QueryBuilder<'a, Postgres> {
-    let mut qb = QueryBuilder::<Postgres>::new(format!(
-        "{prefix}SELECT {} FROM executions WHERE ",
-        execution_columns(with_variables)
-    ));
-    push_scope(&mut qb, scope);
-    if let Some(name) = &query.workflow_name {
-        qb.push(" AND workflow_name = ").push_bind(name.clone());
+    crate::list::list_query::<PostgresDialect>(
+        prefix,
+        execution_columns(with_variables),
+        scope,
+        query,
+    )
+}
+
+/// PostgreSQL binds ids and times in their own types; the status is an enum.
+struct PostgresDialect;
+
+impl crate::list::Dialect for PostgresDialect {
+    type Db = Postgres;
+    const TRUE: &'static str = "TRUE";
+    const STATUS_CAST: &'static str = "::execution_status";
+
+    fn bind_id(qb: &mut QueryBuilder<'_, Postgres>, id: Uuid) {
+        qb.push_bind(id);
     }
-    if let Some(status) = query.status {
-        qb.push(" AND status = ")
-            .push_bind(status.as_str())
-            .push("::execution_status");
+
+    fn bind_time(qb: &mut QueryBuilder<'_, Postgres>, at: DateTime<Utc>) {
+        qb.push_bind(at);
     }
-    if let Some(from) = query.started_from {
-        qb.push(" AND started_at >= ").push_bind(from);
+
+    fn bind_text(qb: &mut QueryBuilder<'_, Postgres>, text: String) {
+        qb.push_bind(text);
     }
-    if let Some(until) = query.started_until {
-        qb.push(" AND started_at <= ").push_bind(until);
+
+    fn bind_int(qb: &mut QueryBuilder<'_, Postgres>, n: i64) {
+        qb.push_bind(n);
     }
-    if let Some(after) = &query.after {
-        qb.push(" AND (started_at, id) < (")
-            .push_bind(after.started_at())
-            .push(", ")
-            .push_bind(after.id)
-            .push(")");
-    }
-    qb.push(" ORDER BY started_at DESC, id DESC LIMIT ")
-        .push_bind(i64::from(query.limit));
-    qb
 }
 
 /// Log entries as the columns `INSERT_LOGS` unnests.
@@ -459,28 +461,6 @@ impl TryFrom<LogRow> for LogEntry {
 
 fn to_i64(v: u64, what: &str) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::Database(format!("{what} {v} does not fit in bigint")))
-}
-
-/// Appends the scope's condition; the SQL's only inputs are bound parameters.
-fn push_scope(qb: &mut QueryBuilder<'_, Postgres>, scope: &Scope) {
-    match *scope {
-        Scope::All => {
-            qb.push("TRUE");
-        }
-        Scope::Organization(org) => {
-            qb.push("organization_id = ").push_bind(org);
-        }
-        Scope::OwnExecutions {
-            user_id,
-            organization_id,
-        } => {
-            qb.push("executed_by = ").push_bind(user_id);
-            match organization_id {
-                Some(org) => qb.push(" AND organization_id = ").push_bind(org),
-                None => qb.push(" AND organization_id IS NULL"),
-            };
-        }
-    }
 }
 
 #[async_trait]

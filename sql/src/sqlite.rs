@@ -277,24 +277,28 @@ impl TryFrom<LogRow> for LogEntry {
     }
 }
 
-fn push_scope(qb: &mut QueryBuilder<'_, Sqlite>, scope: &Scope) {
-    match *scope {
-        Scope::All => {
-            qb.push("1");
-        }
-        Scope::Organization(org) => {
-            qb.push("organization_id = ").push_bind(id_text(org));
-        }
-        Scope::OwnExecutions {
-            user_id,
-            organization_id,
-        } => {
-            qb.push("executed_by = ").push_bind(id_text(user_id));
-            match organization_id {
-                Some(org) => qb.push(" AND organization_id = ").push_bind(id_text(org)),
-                None => qb.push(" AND organization_id IS NULL"),
-            };
-        }
+/// SQLite keeps ids as text and times as integer microseconds; the status is text.
+struct SqliteDialect;
+
+impl crate::list::Dialect for SqliteDialect {
+    type Db = Sqlite;
+    const TRUE: &'static str = "1";
+    const STATUS_CAST: &'static str = "";
+
+    fn bind_id(qb: &mut QueryBuilder<'_, Sqlite>, id: Uuid) {
+        qb.push_bind(id_text(id));
+    }
+
+    fn bind_time(qb: &mut QueryBuilder<'_, Sqlite>, at: DateTime<Utc>) {
+        qb.push_bind(micros(at));
+    }
+
+    fn bind_text(qb: &mut QueryBuilder<'_, Sqlite>, text: String) {
+        qb.push_bind(text);
+    }
+
+    fn bind_int(qb: &mut QueryBuilder<'_, Sqlite>, n: i64) {
+        qb.push_bind(n);
     }
 }
 
@@ -620,32 +624,12 @@ impl ExecutionStore for SqliteStore {
         query: &ListQuery,
         with_variables: bool,
     ) -> Result<Vec<Execution>, StoreError> {
-        let mut qb = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {} FROM executions WHERE ",
-            execution_columns(with_variables)
-        ));
-        push_scope(&mut qb, scope);
-        if let Some(name) = &query.workflow_name {
-            qb.push(" AND workflow_name = ").push_bind(name.clone());
-        }
-        if let Some(status) = query.status {
-            qb.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(from) = query.started_from {
-            qb.push(" AND started_at >= ").push_bind(micros(from));
-        }
-        if let Some(until) = query.started_until {
-            qb.push(" AND started_at <= ").push_bind(micros(until));
-        }
-        if let Some(after) = &query.after {
-            qb.push(" AND (started_at, id) < (")
-                .push_bind(after.started_at_micros)
-                .push(", ")
-                .push_bind(id_text(after.id))
-                .push(")");
-        }
-        qb.push(" ORDER BY started_at DESC, id DESC LIMIT ")
-            .push_bind(i64::from(query.limit));
+        let mut qb = crate::list::list_query::<SqliteDialect>(
+            "",
+            execution_columns(with_variables),
+            scope,
+            query,
+        );
         let rows: Vec<ExecutionRow> = qb
             .build_query_as()
             .fetch_all(&self.pool)
