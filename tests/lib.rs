@@ -182,6 +182,21 @@ impl TestEnv {
         }
     }
 
+    /// Rows in `table` (a name the test writes, never input), on either backend.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM {table}");
+        match self.owned() {
+            Owned::Postgres { store, .. } => sqlx::query_scalar(&sql)
+                .fetch_one(store.pool())
+                .await
+                .expect("count rows"),
+            Owned::Sqlite { store, .. } => sqlx::query_scalar(&sql)
+                .fetch_one(store.pool())
+                .await
+                .expect("count rows"),
+        }
+    }
+
     /// Bytes PostgreSQL uses for `table`, with its TOAST table and indexes; panics on the
     /// embedded backend.
     pub async fn table_bytes(&self, table: &str) -> i64 {

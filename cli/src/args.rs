@@ -78,3 +78,37 @@ pub fn read_input(arg: &str) -> Result<serde_json::Value, Failure> {
         .context("--input is not JSON")
         .map_err(Failure::caller)
 }
+
+/// Where compiled components are kept between processes.
+#[derive(Args)]
+pub struct CacheArgs {
+    /// Directory of compiled components, so that a later process loads a component's
+    /// machine code instead of compiling it again. Default: `BIFROST_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/bifrost/compiled`, else `~/.cache/bifrost/compiled`.
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<std::path::PathBuf>,
+    /// Most MiB the compiled components may take on disk; those used longest ago go first.
+    #[arg(long, env = "BIFROST_CACHE_MAX_MB", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    cache_max_mb: u64,
+    /// Compile every component, keeping nothing on disk.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
+}
+
+impl CacheArgs {
+    /// The cache these flags configure; `None` with `--no-cache` or when no directory is
+    /// known (no `HOME`), which costs only compilations.
+    pub fn config(&self) -> Option<bifrost_runner::CompiledCacheConfig> {
+        if self.no_cache {
+            return None;
+        }
+        let dir = self
+            .cache_dir
+            .clone()
+            .or_else(bifrost_runner::CompiledCacheConfig::default_dir)?;
+        Some(bifrost_runner::CompiledCacheConfig {
+            dir,
+            max_bytes: self.cache_max_mb << 20,
+        })
+    }
+}

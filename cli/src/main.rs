@@ -1,6 +1,7 @@
 //! `bifrost-runner`: runs workflow components as executions and queries them.
 //!
-//! Commands, one module each in `commands/`: `run`, `executions list|get|logs`, `sweep`,
+//! Commands, one module each in `commands/`: `run`, `executions list|get|logs`,
+//! `workflows deploy|list|remove`, `sweep`,
 //! `wit-package`, `offline`; `logs` is kept as another spelling of `executions logs`.
 //! Output: JSON lines on stdout ([`output`]). Exit codes: 0 success, 1 the execution
 //! ended other than `Success`, 2 the caller's mistake, 3 the infrastructure failed
@@ -25,6 +26,7 @@ use commands::offline::OfflineArgs;
 use commands::run::RunArgs;
 use commands::sweep::SweepArgs;
 use commands::wit_package::WitPackageArgs;
+use commands::workflows::WorkflowsCommand;
 use exit::Failure;
 
 /// Run workflow components and query their executions and logs.
@@ -64,6 +66,9 @@ enum Command {
     /// Query executions: list, get, logs.
     #[command(subcommand)]
     Executions(ExecutionsCommand),
+    /// Deploy workflows by name: deploy, list, remove.
+    #[command(subcommand)]
+    Workflows(WorkflowsCommand),
     /// Another spelling of `executions logs`.
     #[command(hide = true)]
     Logs(LogsArgs),
@@ -178,6 +183,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Logs(args) => {
             let service = connect(&backends).await?;
             commands::executions::run(&service, ExecutionsCommand::Logs(args)).await?
+        }
+        Command::Workflows(command) => {
+            let backends = backends.connect_all().await?;
+            commands::workflows::run(&*backends.workflows, command).await?
         }
         Command::Sweep(args) => commands::sweep::run(&connect(&backends).await?, args).await?,
     }

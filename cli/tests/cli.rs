@@ -1,65 +1,15 @@
 //! The `bifrost-runner` command line, run as a user would, against real PostgreSQL and
 //! Redis (a database and key prefix of each test's own).
 
-use std::process::{Command, Output};
+use std::process::Command;
+
+mod common;
 
 use bifrost_tests::protocol::Input;
 use bifrost_tests::{Backend, Call, EXAMPLE_HELLO, PROBE, TestEnv};
-use serde_json::{Value, json};
+use common::{TempDir, assert_exit_0, embedded_runner, json_lines, json_out, runner};
+use serde_json::json;
 use uuid::Uuid;
-
-fn runner(env: &TestEnv) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bifrost-runner"));
-    cmd.env("DATABASE_URL", &env.database_url)
-        .env("BIFROST_LOG_PREFIX", &env.prefix);
-    match &env.redis_url {
-        Some(url) => cmd.env("REDIS_URL", url),
-        None => cmd.env_remove("REDIS_URL"),
-    };
-    cmd
-}
-
-/// The command exited 0; otherwise the failure shows its stderr.
-fn assert_exit_0(out: &Output) {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Stdout as JSON lines: one document a line, as every command prints.
-fn json_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            serde_json::from_str(l).unwrap_or_else(|e| {
-                panic!(
-                    "a line of stdout is not JSON ({e}): {l}\nstderr: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                )
-            })
-        })
-        .collect()
-}
-
-/// Stdout as one JSON document on one line, as a command about one thing prints.
-fn json_out(out: &Output) -> Value {
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).lines().count(),
-        1,
-        "one line: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 async fn run_then_list_get_and_logs(backend: Backend) {
     let env = TestEnv::new(backend).await;
@@ -475,31 +425,6 @@ bifrost_tests::on_both_backends!(
 );
 
 /// A directory of the test's own, removed at the end.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("bifrost-cli-{}", Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The runner with no backend configured: the embedded default in `data_dir`.
-fn embedded_runner(data_dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bifrost-runner"));
-    cmd.env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL")
-        .env("BIFROST_DATA_DIR", data_dir);
-    cmd
-}
-
 #[test]
 fn default_data_file_is_created_on_first_use_and_shared_by_later_commands() {
     let tmp = TempDir::new();

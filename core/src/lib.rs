@@ -18,6 +18,7 @@
 //!   evaluates a query in memory.
 //! - [`identity`]: who an instance runs as and the visibility rule.
 //! - [`model`]: an execution and its log entries, as answered.
+//! - [`workflows`]: workflows deployed by name, and the interface of where they are kept.
 //! - [`limits`] and [`values`]: the size and depth limits on log lines, metadata and
 //!   variables, their checks, and the wire form of timestamps.
 //!
@@ -35,6 +36,7 @@ pub mod service;
 pub mod store;
 pub mod values;
 pub mod wit;
+pub mod workflows;
 
 pub use error::ApiError;
 pub use identity::{ExecutionContext, Identity, Scope};

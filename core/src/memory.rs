@@ -17,11 +17,20 @@ use crate::identity::Scope;
 use crate::model::{Execution, ExecutionStatus, LogEntry, NewExecution, Outcome, StreamId};
 use crate::query::{ListQuery, RowKey, newest_first};
 use crate::store::{ExecutionStore, RunStart};
+use crate::workflows::{DeployOutcome, Deployment, WorkflowStore};
 
 /// Executions and their persisted logs, in memory.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     rows: Mutex<HashMap<Uuid, Row>>,
+    workflows: Mutex<Workflows>,
+}
+
+/// Deployments by name and component bytes by hash.
+#[derive(Debug, Default)]
+struct Workflows {
+    names: HashMap<String, Deployment>,
+    components: HashMap<String, Vec<u8>>,
 }
 
 #[derive(Debug, Clone)]
@@ -324,6 +333,49 @@ impl ExecutionStore for MemoryStore {
                     .collect()
             })
             .unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl WorkflowStore for MemoryStore {
+    async fn deploy(
+        &self,
+        deployment: &Deployment,
+        bytes: &[u8],
+    ) -> Result<(Deployment, DeployOutcome), StoreError> {
+        let mut w = self.workflows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(current) = w.names.get(&deployment.name)
+            && current.hash == deployment.hash
+        {
+            return Ok((current.clone(), DeployOutcome::Unchanged));
+        }
+        w.components
+            .entry(deployment.hash.clone())
+            .or_insert_with(|| bytes.to_vec());
+        w.names.insert(deployment.name.clone(), deployment.clone());
+        Ok((deployment.clone(), DeployOutcome::Deployed))
+    }
+
+    async fn deployment(&self, name: &str) -> Result<Deployment, StoreError> {
+        let w = self.workflows.lock().unwrap_or_else(|e| e.into_inner());
+        w.names.get(name).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
+        let w = self.workflows.lock().unwrap_or_else(|e| e.into_inner());
+        let mut all: Vec<Deployment> = w.names.values().cloned().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all)
+    }
+
+    async fn remove_deployment(&self, name: &str) -> Result<(), StoreError> {
+        let mut w = self.workflows.lock().unwrap_or_else(|e| e.into_inner());
+        w.names.remove(name).map(drop).ok_or(StoreError::NotFound)
+    }
+
+    async fn component(&self, hash: &str) -> Result<Vec<u8>, StoreError> {
+        let w = self.workflows.lock().unwrap_or_else(|e| e.into_inner());
+        w.components.get(hash).cloned().ok_or(StoreError::NotFound)
     }
 }
 

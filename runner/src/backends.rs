@@ -20,6 +20,7 @@ use std::sync::Arc;
 use bifrost_core::ExecutionsService;
 use bifrost_core::logs::{LogStream, MemoryLogStream};
 use bifrost_core::store::ExecutionStore;
+use bifrost_core::workflows::WorkflowStore;
 use bifrost_redis::{DEFAULT_KEY_PREFIX, RedisLogStream};
 use bifrost_sql::{PostgresStore, SqliteStore};
 
@@ -34,6 +35,21 @@ pub struct BackendConfig {
     pub log_prefix: Option<String>,
     /// Directory of the default SQLite file; `None`: [`default_data_dir`].
     pub data_dir: Option<PathBuf>,
+}
+
+/// The connected backends.
+#[derive(Clone)]
+pub struct Backends {
+    /// Executions and their logs.
+    pub service: ExecutionsService,
+    /// Deployed workflows, in the same store as the executions.
+    pub workflows: Arc<dyn WorkflowStore>,
+}
+
+impl std::fmt::Debug for Backends {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backends").finish_non_exhaustive()
+    }
 }
 
 /// A configuration variable that is malformed or names a backend that cannot be reached.
@@ -175,6 +191,11 @@ impl BackendConfig {
     /// then the store (which applies its migrations), so that a bad `REDIS_URL` leaves the
     /// database untouched.
     pub async fn connect(&self) -> Result<ExecutionsService, BackendError> {
+        Ok(self.connect_all().await?.service)
+    }
+
+    /// Like [`connect`](Self::connect), with the deployed workflows of the same store.
+    pub async fn connect_all(&self) -> Result<Backends, BackendError> {
         let store_kind = self.store_kind()?;
         let logs: Arc<dyn LogStream> = match self.log_stream_kind()? {
             LogStreamKind::Memory => Arc::new(MemoryLogStream::new()),
@@ -187,24 +208,33 @@ impl BackendConfig {
                 )
             }
         };
-        let store: Arc<dyn ExecutionStore> = match store_kind {
-            StoreKind::Postgres(url) => Arc::new(
+        fn both<S: ExecutionStore + WorkflowStore>(
+            store: S,
+        ) -> (Arc<dyn ExecutionStore>, Arc<dyn WorkflowStore>) {
+            let store = Arc::new(store);
+            (store.clone(), store)
+        }
+        let (store, workflows) = match store_kind {
+            StoreKind::Postgres(url) => both(
                 PostgresStore::connect(&url)
                     .await
                     .map_err(|e| BackendError::unreachable("DATABASE_URL", e))?,
             ),
-            StoreKind::SqliteUrl(url) => Arc::new(
+            StoreKind::SqliteUrl(url) => both(
                 SqliteStore::connect(&url)
                     .await
                     .map_err(|e| BackendError::unreachable("DATABASE_URL", e))?,
             ),
             StoreKind::SqliteFile(path) => {
-                Arc::new(SqliteStore::open_file(&path).await.map_err(|e| {
+                both(SqliteStore::open_file(&path).await.map_err(|e| {
                     BackendError::unreachable("DATABASE_URL", format!("{} ({e})", path.display()))
                 })?)
             }
         };
-        Ok(ExecutionsService::new(store, logs))
+        Ok(Backends {
+            service: ExecutionsService::new(store, logs),
+            workflows,
+        })
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use wasmtime::component::Component;
 
-use crate::{LoadedWorkflow, RunError, Runner, WorkflowPre};
+use crate::{Compiled, LoadedWorkflow, RunError, Runner, WorkflowPre};
 
 /// Most components a runner keeps compiled; the one used longest ago goes first.
 const CACHED_COMPONENTS: usize = 64;
@@ -78,13 +78,42 @@ impl Runner {
         }
         let bytes = std::fs::read(path)
             .map_err(|e| RunError::Load(wasmtime::format_err!("{}: {e}", path.display())))?;
-        check_component_header(&bytes)
-            .map_err(|e| RunError::Load(wasmtime::format_err!("{}: {e}", path.display())))?;
-        let component = Component::new(&self.engine, &bytes)
-            .map_err(|e| RunError::Load(wasmtime::format_err!("{}: {e:#}", path.display())))?;
-        let loaded = self.load(&component)?;
+        let loaded = self.load_bytes(&bytes).map_err(|e| match e {
+            RunError::Load(e) => RunError::Load(wasmtime::format_err!("{}: {e:#}", path.display())),
+            other => other,
+        })?;
         self.cache.insert(key, loaded.clone(), tick());
         Ok(loaded)
+    }
+
+    /// Checks that `bytes` are a component of the `workflow` world (a component, not a core
+    /// module or text; compiled; linked against this runner's imports, exporting `run`),
+    /// and returns it ready to run. The error says in one line what is wrong.
+    pub fn load_bytes(&self, bytes: &[u8]) -> Result<LoadedWorkflow, RunError> {
+        check_component_header(bytes).map_err(|e| RunError::Load(wasmtime::format_err!("{e}")))?;
+        let (component, _) = self.compile(bytes).map_err(RunError::Load)?;
+        self.load(&component)
+    }
+
+    /// Compiles a component, or loads its compiled form from the disk cache
+    /// ([`RunnerConfig::compiled_cache`](crate::RunnerConfig::compiled_cache)) when the same
+    /// bytes were compiled before by a runner of the same build and settings.
+    pub fn compile(&self, bytes: &[u8]) -> wasmtime::Result<(Component, Compiled)> {
+        match &self.compiled {
+            Some(cache) => cache.component(&self.engine, bytes),
+            None => Ok((Component::new(&self.engine, bytes)?, Compiled::Uncached)),
+        }
+    }
+
+    /// Hits and misses of the disk cache of compiled components since this runner started;
+    /// zero without one.
+    pub fn compiled_cache_counts(&self) -> (u64, u64) {
+        self.compiled.as_ref().map_or((0, 0), |c| {
+            (
+                c.counters.hits.load(std::sync::atomic::Ordering::Relaxed),
+                c.counters.misses.load(std::sync::atomic::Ordering::Relaxed),
+            )
+        })
     }
 
     /// Links a compiled component.

@@ -34,6 +34,11 @@ pub struct RunnerConfig {
     /// lease has run out is one whose runner went away, and a sweep marks it `Stuck`.
     /// Default 30 s.
     pub lease: Duration,
+    /// Where compiled components are kept on disk, so that a process started later loads
+    /// them instead of compiling again; `None` (the default for a library) compiles every
+    /// time a process first loads a component. The `bifrost-runner` binary sets
+    /// [`CompiledCacheConfig::from_env`].
+    pub compiled_cache: Option<crate::CompiledCacheConfig>,
 }
 
 /// Longest [`RunnerConfig::deadline`]: 7 days.
@@ -101,6 +106,7 @@ impl Default for RunnerConfig {
             limits: Limits::default(),
             store_retry: Duration::from_secs(60),
             lease: Duration::from_secs(30),
+            compiled_cache: None,
         }
     }
 }

@@ -39,6 +39,7 @@
 
 pub mod backends;
 mod cache;
+mod compiled;
 mod config;
 mod cpu;
 mod engine;
@@ -67,6 +68,10 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::cache::ComponentCache;
+use crate::compiled::CompiledCache;
+pub use crate::compiled::{
+    Compiled, CompiledCacheConfig, DEFAULT_COMPILED_CACHE_BYTES, component_hash,
+};
 pub use crate::config::{ConfigError, LEASE_RANGE, MAX_DEADLINE, MAX_STORE_RETRY, RunnerConfig};
 use crate::cpu::CpuTimed;
 use crate::engine::{engine, start_epoch_ticker};
@@ -148,6 +153,8 @@ pub struct Runner {
     store: Arc<RetryingStore>,
     config: RunnerConfig,
     cache: ComponentCache,
+    /// Compiled components on disk, if configured.
+    compiled: Option<CompiledCache>,
     ticker_stop: Arc<AtomicBool>,
     /// One permit per instance slot: executions beyond `max_instances` wait for a slot
     /// instead of failing to allocate one.
@@ -191,6 +198,10 @@ impl Runner {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         bifrost_host::add_to_linker(&mut linker, |s: &mut HostState| &mut s.executions)?;
         let ticker_stop = start_epoch_ticker(&engine)?;
+        let compiled = config
+            .compiled_cache
+            .clone()
+            .map(|c| CompiledCache::new(&engine, c));
         Ok(Self {
             store: Arc::new(RetryingStore::new(
                 service.store().clone(),
@@ -200,6 +211,7 @@ impl Runner {
             linker,
             service,
             cache: ComponentCache::default(),
+            compiled,
             ticker_stop,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_instances as usize)),
             leases: Leases::default(),

@@ -19,6 +19,8 @@ use bifrost_core::model::{
 };
 use bifrost_core::query::ListQuery;
 
+mod workflows;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Executions and finished logs in PostgreSQL, in Bifrost's `executions` and

@@ -28,6 +28,8 @@ use bifrost_core::model::{
 };
 use bifrost_core::query::ListQuery;
 
+mod workflows;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a statement waits for another connection's write to finish.

@@ -5,3 +5,4 @@ pub mod offline;
 pub mod run;
 pub mod sweep;
 pub mod wit_package;
+pub mod workflows;

@@ -10,7 +10,7 @@ use bifrost_runner::{RunRequest, Runner, RunnerConfig};
 use clap::Args;
 use uuid::Uuid;
 
-use crate::args::{IdentityArgs, read_input};
+use crate::args::{CacheArgs, IdentityArgs, read_input};
 use crate::exit::Failure;
 use crate::output;
 
@@ -46,6 +46,8 @@ pub struct RunArgs {
     lease_secs: u64,
     #[command(flatten)]
     who: IdentityArgs,
+    #[command(flatten)]
+    cache: CacheArgs,
 }
 
 /// Runs the component; exit 0 on `Success`, 1 on any other final status.
@@ -69,6 +71,7 @@ pub async fn run(service: ExecutionsService, args: RunArgs) -> Result<ExitCode, 
         deadline: Duration::from_secs(args.timeout_secs),
         store_retry: Duration::from_secs(args.store_retry_secs),
         lease: Duration::from_secs(args.lease_secs),
+        compiled_cache: args.cache.config(),
         ..RunnerConfig::default()
     };
     let is_admin = identity.is_platform_admin;

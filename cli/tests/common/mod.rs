@@ -1,0 +1,97 @@
+//! What the command-line tests share: the runner as a command, its output as JSON.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use bifrost_tests::TestEnv;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The compiled-code cache of the tests' runner processes: one for all of them, in the
+/// target directory, so that a test run leaves nothing in the home directory.
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compiled")
+}
+
+/// The runner on `env`'s backends.
+pub fn runner(env: &TestEnv) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bifrost-runner"));
+    cmd.env("BIFROST_CACHE_DIR", cache_dir())
+        .env("DATABASE_URL", &env.database_url)
+        .env("BIFROST_LOG_PREFIX", &env.prefix);
+    match &env.redis_url {
+        Some(url) => cmd.env("REDIS_URL", url),
+        None => cmd.env_remove("REDIS_URL"),
+    };
+    cmd
+}
+
+/// The command exited 0; otherwise the failure shows its stderr.
+pub fn assert_exit_0(out: &Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Stdout as JSON lines: one document a line, as every command prints.
+pub fn json_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| {
+                panic!(
+                    "a line of stdout is not JSON ({e}): {l}\nstderr: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+        })
+        .collect()
+}
+
+/// Stdout as one JSON document on one line, as a command about one thing prints.
+pub fn json_out(out: &Output) -> Value {
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        1,
+        "one line: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("bifrost-cli-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The runner with no backend configured: the embedded default in `data_dir`.
+pub fn embedded_runner(data_dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bifrost-runner"));
+    cmd.env("BIFROST_CACHE_DIR", cache_dir())
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env("BIFROST_DATA_DIR", data_dir);
+    cmd
+}

@@ -1,0 +1,128 @@
+//! Deployed workflows on PostgreSQL.
+
+use async_trait::async_trait;
+use bifrost_core::error::StoreError;
+use bifrost_core::workflows::{DeployOutcome, Deployment, WorkflowStore};
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::PostgresStore;
+use crate::error::db;
+
+const COLUMNS: &str = "w.name, w.hash, c.size, w.deployed_by, w.deployed_by_name, w.deployed_at \
+     FROM workflows w JOIN workflow_components c ON c.hash = w.hash";
+
+#[derive(FromRow)]
+struct Row {
+    name: String,
+    hash: String,
+    size: i64,
+    deployed_by: Uuid,
+    deployed_by_name: String,
+    deployed_at: DateTime<Utc>,
+}
+
+impl From<Row> for Deployment {
+    fn from(r: Row) -> Self {
+        Deployment {
+            name: r.name,
+            hash: r.hash,
+            size: r.size.max(0) as u64,
+            deployed_by: r.deployed_by,
+            deployed_by_name: r.deployed_by_name,
+            deployed_at: r.deployed_at,
+        }
+    }
+}
+
+#[async_trait]
+impl WorkflowStore for PostgresStore {
+    async fn deploy(
+        &self,
+        d: &Deployment,
+        bytes: &[u8],
+    ) -> Result<(Deployment, DeployOutcome), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Locks the name's row, if there is one, until the end: deployments of one name
+        // happen one after the other.
+        let current: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} WHERE w.name = $1 FOR UPDATE OF w"
+        ))
+        .bind(&d.name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        if let Some(current) = current
+            && current.hash == d.hash
+        {
+            return Ok((current.into(), DeployOutcome::Unchanged));
+        }
+        sqlx::query(
+            "INSERT INTO workflow_components (hash, bytes, size) VALUES ($1, $2, $3) \
+             ON CONFLICT (hash) DO NOTHING",
+        )
+        .bind(&d.hash)
+        .bind(bytes)
+        .bind(bytes.len() as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO workflows (name, hash, deployed_by, deployed_by_name, deployed_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (name) DO UPDATE SET hash = EXCLUDED.hash, \
+             deployed_by = EXCLUDED.deployed_by, deployed_by_name = EXCLUDED.deployed_by_name, \
+             deployed_at = EXCLUDED.deployed_at",
+        )
+        .bind(&d.name)
+        .bind(&d.hash)
+        .bind(d.deployed_by)
+        .bind(&d.deployed_by_name)
+        .bind(d.deployed_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok((d.clone(), DeployOutcome::Deployed))
+    }
+
+    async fn deployment(&self, name: &str) -> Result<Deployment, StoreError> {
+        let row: Row = sqlx::query_as(&format!("SELECT {COLUMNS} WHERE w.name = $1"))
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(row.into())
+    }
+
+    async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
+        let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} ORDER BY w.name"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn remove_deployment(&self, name: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM workflows WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn component(&self, hash: &str) -> Result<Vec<u8>, StoreError> {
+        let (bytes,): (Vec<u8>,) =
+            sqlx::query_as("SELECT bytes FROM workflow_components WHERE hash = $1")
+                .bind(hash)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(bytes)
+    }
+}

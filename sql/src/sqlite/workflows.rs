@@ -1,0 +1,127 @@
+//! Deployed workflows on SQLite.
+
+use async_trait::async_trait;
+use bifrost_core::error::StoreError;
+use bifrost_core::workflows::{DeployOutcome, Deployment, WorkflowStore};
+use sqlx::FromRow;
+
+use super::{SqliteStore, from_micros, id_text, micros, uuid};
+use crate::error::db;
+
+const COLUMNS: &str = "w.name, w.hash, c.size, w.deployed_by, w.deployed_by_name, w.deployed_at \
+     FROM workflows w JOIN workflow_components c ON c.hash = w.hash";
+
+#[derive(FromRow)]
+struct Row {
+    name: String,
+    hash: String,
+    size: i64,
+    deployed_by: String,
+    deployed_by_name: String,
+    deployed_at: i64,
+}
+
+impl TryFrom<Row> for Deployment {
+    type Error = StoreError;
+
+    fn try_from(r: Row) -> Result<Self, StoreError> {
+        Ok(Deployment {
+            name: r.name,
+            hash: r.hash,
+            size: r.size.max(0) as u64,
+            deployed_by: uuid(&r.deployed_by)?,
+            deployed_by_name: r.deployed_by_name,
+            deployed_at: from_micros(r.deployed_at)?,
+        })
+    }
+}
+
+#[async_trait]
+impl WorkflowStore for SqliteStore {
+    async fn deploy(
+        &self,
+        d: &Deployment,
+        bytes: &[u8],
+    ) -> Result<(Deployment, DeployOutcome), StoreError> {
+        // `BEGIN IMMEDIATE`: the write lock from the start, so deployments of one name
+        // happen one after the other.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let current: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} WHERE w.name = ?"))
+            .bind(&d.name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        if let Some(current) = current
+            && current.hash == d.hash
+        {
+            return Ok((current.try_into()?, DeployOutcome::Unchanged));
+        }
+        sqlx::query(
+            "INSERT INTO workflow_components (hash, bytes, size, created_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (hash) DO NOTHING",
+        )
+        .bind(&d.hash)
+        .bind(bytes)
+        .bind(bytes.len() as i64)
+        .bind(micros(d.deployed_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO workflows (name, hash, deployed_by, deployed_by_name, deployed_at) \
+             VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET hash = EXCLUDED.hash, \
+             deployed_by = EXCLUDED.deployed_by, deployed_by_name = EXCLUDED.deployed_by_name, \
+             deployed_at = EXCLUDED.deployed_at",
+        )
+        .bind(&d.name)
+        .bind(&d.hash)
+        .bind(id_text(d.deployed_by))
+        .bind(&d.deployed_by_name)
+        .bind(micros(d.deployed_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok((d.clone(), DeployOutcome::Deployed))
+    }
+
+    async fn deployment(&self, name: &str) -> Result<Deployment, StoreError> {
+        let row: Row = sqlx::query_as(&format!("SELECT {COLUMNS} WHERE w.name = ?"))
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        row.try_into()
+    }
+
+    async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
+        let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} ORDER BY w.name"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn remove_deployment(&self, name: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM workflows WHERE name = ?")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn component(&self, hash: &str) -> Result<Vec<u8>, StoreError> {
+        let (bytes,): (Vec<u8>,) =
+            sqlx::query_as("SELECT bytes FROM workflow_components WHERE hash = ?")
+                .bind(hash)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(bytes)
+    }
+}
