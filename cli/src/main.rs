@@ -1,7 +1,7 @@
 //! `bifrost-runner`: runs workflow components as executions and queries them.
 //!
 //! Commands, one module each in `commands/`: `run`, `executions list|get|logs`,
-//! `workflows deploy|list|remove`, `sweep`,
+//! `executions submit|cancel`, `serve`, `workflows deploy|list|remove`, `sweep`,
 //! `wit-package`, `offline`; `logs` is kept as another spelling of `executions logs`.
 //! Output: JSON lines on stdout ([`output`]). Exit codes: 0 success, 1 the execution
 //! ended other than `Success`, 2 the caller's mistake, 3 the infrastructure failed
@@ -66,6 +66,11 @@ enum Command {
     /// Query executions: list, get, logs.
     #[command(subcommand)]
     Executions(ExecutionsCommand),
+    /// Run submitted executions of deployed workflows until SIGTERM or SIGINT, sharing the
+    /// queue with every other `serve` on the same store.
+    ///
+    /// Example: DATABASE_URL=postgres://db/bifrost REDIS_URL=redis://cache bifrost-runner serve --concurrency 32
+    Serve(commands::queue::ServeArgs),
     /// Deploy workflows by name: deploy, list, remove.
     #[command(subcommand)]
     Workflows(WorkflowsCommand),
@@ -178,12 +183,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Offline(args) => return commands::offline::run(&args).await,
         Command::Run(args) => return commands::run::run(connect(&backends).await?, args).await,
         Command::Executions(command) => {
-            commands::executions::run(&connect(&backends).await?, command).await?
+            return commands::executions::run(&backends.connect_all().await?, command).await;
         }
         Command::Logs(args) => {
-            let service = connect(&backends).await?;
-            commands::executions::run(&service, ExecutionsCommand::Logs(args)).await?
+            let backends = backends.connect_all().await?;
+            return commands::executions::run(&backends, ExecutionsCommand::Logs(args)).await;
         }
+        Command::Serve(args) => commands::queue::serve(backends.connect_all().await?, args).await?,
         Command::Workflows(command) => {
             let backends = backends.connect_all().await?;
             commands::workflows::run(&*backends.workflows, command).await?

@@ -18,6 +18,8 @@
 //!   evaluates a query in memory.
 //! - [`identity`]: who an instance runs as and the visibility rule.
 //! - [`model`]: an execution and its log entries, as answered.
+//! - [`queue`]: submitted executions claimed by runner processes, and the interface of the
+//!   store that keeps them.
 //! - [`workflows`]: workflows deployed by name, and the interface of where they are kept.
 //! - [`limits`] and [`values`]: the size and depth limits on log lines, metadata and
 //!   variables, their checks, and the wire form of timestamps.
@@ -32,6 +34,7 @@ pub mod logs;
 pub mod memory;
 pub mod model;
 pub mod query;
+pub mod queue;
 pub mod service;
 pub mod store;
 pub mod values;

@@ -173,7 +173,9 @@ impl ExecutionStore for MemoryStore {
 
     async fn mark_running(&self, id: Uuid, start: &RunStart) -> Result<(), StoreError> {
         self.update(id, |row| {
-            row.execution.status = ExecutionStatus::Running;
+            if row.execution.status != ExecutionStatus::Cancelling {
+                row.execution.status = ExecutionStatus::Running;
+            }
             row.execution.started_at = Some(start.started_at);
             row.lease_until = Some(start.lease_until);
         })
@@ -183,7 +185,7 @@ impl ExecutionStore for MemoryStore {
         let mut rows = self.lock();
         for id in ids {
             if let Some(row) = rows.get_mut(id)
-                && row.execution.status == ExecutionStatus::Running
+                && row.execution.status.is_live()
             {
                 row.lease_until = Some(until);
             }
@@ -208,10 +210,7 @@ impl ExecutionStore for MemoryStore {
         Ok(self
             .lock()
             .values()
-            .filter(|r| {
-                r.execution.status == ExecutionStatus::Running
-                    && r.lease_until.is_some_and(|l| l < now)
-            })
+            .filter(|r| r.execution.status.is_live() && r.lease_until.is_some_and(|l| l < now))
             .map(|r| r.execution.id)
             .collect())
     }
@@ -223,8 +222,8 @@ impl ExecutionStore for MemoryStore {
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         Ok(self.lock().get_mut(&id).is_some_and(|row| {
-            let abandoned = row.execution.status == ExecutionStatus::Running
-                && row.lease_until.is_some_and(|l| l < now);
+            let abandoned =
+                row.execution.status.is_live() && row.lease_until.is_some_and(|l| l < now);
             if abandoned {
                 row.lease_until = Some(until);
             }
@@ -240,7 +239,7 @@ impl ExecutionStore for MemoryStore {
     ) -> Result<bool, StoreError> {
         Ok(self.lock().get_mut(&id).is_some_and(|row| {
             let e = &mut row.execution;
-            let running = e.status == ExecutionStatus::Running;
+            let running = e.status.is_live();
             if running {
                 e.status = ExecutionStatus::Stuck;
                 e.completed_at = Some(now);

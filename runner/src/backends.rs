@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use bifrost_core::ExecutionsService;
 use bifrost_core::logs::{LogStream, MemoryLogStream};
+use bifrost_core::queue::QueueStore;
 use bifrost_core::store::ExecutionStore;
 use bifrost_core::workflows::WorkflowStore;
 use bifrost_redis::{DEFAULT_KEY_PREFIX, RedisLogStream};
@@ -44,6 +45,8 @@ pub struct Backends {
     pub service: ExecutionsService,
     /// Deployed workflows, in the same store as the executions.
     pub workflows: Arc<dyn WorkflowStore>,
+    /// The queue of submitted executions, in the same store.
+    pub queue: Arc<dyn QueueStore>,
 }
 
 impl std::fmt::Debug for Backends {
@@ -194,7 +197,8 @@ impl BackendConfig {
         Ok(self.connect_all().await?.service)
     }
 
-    /// Like [`connect`](Self::connect), with the deployed workflows of the same store.
+    /// Like [`connect`](Self::connect), with the deployed workflows and the queue of the
+    /// same store.
     pub async fn connect_all(&self) -> Result<Backends, BackendError> {
         let store_kind = self.store_kind()?;
         let logs: Arc<dyn LogStream> = match self.log_stream_kind()? {
@@ -208,13 +212,16 @@ impl BackendConfig {
                 )
             }
         };
-        fn both<S: ExecutionStore + WorkflowStore>(
-            store: S,
-        ) -> (Arc<dyn ExecutionStore>, Arc<dyn WorkflowStore>) {
+        type Stores = (
+            Arc<dyn ExecutionStore>,
+            Arc<dyn WorkflowStore>,
+            Arc<dyn QueueStore>,
+        );
+        fn both<S: ExecutionStore + WorkflowStore + QueueStore>(store: S) -> Stores {
             let store = Arc::new(store);
-            (store.clone(), store)
+            (store.clone(), store.clone(), store)
         }
-        let (store, workflows) = match store_kind {
+        let (store, workflows, queue) = match store_kind {
             StoreKind::Postgres(url) => both(
                 PostgresStore::connect(&url)
                     .await
@@ -234,6 +241,7 @@ impl BackendConfig {
         Ok(Backends {
             service: ExecutionsService::new(store, logs),
             workflows,
+            queue,
         })
     }
 }

@@ -13,14 +13,16 @@ use crate::{Compiled, LoadedWorkflow, RunError, Runner, WorkflowPre};
 /// Most components a runner keeps compiled; the one used longest ago goes first.
 const CACHED_COMPONENTS: usize = 64;
 
-type Key = (PathBuf, SystemTime, u64);
+/// A component file as it was: path, modification time, size.
+type FileKey = (PathBuf, SystemTime, u64);
 
-/// Compiled, linked components by file, at most [`CACHED_COMPONENTS`] of them.
-pub(crate) struct ComponentCache<V = LoadedWorkflow> {
+/// Compiled, linked components by key (a file, or a deployed version's hash), at most
+/// [`CACHED_COMPONENTS`] of them.
+pub(crate) struct ComponentCache<Key = FileKey, V = LoadedWorkflow> {
     entries: Mutex<HashMap<Key, (V, u64)>>,
 }
 
-impl<V> Default for ComponentCache<V> {
+impl<Key, V> Default for ComponentCache<Key, V> {
     fn default() -> Self {
         Self {
             entries: Mutex::default(),
@@ -28,7 +30,7 @@ impl<V> Default for ComponentCache<V> {
     }
 }
 
-impl<V: Clone> ComponentCache<V> {
+impl<Key: std::hash::Hash + Eq + Clone, V: Clone> ComponentCache<Key, V> {
     fn get(&self, key: &Key, tick: u64) -> Option<V> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let (loaded, used) = entries.get_mut(key)?;
@@ -83,6 +85,34 @@ impl Runner {
             other => other,
         })?;
         self.cache.insert(key, loaded.clone(), tick());
+        Ok(loaded)
+    }
+
+    /// The deployed version `hash`, from memory (the runner keeps the last 64 it used), or
+    /// read from `workflows`, compiled (or loaded from the disk cache) and linked. Versions
+    /// not in memory load one at a time, so that executions of one new version compile it
+    /// once.
+    pub async fn load_deployed(
+        &self,
+        workflows: &dyn bifrost_core::workflows::WorkflowStore,
+        hash: &str,
+    ) -> Result<LoadedWorkflow, RunError> {
+        if let Some(hit) = self.versions.get(&hash.to_owned(), tick()) {
+            return Ok(hit);
+        }
+        let _one_at_a_time = self.loading.lock().await;
+        if let Some(hit) = self.versions.get(&hash.to_owned(), tick()) {
+            return Ok(hit);
+        }
+        let bytes = workflows.component(hash).await.map_err(|e| match e {
+            bifrost_core::error::StoreError::NotFound => RunError::Load(wasmtime::format_err!(
+                "workflow version {hash} is not stored"
+            )),
+            other => RunError::Backend(other.into()),
+        })?;
+        let loaded = self.load_bytes(&bytes)?;
+        self.versions
+            .insert(hash.to_owned(), loaded.clone(), tick());
         Ok(loaded)
     }
 
@@ -158,7 +188,7 @@ mod tests {
                 i,
             )
         };
-        let cache = ComponentCache::<u64>::default();
+        let cache = ComponentCache::<FileKey, u64>::default();
         for i in 0..CACHED_COMPONENTS as u64 {
             cache.insert(key(i), i, i);
         }

@@ -50,6 +50,7 @@ mod outcome;
 pub mod output;
 mod retry;
 pub mod wit;
+pub mod worker;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -95,6 +96,40 @@ pub struct RunRequest {
     pub form_id: Option<Uuid>,
     /// CLI session.
     pub session_id: Option<String>,
+}
+
+/// Makes a request storable and checks it: U+0000 becomes U+FFFD in the input, the
+/// workflow name, the user name and the session id ([`storable_text`]); the name must be
+/// valid, the input's numbers storable and its text within [`Limits::max_input_bytes`].
+/// Returns the input's JSON text.
+///
+/// [`Limits::max_input_bytes`]: bifrost_core::limits::Limits::max_input_bytes
+pub fn prepare(
+    request: &mut RunRequest,
+    limits: &bifrost_core::limits::Limits,
+) -> Result<String, RunError> {
+    request.input = storable_json(std::mem::take(&mut request.input));
+    request.workflow_name = storable_text(std::mem::take(&mut request.workflow_name));
+    request.identity.user_name = storable_text(std::mem::take(&mut request.identity.user_name));
+    request.session_id = request.session_id.take().map(storable_text);
+    validate_workflow_name(&request.workflow_name).map_err(|e| RunError::InvalidArgument {
+        parameter: e.parameter,
+        reason: e.reason,
+    })?;
+    if let Some(reason) = unstorable_number(&request.input) {
+        return Err(RunError::InvalidArgument {
+            parameter: "input",
+            reason,
+        });
+    }
+    let input = request.input.to_string();
+    if input.len() > limits.max_input_bytes {
+        return Err(RunError::InputTooLarge {
+            size: input.len(),
+            max: limits.max_input_bytes,
+        });
+    }
+    Ok(input)
 }
 
 /// Why a run could not be carried out (as opposed to a run that ended `Failed`, which is a
@@ -153,6 +188,10 @@ pub struct Runner {
     store: Arc<RetryingStore>,
     config: RunnerConfig,
     cache: ComponentCache,
+    /// Deployed versions, compiled and linked, by hash.
+    versions: ComponentCache<String>,
+    /// Held while a deployed version is loaded.
+    loading: tokio::sync::Mutex<()>,
     /// Compiled components on disk, if configured.
     compiled: Option<CompiledCache>,
     ticker_stop: Arc<AtomicBool>,
@@ -162,6 +201,9 @@ pub struct Runner {
     /// The executions this runner has `Running`, and the heartbeat that renews their
     /// leases.
     leases: Leases,
+    /// A cancel flag per execution this runner is executing; the epoch callback interrupts
+    /// an instance whose flag is set.
+    cancels: Arc<std::sync::Mutex<std::collections::HashMap<Uuid, Arc<AtomicBool>>>>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -211,10 +253,13 @@ impl Runner {
             linker,
             service,
             cache: ComponentCache::default(),
+            versions: ComponentCache::default(),
+            loading: tokio::sync::Mutex::new(()),
             compiled,
             ticker_stop,
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_instances as usize)),
             leases: Leases::default(),
+            cancels: Arc::default(),
             config,
         })
     }
@@ -245,28 +290,7 @@ impl Runner {
         workflow: &LoadedWorkflow,
         mut request: RunRequest,
     ) -> Result<Execution, RunError> {
-        let limits = &self.config.limits;
-        request.input = storable_json(request.input);
-        request.workflow_name = storable_text(request.workflow_name);
-        request.identity.user_name = storable_text(request.identity.user_name);
-        request.session_id = request.session_id.map(storable_text);
-        validate_workflow_name(&request.workflow_name).map_err(|e| RunError::InvalidArgument {
-            parameter: e.parameter,
-            reason: e.reason,
-        })?;
-        if let Some(reason) = unstorable_number(&request.input) {
-            return Err(RunError::InvalidArgument {
-                parameter: "input",
-                reason,
-            });
-        }
-        let input = request.input.to_string();
-        if input.len() > limits.max_input_bytes {
-            return Err(RunError::InputTooLarge {
-                size: input.len(),
-                max: limits.max_input_bytes,
-            });
-        }
+        let input = prepare(&mut request, &self.config.limits)?;
         let id = Uuid::new_v4();
         let store = &self.store;
         let new = NewExecution {
@@ -305,6 +329,121 @@ impl Runner {
                 slot
             }
         };
+        self.finish_run(workflow, &request, &input, id).await
+    }
+
+    /// Runs an execution that [`QueueStore::claim`](bifrost_core::queue::QueueStore::claim)
+    /// marked `Running` for this runner (with [`claim_start`](Self::claim_start)'s times):
+    /// executes it and records its outcome and logs, as [`run`](Self::run) does. Waits for
+    /// an instance slot if none is free; a worker claims no more than it has slots for.
+    #[tracing::instrument(skip_all, fields(id = %claimed.new.id, workflow = %claimed.new.workflow_name))]
+    pub async fn run_claimed(
+        &self,
+        workflow: &LoadedWorkflow,
+        claimed: &bifrost_core::queue::Claimed,
+    ) -> Result<Execution, RunError> {
+        let new = &claimed.new;
+        let id = new.id;
+        let request = RunRequest {
+            workflow_name: new.workflow_name.clone(),
+            input: new.parameters.clone(),
+            identity: Identity {
+                user_id: new.executed_by,
+                user_name: new.executed_by_name.clone(),
+                organization_id: new.organization_id,
+                is_platform_admin: claimed.is_platform_admin,
+            },
+            form_id: new.form_id,
+            session_id: new.session_id.clone(),
+        };
+        let input = request.input.to_string();
+        let _live = self
+            .leases
+            .hold(id, self.service.store(), self.config.lease);
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Internal("runner is shutting down".into()))?;
+        self.finish_run(workflow, &request, &input, id).await
+    }
+
+    fn lock_cancels(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<Uuid, Arc<AtomicBool>>> {
+        self.cancels.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Interrupts execution `id` if this runner is executing it: its instance stops at the
+    /// next epoch tick (guest code; a host call in progress finishes first) and it is
+    /// recorded `Cancelled` with its logs. Returns whether it was running here.
+    pub fn cancel_running(&self, id: Uuid) -> bool {
+        match self.lock_cancels().get(&id) {
+            Some(flag) => {
+                flag.store(true, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The executions this runner is executing now.
+    pub fn running(&self) -> Vec<Uuid> {
+        self.lock_cancels().keys().copied().collect()
+    }
+
+    /// Every `every`, asks `queue` which of this runner's executions are `Cancelling`
+    /// (one query, only while some run) and interrupts them, until the runner is dropped.
+    pub fn spawn_cancel_watch(
+        self: &Arc<Self>,
+        queue: Arc<dyn bifrost_core::queue::QueueStore>,
+        every: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let runner = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(runner) = runner.upgrade() else {
+                    break;
+                };
+                let ids = runner.running();
+                if ids.is_empty() {
+                    continue;
+                }
+                match queue.cancelling(&ids).await {
+                    Ok(found) => {
+                        for id in found {
+                            tracing::info!(%id, "cancelling");
+                            runner.cancel_running(id);
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot check for cancels"),
+                }
+            }
+        })
+    }
+
+    /// Times of a claim made now: start, deadline and first lease, as
+    /// [`run_claimed`](Self::run_claimed) expects them.
+    pub fn claim_start(&self) -> RunStart {
+        self.run_start()
+    }
+
+    /// Instance slots free now: how many executions a worker may claim.
+    pub fn free_slots(&self) -> usize {
+        self.slots.available_permits()
+    }
+
+    /// Executes a `Running` execution and records how it ended, with its logs.
+    async fn finish_run(
+        &self,
+        workflow: &LoadedWorkflow,
+        request: &RunRequest,
+        input: &str,
+        id: Uuid,
+    ) -> Result<Execution, RunError> {
+        let limits = &self.config.limits;
+        let store = &self.store;
         let clock = Instant::now();
 
         let Executed {
@@ -312,7 +451,7 @@ impl Runner {
             cpu,
             peak_memory_bytes: peak,
             logs,
-        } = self.execute_input(workflow, &request, &input, id).await;
+        } = self.execute_input(workflow, request, input, id).await;
 
         let (status, result, result_type, error_message) =
             outcome::record(ended, limits, self.config.deadline.as_millis());
@@ -426,9 +565,19 @@ impl Runner {
                 log,
             )
             .with_limits(self.config.limits.clone());
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.lock_cancels().insert(id, cancel.clone());
         let (ended, cpu, peak_memory_bytes) = self
-            .call(workflow, wasi, executions, input, Some(&stderr_tail))
+            .call(
+                workflow,
+                wasi,
+                executions,
+                input,
+                Some(&stderr_tail),
+                Some(cancel),
+            )
             .await;
+        self.lock_cancels().remove(&id);
         Executed {
             ended,
             cpu,
@@ -458,6 +607,7 @@ impl Runner {
                 executions,
                 input,
                 None,
+                None,
             )
             .await;
         ended
@@ -476,6 +626,7 @@ impl Runner {
         executions: ExecutionsCtx,
         input: &str,
         stderr_tail: Option<&OutputTail>,
+        cancel: Option<Arc<AtomicBool>>,
     ) -> (Ended, Duration, usize) {
         let mut store = Store::new(
             &self.engine,
@@ -496,8 +647,13 @@ impl Runner {
         // end shares its thread with the other executions; past the deadline it traps.
         let deadline = Instant::now() + self.config.deadline;
         store.set_epoch_deadline(1);
+        let cancelled = cancel.clone();
         store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
+            if Instant::now() >= deadline
+                || cancelled
+                    .as_ref()
+                    .is_some_and(|c| c.load(Ordering::Relaxed))
+            {
                 Ok(UpdateDeadline::Interrupt)
             } else {
                 Ok(UpdateDeadline::Yield(1))
@@ -518,7 +674,11 @@ impl Runner {
             Ok(Ok(Err(message))) => Ended::Failed(message),
             Ok(Err(e)) => {
                 if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
-                    Ended::TimedOut
+                    if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                        Ended::Cancelled
+                    } else {
+                        Ended::TimedOut
+                    }
                 } else if store.data().memory.refused {
                     Ended::Failed(with_cause(
                         stderr_tail,

@@ -19,6 +19,8 @@ pub enum Ended {
     Failed(String),
     /// The deadline passed.
     TimedOut,
+    /// The execution was cancelled while it ran.
+    Cancelled,
 }
 
 /// What [`Runner::execute`] gives back.
@@ -133,6 +135,11 @@ pub(crate) fn record(
             Some(format!(
                 "execution exceeded its deadline of {deadline_ms} ms"
             )),
+        ),
+        Ended::Cancelled => (
+            ExecutionStatus::Cancelled,
+            None,
+            Some("execution was cancelled while it ran".to_owned()),
         ),
     };
     let error_message = error_message

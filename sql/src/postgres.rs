@@ -19,6 +19,7 @@ use bifrost_core::model::{
 };
 use bifrost_core::query::ListQuery;
 
+mod queue;
 mod workflows;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -28,6 +29,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The connection that listens for submissions (`LISTEN bifrost_queue`), opened by the
+    /// first wait for work.
+    listener: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::postgres::PgListener>>>,
 }
 
 /// Removes the variables of execution `$1` that were set one at a time, as `vars`, for
@@ -121,14 +125,17 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(db)?;
-        let store = Self { pool };
+        let store = Self::from_pool(pool);
         store.migrate().await?;
         Ok(store)
     }
 
     /// Wraps an existing pool; call [`migrate`](Self::migrate) before use.
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            listener: Default::default(),
+        }
     }
 
     /// Applies the migrations that have not run yet.
@@ -482,7 +489,7 @@ impl ExecutionStore for PostgresStore {
     #[tracing::instrument(skip_all, fields(%id))]
     async fn mark_running(&self, id: Uuid, start: &RunStart) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "UPDATE executions SET status = 'Running', started_at = $2, deadline_at = $3, \
+            "UPDATE executions SET status = CASE WHEN status = 'Cancelling' THEN status ELSE 'Running' END, started_at = $2, deadline_at = $3, \
              lease_until = $4 WHERE id = $1",
         )
         .bind(id)
@@ -501,7 +508,7 @@ impl ExecutionStore for PostgresStore {
     #[tracing::instrument(skip_all, fields(n = ids.len()))]
     async fn renew_leases(&self, ids: &[Uuid], until: DateTime<Utc>) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE executions SET lease_until = $2 WHERE id = ANY($1) AND status = 'Running'",
+            "UPDATE executions SET lease_until = $2 WHERE id = ANY($1) AND status IN ('Running', 'Cancelling')",
         )
         .bind(ids)
         .bind(until)
@@ -527,7 +534,7 @@ impl ExecutionStore for PostgresStore {
     #[tracing::instrument(skip_all)]
     async fn abandoned(&self, now: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT id FROM executions WHERE status = 'Running' AND lease_until < $1",
+            "SELECT id FROM executions WHERE status IN ('Running', 'Cancelling') AND lease_until < $1",
         )
         .bind(now)
         .fetch_all(&self.pool)
@@ -544,7 +551,7 @@ impl ExecutionStore for PostgresStore {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE executions SET lease_until = $3 \
-             WHERE id = $1 AND status = 'Running' AND lease_until < $2",
+             WHERE id = $1 AND status IN ('Running', 'Cancelling') AND lease_until < $2",
         )
         .bind(id)
         .bind(now)
@@ -563,7 +570,7 @@ impl ExecutionStore for PostgresStore {
         message: &str,
     ) -> Result<bool, StoreError> {
         let sql = format!(
-            "WITH running AS (SELECT id FROM executions WHERE id = $1 AND status = 'Running' \
+            "WITH running AS (SELECT id FROM executions WHERE id = $1 AND status IN ('Running', 'Cancelling') \
              FOR UPDATE), \
              vars AS (DELETE FROM execution_variables WHERE execution_id IN (SELECT id FROM running) \
              RETURNING name, value) \

@@ -28,6 +28,7 @@ use bifrost_core::model::{
 };
 use bifrost_core::query::ListQuery;
 
+mod queue;
 mod workflows;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -474,7 +475,7 @@ impl ExecutionStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(%id))]
     async fn mark_running(&self, id: Uuid, start: &RunStart) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "UPDATE executions SET status = 'Running', started_at = ?, deadline_at = ?, \
+            "UPDATE executions SET status = CASE WHEN status = 'Cancelling' THEN status ELSE 'Running' END, started_at = ?, deadline_at = ?, \
              lease_until = ? WHERE id = ?",
         )
         .bind(micros(start.started_at))
@@ -492,7 +493,7 @@ impl ExecutionStore for SqliteStore {
         for chunk in ids.chunks(LOG_CHUNK) {
             let mut qb = QueryBuilder::<Sqlite>::new("UPDATE executions SET lease_until = ");
             qb.push_bind(micros(until))
-                .push(" WHERE status = 'Running' AND id IN (");
+                .push(" WHERE status IN ('Running', 'Cancelling') AND id IN (");
             let mut list = qb.separated(", ");
             for id in chunk {
                 list.push_bind(id_text(*id));
@@ -530,7 +531,7 @@ impl ExecutionStore for SqliteStore {
     #[tracing::instrument(skip_all)]
     async fn abandoned(&self, now: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
         let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM executions WHERE status = 'Running' AND lease_until < ?",
+            "SELECT id FROM executions WHERE status IN ('Running', 'Cancelling') AND lease_until < ?",
         )
         .bind(micros(now))
         .fetch_all(&self.pool)
@@ -548,7 +549,7 @@ impl ExecutionStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE executions SET lease_until = ?3 \
-             WHERE id = ?1 AND status = 'Running' AND lease_until < ?2",
+             WHERE id = ?1 AND status IN ('Running', 'Cancelling') AND lease_until < ?2",
         )
         .bind(id_text(id))
         .bind(micros(now))
@@ -568,12 +569,13 @@ impl ExecutionStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
         let id = id_text(id);
-        let running: Option<String> =
-            sqlx::query_scalar("SELECT id FROM executions WHERE id = ? AND status = 'Running'")
-                .bind(&id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
+        let running: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM executions WHERE id = ? AND status IN ('Running', 'Cancelling')",
+        )
+        .bind(&id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
         if running.is_none() {
             return Ok(false);
         }

@@ -83,6 +83,12 @@ impl ExecutionStatus {
         }
     }
 
+    /// Whether a runner holds the execution: `Running`, or `Cancelling` until its runner
+    /// stops it. A live execution has a lease; one whose lease ran out is `Stuck`.
+    pub const fn is_live(self) -> bool {
+        matches!(self, Self::Running | Self::Cancelling)
+    }
+
     /// Whether the execution has ended.
     pub const fn is_final(self) -> bool {
         !matches!(

@@ -1,12 +1,16 @@
-//! `bifrost-runner executions list|get|logs`: what ran, with what result, and what it
-//! logged, as the identity flags' user may see it.
+//! `bifrost-runner executions list|get|logs|submit|cancel`: what ran, with what result,
+//! and what it logged, as the identity flags' user may see it; queueing and cancelling.
+
+use std::process::ExitCode;
 
 use bifrost_core::ExecutionsService;
 use bifrost_core::model::ExecutionStatus;
 use bifrost_core::query::ListFilter;
+use bifrost_runner::backends::Backends;
 use clap::{Args, Subcommand};
 
 use crate::args::IdentityArgs;
+use crate::commands::queue::{CancelArgs, SubmitArgs, cancel_command, submit_command};
 use crate::exit::Failure;
 use crate::output;
 
@@ -19,6 +23,14 @@ pub enum ExecutionsCommand {
     Get(GetArgs),
     /// Print an execution's log entries, one JSON object a line.
     Logs(LogsArgs),
+    /// Queue an execution of a deployed workflow for `serve` to run; print its id.
+    ///
+    /// Example: bifrost-runner executions submit hello --input '{"name": "Ada"}' --wait
+    Submit(SubmitArgs),
+    /// Cancel a pending, scheduled or running execution.
+    ///
+    /// Example: bifrost-runner executions cancel 0193a1f2-7c4e-7d2a-9b8e-1f2a3b4c5d6e
+    Cancel(CancelArgs),
 }
 
 /// `executions list`.
@@ -68,12 +80,16 @@ pub struct LogsArgs {
 }
 
 /// Runs one `executions` command.
-pub async fn run(service: &ExecutionsService, command: ExecutionsCommand) -> Result<(), Failure> {
+pub async fn run(backends: &Backends, command: ExecutionsCommand) -> Result<ExitCode, Failure> {
+    let service = &backends.service;
     match command {
-        ExecutionsCommand::List(args) => list(service, args).await,
-        ExecutionsCommand::Get(args) => get(service, args).await,
-        ExecutionsCommand::Logs(args) => logs(service, args).await,
+        ExecutionsCommand::List(args) => list(service, args).await?,
+        ExecutionsCommand::Get(args) => get(service, args).await?,
+        ExecutionsCommand::Logs(args) => logs(service, args).await?,
+        ExecutionsCommand::Submit(args) => return submit_command(backends, args).await,
+        ExecutionsCommand::Cancel(args) => cancel_command(backends, args).await?,
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn list(service: &ExecutionsService, args: ListArgs) -> Result<(), Failure> {

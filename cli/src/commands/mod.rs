@@ -2,6 +2,7 @@
 
 pub mod executions;
 pub mod offline;
+pub mod queue;
 pub mod run;
 pub mod sweep;
 pub mod wit_package;

@@ -1,0 +1,203 @@
+//! The queue of executions on PostgreSQL: claims with `FOR UPDATE SKIP LOCKED`, wake-ups
+//! by `LISTEN bifrost_queue` (the insert trigger notifies).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bifrost_core::error::StoreError;
+use bifrost_core::model::{ExecutionStatus, NewExecution};
+use bifrost_core::queue::{AlreadyEnded, CancelOutcome, Claimed, QueueStore, Submission};
+use bifrost_core::store::RunStart;
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::PostgresStore;
+use crate::error::db;
+
+/// The notification channel of submissions.
+const CHANNEL: &str = "bifrost_queue";
+
+#[derive(FromRow)]
+struct ClaimedRow {
+    id: Uuid,
+    workflow_name: String,
+    parameters: serde_json::Value,
+    executed_by: Uuid,
+    executed_by_name: String,
+    organization_id: Option<Uuid>,
+    form_id: Option<Uuid>,
+    session_id: Option<String>,
+    created_at: DateTime<Utc>,
+    workflow_version: Option<String>,
+    submitted_as_admin: bool,
+}
+
+impl From<ClaimedRow> for Claimed {
+    fn from(r: ClaimedRow) -> Self {
+        Claimed {
+            new: NewExecution {
+                id: r.id,
+                workflow_name: r.workflow_name,
+                parameters: r.parameters,
+                executed_by: r.executed_by,
+                executed_by_name: r.executed_by_name,
+                organization_id: r.organization_id,
+                form_id: r.form_id,
+                session_id: r.session_id,
+                created_at: r.created_at,
+            },
+            workflow_version: r.workflow_version.unwrap_or_default(),
+            is_platform_admin: r.submitted_as_admin,
+        }
+    }
+}
+
+#[async_trait]
+impl QueueStore for PostgresStore {
+    #[tracing::instrument(skip_all, fields(id = %s.new.id))]
+    async fn submit(&self, s: &Submission) -> Result<(), StoreError> {
+        let new = &s.new;
+        let status = if s.due_at > new.created_at {
+            ExecutionStatus::Scheduled
+        } else {
+            ExecutionStatus::Pending
+        };
+        sqlx::query(
+            "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
+             executed_by, executed_by_name, organization_id, form_id, session_id, \
+             workflow_version, scheduled_at, submitted_as_admin) \
+             VALUES ($1, $2, $3::execution_status, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(new.id)
+        .bind(&new.workflow_name)
+        .bind(status.as_str())
+        .bind(&new.parameters)
+        .bind(new.created_at)
+        .bind(new.executed_by)
+        .bind(&new.executed_by_name)
+        .bind(new.organization_id)
+        .bind(new.form_id)
+        .bind(&new.session_id)
+        .bind(&s.workflow_version)
+        .bind(s.due_at)
+        .bind(s.is_platform_admin)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(n))]
+    async fn claim(&self, n: u32, start: &RunStart) -> Result<Vec<Claimed>, StoreError> {
+        let rows: Vec<ClaimedRow> = sqlx::query_as(
+            "UPDATE executions e SET status = 'Running', started_at = $2, deadline_at = $3, \
+             lease_until = $4 \
+             FROM (SELECT id FROM executions \
+                   WHERE status IN ('Pending', 'Scheduled') AND scheduled_at <= $2 \
+                   ORDER BY scheduled_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) due \
+             WHERE e.id = due.id \
+             RETURNING e.id, e.workflow_name, e.parameters, e.executed_by, e.executed_by_name, \
+             e.organization_id, e.form_id, e.session_id, e.created_at, e.workflow_version, \
+             e.submitted_as_admin",
+        )
+        .bind(i64::from(n))
+        .bind(start.started_at)
+        .bind(start.deadline_at)
+        .bind(start.lease_until)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(%id))]
+    async fn cancel(
+        &self,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<Result<CancelOutcome, AlreadyEnded>, StoreError> {
+        // Queued and not started: cancelled at once. Held by a runner (or `Pending` while
+        // `run` waits for an instance slot): `Cancelling`, for that runner to stop it.
+        let changed: Option<String> = sqlx::query_scalar(
+            "UPDATE executions SET \
+             status = CASE WHEN status IN ('Pending', 'Scheduled') AND scheduled_at IS NOT NULL \
+                 THEN 'Cancelled' ELSE 'Cancelling' END::execution_status, \
+             completed_at = CASE WHEN status IN ('Pending', 'Scheduled') \
+                 AND scheduled_at IS NOT NULL THEN $2 ELSE completed_at END, \
+             duration_ms = CASE WHEN status IN ('Pending', 'Scheduled') \
+                 AND scheduled_at IS NOT NULL THEN 0 ELSE duration_ms END \
+             WHERE id = $1 AND status IN ('Pending', 'Scheduled', 'Running', 'Cancelling') \
+             RETURNING status::text",
+        )
+        .bind(id)
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        if let Some(status) = changed {
+            return Ok(Ok(if status == "Cancelled" {
+                CancelOutcome::Cancelled
+            } else {
+                CancelOutcome::Cancelling
+            }));
+        }
+        let status: String =
+            sqlx::query_scalar("SELECT status::text FROM executions WHERE id = $1")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
+        let status = status
+            .parse()
+            .map_err(|e| StoreError::Database(format!("status {status:?}: {e}")))?;
+        Ok(Err(AlreadyEnded { id, status }))
+    }
+
+    async fn cancelling(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
+        sqlx::query_scalar("SELECT id FROM executions WHERE id = ANY($1) AND status = 'Cancelling'")
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn queue_depth(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM executions \
+             WHERE status IN ('Pending', 'Scheduled') AND scheduled_at <= $1",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn wait_for_work(&self, timeout: Duration) {
+        let mut guard = self.listener.lock().await;
+        if guard.is_none() {
+            match sqlx::postgres::PgListener::connect_with(&self.pool).await {
+                Ok(mut listener) => match listener.listen(CHANNEL).await {
+                    Ok(()) => *guard = Some(listener),
+                    Err(e) => tracing::warn!(error = %e, "cannot LISTEN for submissions"),
+                },
+                Err(e) => tracing::warn!(error = %e, "cannot LISTEN for submissions"),
+            }
+        }
+        let Some(listener) = guard.as_mut() else {
+            drop(guard);
+            tokio::time::sleep(timeout).await;
+            return;
+        };
+        match tokio::time::timeout(timeout, listener.recv()).await {
+            Ok(Ok(_)) | Err(_) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "lost the LISTEN connection; polling until it is back");
+                *guard = None;
+                drop(guard);
+                tokio::time::sleep(timeout).await;
+            }
+        }
+    }
+}

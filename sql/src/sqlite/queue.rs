@@ -1,0 +1,205 @@
+//! The queue of executions on SQLite: claims in one `BEGIN IMMEDIATE` transaction (one
+//! writer at a time, so a row is claimed once); no notification, so waiting for work is a
+//! poll.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bifrost_core::error::StoreError;
+use bifrost_core::model::{ExecutionStatus, NewExecution};
+use bifrost_core::queue::{AlreadyEnded, CancelOutcome, Claimed, QueueStore, Submission};
+use bifrost_core::store::RunStart;
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, QueryBuilder, Sqlite};
+use uuid::Uuid;
+
+use super::{SqliteStore, from_micros, id_text, micros, uuid};
+use crate::error::db;
+
+#[derive(FromRow)]
+struct ClaimedRow {
+    id: String,
+    workflow_name: String,
+    parameters: String,
+    executed_by: String,
+    executed_by_name: String,
+    organization_id: Option<String>,
+    form_id: Option<String>,
+    session_id: Option<String>,
+    created_at: i64,
+    workflow_version: Option<String>,
+    submitted_as_admin: bool,
+}
+
+impl TryFrom<ClaimedRow> for Claimed {
+    type Error = StoreError;
+
+    fn try_from(r: ClaimedRow) -> Result<Self, StoreError> {
+        Ok(Claimed {
+            new: NewExecution {
+                id: uuid(&r.id)?,
+                workflow_name: r.workflow_name,
+                parameters: super::json(&r.parameters)?,
+                executed_by: uuid(&r.executed_by)?,
+                executed_by_name: r.executed_by_name,
+                organization_id: r.organization_id.as_deref().map(uuid).transpose()?,
+                form_id: r.form_id.as_deref().map(uuid).transpose()?,
+                session_id: r.session_id,
+                created_at: from_micros(r.created_at)?,
+            },
+            workflow_version: r.workflow_version.unwrap_or_default(),
+            is_platform_admin: r.submitted_as_admin,
+        })
+    }
+}
+
+#[async_trait]
+impl QueueStore for SqliteStore {
+    #[tracing::instrument(skip_all, fields(id = %s.new.id))]
+    async fn submit(&self, s: &Submission) -> Result<(), StoreError> {
+        let new = &s.new;
+        let status = if s.due_at > new.created_at {
+            ExecutionStatus::Scheduled
+        } else {
+            ExecutionStatus::Pending
+        };
+        sqlx::query(
+            "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
+             executed_by, executed_by_name, organization_id, form_id, session_id, \
+             workflow_version, scheduled_at, submitted_as_admin) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )
+        .bind(id_text(new.id))
+        .bind(&new.workflow_name)
+        .bind(status.as_str())
+        .bind(new.parameters.to_string())
+        .bind(micros(new.created_at))
+        .bind(id_text(new.executed_by))
+        .bind(&new.executed_by_name)
+        .bind(new.organization_id.map(id_text))
+        .bind(new.form_id.map(id_text))
+        .bind(&new.session_id)
+        .bind(&s.workflow_version)
+        .bind(micros(s.due_at))
+        .bind(s.is_platform_admin)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(n))]
+    async fn claim(&self, n: u32, start: &RunStart) -> Result<Vec<Claimed>, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let rows: Vec<ClaimedRow> = sqlx::query_as(
+            "SELECT id, workflow_name, parameters, executed_by, executed_by_name, \
+             organization_id, form_id, session_id, created_at, workflow_version, \
+             submitted_as_admin FROM executions \
+             WHERE status IN ('Pending', 'Scheduled') AND scheduled_at <= ?1 \
+             ORDER BY scheduled_at, id LIMIT ?2",
+        )
+        .bind(micros(start.started_at))
+        .bind(i64::from(n))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        if !rows.is_empty() {
+            let mut qb = QueryBuilder::<Sqlite>::new("UPDATE executions SET status = 'Running', ");
+            qb.push("started_at = ")
+                .push_bind(micros(start.started_at))
+                .push(", deadline_at = ")
+                .push_bind(micros(start.deadline_at))
+                .push(", lease_until = ")
+                .push_bind(micros(start.lease_until))
+                .push(" WHERE id IN (");
+            let mut ids = qb.separated(", ");
+            for r in &rows {
+                ids.push_bind(r.id.clone());
+            }
+            ids.push_unseparated(")");
+            qb.build().execute(&mut *tx).await.map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(%id))]
+    async fn cancel(
+        &self,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<Result<CancelOutcome, AlreadyEnded>, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        let (status, queued): (String, bool) =
+            sqlx::query_as("SELECT status, scheduled_at IS NOT NULL FROM executions WHERE id = ?")
+                .bind(id_text(id))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+        let status: ExecutionStatus = status
+            .parse()
+            .map_err(|e| StoreError::Database(format!("status {status:?}: {e}")))?;
+        if status.is_final() {
+            return Ok(Err(AlreadyEnded { id, status }));
+        }
+        // Queued and not started: cancelled at once. Held by a runner (or `Pending` while
+        // `run` waits for an instance slot): `Cancelling`, for that runner to stop it.
+        let outcome = if queued && !status.is_live() {
+            sqlx::query(
+                "UPDATE executions SET status = 'Cancelled', completed_at = ?2, duration_ms = 0 \
+                 WHERE id = ?1",
+            )
+            .bind(id_text(id))
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            CancelOutcome::Cancelled
+        } else {
+            sqlx::query("UPDATE executions SET status = 'Cancelling' WHERE id = ?")
+                .bind(id_text(id))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            CancelOutcome::Cancelling
+        };
+        tx.commit().await.map_err(db)?;
+        Ok(Ok(outcome))
+    }
+
+    async fn cancelling(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT id FROM executions WHERE status = 'Cancelling' AND id IN (",
+        );
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(id_text(*id));
+        }
+        list.push_unseparated(")");
+        let found: Vec<String> = qb
+            .build_query_scalar()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        found.iter().map(|s| uuid(s)).collect()
+    }
+
+    async fn queue_depth(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM executions \
+             WHERE status IN ('Pending', 'Scheduled') AND scheduled_at <= ?",
+        )
+        .bind(micros(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn wait_for_work(&self, timeout: Duration) {
+        tokio::time::sleep(timeout).await;
+    }
+}
