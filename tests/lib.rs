@@ -197,6 +197,39 @@ impl TestEnv {
         }
     }
 
+    /// How many executions have each status, read from the store's table.
+    pub async fn status_counts(&self) -> std::collections::BTreeMap<String, i64> {
+        let pg = "SELECT status::text, count(*) FROM executions GROUP BY status";
+        let lite = "SELECT status, count(*) FROM executions GROUP BY status";
+        let rows: Vec<(String, i64)> = match self.owned() {
+            Owned::Postgres { store, .. } => sqlx::query_as(pg)
+                .fetch_all(store.pool())
+                .await
+                .expect("count statuses"),
+            Owned::Sqlite { store, .. } => sqlx::query_as(lite)
+                .fetch_all(store.pool())
+                .await
+                .expect("count statuses"),
+        };
+        rows.into_iter().collect()
+    }
+
+    /// The number of stored log lines of each execution that has any, as the store holds
+    /// them (a line stored twice, by two runs of one execution, counts twice).
+    pub async fn stored_lines_per_execution(&self) -> Vec<i64> {
+        const SQL: &str = "SELECT count(*) FROM execution_logs GROUP BY execution_id";
+        match self.owned() {
+            Owned::Postgres { store, .. } => sqlx::query_scalar(SQL)
+                .fetch_all(store.pool())
+                .await
+                .expect("count log lines"),
+            Owned::Sqlite { store, .. } => sqlx::query_scalar(SQL)
+                .fetch_all(store.pool())
+                .await
+                .expect("count log lines"),
+        }
+    }
+
     /// Bytes PostgreSQL uses for `table`, with its TOAST table and indexes; panics on the
     /// embedded backend.
     pub async fn table_bytes(&self, table: &str) -> i64 {

@@ -1,0 +1,443 @@
+//! The queue with real processes: `serve` workers sharing one store, `executions submit`
+//! and `executions cancel`, graceful shutdown, and a worker killed with SIGKILL. What ran
+//! is read from the store, not from the workers' word.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bifrost_core::Identity;
+use bifrost_runner::RunRequest;
+use bifrost_runner::backends::{BackendConfig, Backends};
+use bifrost_tests::protocol::Input;
+use bifrost_tests::{Backend, Call, EXAMPLE_HELLO, PROBE, TestEnv};
+use common::{TempDir, assert_exit_0, json_out, runner};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// Most a test waits for the workers to reach a state.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+fn deploy(env: &TestEnv, file: &str, name: &str) {
+    let out = runner(env)
+        .args(["workflows", "deploy", file, "--name", name])
+        .output()
+        .unwrap();
+    assert_exit_0(&out);
+}
+
+/// A `serve` process; its stderr goes to a file in `logs`, shown when a test fails.
+struct Server {
+    child: Option<Child>,
+    stderr: std::path::PathBuf,
+}
+
+impl Server {
+    fn start(env: &TestEnv, logs: &TempDir, args: &[&str]) -> Server {
+        let stderr = logs
+            .0
+            .join(format!("serve-{}.log", Uuid::new_v4().simple()));
+        let child = runner(env)
+            .args(["serve", "--poll-ms", "100"])
+            .args(args)
+            .env("BIFROST_LOG", "bifrost_runner=info")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        Server {
+            child: Some(child),
+            stderr,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// SIGTERM, then its report, after it exits 0.
+    fn stop(mut self) -> Value {
+        let child = self.child.take().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "serve: {}", self.log());
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("serve's report ({e}): {}", self.log()))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Waits until `done` holds of the store's status counts; panics after [`PATIENCE`].
+async fn wait_for(
+    env: &TestEnv,
+    what: &str,
+    servers: &[&Server],
+    done: impl Fn(&BTreeMap<String, i64>) -> bool,
+) -> BTreeMap<String, i64> {
+    let clock = Instant::now();
+    loop {
+        let counts = env.status_counts().await;
+        if done(&counts) {
+            return counts;
+        }
+        if clock.elapsed() > PATIENCE {
+            let logs: Vec<String> = servers.iter().map(|s| s.log()).collect();
+            panic!("waited {PATIENCE:?} for {what}; statuses {counts:?}; servers: {logs:#?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn backends(env: &TestEnv) -> Backends {
+    BackendConfig {
+        database_url: Some(env.database_url.clone()),
+        redis_url: env.redis_url.clone(),
+        log_prefix: Some(env.prefix.clone()),
+        data_dir: None,
+    }
+    .connect_all()
+    .await
+    .unwrap()
+}
+
+/// Submits through the library, as a platform would: the CLI costs a process each.
+async fn submit_many(b: &Backends, workflow: &str, input: Value, who: &[Identity], n: usize) {
+    for i in 0..n {
+        bifrost_runner::worker::submit(
+            &*b.queue,
+            &*b.workflows,
+            RunRequest {
+                workflow_name: workflow.into(),
+                input: input.clone(),
+                identity: who[i % who.len()].clone(),
+                form_id: None,
+                session_id: None,
+            },
+            None,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    }
+}
+
+fn submit(env: &TestEnv, args: &[&str]) -> Uuid {
+    let out = runner(env)
+        .args(["executions", "submit"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_exit_0(&out);
+    json_out(&out)["execution_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn slow_probe(lines: u32, pause_ms: u64) -> String {
+    Input::new(vec![Call::LogSlowly { n: lines, pause_ms }])
+        .to_json()
+        .to_string()
+}
+
+/// Two `serve` processes on one store run every submitted execution exactly once: each
+/// ends `Success` with the two lines of one run, and each user sees their own.
+async fn two_servers_run_every_submitted_execution_once(backend: Backend) {
+    const N: usize = 60;
+    let env = TestEnv::new(backend).await;
+    let logs = TempDir::new();
+    deploy(&env, EXAMPLE_HELLO, "hello");
+    let users: Vec<Identity> = (0..3).map(|_| bifrost_tests::user(None)).collect();
+    let a = Server::start(&env, &logs, &["--concurrency", "4"]);
+    let b = Server::start(&env, &logs, &["--concurrency", "4"]);
+    let backends = backends(&env).await;
+    submit_many(&backends, "hello", json!({"name": "Ada"}), &users, N).await;
+    // One through the command line, waiting for its end.
+    let out = runner(&env)
+        .args([
+            "executions",
+            "submit",
+            "hello",
+            "--input",
+            r#"{"name": "Bo"}"#,
+            "--wait",
+        ])
+        .output()
+        .unwrap();
+    assert_exit_0(&out);
+    let waited = json_out(&out);
+    assert_eq!(waited["status"], "Success");
+    assert_eq!(waited["result"], json!({"greeting": "Hello, Bo!"}));
+
+    let counts = wait_for(&env, "every execution to end", &[&a, &b], |c| {
+        c.get("Success").copied().unwrap_or(0) >= N as i64 + 1
+    })
+    .await;
+    assert_eq!(counts.len(), 1, "only Success: {counts:?}");
+    let lines = env.stored_lines_per_execution().await;
+    assert_eq!(lines.len(), N + 1, "every execution stored its lines");
+    assert!(
+        lines.iter().all(|&n| n == 2),
+        "each ran once (two lines a run): {lines:?}"
+    );
+    for who in &users {
+        let out = runner(&env)
+            .args(["executions", "list", "--limit", "1000", "--user"])
+            .arg(who.user_id.to_string())
+            .output()
+            .unwrap();
+        assert_exit_0(&out);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).lines().count(),
+            N / users.len()
+        );
+    }
+    let (ra, rb) = (a.stop(), b.stop());
+    assert_eq!(
+        ra["finished"].as_u64().unwrap() + rb["finished"].as_u64().unwrap(),
+        N as u64 + 1
+    );
+    env.close().await;
+}
+
+/// A scheduled execution is cancelled at once; a running one within its runner's next
+/// check, with the lines it logged; an ended one cannot be; another user's is not theirs.
+async fn cancel_scheduled_and_running_executions(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let logs = TempDir::new();
+    deploy(&env, PROBE, "probe");
+
+    let later = (chrono::Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339();
+    let scheduled = submit(&env, &["probe", "--at", &later]);
+    let got = json_out(
+        &runner(&env)
+            .args(["executions", "get", &scheduled.to_string()])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(got["status"], "Scheduled");
+    let stranger = Uuid::new_v4().to_string();
+    let out = runner(&env)
+        .args([
+            "executions",
+            "cancel",
+            &scheduled.to_string(),
+            "--user",
+            &stranger,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "not the stranger's to cancel");
+    let out = runner(&env)
+        .args(["executions", "cancel", &scheduled.to_string()])
+        .output()
+        .unwrap();
+    assert_exit_0(&out);
+    assert_eq!(
+        json_out(&out),
+        json!({"execution_id": scheduled, "status": "Cancelled"})
+    );
+    let out = runner(&env)
+        .args(["executions", "cancel", &scheduled.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already ended (Cancelled)"), "{err}");
+
+    let server = Server::start(&env, &logs, &["--concurrency", "2"]);
+    let running = submit(&env, &["probe", "--input", &slow_probe(100_000, 10)]);
+    wait_for(&env, "the probe to run", &[&server], |c| {
+        c.get("Running").is_some()
+    })
+    .await;
+    // Some lines first, to be kept.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let out = runner(&env)
+        .args(["executions", "cancel", &running.to_string()])
+        .output()
+        .unwrap();
+    assert_exit_0(&out);
+    assert_eq!(json_out(&out)["status"], "Cancelling");
+    wait_for(&env, "the cancel", &[&server], |c| {
+        c.get("Cancelled") == Some(&2)
+    })
+    .await;
+    let got = env
+        .service
+        .get(&bifrost_tests::admin(None), &running.to_string())
+        .await
+        .unwrap();
+    assert!(
+        got.logs.as_ref().is_some_and(|l| !l.is_empty()),
+        "the lines logged before the cancel are stored"
+    );
+    assert!(
+        got.error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("cancelled")),
+        "{:?}",
+        got.error_message
+    );
+    server.stop();
+    env.close().await;
+}
+
+/// SIGTERM: the worker claims nothing more, lets what runs finish within the grace
+/// period, cancels what does not, and leaves nothing `Running`.
+async fn graceful_shutdown_finishes_or_cancels_what_runs(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let logs = TempDir::new();
+    deploy(&env, PROBE, "probe");
+    let server = Server::start(&env, &logs, &["--concurrency", "4", "--grace-secs", "2"]);
+    // One that ends within the grace period, one that would not.
+    let short = submit(&env, &["probe", "--input", &slow_probe(10, 100)]);
+    let long = submit(&env, &["probe", "--input", &slow_probe(100_000, 10)]);
+    wait_for(&env, "both to run", &[&server], |c| {
+        c.get("Running") == Some(&2)
+    })
+    .await;
+    let report = server.stop();
+    assert_eq!(report["claimed"], 2);
+    assert_eq!(report["finished"], 2);
+    assert_eq!(report["cancelled_at_shutdown"], 1);
+    let admin = bifrost_tests::admin(None);
+    let short = env.service.get(&admin, &short.to_string()).await.unwrap();
+    let long = env.service.get(&admin, &long.to_string()).await.unwrap();
+    assert_eq!(short.status.as_str(), "Success");
+    assert_eq!(short.logs.unwrap().len(), 10);
+    assert_eq!(long.status.as_str(), "Cancelled");
+    assert!(!long.logs.unwrap().is_empty());
+    env.close().await;
+}
+
+bifrost_tests::on_both_backends!(
+    two_servers_run_every_submitted_execution_once,
+    cancel_scheduled_and_running_executions,
+    graceful_shutdown_finishes_or_cancels_what_runs,
+);
+
+/// Three `serve` processes on one PostgreSQL and Redis, 1,000 executions by four users:
+/// each runs exactly once, none is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_servers_share_a_thousand_executions() {
+    const N: usize = 1000;
+    let env = TestEnv::new(Backend::Servers).await;
+    let logs = TempDir::new();
+    deploy(&env, EXAMPLE_HELLO, "hello");
+    let users: Vec<Identity> = (0..4).map(|_| bifrost_tests::user(None)).collect();
+    let servers: Vec<Server> = (0..3)
+        .map(|_| Server::start(&env, &logs, &["--concurrency", "8"]))
+        .collect();
+    let backends = backends(&env).await;
+    submit_many(&backends, "hello", json!({"name": "Cy"}), &users, N).await;
+    let refs: Vec<&Server> = servers.iter().collect();
+    let counts = wait_for(&env, "a thousand executions", &refs, |c| {
+        c.get("Success").copied().unwrap_or(0) >= N as i64
+    })
+    .await;
+    assert_eq!(counts, BTreeMap::from([("Success".to_owned(), N as i64)]));
+    let lines = env.stored_lines_per_execution().await;
+    assert_eq!(lines.len(), N);
+    assert!(lines.iter().all(|&n| n == 2), "each ran once");
+    let finished: u64 = servers
+        .into_iter()
+        .map(|s| s.stop()["finished"].as_u64().unwrap())
+        .sum();
+    assert_eq!(finished, N as u64);
+    env.close().await;
+}
+
+/// A worker killed with SIGKILL: its running executions end `Stuck` with their live lines
+/// (marked by the other workers' sweeps), its share of the queue is run by the others, and
+/// nothing is lost or run twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_leaves_stuck_executions_and_the_others_do_the_rest() {
+    const N: usize = 80;
+    const LINES: u32 = 20;
+    let env = TestEnv::new(Backend::Servers).await;
+    let logs = TempDir::new();
+    deploy(&env, PROBE, "probe");
+    let backends = backends(&env).await;
+    let input: Value = serde_json::from_str(&slow_probe(LINES, 25)).unwrap();
+    let short_lease = ["--concurrency", "6", "--lease-secs", "2"];
+    // The victim alone first, so that what runs when it dies is its own.
+    let victim = Server::start(&env, &logs, &short_lease);
+    submit_many(&backends, "probe", input, &[bifrost_tests::user(None)], N).await;
+    wait_for(&env, "the victim to run some", &[&victim], |c| {
+        c.get("Running").copied().unwrap_or(0) >= 3
+    })
+    .await;
+    let others: Vec<Server> = (0..2)
+        .map(|_| Server::start(&env, &logs, &short_lease))
+        .collect();
+    // SIGKILL: no shutdown, no final writes.
+    drop(victim);
+    let refs: Vec<&Server> = others.iter().collect();
+    let counts = wait_for(&env, "every execution to end", &refs, |c| {
+        ["Pending", "Running", "Cancelling"]
+            .iter()
+            .all(|s| !c.contains_key(*s))
+    })
+    .await;
+    let stuck = counts.get("Stuck").copied().unwrap_or(0);
+    let success = counts.get("Success").copied().unwrap_or(0);
+    assert!(stuck >= 1, "the victim's running executions: {counts:?}");
+    assert_eq!(stuck + success, N as i64, "{counts:?}");
+    let admin = bifrost_tests::admin(None);
+    let all = backends
+        .service
+        .list(
+            &admin,
+            &bifrost_core::query::ListFilter {
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut stuck_lines = 0;
+    for e in all {
+        let full = backends
+            .service
+            .get(&admin, &e.id.to_string())
+            .await
+            .unwrap();
+        let lines = full.logs.unwrap_or_default().len();
+        match full.status.as_str() {
+            "Success" => assert_eq!(lines, LINES as usize, "run once: {}", e.id),
+            "Stuck" => {
+                assert!(
+                    lines <= LINES as usize,
+                    "its live lines were moved once: {} has {lines}",
+                    e.id
+                );
+                stuck_lines += lines;
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert!(
+        stuck_lines > 0,
+        "the stuck executions' live lines were kept"
+    );
+    for s in others {
+        s.stop();
+    }
+    env.close().await;
+}
