@@ -441,3 +441,51 @@ async fn a_killed_server_leaves_stuck_executions_and_the_others_do_the_rest() {
     }
     env.close().await;
 }
+
+/// `GET path` over plain HTTP/1.0: status line and body.
+fn http_get(addr: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+/// `serve --listen`: `/healthz` answers, `/metrics` counts what ran.
+#[tokio::test]
+async fn serve_reports_health_and_metrics() {
+    let env = TestEnv::new(Backend::Embedded).await;
+    let logs = TempDir::new();
+    deploy(&env, EXAMPLE_HELLO, "hello");
+    let addr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().to_string()
+    };
+    let server = Server::start(&env, &logs, &["--listen", &addr]);
+    for _ in 0..3 {
+        let out = runner(&env)
+            .args(["executions", "submit", "hello", "--wait"])
+            .output()
+            .unwrap();
+        assert_exit_0(&out);
+    }
+    let (status, body) = http_get(&addr, "/healthz");
+    assert!(status.contains("200"), "{status}: {body}");
+    let (status, metrics) = http_get(&addr, "/metrics");
+    assert!(status.contains("200"), "{status}");
+    for line in [
+        "bifrost_executions_started_total 3",
+        "bifrost_executions_finished_total{status=\"Success\"} 3",
+        "bifrost_execution_duration_seconds_count 3",
+        "bifrost_queue_depth 0",
+        "bifrost_live_instances 0",
+        "bifrost_compiled_cache_hits_total",
+        "bifrost_compiled_cache_misses_total",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    server.stop();
+    env.close().await;
+}

@@ -204,6 +204,17 @@ pub struct Runner {
     /// A cancel flag per execution this runner is executing; the epoch callback interrupts
     /// an instance whose flag is set.
     cancels: Arc<std::sync::Mutex<std::collections::HashMap<Uuid, Arc<AtomicBool>>>>,
+    /// Told of each execution that starts and ends, for metrics.
+    events: Option<Arc<dyn RunEvents>>,
+}
+
+/// What a runner tells an observer (metrics, say) of the executions it runs. Called on the
+/// executions' tasks: keep it quick.
+pub trait RunEvents: Send + Sync + 'static {
+    /// An execution is about to be instantiated.
+    fn started(&self, _workflow_name: &str) {}
+    /// An execution was recorded with its final status, `took` after it started.
+    fn finished(&self, _execution: &Execution, _took: Duration) {}
 }
 
 impl std::fmt::Debug for Runner {
@@ -260,6 +271,7 @@ impl Runner {
             slots: Arc::new(tokio::sync::Semaphore::new(config.max_instances as usize)),
             leases: Leases::default(),
             cancels: Arc::default(),
+            events: None,
             config,
         })
     }
@@ -368,6 +380,17 @@ impl Runner {
         self.finish_run(workflow, &request, &input, id).await
     }
 
+    /// Tells `events` of every execution this runner starts and ends.
+    pub fn with_events(mut self, events: Arc<dyn RunEvents>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    /// Instances alive now.
+    pub fn live_instances(&self) -> usize {
+        (self.config.max_instances as usize).saturating_sub(self.slots.available_permits())
+    }
+
     fn lock_cancels(
         &self,
     ) -> std::sync::MutexGuard<'_, std::collections::HashMap<Uuid, Arc<AtomicBool>>> {
@@ -445,6 +468,9 @@ impl Runner {
         let limits = &self.config.limits;
         let store = &self.store;
         let clock = Instant::now();
+        if let Some(events) = &self.events {
+            events.started(&request.workflow_name);
+        }
 
         let Executed {
             ended,
@@ -469,6 +495,9 @@ impl Runner {
         // The logs and the status together (a final status means the logs are stored),
         // waiting out a store that is briefly unreachable (a restart).
         let mut execution = store.finish_with_logs(id, &outcome, &logs.entries).await?;
+        if let Some(events) = &self.events {
+            events.finished(&execution, clock.elapsed());
+        }
         if let Err(e) = self.service.log_stream().delete(id).await {
             // The entries are in the store; a leftover stream holds the same ones.
             tracing::warn!(%id, error = %e, "could not delete the moved log stream");

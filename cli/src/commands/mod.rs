@@ -2,6 +2,7 @@
 
 pub mod executions;
 pub mod offline;
+pub mod ops;
 pub mod queue;
 pub mod run;
 pub mod sweep;

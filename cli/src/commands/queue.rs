@@ -148,12 +148,25 @@ pub struct ServeArgs {
     /// How often to look for due executions without a notification, in milliseconds.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     poll_ms: u64,
+    /// Serve `/healthz` and Prometheus `/metrics` on this address (e.g. 127.0.0.1:9464).
+    #[arg(long, env = "BIFROST_LISTEN", value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
     cache: CacheArgs,
 }
 
 /// Runs submitted executions until SIGTERM or SIGINT; then drains and prints what it did.
 pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
+    // Bound first: a busy port is the operator's mistake, reported before anything runs.
+    let listener = match args.listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| Failure::caller(anyhow::anyhow!("--listen {addr}: {e}")))?,
+        ),
+        None => None,
+    };
+    let metrics = Arc::new(crate::commands::ops::Metrics::new());
     let runner = Runner::new(
         backends.service.clone(),
         RunnerConfig {
@@ -164,9 +177,14 @@ pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
             ..RunnerConfig::default()
         },
     )
-    .map_err(|e| Failure::infrastructure(anyhow::anyhow!("{e:#}")))?;
+    .map_err(|e| Failure::infrastructure(anyhow::anyhow!("{e:#}")))?
+    .with_events(metrics.clone());
+    let runner = Arc::new(runner);
+    if let Some(listener) = listener {
+        crate::commands::ops::spawn(listener, metrics, runner.clone(), backends.queue.clone());
+    }
     let worker = Worker::new(
-        Arc::new(runner),
+        runner,
         backends.queue.clone(),
         backends.workflows.clone(),
         WorkerConfig {
