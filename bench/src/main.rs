@@ -35,6 +35,7 @@ const ALL: &[&str] = &[
     "python",
     "memory",
     "log-store",
+    "queue",
 ];
 
 #[derive(Parser)]
@@ -43,7 +44,7 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
     /// Run only these benchmarks (comma-separated): instantiate, host-calls, list, ingest,
-    /// live-logs, end-to-end, python, memory, log-store.
+    /// live-logs, end-to-end, python, memory, log-store, queue.
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(ALL))]
     only: Vec<String>,
     /// Where to write the report; with `--only`, the report holds those sections only.
@@ -251,6 +252,7 @@ async fn bench_all(cli: &Cli) -> anyhow::Result<()> {
             "python" => suites::python::run(&ctx).await,
             "memory" => suites::memory::run(&ctx).await,
             "log-store" => suites::log_store::run(&ctx).await,
+            "queue" => suites::queue::run(&ctx).await,
             _ => unreachable!("checked against ALL"),
         }
         .map_err(|e| e.context(format!("benchmark {name}")))?;

@@ -183,6 +183,11 @@ async fn two_servers_run_every_submitted_execution_once(backend: Backend) {
     let waited = json_out(&out);
     assert_eq!(waited["status"], "Success");
     assert_eq!(waited["result"], json!({"greeting": "Hello, Bo!"}));
+    assert_eq!(
+        waited["workflow_version"],
+        bifrost_runner::component_hash(&std::fs::read(EXAMPLE_HELLO).unwrap()),
+        "the execution records the version it ran"
+    );
 
     let counts = wait_for(&env, "every execution to end", &[&a, &b], |c| {
         c.get("Success").copied().unwrap_or(0) > N as i64

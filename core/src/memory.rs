@@ -109,6 +109,7 @@ impl MemoryStore {
             peak_memory_bytes: None,
             cpu_total_seconds: None,
             log_lines_dropped: None,
+            workflow_version: None,
         };
         let mut rows = self.lock();
         if rows.contains_key(&new.id) {

@@ -171,6 +171,10 @@ pub struct Execution {
     pub cpu_total_seconds: Option<f64>,
     /// Log lines the execution's log caps did not keep (none when all were kept).
     pub log_lines_dropped: Option<i64>,
+    /// The deployed version (SHA-256 of the component) a submitted execution runs; none
+    /// for a component run from a file. Not part of the WIT record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflow_version: Option<String>,
 }
 
 impl Execution {

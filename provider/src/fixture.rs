@@ -213,6 +213,7 @@ pub fn load(text: &str, now: DateTime<Utc>) -> Result<Loaded, String> {
                     peak_memory_bytes: None,
                     cpu_total_seconds: None,
                     log_lines_dropped: None,
+                    workflow_version: None,
                 },
             }),
         }
@@ -299,6 +300,7 @@ fn convert(row: ExecutionRow) -> Result<Held, String> {
         peak_memory_bytes: row.peak_memory_bytes,
         cpu_total_seconds: row.cpu_total_seconds,
         log_lines_dropped: None,
+        workflow_version: None,
     };
     Ok(Held { execution, logs })
 }

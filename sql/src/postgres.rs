@@ -81,7 +81,7 @@ macro_rules! execution_columns {
             $vars,
             ", error_message, duration_ms, started_at, completed_at, created_at, executed_by, \
              executed_by_name, organization_id, form_id, session_id, peak_memory_bytes, \
-             cpu_total_seconds, log_lines_dropped"
+             cpu_total_seconds, log_lines_dropped, workflow_version"
         )
     };
 }
@@ -401,6 +401,7 @@ struct ExecutionRow {
     peak_memory_bytes: Option<i64>,
     cpu_total_seconds: Option<f64>,
     log_lines_dropped: Option<i64>,
+    workflow_version: Option<String>,
 }
 
 impl TryFrom<ExecutionRow> for Execution {
@@ -429,6 +430,7 @@ impl TryFrom<ExecutionRow> for Execution {
             peak_memory_bytes: r.peak_memory_bytes,
             cpu_total_seconds: r.cpu_total_seconds,
             log_lines_dropped: r.log_lines_dropped,
+            workflow_version: r.workflow_version,
             executed_by: r.executed_by,
             executed_by_name: r.executed_by_name,
             organization_id: r.organization_id,

@@ -9,3 +9,4 @@ pub mod live_logs;
 pub mod log_store;
 pub mod memory;
 pub mod python;
+pub mod queue;

@@ -1,0 +1,315 @@
+//! 10. The queue and the compiled-code cache, with real `bifrost-runner` processes: how
+//!     soon a submitted execution runs, how fast `serve` processes drain a queue, and the
+//!     start of a process whose component is in the compiled-code cache against one that
+//!     compiles it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bifrost_core::Identity;
+use bifrost_runner::RunRequest;
+use bifrost_runner::backends::{BackendConfig, Backends};
+use serde_json::json;
+
+use crate::report::{Section, verdict};
+use crate::stats::{fmt_rate, fmt_ratio, fmt_secs, median};
+use crate::{Ctx, guests};
+
+/// Database of this benchmark, made afresh.
+const DB: &str = "bifrost_bench_queue";
+/// Targets of the cached start of a process (wall time).
+const TARGET_CACHED_RUST: f64 = 0.050;
+const TARGET_CACHED_PYTHON: f64 = 0.500;
+
+/// The `bifrost-runner` binary beside this one (`scripts/bench` builds both).
+fn runner_binary() -> anyhow::Result<PathBuf> {
+    let path = std::env::current_exe()?
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("no directory of the benchmark binary"))?
+        .join("bifrost-runner");
+    anyhow::ensure!(
+        path.exists(),
+        "{} is missing: build it (`cargo build --release -p bifrost-cli`; scripts/bench does)",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// The command with the backends of `env` (`DATABASE_URL`, `REDIS_URL`, both or none).
+fn command(bin: &Path, env: &[(&str, String)], cache: &Path) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env("BIFROST_CACHE_DIR", cache)
+        .env("BIFROST_LOG_PREFIX", crate::setup::KEY_PREFIX);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(bin: &Path, env: &[(&str, String)], cache: &Path, poll_ms: u64) -> anyhow::Result<Serve> {
+    Ok(Serve(
+        command(bin, env, cache)
+            .args(["serve", "--concurrency", "16", "--poll-ms"])
+            .arg(poll_ms.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    ))
+}
+
+async fn connect(env: &[(&str, String)]) -> anyhow::Result<Backends> {
+    let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+    Ok(BackendConfig {
+        database_url: get("DATABASE_URL"),
+        redis_url: get("REDIS_URL"),
+        log_prefix: Some(crate::setup::KEY_PREFIX.into()),
+        data_dir: get("BIFROST_DATA_DIR").map(PathBuf::from),
+    }
+    .connect_all()
+    .await?)
+}
+
+async fn submit(b: &Backends, n: usize) -> anyhow::Result<Vec<uuid::Uuid>> {
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        ids.push(
+            bifrost_runner::worker::submit(
+                &*b.queue,
+                &*b.workflows,
+                RunRequest {
+                    workflow_name: "bench".into(),
+                    input: json!({"op": "small"}),
+                    identity: Identity::operator(),
+                    form_id: None,
+                    session_id: None,
+                },
+                None,
+                &Default::default(),
+            )
+            .await?,
+        );
+    }
+    Ok(ids)
+}
+
+/// Waits until each of `ids` has ended; checks that each ended `Success`.
+async fn wait_all(b: &Backends, ids: &[uuid::Uuid]) -> anyhow::Result<()> {
+    let admin = Identity::operator();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    for id in ids {
+        loop {
+            let e = b.service.get(&admin, &id.to_string()).await?;
+            if e.status.is_final() {
+                anyhow::ensure!(
+                    e.status.as_str() == "Success",
+                    "{id} ended {}: {:?}",
+                    e.status,
+                    e.error_message
+                );
+                break;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "{id} did not end");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    Ok(())
+}
+
+/// Seconds from submission to claim of each execution, read from the store.
+async fn latencies(b: &Backends, ids: &[uuid::Uuid]) -> anyhow::Result<Vec<f64>> {
+    let admin = Identity::operator();
+    let mut out = Vec::new();
+    for id in ids {
+        let e = b.service.get(&admin, &id.to_string()).await?;
+        anyhow::ensure!(
+            e.status.as_str() == "Success",
+            "{id}: {:?}",
+            e.error_message
+        );
+        let started = e
+            .started_at
+            .ok_or_else(|| anyhow::anyhow!("{id}: not started"))?;
+        out.push((started - e.created_at).num_microseconds().unwrap_or(0) as f64 / 1e6);
+    }
+    Ok(out)
+}
+
+fn p99(samples: &[f64]) -> f64 {
+    let mut v = samples.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 * 0.99).ceil() as usize).clamp(1, v.len()) - 1]
+}
+
+/// Wall seconds of one `run` process.
+fn timed_run(cmd: &mut Command) -> anyhow::Result<f64> {
+    let clock = Instant::now();
+    let out = cmd.output()?;
+    let took = clock.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        out.status.success(),
+        "run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(took)
+}
+
+pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
+    crate::on_multi_thread(|| run_here(ctx))
+}
+
+async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
+    let mut section = Section::new(
+        "queue",
+        "10. The queue and the compiled-code cache",
+        "Real `bifrost-runner` processes (release build). *Submit to running*: one `serve` \
+         process idles; executions of the bench workflow's `small` operation are submitted \
+         one at a time through the library, 30 ms apart, and each one's claim time minus its \
+         submission time is read from the store (PostgreSQL: woken by LISTEN/NOTIFY, polling \
+         every 1 s besides; SQLite: polling every 100 ms). *Drain*: executions are queued, \
+         then 1, 2 or 4 `serve` processes (16 at once each) are started and timed until every \
+         one is `Success`, on PostgreSQL and Redis. *Cold start*: the wall time of a whole \
+         `bifrost-runner run` process on the embedded default, with the component compiled \
+         from scratch (`--no-cache`) and loaded from a warm compiled-code cache, alternating; \
+         medians.",
+        &["what", "figure", "target", "met"],
+    );
+    let bin = runner_binary()?;
+    let scratch = tempfile::tempdir()?;
+    let cache = scratch.path().join("cache");
+    let pg_url = ctx.servers.database(DB, true).await?;
+    let servers = vec![
+        ("DATABASE_URL", pg_url),
+        ("REDIS_URL", ctx.servers.redis_url.clone()),
+    ];
+    let embedded = vec![(
+        "BIFROST_DATA_DIR",
+        scratch.path().join("data").display().to_string(),
+    )];
+    for env in [&servers, &embedded] {
+        let out = command(&bin, env, &cache)
+            .args(["workflows", "deploy", guests::BENCH, "--name", "bench"])
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "deploy: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // Submit to running.
+    let n = if ctx.quick { 20 } else { 200 };
+    for (name, env, poll) in [
+        ("PostgreSQL (LISTEN/NOTIFY)", &servers, 1000),
+        ("SQLite (poll 100 ms)", &embedded, 100),
+    ] {
+        let b = connect(env).await?;
+        let _serve = serve(&bin, env, &cache, poll)?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut ids = Vec::new();
+        for _ in 0..n {
+            ids.extend(submit(&b, 1).await?);
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        wait_all(&b, &ids).await?;
+        let l = latencies(&b, &ids).await?;
+        section.row([
+            format!("submit to running, {name}: median / p99"),
+            format!("{} / {}", fmt_secs(median(&l)), fmt_secs(p99(&l))),
+            String::new(),
+            String::new(),
+        ]);
+    }
+
+    // Drain rate with 1, 2, 4 processes.
+    let b = connect(&servers).await?;
+    let per_round = if ctx.quick { 200 } else { 2000 };
+    let mut one = 0.0;
+    for k in [1usize, 2, 4] {
+        let ids = submit(&b, per_round).await?;
+        let clock = Instant::now();
+        let procs: Vec<Serve> = (0..k)
+            .map(|_| serve(&bin, &servers, &cache, 1000))
+            .collect::<anyhow::Result<_>>()?;
+        wait_all(&b, &ids).await?;
+        let rate = per_round as f64 / clock.elapsed().as_secs_f64();
+        drop(procs);
+        if k == 1 {
+            one = rate;
+        }
+        section.row([
+            format!("drain {per_round} executions, {k} serve process(es)"),
+            format!("{}, {} of one", fmt_rate(rate), fmt_ratio(rate / one)),
+            String::new(),
+            String::new(),
+        ]);
+    }
+
+    // Cold start.
+    let python = PathBuf::from("target/guests/python/raises.wasm");
+    let mut components = vec![(
+        "Rust (bench program)",
+        PathBuf::from(guests::BENCH),
+        TARGET_CACHED_RUST,
+        json!({"op": "small"}),
+    )];
+    if python.exists() {
+        components.push((
+            "Python (componentize-py)",
+            python,
+            TARGET_CACHED_PYTHON,
+            json!({}),
+        ));
+    } else {
+        section.note(
+            "The Python workflow's cold start was not measured: its component \
+             (target/guests/python/raises.wasm) is built by the test suite (`scripts/test`).",
+        );
+    }
+    let rounds = ctx.rounds(5);
+    for (name, path, target, input) in components {
+        let run = |no_cache: bool| {
+            let mut cmd = command(&bin, &embedded, &cache);
+            cmd.arg("run")
+                .arg(&path)
+                .args(["--input", &input.to_string()]);
+            if no_cache {
+                cmd.arg("--no-cache");
+            }
+            cmd
+        };
+        // Warm the cache.
+        timed_run(&mut run(false)).ok();
+        let (mut cold, mut warm) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            cold.push(timed_run(&mut run(true))?);
+            warm.push(timed_run(&mut run(false))?);
+        }
+        let (c, w) = (median(&cold), median(&warm));
+        section.row([
+            format!("cold start of `run`, {name}: compiled / cached"),
+            format!(
+                "{} / {} ({} faster)",
+                fmt_secs(c),
+                fmt_secs(w),
+                fmt_ratio(c / w)
+            ),
+            format!("cached < {}", fmt_secs(target)),
+            verdict(w < target).to_owned(),
+        ]);
+    }
+    Ok(section)
+}
