@@ -494,3 +494,40 @@ async fn serve_reports_health_and_metrics() {
     server.stop();
     env.close().await;
 }
+
+/// The embedded default with no server and no `DATABASE_URL`: `serve` in one process,
+/// `submit --wait` in another, sharing the default SQLite file of the data directory.
+#[test]
+fn serve_and_submit_share_the_default_sqlite_file() {
+    let data = TempDir::new();
+    let out = common::embedded_runner(&data.0)
+        .args(["workflows", "deploy", EXAMPLE_HELLO])
+        .output()
+        .unwrap();
+    assert_exit_0(&out);
+    let mut serve = common::embedded_runner(&data.0)
+        .args(["serve", "--poll-ms", "50"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = common::embedded_runner(&data.0)
+        .args([
+            "executions",
+            "submit",
+            "hello",
+            "--input",
+            r#"{"name": "Di"}"#,
+        ])
+        .arg("--wait")
+        .output()
+        .unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &serve.id().to_string()])
+        .status();
+    let report = serve.wait().unwrap();
+    assert_exit_0(&out);
+    assert_eq!(json_out(&out)["result"], json!({"greeting": "Hello, Di!"}));
+    assert!(report.success());
+    assert!(data.0.join("bifrost.db").exists(), "the default file");
+}

@@ -9,6 +9,11 @@
 //! command line is in the `bifrost-cli` package, so that embedding this crate does not
 //! compile its dependencies.
 //!
+//! For a queue of executions shared by many runner processes, [`worker::submit`] records an
+//! execution of a deployed workflow and a [`worker::Worker`] claims and runs them (what
+//! `bifrost-runner serve` does); [`RunnerConfig::compiled_cache`] keeps compiled components
+//! on disk for the next process.
+//!
 //! ```no_run
 //! use bifrost_core::Identity;
 //! use bifrost_runner::backends::BackendConfig;
