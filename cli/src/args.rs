@@ -79,6 +79,26 @@ pub fn read_input(arg: &str) -> Result<serde_json::Value, Failure> {
         .map_err(Failure::caller)
 }
 
+/// The workflow name `flag` gave, or else the component file's name without extension.
+pub fn name_or_file_stem(
+    name: Option<String>,
+    component: &std::path::Path,
+    flag: &str,
+) -> Result<String, Failure> {
+    match name {
+        Some(n) => Ok(n),
+        None => component
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Failure::caller(anyhow::anyhow!(
+                    "cannot name the workflow after its file; pass {flag}"
+                ))
+            }),
+    }
+}
+
 /// Where compiled components are kept between processes.
 #[derive(Args)]
 pub struct CacheArgs {

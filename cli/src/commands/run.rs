@@ -10,7 +10,7 @@ use bifrost_runner::{RunRequest, Runner, RunnerConfig};
 use clap::Args;
 use uuid::Uuid;
 
-use crate::args::{CacheArgs, IdentityArgs, read_input};
+use crate::args::{CacheArgs, IdentityArgs, name_or_file_stem, read_input};
 use crate::exit::Failure;
 use crate::output;
 
@@ -54,19 +54,7 @@ pub struct RunArgs {
 pub async fn run(service: ExecutionsService, args: RunArgs) -> Result<ExitCode, Failure> {
     let identity = args.who.identity()?;
     let input = read_input(&args.input)?;
-    let workflow_name = match args.workflow_name {
-        Some(n) => n,
-        None => args
-            .component
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .ok_or_else(|| {
-                Failure::caller(anyhow::anyhow!(
-                    "cannot name the workflow after its file; pass --workflow-name"
-                ))
-            })?
-            .to_owned(),
-    };
+    let workflow_name = name_or_file_stem(args.workflow_name, &args.component, "--workflow-name")?;
     let config = RunnerConfig {
         deadline: Duration::from_secs(args.timeout_secs),
         store_retry: Duration::from_secs(args.store_retry_secs),

@@ -16,7 +16,7 @@ use chrono::{SubsecRound, Utc};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use crate::args::{CacheArgs, IdentityArgs};
+use crate::args::{CacheArgs, IdentityArgs, name_or_file_stem};
 use crate::exit::Failure;
 use crate::output;
 
@@ -113,19 +113,7 @@ pub async fn run(workflows: &dyn WorkflowStore, command: WorkflowsCommand) -> Re
 async fn deploy(workflows: &dyn WorkflowStore, args: DeployArgs) -> Result<(), Failure> {
     let who = args.who.identity()?;
     require_admin(&who, "deploy")?;
-    let name = match args.name {
-        Some(n) => n,
-        None => args
-            .component
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .ok_or_else(|| {
-                Failure::caller(anyhow::anyhow!(
-                    "cannot name the workflow after its file; pass --name"
-                ))
-            })?
-            .to_owned(),
-    };
+    let name = name_or_file_stem(args.name, &args.component, "--name")?;
     validate_workflow_name(&name)
         .map_err(|e| Failure::caller(anyhow::anyhow!("--name: {}", e.reason)))?;
     let bytes = std::fs::read(&args.component)
