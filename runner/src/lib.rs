@@ -427,16 +427,12 @@ impl Runner {
         queue: Arc<dyn bifrost_core::queue::QueueStore>,
         every: Duration,
     ) -> tokio::task::JoinHandle<()> {
-        let runner = Arc::downgrade(self);
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                let Some(runner) = runner.upgrade() else {
-                    break;
-                };
+        self.every_while_alive(every, move |runner| {
+            let queue = queue.clone();
+            async move {
                 let ids = runner.running();
                 if ids.is_empty() {
-                    continue;
+                    return;
                 }
                 match queue.cancelling(&ids).await {
                     Ok(found) => {
@@ -447,6 +443,29 @@ impl Runner {
                     }
                     Err(e) => tracing::warn!(error = %e, "cannot check for cancels"),
                 }
+            }
+        })
+    }
+
+    /// Runs `task` every `every` until the runner is dropped (the task holds it only while
+    /// it runs).
+    fn every_while_alive<F, Fut>(
+        self: &Arc<Self>,
+        every: Duration,
+        task: F,
+    ) -> tokio::task::JoinHandle<()>
+    where
+        F: Fn(Arc<Self>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let runner = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(runner) = runner.upgrade() else {
+                    break;
+                };
+                task(runner).await;
             }
         })
     }
@@ -543,16 +562,9 @@ impl Runner {
 
     /// Sweeps for stuck executions every `every`, until the runner is dropped.
     pub fn spawn_sweeper(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
-        let runner = Arc::downgrade(self);
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                let Some(runner) = runner.upgrade() else {
-                    break;
-                };
-                if let Err(e) = runner.sweep_stuck().await {
-                    tracing::warn!(error = %e, "sweep for stuck executions failed");
-                }
+        self.every_while_alive(every, |runner| async move {
+            if let Err(e) = runner.sweep_stuck().await {
+                tracing::warn!(error = %e, "sweep for stuck executions failed");
             }
         })
     }
