@@ -1,4 +1,5 @@
-//! Builds the benchmarks' guest programs (`tests/programs`: `trivial` and `bench`) for
+//! Builds the benchmarks' guest programs (`tests/programs`: `trivial` and `bench`; the
+//! `hello` example) for
 //! wasm32-wasip2, in the profile of this build (a release benchmark runs release guests),
 //! and emits their paths as constants.
 
@@ -12,7 +13,14 @@ fn main() {
     // The guests' own target directory (the outer cargo holds the lock on the main one),
     // shared with the tests' build script.
     let target_dir = root.join("target").join("guests");
-    for dir in ["tests/programs", "tests/protocol", "guest", "wit", "types"] {
+    for dir in [
+        "tests/programs",
+        "tests/protocol",
+        "examples/hello",
+        "guest",
+        "wit",
+        "types",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     let release = std::env::var("PROFILE").as_deref() == Ok("release");
@@ -20,8 +28,16 @@ fn main() {
     let mut build = Command::new(&cargo);
     build
         .current_dir(&root)
-        .args(["build", "--target", "wasm32-wasip2", "-p", "test-programs"])
-        .args(["--example", "trivial", "--example", "bench"])
+        .args([
+            "build",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "test-programs",
+            "-p",
+            "hello",
+        ])
+        .args(["--lib", "--example", "trivial", "--example", "bench"])
         .arg("--target-dir")
         .arg(&target_dir)
         .env_remove("RUSTFLAGS")
@@ -37,11 +53,18 @@ fn main() {
         status.success(),
         "building the benchmark guests for wasm32-wasip2 failed (is the target installed? `rustup target add wasm32-wasip2`)"
     );
-    let dir = target_dir
-        .join("wasm32-wasip2")
-        .join(if release { "release" } else { "debug" })
-        .join("examples");
+    let profile_dir =
+        target_dir
+            .join("wasm32-wasip2")
+            .join(if release { "release" } else { "debug" });
+    let dir = profile_dir.join("examples");
     let mut code = String::new();
+    let hello = profile_dir.join("hello.wasm");
+    assert!(hello.exists(), "missing {}", hello.display());
+    code += &format!(
+        "/// The `hello` example workflow.\npub const EXAMPLE_HELLO: &str = {:?};\n",
+        hello.display().to_string()
+    );
     for name in ["trivial", "bench"] {
         let path = dir.join(format!("{name}.wasm"));
         assert!(path.exists(), "missing {}", path.display());

@@ -261,10 +261,10 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
     // Cold start.
     let python = PathBuf::from("target/guests/python/raises.wasm");
     let mut components = vec![(
-        "Rust (bench program)",
-        PathBuf::from(guests::BENCH),
+        "Rust (`hello` example)",
+        PathBuf::from(guests::EXAMPLE_HELLO),
         TARGET_CACHED_RUST,
-        json!({"op": "small"}),
+        json!({"name": "Ada"}),
     )];
     if python.exists() {
         components.push((
