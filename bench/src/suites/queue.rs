@@ -154,14 +154,18 @@ fn p99(samples: &[f64]) -> f64 {
     v[((v.len() as f64 * 0.99).ceil() as usize).clamp(1, v.len()) - 1]
 }
 
-/// Wall seconds of one `run` process.
+/// Wall seconds of one `run` process, which must have run the workflow to an end (exit 0
+/// for `Success`, 1 for another final status: the Python program raises on purpose).
 fn timed_run(cmd: &mut Command) -> anyhow::Result<f64> {
     let clock = Instant::now();
     let out = cmd.output()?;
     let took = clock.elapsed().as_secs_f64();
+    let printed: Option<serde_json::Value> = serde_json::from_slice(&out.stdout).ok();
     anyhow::ensure!(
-        out.status.success(),
-        "run failed: {}",
+        matches!(out.status.code(), Some(0 | 1))
+            && printed.is_some_and(|e| e["status"].as_str().is_some()),
+        "run did not record an execution ({:?}): {}",
+        out.status.code(),
         String::from_utf8_lossy(&out.stderr)
     );
     Ok(took)
@@ -257,6 +261,14 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
             String::new(),
         ]);
     }
+
+    section.note(
+        "Drain: PostgreSQL, Redis and every `serve` process share this machine's 2 cores, so \
+         more processes add claims, connections and context switches but no cores; the rows \
+         show that processes share one queue (each execution ran once: every one ended \
+         `Success`, checked by id), not how it scales across machines, which one machine \
+         cannot measure.",
+    );
 
     // Cold start.
     let python = PathBuf::from("target/guests/python/raises.wasm");
