@@ -149,6 +149,37 @@ fn submit(env: &TestEnv, args: &[&str]) -> Uuid {
         .unwrap()
 }
 
+/// How many executions have reached a final status.
+fn ended(counts: &BTreeMap<String, i64>) -> i64 {
+    counts
+        .iter()
+        .filter(|(status, _)| {
+            !["Pending", "Scheduled", "Running", "Cancelling"].contains(&status.as_str())
+        })
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// The executions that did not end `Success`, with their errors, for a failing test.
+async fn not_successful(b: &Backends) -> Vec<(Uuid, String, Option<String>)> {
+    let admin = bifrost_tests::admin(None);
+    let all = b
+        .service
+        .list(
+            &admin,
+            &bifrost_core::query::ListFilter {
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    all.into_iter()
+        .filter(|e| e.status.as_str() != "Success")
+        .map(|e| (e.id, e.status.as_str().to_owned(), e.error_message))
+        .collect()
+}
+
 fn slow_probe(lines: u32, pause_ms: u64) -> String {
     Input::new(vec![Call::LogSlowly { n: lines, pause_ms }])
         .to_json()
@@ -190,10 +221,15 @@ async fn two_servers_run_every_submitted_execution_once(backend: Backend) {
     );
 
     let counts = wait_for(&env, "every execution to end", &[&a, &b], |c| {
-        c.get("Success").copied().unwrap_or(0) > N as i64
+        ended(c) > N as i64
     })
     .await;
-    assert_eq!(counts.len(), 1, "only Success: {counts:?}");
+    if counts.len() != 1 {
+        panic!(
+            "only Success: {counts:?}; the others: {:#?}",
+            not_successful(&backends).await
+        );
+    }
     let lines = env.stored_lines_per_execution().await;
     assert_eq!(lines.len(), N + 1, "every execution stored its lines");
     assert!(
@@ -403,7 +439,12 @@ async fn a_killed_server_leaves_stuck_executions_and_the_others_do_the_rest() {
     let stuck = counts.get("Stuck").copied().unwrap_or(0);
     let success = counts.get("Success").copied().unwrap_or(0);
     assert!(stuck >= 1, "the victim's running executions: {counts:?}");
-    assert_eq!(stuck + success, N as i64, "{counts:?}");
+    if stuck + success != N as i64 {
+        panic!(
+            "only Stuck and Success: {counts:?}; the others: {:#?}",
+            not_successful(&backends).await
+        );
+    }
     let admin = bifrost_tests::admin(None);
     let all = backends
         .service

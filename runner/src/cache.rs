@@ -148,6 +148,8 @@ impl Runner {
 
     /// Links a compiled component.
     pub fn load(&self, component: &Component) -> Result<LoadedWorkflow, RunError> {
+        crate::engine::check_fits(component)
+            .map_err(|e| RunError::Load(wasmtime::format_err!("{e}")))?;
         let pre = self
             .linker
             .instantiate_pre(component)

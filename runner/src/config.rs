@@ -13,7 +13,9 @@ pub struct RunnerConfig {
     pub deadline: Duration,
     /// Most linear memory one instance may have. Default 256 MiB.
     pub max_memory_bytes: usize,
-    /// Use the pooling instance allocator (default). Each of its `2 * max_instances` memory
+    /// Use the pooling instance allocator (default). It holds, for each of `max_instances`
+    /// instances, 2 linear memories, 4 tables and 32 core instances (a component that needs
+    /// more memories or tables is refused when it is loaded). Each of its memory
     /// slots reserves 4 GiB of address space plus guard regions (about 8 TiB for the
     /// default 1000 instances; address space, not memory), so that guest code runs without
     /// bounds checks. Falls back to on-demand allocation, reserving `max_memory_bytes` per

@@ -15,8 +15,16 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Bytes of each linear memory and table a reused pool slot keeps resident (see `engine`).
 const KEEP_RESIDENT_MEMORY: usize = 4 << 20;
 const KEEP_RESIDENT_TABLE: usize = 64 << 10;
-/// Decommits batched together by the pooling allocator.
-const DECOMMIT_BATCH: usize = 32;
+/// What one instance of a workflow may hold of the pool. The pool has room for
+/// `max_instances` instances that each use all of it, so an execution holding one of the
+/// runner's `max_instances` slots always finds room; [`check_fits`] refuses, when it is
+/// loaded, a component that needs more. A Rust workflow uses 1 memory, 2 tables and 3 core
+/// instances; a Python one (componentize-py) 1 memory, 2 tables and 14 core instances.
+/// Memories are the costly budget (each reserves address space, see `RunnerConfig::pooling`);
+/// tables and core instances cost little.
+pub(crate) const MEMORIES_PER_INSTANCE: u32 = 2;
+pub(crate) const TABLES_PER_INSTANCE: u32 = 4;
+pub(crate) const CORE_INSTANCES_PER_INSTANCE: u32 = 32;
 
 pub(crate) fn engine(config: &RunnerConfig) -> wasmtime::Result<Engine> {
     let mut c = Config::new();
@@ -25,9 +33,9 @@ pub(crate) fn engine(config: &RunnerConfig) -> wasmtime::Result<Engine> {
     if config.pooling {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(config.max_instances)
-            .total_core_instances(config.max_instances * 8)
-            .total_memories(config.max_instances * 2)
-            .total_tables(config.max_instances * 2)
+            .total_core_instances(config.max_instances * CORE_INSTANCES_PER_INSTANCE)
+            .total_memories(config.max_instances * MEMORIES_PER_INSTANCE)
+            .total_tables(config.max_instances * TABLES_PER_INSTANCE)
             .total_stacks(config.max_instances)
             .max_memory_size(config.max_memory_bytes)
             // Reuse a slot without returning its pages to the kernel: reset only the pages
@@ -39,8 +47,14 @@ pub(crate) fn engine(config: &RunnerConfig) -> wasmtime::Result<Engine> {
             .pagemap_scan(wasmtime::Enabled::Auto)
             .linear_memory_keep_resident(KEEP_RESIDENT_MEMORY)
             .table_keep_resident(KEEP_RESIDENT_TABLE)
-            // What is still decommitted goes in batches: fewer system calls and shootdowns.
-            .decommit_batch_size(DECOMMIT_BATCH);
+            // What is still decommitted is decommitted when its instance is dropped, not in
+            // batches: a batched slot stays out of the pool until its batch fills, and the
+            // pool's flush when it runs short misses slots that another thread is
+            // decommitting at that moment. Six probe instances in a pool of twelve tables
+            // failed that way under load ("maximum concurrent limit of 12 for tables
+            // reached"). Unbatched, a slot is back in the pool before its store's drop
+            // returns, so before the runner's slot permit is released.
+            .decommit_batch_size(1);
         c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         // Memory reservation stays at wasmtime's default for 64-bit hosts: 4 GiB of address
         // space (not memory) per slot plus guard regions, so that compiled guest code needs
@@ -79,4 +93,93 @@ pub(crate) fn start_epoch_ticker(engine: &Engine) -> wasmtime::Result<Arc<Atomic
         })
         .map_err(|e| wasmtime::format_err!("cannot start the epoch thread: {e}"))?;
     Ok(stop)
+}
+
+/// Refuses a component whose instance would need more of the pool than
+/// [`MEMORIES_PER_INSTANCE`] and [`TABLES_PER_INSTANCE`] allow, so that it fails when it is
+/// deployed or loaded, not later, when the pool runs short under load.
+pub(crate) fn check_fits(component: &wasmtime::component::Component) -> Result<(), String> {
+    let Some(needs) = component.resources_required() else {
+        return Err(
+            "the component instantiates core modules it imports; a workflow must define them"
+                .into(),
+        );
+    };
+    if needs.num_memories > MEMORIES_PER_INSTANCE || needs.num_tables > TABLES_PER_INSTANCE {
+        return Err(format!(
+            "the component defines {} linear memories and {} tables; a workflow instance may \
+             have at most {MEMORIES_PER_INSTANCE} and {TABLES_PER_INSTANCE}",
+            needs.num_memories, needs.num_tables
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_encoder::{
+        InstanceSection, MemorySection, MemoryType, Module, ModuleArg, ModuleSection, RefType,
+        TableSection, TableType,
+    };
+
+    /// A component of core instances that define these memories and tables between them
+    /// (the pool allows a core module one of each).
+    fn component_with(memories: u32, tables: u32) -> Vec<u8> {
+        let mut component = wasm_encoder::Component::new();
+        let mut instances = InstanceSection::new();
+        for i in 0..memories.max(tables) {
+            let mut module = Module::new();
+            let mut t = TableSection::new();
+            if i < tables {
+                t.table(TableType {
+                    element_type: RefType::FUNCREF,
+                    table64: false,
+                    minimum: 1,
+                    maximum: None,
+                    shared: false,
+                });
+            }
+            module.section(&t);
+            let mut m = MemorySection::new();
+            if i < memories {
+                m.memory(MemoryType {
+                    minimum: 1,
+                    maximum: None,
+                    memory64: false,
+                    shared: false,
+                    page_size_log2: None,
+                });
+            }
+            module.section(&m);
+            component.section(&ModuleSection(&module));
+            instances.instantiate(i, Vec::<(&str, ModuleArg)>::new());
+        }
+        component.section(&instances);
+        component.finish()
+    }
+
+    #[test]
+    fn a_component_that_needs_more_of_the_pool_than_an_instance_has_is_refused() {
+        let engine = engine(&RunnerConfig {
+            max_instances: 2,
+            ..RunnerConfig::default()
+        })
+        .unwrap();
+        let load = |memories, tables| {
+            let bytes = component_with(memories, tables);
+            check_fits(&wasmtime::component::Component::new(&engine, bytes).unwrap())
+        };
+        assert_eq!(load(MEMORIES_PER_INSTANCE, TABLES_PER_INSTANCE), Ok(()));
+        assert_eq!(
+            load(MEMORIES_PER_INSTANCE + 1, 1).unwrap_err(),
+            "the component defines 3 linear memories and 1 tables; a workflow instance may \
+             have at most 2 and 4"
+        );
+        assert!(
+            load(1, TABLES_PER_INSTANCE + 1)
+                .unwrap_err()
+                .contains("5 tables")
+        );
+    }
 }

@@ -725,6 +725,15 @@ impl Runner {
                     } else {
                         Ended::TimedOut
                     }
+                } else if e
+                    .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+                    .is_some()
+                {
+                    // Not the workflow's doing; `engine::check_fits` and the slot permits
+                    // are there so that it does not happen.
+                    Ended::Failed(format!(
+                        "the runner's instance pool is full, the workflow did not start: {e:#}"
+                    ))
                 } else if store.data().memory.refused {
                     Ended::Failed(with_cause(
                         stderr_tail,

@@ -240,7 +240,12 @@ async fn run_one(runner: &Runner, workflows: &dyn WorkflowStore, claimed: Claime
     };
     match runner.run_claimed(&workflow, &claimed).await {
         Ok(execution) => {
-            tracing::info!(%id, status = %execution.status, "execution finished");
+            match &execution.error_message {
+                Some(error) => {
+                    tracing::info!(%id, status = %execution.status, %error, "execution finished")
+                }
+                None => tracing::info!(%id, status = %execution.status, "execution finished"),
+            }
             true
         }
         Err(e) => {
