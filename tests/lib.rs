@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use bifrost_core::logs::{LogStream, MemoryLogStream};
+use bifrost_core::logs::LogStream;
 use bifrost_core::store::ExecutionStore;
 use bifrost_core::{ExecutionsService, Identity};
 use bifrost_redis::RedisLogStream;
@@ -147,7 +147,7 @@ impl TestEnv {
                     .await
                     .expect("open the SQLite store");
                 let store_dyn: Arc<dyn ExecutionStore> = Arc::new(store.clone());
-                let logs_dyn: Arc<dyn LogStream> = Arc::new(MemoryLogStream::new());
+                let logs_dyn: Arc<dyn LogStream> = Arc::new(store.log_stream());
                 TestEnv {
                     backend,
                     service: ExecutionsService::new(store_dyn.clone(), logs_dyn.clone()),

@@ -97,13 +97,11 @@ impl Servers {
     }
 }
 
-/// The embedded default: SQLite in `dir` and the in-process log stream.
+/// The embedded default: SQLite in `dir`, live lines in the same file.
 pub async fn embedded_service(dir: &std::path::Path) -> anyhow::Result<ExecutionsService> {
     let store = SqliteStore::open_file(&dir.join("bifrost.db")).await?;
-    Ok(ExecutionsService::new(
-        Arc::new(store),
-        Arc::new(MemoryLogStream::new()),
-    ))
+    let logs = Arc::new(store.log_stream());
+    Ok(ExecutionsService::new(Arc::new(store), logs))
 }
 
 /// A scratch service for benchmarks that make no query: SQLite in memory and the

@@ -19,9 +19,10 @@ use bifrost_runner::backends::BackendConfig;
 mod args;
 mod commands;
 mod exit;
+mod human;
 mod output;
 
-use commands::executions::{ExecutionsCommand, LogsArgs};
+use commands::executions::{ExecutionsCommand, LogsArgs, View};
 use commands::offline::OfflineArgs;
 use commands::run::RunArgs;
 use commands::sweep::SweepArgs;
@@ -35,7 +36,8 @@ use exit::Failure;
 /// neither set, everything runs on this machine: a SQLite file in the data directory and
 /// log streams in this process. Migrations are applied on start.
 ///
-/// Output is JSON lines: every line one JSON document. Exit codes: 0 success; 1 the
+/// Output is JSON lines: every line one JSON document; `executions list|get|logs` print a
+/// table, a summary and log lines on a terminal (`--output` chooses). Exit codes: 0 success; 1 the
 /// execution ended other than `Success`; 2 the caller's mistake (flags, arguments, an
 /// execution not found or not visible); 3 the infrastructure failed (a backend unreachable).
 #[derive(Parser)]
@@ -55,6 +57,14 @@ struct Cli {
     /// Key prefix of log streams.
     #[arg(long, env = "BIFROST_LOG_PREFIX", default_value = bifrost_redis::DEFAULT_KEY_PREFIX, global = true)]
     log_prefix: String,
+    /// How `executions list|get|logs` print: `human` (a table, a summary, log lines; the
+    /// default on a terminal), `json` (one document), `jsonl` (one document a line; the
+    /// default when stdout is no terminal).
+    #[arg(long, value_enum, global = true)]
+    output: Option<human::OutputFormat>,
+    /// Show times for a person in the machine's local time, not UTC.
+    #[arg(long, global = true)]
+    local_time: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -177,17 +187,27 @@ async fn connect(backends: &BackendConfig) -> Result<ExecutionsService, Failure>
 
 async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let backends = cli.backends();
+    let view = View {
+        format: human::OutputFormat::resolve(cli.output),
+        zone: if cli.local_time {
+            human::Zone::Local
+        } else {
+            human::Zone::Utc
+        },
+    };
     match cli.command {
         // The commands that need no backend.
         Command::WitPackage(args) => commands::wit_package::run(&args)?,
         Command::Offline(args) => return commands::offline::run(&args).await,
-        Command::Run(args) => return commands::run::run(connect(&backends).await?, args).await,
+        Command::Run(args) => {
+            return commands::run::run(connect(&backends).await?, args, view).await;
+        }
         Command::Executions(command) => {
-            return commands::executions::run(&backends.connect_all().await?, command).await;
+            return commands::executions::run(&backends.connect_all().await?, command, view).await;
         }
         Command::Logs(args) => {
             let backends = backends.connect_all().await?;
-            return commands::executions::run(&backends, ExecutionsCommand::Logs(args)).await;
+            return commands::executions::run(&backends, ExecutionsCommand::Logs(args), view).await;
         }
         Command::Serve(args) => commands::queue::serve(backends.connect_all().await?, args).await?,
         Command::Workflows(command) => {

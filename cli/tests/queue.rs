@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bifrost_core::Identity;
@@ -13,7 +13,7 @@ use bifrost_runner::RunRequest;
 use bifrost_runner::backends::{BackendConfig, Backends};
 use bifrost_tests::protocol::Input;
 use bifrost_tests::{Backend, Call, EXAMPLE_HELLO, PROBE, TestEnv};
-use common::{TempDir, assert_exit_0, json_out, runner};
+use common::{Server, TempDir, assert_exit_0, json_out, runner};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -26,59 +26,6 @@ fn deploy(env: &TestEnv, file: &str, name: &str) {
         .output()
         .unwrap();
     assert_exit_0(&out);
-}
-
-/// A `serve` process; its stderr goes to a file in `logs`, shown when a test fails.
-struct Server {
-    child: Option<Child>,
-    stderr: std::path::PathBuf,
-}
-
-impl Server {
-    fn start(env: &TestEnv, logs: &TempDir, args: &[&str]) -> Server {
-        let stderr = logs
-            .0
-            .join(format!("serve-{}.log", Uuid::new_v4().simple()));
-        let child = runner(env)
-            .args(["serve", "--poll-ms", "100"])
-            .args(args)
-            .env("BIFROST_LOG", "bifrost_runner=info")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
-        Server {
-            child: Some(child),
-            stderr,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    /// SIGTERM, then its report, after it exits 0.
-    fn stop(mut self) -> Value {
-        let child = self.child.take().unwrap();
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "serve: {}", self.log());
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("serve's report ({e}): {}", self.log()))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 /// Waits until `done` holds of the store's status counts; panics after [`PATIENCE`].

@@ -5,6 +5,8 @@
 
 mod memory;
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -35,4 +37,31 @@ pub trait LogStream: Send + Sync + 'static {
 
     /// Removes an execution's stream.
     async fn delete(&self, execution_id: Uuid) -> Result<(), LogStreamError>;
+
+    /// Waits, at most `timeout`, until the stream of `execution_id` has an entry with an id
+    /// greater than `after` (any entry, for `None`). A stream whose server can block a
+    /// reader (Redis: `XREAD BLOCK`) does so; the default answers [`Wait::Unsupported`] at
+    /// once and the caller polls [`read`](Self::read) at an interval of its choosing. A
+    /// stream that is deleted meanwhile (moved to the store) wakes no one: the caller
+    /// looks at the execution's status between waits.
+    async fn wait(
+        &self,
+        execution_id: Uuid,
+        after: Option<StreamId>,
+        timeout: Duration,
+    ) -> Result<Wait, LogStreamError> {
+        let _ = (execution_id, after, timeout);
+        Ok(Wait::Unsupported)
+    }
+}
+
+/// How a [`LogStream::wait`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// An entry after the given id is there.
+    Ready,
+    /// The timeout passed first.
+    TimedOut,
+    /// This stream cannot block a reader; poll.
+    Unsupported,
 }

@@ -4,13 +4,13 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::streams::StreamRangeReply;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::streams::{StreamRangeReply, StreamReadReply};
 use std::time::Duration;
 use uuid::Uuid;
 
 use bifrost_core::error::LogStreamError;
-use bifrost_core::logs::LogStream;
+use bifrost_core::logs::{LogStream, Wait};
 use bifrost_core::model::{
     LogEntry, LogLevel, LogMetadata, ParseLogLevelError, ParseStreamIdError, StreamId,
 };
@@ -41,6 +41,10 @@ const STREAM_START: &str = "-";
 pub struct RedisLogStream {
     conn: ConnectionManager,
     prefix: String,
+    client: redis::Client,
+    /// A connection of its own for `XREAD BLOCK`, opened on the first wait: a blocked read
+    /// would hold up every command behind it on the shared connection.
+    blocking: std::sync::Arc<tokio::sync::Mutex<Option<MultiplexedConnection>>>,
 }
 
 impl std::fmt::Debug for RedisLogStream {
@@ -72,12 +76,14 @@ impl RedisLogStream {
             .set_connection_timeout(Some(Duration::from_secs(3)))
             .set_response_timeout(Some(Duration::from_secs(5)))
             .set_number_of_retries(2);
-        let conn = ConnectionManager::new_with_config(client, config)
+        let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(stream_error)?;
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),
+            client,
+            blocking: Default::default(),
         })
     }
 
@@ -213,6 +219,54 @@ impl LogStream for RedisLogStream {
             .iter()
             .map(|e| parse_entry(execution_id, e))
             .collect()
+    }
+
+    /// `XREAD BLOCK` on a connection of its own (waits are served one at a time).
+    #[tracing::instrument(skip_all, fields(%execution_id))]
+    async fn wait(
+        &self,
+        execution_id: Uuid,
+        after: Option<StreamId>,
+        timeout: Duration,
+    ) -> Result<Wait, LogStreamError> {
+        let mut slot = self.blocking.lock().await;
+        let conn = match &mut *slot {
+            Some(conn) => conn,
+            None => {
+                let config = redis::AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(Duration::from_secs(3)))
+                    // The server answers when the block ends; allow it that and a margin.
+                    .set_response_timeout(Some(timeout + Duration::from_secs(5)));
+                let conn = self
+                    .client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+                    .map_err(stream_error)?;
+                slot.insert(conn)
+            }
+        };
+        let block_ms = u64::try_from(timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let reply: Result<Option<StreamReadReply>, _> = redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(1)
+            .arg("BLOCK")
+            .arg(block_ms)
+            .arg("STREAMS")
+            .arg(self.key(execution_id))
+            .arg(after.map_or_else(|| "0-0".to_owned(), |a| a.to_string()))
+            .query_async(conn)
+            .await;
+        match reply {
+            Ok(Some(r)) if r.keys.iter().any(|k| !k.ids.is_empty()) => Ok(Wait::Ready),
+            Ok(_) => Ok(Wait::TimedOut),
+            Err(e) => {
+                // The next wait opens a new connection.
+                *slot = None;
+                Err(stream_error(e))
+            }
+        }
     }
 
     #[tracing::instrument(skip_all, fields(%execution_id))]

@@ -8,7 +8,8 @@
 //!
 //! | `REDIS_URL` | log stream |
 //! |---|---|
-//! | unset | in this process ([`MemoryLogStream`]) |
+//! | unset, store on SQLite | table `live_logs` of the SQLite file ([`SqliteLogStream`](bifrost_sql::SqliteLogStream)): every process that opens the file sees the lines of a running execution |
+//! | unset, store on PostgreSQL | in this process ([`MemoryLogStream`]): other processes see the lines once the run has ended |
 //! | `redis://...`, `rediss://...`, `unix://...` | Redis Streams |
 //!
 //! The data directory is `BIFROST_DATA_DIR` if set, else `$XDG_DATA_HOME/bifrost`, else
@@ -111,8 +112,8 @@ pub enum StoreKind {
 pub enum LogStreamKind {
     /// Redis at this URL.
     Redis(String),
-    /// In this process.
-    Memory,
+    /// On this machine: in the SQLite file when the store is SQLite, else in this process.
+    Local,
 }
 
 /// The default data directory (see the module docs); `None` when no home is known.
@@ -174,7 +175,7 @@ impl BackendConfig {
     /// The log stream the configuration selects, checked for form but not connected.
     pub fn log_stream_kind(&self) -> Result<LogStreamKind, BackendError> {
         match self.redis_url.as_deref() {
-            None => Ok(LogStreamKind::Memory),
+            None => Ok(LogStreamKind::Local),
             Some(url)
                 if ["redis://", "rediss://", "unix://", "redis+unix://"]
                     .iter()
@@ -201,43 +202,53 @@ impl BackendConfig {
     /// same store.
     pub async fn connect_all(&self) -> Result<Backends, BackendError> {
         let store_kind = self.store_kind()?;
-        let logs: Arc<dyn LogStream> = match self.log_stream_kind()? {
-            LogStreamKind::Memory => Arc::new(MemoryLogStream::new()),
+        let redis: Option<Arc<dyn LogStream>> = match self.log_stream_kind()? {
+            LogStreamKind::Local => None,
             LogStreamKind::Redis(url) => {
                 let prefix = self.log_prefix.as_deref().unwrap_or(DEFAULT_KEY_PREFIX);
-                Arc::new(
+                Some(Arc::new(
                     RedisLogStream::connect_with_prefix(&url, prefix)
                         .await
                         .map_err(|e| BackendError::unreachable("REDIS_URL", e))?,
-                )
+                ))
             }
         };
         type Stores = (
             Arc<dyn ExecutionStore>,
             Arc<dyn WorkflowStore>,
             Arc<dyn QueueStore>,
+            Arc<dyn LogStream>,
         );
-        fn both<S: ExecutionStore + WorkflowStore + QueueStore>(store: S) -> Stores {
+        fn all<S: ExecutionStore + WorkflowStore + QueueStore>(
+            store: S,
+            local: Arc<dyn LogStream>,
+        ) -> Stores {
             let store = Arc::new(store);
-            (store.clone(), store.clone(), store)
+            (store.clone(), store.clone(), store, local)
         }
-        let (store, workflows, queue) = match store_kind {
-            StoreKind::Postgres(url) => both(
+        let sqlite = |store: SqliteStore| {
+            let local: Arc<dyn LogStream> = Arc::new(store.log_stream());
+            all(store, local)
+        };
+        let (store, workflows, queue, local) = match store_kind {
+            StoreKind::Postgres(url) => all(
                 PostgresStore::connect(&url)
                     .await
                     .map_err(|e| BackendError::unreachable("DATABASE_URL", e))?,
+                Arc::new(MemoryLogStream::new()),
             ),
-            StoreKind::SqliteUrl(url) => both(
+            StoreKind::SqliteUrl(url) => sqlite(
                 SqliteStore::connect(&url)
                     .await
                     .map_err(|e| BackendError::unreachable("DATABASE_URL", e))?,
             ),
             StoreKind::SqliteFile(path) => {
-                both(SqliteStore::open_file(&path).await.map_err(|e| {
+                sqlite(SqliteStore::open_file(&path).await.map_err(|e| {
                     BackendError::unreachable("DATABASE_URL", format!("{} ({e})", path.display()))
                 })?)
             }
         };
+        let logs = redis.unwrap_or(local);
         Ok(Backends {
             service: ExecutionsService::new(store, logs),
             workflows,
@@ -275,7 +286,7 @@ mod tests {
         ));
         assert_eq!(
             cfg(None, None).log_stream_kind().unwrap(),
-            LogStreamKind::Memory
+            LogStreamKind::Local
         );
         assert!(matches!(
             cfg(None, Some("redis://h:1")).log_stream_kind().unwrap(),

@@ -48,6 +48,7 @@ mod compiled;
 mod config;
 mod cpu;
 mod engine;
+pub mod follow;
 mod lease;
 mod limiter;
 pub mod offline;
@@ -305,10 +306,22 @@ impl Runner {
     pub async fn run(
         &self,
         workflow: &LoadedWorkflow,
+        request: RunRequest,
+    ) -> Result<Execution, RunError> {
+        self.run_with_id(workflow, request, Uuid::new_v4()).await
+    }
+
+    /// Like [`run`](Self::run), recording the execution as `id`, which the caller knows
+    /// before the run starts (to follow its log with [`follow`](crate::follow::follow),
+    /// say). `id` must be new: a fresh [`Uuid::new_v4`]; an id already recorded fails as
+    /// the store refuses it.
+    pub async fn run_with_id(
+        &self,
+        workflow: &LoadedWorkflow,
         mut request: RunRequest,
+        id: Uuid,
     ) -> Result<Execution, RunError> {
         let input = prepare(&mut request, &self.config.limits)?;
-        let id = Uuid::new_v4();
         let store = &self.store;
         let new = NewExecution {
             id,

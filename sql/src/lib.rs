@@ -36,4 +36,4 @@ mod sqlite;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteLogStream, SqliteStore};

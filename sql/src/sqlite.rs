@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use bifrost_core::store::{ExecutionStore, RunStart, merge_variables};
 
-use crate::error::db;
+pub(crate) use crate::error::db;
 use bifrost_core::error::StoreError;
 use bifrost_core::identity::Scope;
 use bifrost_core::model::{
@@ -28,8 +28,11 @@ use bifrost_core::model::{
 };
 use bifrost_core::query::ListQuery;
 
+mod live_logs;
 mod queue;
 mod workflows;
+
+pub use live_logs::SqliteLogStream;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -124,6 +127,13 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// The live log streams kept in the same file, visible to every process that opens it.
+    pub fn log_stream(&self) -> SqliteLogStream {
+        SqliteLogStream {
+            pool: self.pool.clone(),
+        }
+    }
+
     /// Records a new execution: `Pending` (started at its creation, no deadline yet) or
     /// `Running`.
     async fn insert_execution(
@@ -171,6 +181,16 @@ fn uuid(s: &str) -> Result<Uuid, StoreError> {
 
 fn json(s: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Database(format!("stored JSON: {e}")))
+}
+
+/// An inclusive start as the integer columns `(stream_ms, stream_seq)`; `None` when no
+/// stored id can be at or after it.
+fn stream_start(start: StreamId) -> Option<(i64, i64)> {
+    match (i64::try_from(start.ms), i64::try_from(start.seq)) {
+        (Ok(ms), Ok(seq)) => Some((ms, seq)),
+        (Ok(ms), Err(_)) if ms < i64::MAX => Some((ms + 1, 0)),
+        _ => None,
+    }
 }
 
 fn id_text(id: Uuid) -> String {
@@ -662,10 +682,8 @@ impl ExecutionStore for SqliteStore {
         start: StreamId,
         count: u32,
     ) -> Result<Vec<LogEntry>, StoreError> {
-        let (ms, seq) = match (i64::try_from(start.ms), i64::try_from(start.seq)) {
-            (Ok(ms), Ok(seq)) => (ms, seq),
-            (Ok(ms), Err(_)) if ms < i64::MAX => (ms + 1, 0),
-            _ => return Ok(Vec::new()),
+        let Some((ms, seq)) = stream_start(start) else {
+            return Ok(Vec::new());
         };
         let rows: Vec<LogRow> = sqlx::query_as(
             "SELECT execution_id, level, message, log_metadata, \"timestamp\", stream_ms, stream_seq \

@@ -12,16 +12,34 @@ use clap::{Args, Subcommand};
 use crate::args::IdentityArgs;
 use crate::commands::queue::{CancelArgs, SubmitArgs, cancel_command, submit_command};
 use crate::exit::Failure;
+use crate::human::{self, OutputFormat, Zone};
 use crate::output;
+
+/// How the query commands print: the format and the clock (global flags).
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    /// `--output`, resolved.
+    pub format: OutputFormat,
+    /// `--local-time`.
+    pub zone: Zone,
+}
 
 /// Query executions.
 #[derive(Subcommand)]
 pub enum ExecutionsCommand {
-    /// List executions, newest first, one JSON object a line.
+    /// List executions, newest first: a table on a terminal, else one JSON object a line.
+    ///
+    /// Example: bifrost-runner executions list --status Failed --start-date 2026-12-01
     List(ListArgs),
-    /// Print one execution as a JSON object.
+    /// Print one execution: a summary on a terminal, else a JSON object.
+    ///
+    /// Example: bifrost-runner executions get 0193a1f2-7c4e-7d2a-9b8e-1f2a3b4c5d6e
     Get(GetArgs),
-    /// Print an execution's log entries, one JSON object a line.
+    /// Print an execution's log entries: `time LEVEL message {metadata}` lines on a
+    /// terminal, else one JSON object a line; with --follow, each new entry as it is written,
+    /// until the execution ends (its final status on stderr; exit 0 on `Success`, 1 else).
+    ///
+    /// Example: bifrost-runner executions logs 0193a1f2-7c4e-7d2a-9b8e-1f2a3b4c5d6e --follow
     Logs(LogsArgs),
     /// Queue an execution of a deployed workflow for `serve` to run; print its id.
     ///
@@ -72,27 +90,36 @@ pub struct LogsArgs {
     /// First entry id (inclusive): `<ms>-<seq>`, `<ms>`, or `0` for the beginning.
     #[arg(long)]
     start: Option<String>,
-    /// Most entries (default 100, at most 1000).
-    #[arg(long)]
+    /// Most entries (default 100, at most 1000); not with --follow.
+    #[arg(long, conflicts_with = "follow")]
     count: Option<u32>,
+    /// Print each new entry as it is written, until the execution has ended. Redis is
+    /// blocked on (`XREAD BLOCK`); the embedded SQLite stream is read every 100 ms.
+    #[arg(long, short = 'f')]
+    follow: bool,
     #[command(flatten)]
     who: IdentityArgs,
 }
 
 /// Runs one `executions` command.
-pub async fn run(backends: &Backends, command: ExecutionsCommand) -> Result<ExitCode, Failure> {
+pub async fn run(
+    backends: &Backends,
+    command: ExecutionsCommand,
+    view: View,
+) -> Result<ExitCode, Failure> {
     let service = &backends.service;
     match command {
-        ExecutionsCommand::List(args) => list(service, args).await?,
-        ExecutionsCommand::Get(args) => get(service, args).await?,
-        ExecutionsCommand::Logs(args) => logs(service, args).await?,
-        ExecutionsCommand::Submit(args) => return submit_command(backends, args).await,
+        ExecutionsCommand::List(args) => list(service, args, view).await?,
+        ExecutionsCommand::Get(args) => get(service, args, view).await?,
+        ExecutionsCommand::Logs(args) if args.follow => return follow(service, args, view).await,
+        ExecutionsCommand::Logs(args) => logs(service, args, view).await?,
+        ExecutionsCommand::Submit(args) => return submit_command(backends, args, view).await,
         ExecutionsCommand::Cancel(args) => cancel_command(backends, args).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn list(service: &ExecutionsService, args: ListArgs) -> Result<(), Failure> {
+async fn list(service: &ExecutionsService, args: ListArgs, view: View) -> Result<(), Failure> {
     let status = args
         .status
         .map(|s| s.parse::<ExecutionStatus>())
@@ -106,17 +133,24 @@ async fn list(service: &ExecutionsService, args: ListArgs) -> Result<(), Failure
         limit: args.limit,
     };
     let rows = service.list(&args.who.identity()?, &filter).await?;
-    output::json_lines(&rows)
+    match view.format {
+        OutputFormat::Human => output::human(&human::table(&rows, view.zone)),
+        OutputFormat::Json => output::json_array(&rows),
+        OutputFormat::Jsonl => output::json_lines(&rows),
+    }
 }
 
-async fn get(service: &ExecutionsService, args: GetArgs) -> Result<(), Failure> {
+async fn get(service: &ExecutionsService, args: GetArgs, view: View) -> Result<(), Failure> {
     let execution = service
         .get(&args.who.identity()?, &args.execution_id)
         .await?;
-    output::json_line(&execution)
+    match view.format {
+        OutputFormat::Human => output::human(human::summary(&execution, view.zone).trim_end()),
+        OutputFormat::Json | OutputFormat::Jsonl => output::json_line(&execution),
+    }
 }
 
-async fn logs(service: &ExecutionsService, args: LogsArgs) -> Result<(), Failure> {
+async fn logs(service: &ExecutionsService, args: LogsArgs, view: View) -> Result<(), Failure> {
     let entries = service
         .logs(
             &args.who.identity()?,
@@ -126,5 +160,54 @@ async fn logs(service: &ExecutionsService, args: LogsArgs) -> Result<(), Failure
             args.count,
         )
         .await?;
-    output::json_lines(&entries)
+    match view.format {
+        OutputFormat::Human => entries
+            .iter()
+            .try_for_each(|e| output::human(&human::log_line(e, view.zone))),
+        OutputFormat::Json => output::json_array(&entries),
+        OutputFormat::Jsonl => output::json_lines(&entries),
+    }
 }
+
+/// `logs --follow`: the entries as they come, then the final status on stderr; exits as
+/// `run` does. Ctrl-C ends it quietly (exit 130).
+async fn follow(
+    service: &ExecutionsService,
+    args: LogsArgs,
+    view: View,
+) -> Result<ExitCode, Failure> {
+    if view.format == OutputFormat::Json {
+        return Err(Failure::caller(anyhow::anyhow!(
+            "--follow prints entries as they come: use --output jsonl or human, not json"
+        )));
+    }
+    let who = args.who.identity()?;
+    let followed = bifrost_runner::follow::follow(
+        service,
+        &who,
+        &args.execution_id,
+        args.start.as_deref(),
+        |entry| match view.format {
+            OutputFormat::Human => output::human(&human::log_line(&entry, view.zone)),
+            _ => output::json_line(&entry),
+        },
+    );
+    let execution = tokio::select! {
+        execution = followed => execution?,
+        _ = tokio::signal::ctrl_c() => return Ok(ExitCode::from(INTERRUPTED)),
+    };
+    anstream::eprintln!("{}", human::final_status(&execution));
+    Ok(exit_code(execution.status))
+}
+
+/// The exit code of a command that waited for an execution: 0 on `Success`, 1 else.
+pub fn exit_code(status: ExecutionStatus) -> ExitCode {
+    if status == ExecutionStatus::Success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The exit code of a command ended by Ctrl-C (128 + SIGINT), as shells report it.
+pub const INTERRUPTED: u8 = 130;

@@ -15,7 +15,9 @@ use clap::Args;
 use uuid::Uuid;
 
 use crate::args::{CacheArgs, IdentityArgs, read_input};
+use crate::commands::executions::{View, exit_code};
 use crate::exit::Failure;
+use crate::human;
 use crate::output;
 
 /// `executions submit`.
@@ -34,6 +36,9 @@ pub struct SubmitArgs {
     /// `Success`, 1 on any other final status).
     #[arg(long)]
     wait: bool,
+    /// With --wait: print the execution's log lines on stderr as they are written.
+    #[arg(long, short = 'f', requires = "wait")]
+    follow: bool,
     /// Form that triggered the run.
     #[arg(long)]
     form_id: Option<Uuid>,
@@ -55,7 +60,11 @@ pub struct CancelArgs {
 
 /// Records a submitted execution; prints its id (`{"execution_id": ...}`), or with
 /// `--wait` the finished execution.
-pub async fn submit_command(backends: &Backends, args: SubmitArgs) -> Result<ExitCode, Failure> {
+pub async fn submit_command(
+    backends: &Backends,
+    args: SubmitArgs,
+    view: View,
+) -> Result<ExitCode, Failure> {
     let identity = args.who.identity()?;
     let input = read_input(&args.input)?;
     let at = args
@@ -91,20 +100,24 @@ pub async fn submit_command(backends: &Backends, args: SubmitArgs) -> Result<Exi
         return Ok(ExitCode::SUCCESS);
     }
     let id_text = id.to_string();
-    let execution = loop {
-        let execution = backends.service.get(&identity, &id_text).await?;
-        if execution.status.is_final() {
-            break execution;
+    let execution = if args.follow {
+        bifrost_runner::follow::follow(&backends.service, &identity, &id_text, None, |entry| {
+            anstream::eprintln!("{}", human::log_line(&entry, view.zone));
+            Ok::<_, Failure>(())
+        })
+        .await?
+    } else {
+        loop {
+            let execution = backends.service.get(&identity, &id_text).await?;
+            if execution.status.is_final() {
+                break execution;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let status = execution.status;
     output::json_line(&execution.redact_for(is_admin))?;
-    Ok(if status == ExecutionStatus::Success {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(exit_code(status))
 }
 
 /// Cancels an execution the caller may see; prints `{"execution_id", "status"}`.

@@ -4,14 +4,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use bifrost_core::ExecutionsService;
-use bifrost_core::model::ExecutionStatus;
-use bifrost_runner::{RunRequest, Runner, RunnerConfig};
+use bifrost_core::{ApiError, ExecutionsService, Identity};
+use bifrost_runner::{RunError, RunRequest, Runner, RunnerConfig};
 use clap::Args;
 use uuid::Uuid;
 
 use crate::args::{CacheArgs, IdentityArgs, name_or_file_stem, read_input};
+use crate::commands::executions::{View, exit_code};
 use crate::exit::Failure;
+use crate::human;
 use crate::output;
 
 /// Run a workflow component as a new execution and print the finished execution.
@@ -44,6 +45,10 @@ pub struct RunArgs {
     /// the execution `Stuck`.
     #[arg(long, env = "BIFROST_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     lease_secs: u64,
+    /// Print the execution's log lines on stderr as they are written (the finished
+    /// execution still goes to stdout).
+    #[arg(long, short = 'f')]
+    follow: bool,
     #[command(flatten)]
     who: IdentityArgs,
     #[command(flatten)]
@@ -51,7 +56,11 @@ pub struct RunArgs {
 }
 
 /// Runs the component; exit 0 on `Success`, 1 on any other final status.
-pub async fn run(service: ExecutionsService, args: RunArgs) -> Result<ExitCode, Failure> {
+pub async fn run(
+    service: ExecutionsService,
+    args: RunArgs,
+    view: View,
+) -> Result<ExitCode, Failure> {
     let identity = args.who.identity()?;
     let input = read_input(&args.input)?;
     let workflow_name = name_or_file_stem(args.workflow_name, &args.component, "--workflow-name")?;
@@ -64,6 +73,7 @@ pub async fn run(service: ExecutionsService, args: RunArgs) -> Result<ExitCode, 
     };
     let is_admin = identity.is_platform_admin;
     let lease = config.lease;
+    let service_for_follow = service.clone();
     let runner = Runner::new(service.clone(), config)
         .map_err(|e| Failure::infrastructure(anyhow::anyhow!("{e:#}")))?;
     // Executions other runners left behind are swept beside this run, never before it:
@@ -75,24 +85,71 @@ pub async fn run(service: ExecutionsService, args: RunArgs) -> Result<ExitCode, 
         }
     });
     let workflow = runner.load_file(&args.component)?;
-    let execution = runner
-        .run(
-            &workflow,
-            RunRequest {
-                workflow_name,
-                input,
-                identity,
-                form_id: args.form_id,
-                session_id: args.session_id,
-            },
-        )
-        .await?;
+    let id = Uuid::new_v4();
+    let who = identity.clone();
+    let run = runner.run_with_id(
+        &workflow,
+        RunRequest {
+            workflow_name,
+            input,
+            identity,
+            form_id: args.form_id,
+            session_id: args.session_id,
+        },
+        id,
+    );
+    let execution = if args.follow {
+        follow_while(&service_for_follow, &who, id, view, run).await?
+    } else {
+        run.await?
+    };
     // Printed as the caller may see it: variables and resource figures for admins.
     let execution = execution.redact_for(is_admin);
     output::json_line(&execution)?;
-    Ok(if execution.status == ExecutionStatus::Success {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(exit_code(execution.status))
+}
+
+/// Runs `run` to its end while printing execution `id`'s log lines on stderr as they are
+/// written, from the moment its row is recorded; returns what `run` returns.
+pub async fn follow_while<T>(
+    service: &ExecutionsService,
+    who: &Identity,
+    id: Uuid,
+    view: View,
+    run: impl Future<Output = Result<T, RunError>>,
+) -> Result<T, Failure> {
+    let id_text = id.to_string();
+    let follow = async {
+        // The row is written when the run starts.
+        loop {
+            match service.get(who, &id_text).await {
+                Ok(_) => break,
+                Err(ApiError::NotFound(_)) => tokio::time::sleep(Duration::from_millis(20)).await,
+                Err(e) => return Err(Failure::from(e)),
+            }
+        }
+        bifrost_runner::follow::follow(service, who, &id_text, None, |entry| {
+            anstream::eprintln!("{}", human::log_line(&entry, view.zone));
+            Ok::<_, Failure>(())
+        })
+        .await
+    };
+    tokio::pin!(run, follow);
+    let (mut ran, mut followed) = (None, false);
+    while ran.is_none() || !followed {
+        tokio::select! {
+            // An error may leave the row short of a final status: follow no further.
+            result = &mut run, if ran.is_none() => ran = Some(result?),
+            outcome = &mut follow, if !followed => {
+                followed = true;
+                if let Err(f) = outcome {
+                    anstream::eprintln!(
+                        "bifrost-runner: the log is no longer followed, the run goes on: {:#}",
+                        f.error
+                    );
+                }
+            }
+        }
+    }
+    Ok(ran.expect("the loop ends once the run has"))
 }

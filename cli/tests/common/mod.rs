@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 use bifrost_tests::TestEnv;
 use serde_json::Value;
@@ -95,3 +95,57 @@ pub fn embedded_runner(data_dir: &std::path::Path) -> Command {
         .env("BIFROST_DATA_DIR", data_dir);
     cmd
 }
+
+/// A `serve` process; its stderr goes to a file in `logs`, shown when a test fails.
+pub struct Server {
+    child: Option<Child>,
+    stderr: std::path::PathBuf,
+}
+
+impl Server {
+    pub fn start(env: &TestEnv, logs: &TempDir, args: &[&str]) -> Server {
+        let stderr = logs
+            .0
+            .join(format!("serve-{}.log", Uuid::new_v4().simple()));
+        let child = runner(env)
+            .args(["serve", "--poll-ms", "100"])
+            .args(args)
+            .env("BIFROST_LOG", "bifrost_runner=info")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        Server {
+            child: Some(child),
+            stderr,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// SIGTERM, then its report, after it exits 0.
+    pub fn stop(mut self) -> Value {
+        let child = self.child.take().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "serve: {}", self.log());
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("serve's report ({e}): {}", self.log()))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
