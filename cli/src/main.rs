@@ -72,6 +72,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a workflow component as a new execution and print the finished execution.
+    ///
+    /// Example: bifrost-runner run hello.wasm --input '{"name": "Ada"}' --follow
     Run(RunArgs),
     /// Query executions: list, get, logs.
     #[command(subcommand)]
@@ -89,10 +91,16 @@ enum Command {
     Logs(LogsArgs),
     /// Mark `Stuck` the executions whose runner stopped, move their logs to the store, and
     /// print their ids.
+    ///
+    /// Example: bifrost-runner sweep --lease-secs 60
     Sweep(SweepArgs),
     /// Write the `bifrost:executions` WIT package for component tooling; print its path.
+    ///
+    /// Example: bifrost-runner wit-package --out-dir wit-deps
     WitPackage(WitPackageArgs),
     /// Run a workflow composed with the virtual provider, answered from a JSON fixture.
+    ///
+    /// Example: bifrost-runner offline report.offline.wasm --fixture fixture.json
     Offline(OfflineArgs),
 }
 

@@ -72,7 +72,13 @@ async fn followers_before_during_and_after_a_run_see_every_line_once(backend: Ba
             .unwrap(),
     );
     let out = runner(&env)
-        .args(["executions", "submit", "probe", "--input", &slow_probe(LINES, 25)])
+        .args([
+            "executions",
+            "submit",
+            "probe",
+            "--input",
+            &slow_probe(LINES, 25),
+        ])
         .output()
         .unwrap();
     assert_exit_0(&out);
@@ -147,7 +153,9 @@ async fn a_follow_of_a_failed_execution_exits_1(backend: Backend) {
     // The line came on stderr as it was written, for a person.
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.lines().any(|l| l.contains("ERROR") && l.ends_with("about to fail")),
+        stderr
+            .lines()
+            .any(|l| l.contains("ERROR") && l.ends_with("about to fail")),
         "{stderr}"
     );
     let id = execution["execution_id"].as_str().unwrap();

@@ -369,7 +369,68 @@ async fn redis_stopped_is_a_typed_error_not_an_empty_list() {
     h.close().await;
 }
 
+/// The stream itself, as every backend keeps it (Redis, the SQLite file): ids strictly
+/// after the last are taken, others refused; a read starts at its id inclusive and
+/// stops at its count; `wait` sees an entry after the given id; delete empties it.
+async fn the_stream_keeps_redis_semantics(backend: Backend) {
+    use bifrost_core::logs::Wait;
+    use std::time::Duration;
+    let env = bifrost_tests::TestEnv::new(backend).await;
+    let id = uuid::Uuid::new_v4();
+    let level = bifrost_core::model::LogLevel::Info;
+    let written =
+        bifrost_tests::append_lines(&*env.logs, id, level, (0..5).map(|i| format!("line {i}")))
+            .await;
+    assert_eq!(env.logs.last_id(id).await.unwrap(), Some(written[4].id));
+    // An entry that is not after the last id is refused.
+    let mut again = written[4].clone();
+    again.message = "again".into();
+    assert!(env.logs.append(&[again]).await.is_err());
+    assert_eq!(env.logs.last_id(id).await.unwrap(), Some(written[4].id));
+    let mut later = written[4].clone();
+    later.id = written[4].id.successor().unwrap().successor().unwrap();
+    // Inclusive start, count.
+    let read = env.logs.read(id, written[1].id, 2).await.unwrap();
+    assert_eq!(read, written[1..3].to_vec());
+    assert!(env.logs.read(id, later.id, 10).await.unwrap().is_empty());
+    // Wait: at once when an entry after the id is there; Redis blocks until one comes.
+    let ready = env
+        .logs
+        .wait(id, Some(written[3].id), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(
+        matches!(ready, Wait::Ready | Wait::Unsupported),
+        "{ready:?}"
+    );
+    if backend == Backend::Servers {
+        let last = written[4].id;
+        let timed_out = env
+            .logs
+            .wait(id, Some(last), Duration::from_millis(100))
+            .await;
+        assert_eq!(timed_out.unwrap(), Wait::TimedOut);
+        let logs = env.logs.clone();
+        let waiter =
+            tokio::spawn(async move { logs.wait(id, Some(last), Duration::from_secs(10)).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        env.logs.append(&[later.clone()]).await.unwrap();
+        assert_eq!(waiter.await.unwrap().unwrap(), Wait::Ready);
+    }
+    env.logs.delete(id).await.unwrap();
+    assert_eq!(env.logs.last_id(id).await.unwrap(), None);
+    assert!(
+        env.logs
+            .read(id, StreamId::MIN, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    env.close().await;
+}
+
 bifrost_tests::on_both_backends!(
+    the_stream_keeps_redis_semantics,
     reader_pages_through_every_line_in_order_live_and_after_the_move,
     reads_during_the_move_see_every_entry_once,
     a_foreign_entry_with_nul_is_moved_with_a_replacement_character,

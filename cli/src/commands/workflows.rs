@@ -28,9 +28,13 @@ pub enum WorkflowsCommand {
     /// Example: bifrost-runner workflows deploy hello.wasm --name hello
     Deploy(DeployArgs),
     /// List the deployed workflows, one JSON object a line, by name.
+    ///
+    /// Example: bifrost-runner workflows list
     List,
     /// Remove a deployed workflow's name (its versions stay stored for the executions that
     /// ran them).
+    ///
+    /// Example: bifrost-runner workflows remove hello
     Remove(RemoveArgs),
 }
 
