@@ -107,21 +107,25 @@ fn ended(counts: &BTreeMap<String, i64>) -> i64 {
         .sum()
 }
 
-/// The executions that did not end `Success`, with their errors, for a failing test.
-async fn not_successful(b: &Backends) -> Vec<(Uuid, String, Option<String>)> {
-    let admin = bifrost_tests::admin(None);
-    let all = b
-        .service
+/// Every execution (up to 1,000), as the platform admin lists them.
+async fn all_executions(b: &Backends) -> Vec<bifrost_core::model::Execution> {
+    b.service
         .list(
-            &admin,
+            &bifrost_tests::admin(None),
             &bifrost_core::query::ListFilter {
                 limit: Some(1000),
                 ..Default::default()
             },
         )
         .await
-        .unwrap();
-    all.into_iter()
+        .unwrap()
+}
+
+/// The executions that did not end `Success`, with their errors, for a failing test.
+async fn not_successful(b: &Backends) -> Vec<(Uuid, String, Option<String>)> {
+    all_executions(b)
+        .await
+        .into_iter()
         .filter(|e| e.status.as_str() != "Success")
         .map(|e| (e.id, e.status.as_str().to_owned(), e.error_message))
         .collect()
@@ -393,17 +397,7 @@ async fn a_killed_server_leaves_stuck_executions_and_the_others_do_the_rest() {
         );
     }
     let admin = bifrost_tests::admin(None);
-    let all = backends
-        .service
-        .list(
-            &admin,
-            &bifrost_core::query::ListFilter {
-                limit: Some(1000),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let all = all_executions(&backends).await;
     let mut stuck_lines = 0;
     for e in all {
         let full = backends
