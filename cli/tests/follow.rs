@@ -173,3 +173,38 @@ bifrost_tests::on_both_backends!(
     followers_before_during_and_after_a_run_see_every_line_once,
     a_follow_of_a_failed_execution_exits_1,
 );
+
+/// Ctrl-C ends a follow quietly, with the exit code shells give SIGINT (130).
+#[tokio::test]
+async fn ctrl_c_ends_a_follow_quietly() {
+    let env = TestEnv::new(Backend::Embedded).await;
+    assert_exit_0(
+        &runner(&env)
+            .args(["workflows", "deploy", PROBE, "--name", "probe"])
+            .output()
+            .unwrap(),
+    );
+    // Pending, with no worker: the follow would wait for ever.
+    let out = runner(&env)
+        .args(["executions", "submit", "probe"])
+        .output()
+        .unwrap();
+    assert_exit_0(&out);
+    let id: Uuid = json_out(&out)["execution_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let child = follower(&env, id);
+    // Time to start and to be waiting (a signal before then would end it by default).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    env.close().await;
+}
