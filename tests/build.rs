@@ -2,10 +2,9 @@
 //! and emits one path constant per component plus `COMPONENTS`, the list of them all (which
 //! the component validation test walks, so a new program is checked without more code).
 //!
-//! The Python programs in `python/` are built with componentize-py (pinned, installed from
-//! PyPI once into a virtual environment in `target/python`), each into a component of the
-//! `workflow` world with a constant `PYTHON_<NAME>`; a component newer than its source, the
-//! WIT and the tool is not built again.
+//! The Python programs (`python/raw`, `python/workflows`) and the Python examples
+//! (`examples/python`) are built into components of the `workflow` world, each with a
+//! constant `PYTHON_<NAME>` (see `python_programs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -89,41 +88,149 @@ fn main() {
     }
     code +=
         "    (\"hello\", EXAMPLE_HELLO),\n    (\"failure-report\", EXAMPLE_FAILURE_REPORT),\n];\n";
-    code += &python_programs(&root, &manifest_dir.join("python"));
+    code += &python_programs(&root, &manifest_dir);
     std::fs::write(out_dir.join("programs.rs"), code).unwrap();
 }
 
-/// componentize-py, pinned.
-const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+/// Builds the Python test programs and examples into components; returns the constants
+/// naming them.
+///
+/// One virtual environment, `target/python`, holds the repository's Python package
+/// (`python/`, installed editable with its test extra, so componentize-py comes in at the
+/// version the package pins, and pytest for its unit tests); it is made once and installed
+/// again when `python/pyproject.toml` changes. `tests/python/raw/*.py` are built with
+/// componentize-py alone (programs against the generated bindings, as any Python component
+/// would be); `tests/python/workflows/*.py` and `examples/python/*.py` with `bifrost-build`,
+/// as workflow authors build theirs. A component newer than its inputs is not built again.
+fn python_programs(root: &Path, tests_dir: &Path) -> String {
+    let package = root.join("python");
+    let raw_dir = tests_dir.join("python").join("raw");
+    let workflows_dir = tests_dir.join("python").join("workflows");
+    let examples_dir = root.join("examples").join("python");
+    for dir in [
+        &package.join("src"),
+        &package.join("pyproject.toml"),
+        &raw_dir,
+        &workflows_dir,
+        &examples_dir,
+    ] {
+        println!("cargo:rerun-if-changed={}", dir.display());
+    }
+    let venv = python_env(root, &package);
+    let bin = venv.join("bin");
+    let wit = root.join("wit");
+    let out = root.join("target").join("guests").join("python");
+    std::fs::create_dir_all(&out).unwrap();
 
-/// Builds each `python/*.py` into a component; returns the constants naming them.
-fn python_programs(root: &Path, dir: &Path) -> String {
-    println!("cargo:rerun-if-changed={}", dir.display());
+    let tool_changed = newest_change(&[&bin.join("componentize-py")]);
+    let mut code = String::new();
+    let mut jobs: Vec<(String, Command)> = Vec::new();
+    for (source, via_package) in py_files(&raw_dir)
+        .into_iter()
+        .map(|s| (s, false))
+        .chain(py_files(&workflows_dir).into_iter().map(|s| (s, true)))
+        .chain(py_files(&examples_dir).into_iter().map(|s| (s, true)))
+    {
+        let name = source.file_stem().unwrap().to_str().unwrap().to_owned();
+        let component = out.join(format!("{name}.wasm"));
+        let shown = source
+            .strip_prefix(root)
+            .unwrap_or(&source)
+            .display()
+            .to_string();
+        let inputs = if via_package {
+            newest_change(&[&source, &wit, &package.join("src")])
+        } else {
+            newest_change(&[&source, &wit])
+        }
+        .max(tool_changed);
+        let built = std::fs::metadata(&component)
+            .and_then(|m| m.modified())
+            .ok();
+        if built.is_none_or(|b| b < inputs) {
+            let mut cmd = if via_package {
+                let mut cmd = Command::new(bin.join("bifrost-build"));
+                cmd.arg(&source).arg("-o").arg(&component);
+                cmd
+            } else {
+                let mut cmd = Command::new(bin.join("componentize-py"));
+                cmd.arg("-d")
+                    .arg(&wit)
+                    .args(["-w", "workflow", "componentize", &name, "-p"])
+                    .arg(source.parent().unwrap())
+                    .arg("-o")
+                    .arg(&component);
+                cmd
+            };
+            cmd.env_remove("PYTHONPATH");
+            jobs.push((shown.clone(), cmd));
+        }
+        code += &format!(
+            "/// Component built from `{shown}` with {}.\npub const PYTHON_{}: &str = {:?};\n",
+            if via_package {
+                "bifrost-build"
+            } else {
+                "componentize-py"
+            },
+            name.to_uppercase(),
+            component.display().to_string()
+        );
+    }
+    // Each build is a separate process of a few seconds: run them side by side.
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .iter_mut()
+            .map(|(shown, cmd)| {
+                let what = format!("building {shown}");
+                scope.spawn(move || run(cmd, &what))
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+    });
+    code
+}
+
+/// The virtual environment with the Python package installed (see [`python_programs`]).
+fn python_env(root: &Path, package: &Path) -> PathBuf {
     let venv = root.join("target").join("python");
-    let tool = venv.join("bin").join("componentize-py");
-    if !tool.exists() {
+    let stamp = venv.join("bifrost-installed-pyproject.toml");
+    let pyproject = std::fs::read_to_string(package.join("pyproject.toml"))
+        .expect("read python/pyproject.toml");
+    let installed = std::fs::read_to_string(&stamp).ok();
+    if installed.as_deref() == Some(pyproject.as_str())
+        && venv.join("bin").join("bifrost-build").exists()
+    {
+        return venv;
+    }
+    if !venv.join("bin").join("python").exists() {
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
         run(
             Command::new(&python).args(["-m", "venv"]).arg(&venv),
             &format!(
-                "{python} -m venv (Python 3 with venv is needed for the Python test programs)"
+                "{python} -m venv (Python 3.11 or later with venv is needed for the Python workflows)"
             ),
         );
-        run(
-            Command::new(venv.join("bin").join("pip")).args([
+    }
+    run(
+        Command::new(venv.join("bin").join("pip"))
+            .args([
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
-                COMPONENTIZE_PY,
-            ]),
-            &format!("pip install {COMPONENTIZE_PY} (from PyPI)"),
-        );
-    }
-    let wit = root.join("wit");
-    let inputs_changed = newest_change(&[&wit, &tool]);
-    let out = root.join("target").join("guests").join("python");
-    std::fs::create_dir_all(&out).unwrap();
-    let mut programs: Vec<PathBuf> = std::fs::read_dir(dir)
+                "--editable",
+            ])
+            .arg(format!("{}[test]", package.display())),
+        "pip install --editable python[test] (the package, componentize-py and pytest from PyPI)",
+    );
+    std::fs::write(&stamp, pyproject).unwrap();
+    venv
+}
+
+/// The `*.py` files of a directory, sorted; none if it does not exist.
+fn py_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -131,33 +238,8 @@ fn python_programs(root: &Path, dir: &Path) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    programs.sort();
-    let mut code = String::new();
-    for source in programs {
-        let name = source.file_stem().unwrap().to_str().unwrap().to_owned();
-        let component = out.join(format!("{name}.wasm"));
-        let built = std::fs::metadata(&component)
-            .and_then(|m| m.modified())
-            .ok();
-        if built.is_none_or(|b| b < inputs_changed.max(newest_change(&[&source]))) {
-            run(
-                Command::new(&tool)
-                    .arg("-d")
-                    .arg(&wit)
-                    .args(["-w", "workflow", "componentize", &name, "-p"])
-                    .arg(dir)
-                    .arg("-o")
-                    .arg(&component),
-                &format!("componentize-py for tests/python/{name}.py"),
-            );
-        }
-        code += &format!(
-            "/// Component built from `tests/python/{name}.py` with componentize-py.\npub const PYTHON_{}: &str = {:?};\n",
-            name.to_uppercase(),
-            component.display().to_string()
-        );
-    }
-    code
+    files.sort();
+    files
 }
 
 /// Runs a command of the build, failing the build with `what` if it fails.

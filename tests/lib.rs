@@ -638,3 +638,48 @@ pub async fn append_lines(
     logs.append(&entries).await.expect("append to the stream");
     entries
 }
+
+/// The store data of an embedding that runs a workflow outside any execution.
+struct Outside {
+    wasi: wasmtime_wasi::WasiCtx,
+    table: wasmtime::component::ResourceTable,
+    executions: bifrost_host::ExecutionsCtx,
+}
+
+impl wasmtime_wasi::WasiView for Outside {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        wasmtime_wasi::WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Runs the workflow component at `path` on `input` in a host of the test's own (the
+/// library embedded as a runner would), bound to `who` but outside any execution; what its
+/// `run` export returned.
+pub async fn run_outside_execution(
+    service: bifrost_core::ExecutionsService,
+    who: Identity,
+    path: &str,
+    input: &str,
+) -> Result<String, String> {
+    use wasmtime::component::{Component, Linker, ResourceTable};
+    let engine = wasmtime::Engine::default();
+    let mut linker = Linker::<Outside>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    bifrost_host::add_to_linker(&mut linker, |s: &mut Outside| &mut s.executions).unwrap();
+    let component = Component::from_file(&engine, path).unwrap();
+    let mut store = wasmtime::Store::new(
+        &engine,
+        Outside {
+            wasi: wasmtime_wasi::WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            executions: bifrost_host::ExecutionsCtx::new(who, service),
+        },
+    );
+    let workflow = bifrost_host::Workflow::instantiate_async(&mut store, &component, &linker)
+        .await
+        .unwrap();
+    workflow.call_run(&mut store, input).await.unwrap()
+}

@@ -5,7 +5,10 @@
 //! 3. composed with the virtual provider (`wac-graph`), in plain wasmtime with only WASI,
 //!    its fixture made from the rows the store holds (the shape `bifrost-runner get` prints).
 //!
-//! Every call answers the same on all three, or the test fails and shows the first call that
+//! and the same probe written in Python with the `bifrost` package (`tests/python/workflows/
+//! probe.py`), in the host on both backends.
+//!
+//! Every call answers the same in all five, or the test fails and shows the first call that
 //! differs. The calls cover every filter and its errors, limits, cursor pages, visibility
 //! for four kinds of caller, `get` with logs, log reads with start and count, and (in a last
 //! run) logging and runtime variables in the current execution.
@@ -15,7 +18,9 @@ use bifrost_core::model::{ExecutionStatus, LogEntry, LogLevel, NewExecution, Out
 use bifrost_runner::{Ended, RunRequest, Runner};
 use bifrost_tests::compose::{plug_provider, run_with_fixture};
 use bifrost_tests::protocol::Input;
-use bifrost_tests::{Answer, Backend, Call, ErrorKind, PROBE, TestEnv, list, logs, test_config};
+use bifrost_tests::{
+    Answer, Backend, Call, ErrorKind, PROBE, PYTHON_PROBE, TestEnv, list, logs, test_config,
+};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -270,12 +275,13 @@ fn write_calls() -> Input {
     ])
 }
 
-/// Runs the probe in the host bound to the current execution, for each run's caller.
-async fn in_host(backend: Backend, runs: &[(Identity, Input)]) -> Vec<Vec<Answer>> {
+/// Runs the probe (the component at `probe`) in the host bound to the current execution,
+/// for each run's caller.
+async fn in_host(backend: Backend, probe: &str, runs: &[(Identity, Input)]) -> Vec<Vec<Answer>> {
     let env = TestEnv::new(backend).await;
     seed(&env).await;
     let runner = Runner::new(env.service.clone(), test_config()).unwrap();
-    let probe = runner.load_file(std::path::Path::new(PROBE)).unwrap();
+    let probe = runner.load_file(std::path::Path::new(probe)).unwrap();
     let mut answers = Vec::new();
     for (who, input) in runs {
         let request = RunRequest {
@@ -361,7 +367,7 @@ fn assert_same(name: &str, calls: &Input, expected: &[Answer], actual: &[Answer]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_probe_answers_alike_on_postgres_redis_embedded_and_the_composed_provider() {
+async fn one_probe_answers_alike_on_postgres_redis_embedded_the_composed_provider_and_in_python() {
     let reads = read_calls();
     let writes = write_calls();
     let mut runs: Vec<(Identity, Input)> = identities()
@@ -371,8 +377,10 @@ async fn one_probe_answers_alike_on_postgres_redis_embedded_and_the_composed_pro
     let org_admin = identities()[1].1.clone();
     runs.push((org_admin, writes.clone()));
 
-    let servers = in_host(Backend::Servers, &runs).await;
-    let embedded = in_host(Backend::Embedded, &runs).await;
+    let servers = in_host(Backend::Servers, PROBE, &runs).await;
+    let embedded = in_host(Backend::Embedded, PROBE, &runs).await;
+    let python_servers = in_host(Backend::Servers, PYTHON_PROBE, &runs).await;
+    let python_embedded = in_host(Backend::Embedded, PYTHON_PROBE, &runs).await;
     let fixture_rows = {
         let env = TestEnv::new(Backend::Embedded).await;
         let rows = seed(&env).await;
@@ -389,7 +397,8 @@ async fn one_probe_answers_alike_on_postgres_redis_embedded_and_the_composed_pro
     for (i, name) in names.iter().enumerate() {
         let calls = &runs[i].1;
         let (mut s, mut e, mut p) = (servers[i].clone(), embedded[i].clone(), provider[i].clone());
-        for answers in [&mut s, &mut e, &mut p] {
+        let (mut ps, mut pe) = (python_servers[i].clone(), python_embedded[i].clone());
+        for answers in [&mut s, &mut e, &mut p, &mut ps, &mut pe] {
             normalise_own_lines(answers);
         }
         assert_same(
@@ -405,6 +414,20 @@ async fn one_probe_answers_alike_on_postgres_redis_embedded_and_the_composed_pro
             &s,
             &p,
             "composed with the provider than in the host",
+        );
+        assert_same(
+            name,
+            calls,
+            &s,
+            &ps,
+            "from the Python probe on PostgreSQL and Redis than from the Rust one",
+        );
+        assert_same(
+            name,
+            calls,
+            &s,
+            &pe,
+            "from the Python probe on the embedded default than from the Rust one",
         );
     }
 

@@ -5,15 +5,14 @@ use std::sync::Arc;
 
 use bifrost_core::model::StreamId;
 use bifrost_core::query::LogRange;
-use bifrost_core::{ApiError, ExecutionsService, Identity};
-use bifrost_host::ExecutionsCtx;
+use bifrost_core::{ApiError, ExecutionsService};
 use bifrost_redis::RedisLogStream;
 use bifrost_tests::protocol::Input;
-use bifrost_tests::{Answer, Backend, Call, ErrorKind, Harness, PROBE, logs, user};
+use bifrost_tests::{
+    Answer, Backend, Call, ErrorKind, Harness, PROBE, PYTHON_PROBE, logs, run_outside_execution,
+    user,
+};
 use serde_json::{Value, json};
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// A `Running` execution of a new regular user, as a runner's row would be.
 async fn running_execution(h: &Harness, workflow: &str) -> uuid::Uuid {
@@ -250,76 +249,40 @@ async fn redis_entries_use_bifrosts_layout() {
     h.close().await;
 }
 
-/// The store data of an embedding that runs the probe outside any execution.
-struct Embedded {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    executions: ExecutionsCtx,
-}
-
-impl WasiView for Embedded {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-/// Runs the probe in a host of the test's own (the library embedded as a runner would),
-/// outside any execution.
-async fn probe_outside_execution(
-    service: ExecutionsService,
-    who: Identity,
-    calls: Vec<Call>,
-) -> Vec<Answer> {
-    let engine = Engine::default();
-    let mut linker = Linker::<Embedded>::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
-    bifrost_host::add_to_linker(&mut linker, |s: &mut Embedded| &mut s.executions).unwrap();
-    let component = Component::from_file(&engine, PROBE).unwrap();
-    let mut store = Store::new(
-        &engine,
-        Embedded {
-            wasi: WasiCtx::builder().build(),
-            table: ResourceTable::new(),
-            executions: ExecutionsCtx::new(who, service),
-        },
-    );
-    let workflow = bifrost_host::Workflow::instantiate_async(&mut store, &component, &linker)
-        .await
-        .unwrap();
-    let out = workflow
-        .call_run(&mut store, &Input::new(calls).to_json().to_string())
-        .await
-        .unwrap()
-        .unwrap();
-    serde_json::from_str(&out).unwrap()
-}
-
 async fn outside_an_execution_the_current_execution_is_an_error(backend: Backend) {
     let h = Harness::new(backend).await;
     let who = user(None);
     let (mine, _) = h.probe(&who, vec![Call::log("INFO", "x")]).await;
-    let a = probe_outside_execution(
-        h.env.service.clone(),
-        who,
-        vec![
-            logs().page(),
-            logs().all(),
-            Call::set_variable("k", json!(1)),
-            Call::Context,
-            logs().of(mine.id.to_string()).page(),
-            Call::log("INFO", "goes to the host's own log"),
-        ],
-    )
-    .await;
-    assert_eq!(a[0].kind(), ErrorKind::NoExecutionContext);
-    assert_eq!(a[1].kind(), ErrorKind::NoExecutionContext);
-    assert_eq!(a[2].kind(), ErrorKind::NoExecutionContext);
-    assert_eq!(a[3].ok()["execution_id"], json!(null));
-    assert_eq!(entries(&a[4]).len(), 1, "an explicit id still works");
-    a[5].ok();
+    let calls = vec![
+        logs().page(),
+        logs().all(),
+        Call::set_variable("k", json!(1)),
+        Call::Context,
+        logs().of(mine.id.to_string()).page(),
+        Call::log("INFO", "goes to the host's own log"),
+    ];
+    // The Rust probe and the Python one (the `bifrost` package) answer alike.
+    for probe in [PROBE, PYTHON_PROBE] {
+        let out = run_outside_execution(
+            h.env.service.clone(),
+            who.clone(),
+            probe,
+            &Input::new(calls.clone()).to_json().to_string(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{probe}: {e}"));
+        let a: Vec<Answer> = serde_json::from_str(&out).unwrap();
+        assert_eq!(a[0].kind(), ErrorKind::NoExecutionContext, "{probe}");
+        assert_eq!(a[1].kind(), ErrorKind::NoExecutionContext, "{probe}");
+        assert_eq!(a[2].kind(), ErrorKind::NoExecutionContext, "{probe}");
+        assert_eq!(a[3].ok()["execution_id"], json!(null), "{probe}");
+        assert_eq!(
+            entries(&a[4]).len(),
+            1,
+            "{probe}: an explicit id still works"
+        );
+        a[5].ok();
+    }
     h.close().await;
 }
 
@@ -363,9 +326,17 @@ async fn redis_stopped_is_a_typed_error_not_an_empty_list() {
         matches!(during, Err(ApiError::Unavailable(_))),
         "{during:?}"
     );
-    // And through the guest.
-    let a = probe_outside_execution(service, who, vec![bifrost_tests::logs().of(id).page()]).await;
-    assert_eq!(a[0].kind(), ErrorKind::Unavailable, "{:?}", a[0]);
+    // And through the guest, in Rust and in Python.
+    let input = Input::new(vec![bifrost_tests::logs().of(id).page()])
+        .to_json()
+        .to_string();
+    for probe in [PROBE, PYTHON_PROBE] {
+        let out = run_outside_execution(service.clone(), who.clone(), probe, &input)
+            .await
+            .unwrap_or_else(|e| panic!("{probe}: {e}"));
+        let a: Vec<Answer> = serde_json::from_str(&out).unwrap();
+        assert_eq!(a[0].kind(), ErrorKind::Unavailable, "{probe}: {:?}", a[0]);
+    }
     h.close().await;
 }
 
