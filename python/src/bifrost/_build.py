@@ -106,7 +106,9 @@ def build(source: Path, output: Path, python_path: list[Path] | None = None) -> 
         command += ["-o", str(output.resolve())]
         # componentize-py adds the site-packages of a virtual environment it finds to the
         # component; point it at an empty one so that only the paths above go in.
-        env = dict(os.environ, VIRTUAL_ENV=str(app / "no-venv"))
+        empty_venv = app / "no-venv"
+        (empty_venv / "lib" / "python3" / "site-packages").mkdir(parents=True)
+        env = dict(os.environ, VIRTUAL_ENV=str(empty_venv), RUST_BACKTRACE="0", RUST_LIB_BACKTRACE="0")
         env.pop("PYTHONPATH", None)
         try:
             import componentize_py  # noqa: F401
@@ -116,9 +118,20 @@ def build(source: Path, output: Path, python_path: list[Path] | None = None) -> 
             ) from None
         done = subprocess.run(command, env=env, cwd=tmp, capture_output=True, text=True)
         if done.returncode != 0:
-            detail = (done.stderr or done.stdout).strip()
-            raise BuildError(f"{source}: componentize-py failed:\n{detail}")
+            raise BuildError(f"{source}: {summarise(done.stderr or done.stdout)}")
     return time.monotonic() - started
+
+
+def summarise(output: str) -> str:
+    """What componentize-py's failure says: the workflow's own Python traceback when
+    importing it failed, without the tool's internal frames; else its output."""
+    text = output.strip()
+    marker = "AssertionError: Traceback (most recent call last):"
+    if marker in text:
+        traceback = text[text.index(marker) + len("AssertionError: ") :]
+        traceback = traceback.split("\n\nCaused by:")[0].strip()
+        return f"importing the workflow failed while building:\n{traceback}"
+    return f"componentize-py failed:\n{text.split(chr(10) + 'Stack backtrace:')[0].strip()}"
 
 
 def main(argv: list[str] | None = None) -> int:
