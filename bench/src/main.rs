@@ -36,6 +36,7 @@ const ALL: &[&str] = &[
     "memory",
     "log-store",
     "queue",
+    "python-guest",
 ];
 
 #[derive(Parser)]
@@ -44,7 +45,7 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
     /// Run only these benchmarks (comma-separated): instantiate, host-calls, list, ingest,
-    /// live-logs, end-to-end, python, memory, log-store, queue.
+    /// live-logs, end-to-end, python, memory, log-store, queue, python-guest.
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(ALL))]
     only: Vec<String>,
     /// Where to write the report; with `--only`, the report holds those sections only.
@@ -253,6 +254,7 @@ async fn bench_all(cli: &Cli) -> anyhow::Result<()> {
             "memory" => suites::memory::run(&ctx).await,
             "log-store" => suites::log_store::run(&ctx).await,
             "queue" => suites::queue::run(&ctx).await,
+            "python-guest" => suites::python_guest::run(&ctx).await,
             _ => unreachable!("checked against ALL"),
         }
         .map_err(|e| e.context(format!("benchmark {name}")))?;

@@ -67,6 +67,18 @@ def test_an_uncaught_exception_fails_with_its_type_and_message_and_logs_the_trac
     assert message.endswith("ValueError: the input has no name")
 
 
+def test_sys_exit_in_a_workflow_fails_it(host: Any) -> None:
+    import sys
+
+    @workflow
+    def leaves() -> None:
+        sys.exit(3)
+
+    with pytest.raises(Failure) as e:
+        _workflow.run("{}")
+    assert e.value.message == "SystemExit: 3"
+
+
 def test_an_exception_without_a_message_is_named_alone(host: Any) -> None:
     @workflow
     def broken() -> None:

@@ -16,22 +16,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// The package's pytest suite (pure parts: names, dates, mapping, paging, logging, the entry
-/// point, against a stand-in host), in the virtual environment the build made.
-#[test]
-fn the_python_packages_unit_tests_pass() {
+/// Runs `python -m ARGS` in `dir` with the virtual environment the build made; its output.
+fn python_module(dir: &Path, args: &[&str]) -> (bool, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let python = root.join("target/python/bin/python");
     let out = std::process::Command::new(&python)
-        .args([
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "python/tests",
-        ])
-        .current_dir(root)
+        .arg("-m")
+        .args(args)
+        .current_dir(root.join(dir))
         .env_remove("PYTHONPATH")
         .output()
         .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
@@ -41,8 +33,27 @@ fn the_python_packages_unit_tests_pass() {
         String::from_utf8_lossy(&out.stderr)
     );
     println!("{text}");
-    assert!(out.status.success(), "pytest failed:\n{text}");
+    (out.status.success(), text)
+}
+
+/// The package's pytest suite (pure parts: names, dates, mapping, paging, logging, the entry
+/// point, the build command's checks, against a stand-in host).
+#[test]
+fn the_python_packages_unit_tests_pass() {
+    let (ok, text) = python_module(
+        Path::new("python"),
+        &["pytest", "-q", "-p", "no:cacheprovider", "tests"],
+    );
+    assert!(ok, "pytest failed:\n{text}");
     assert!(text.contains(" passed"), "pytest ran no test:\n{text}");
+}
+
+/// The package is typed: mypy in strict mode (configured in `python/pyproject.toml`) finds
+/// nothing.
+#[test]
+fn the_python_package_type_checks_strictly() {
+    let (ok, text) = python_module(Path::new("python"), &["mypy", "--no-incremental"]);
+    assert!(ok && text.contains("Success: no issues found"), "mypy:\n{text}");
 }
 
 async fn run(

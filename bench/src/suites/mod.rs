@@ -9,4 +9,5 @@ pub mod live_logs;
 pub mod log_store;
 pub mod memory;
 pub mod python;
+pub mod python_guest;
 pub mod queue;

@@ -16,7 +16,7 @@ use crate::suites::live_logs::prepare_stream;
 
 /// The Python interpreter: `BIFROST_BENCH_PYTHON`, else the virtual environment
 /// `scripts/bench` makes (`target/bench-venv`).
-fn python() -> String {
+pub fn python() -> String {
     std::env::var("BIFROST_BENCH_PYTHON").unwrap_or_else(|_| {
         concat!(
             env!("CARGO_MANIFEST_DIR"),

@@ -30,7 +30,7 @@ def prepare() -> None:
             reconfigure(line_buffering=True)
 
 
-class WitWorld(wit_world.WitWorld):
+class WitWorld(wit_world.WitWorld):  # type: ignore[misc]
     """The world's `run` export: the registered workflow on the execution's input."""
 
     def run(self, input: str) -> str:

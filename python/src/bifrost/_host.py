@@ -8,6 +8,7 @@ a `RuntimeError`, unless a test installed a stand-in with `install`.
 
 from __future__ import annotations
 
+import builtins
 import re
 from typing import Any, Protocol
 
@@ -26,7 +27,7 @@ class Host(Protocol):
         end_date: str | None,
         limit: int | None,
         cursor: str | None,
-    ) -> tuple[list[Any], str | None]: ...
+    ) -> tuple[builtins.list[Any], str | None]: ...
 
     def list(
         self,
@@ -35,13 +36,13 @@ class Host(Protocol):
         start_date: str | None,
         end_date: str | None,
         limit: int | None,
-    ) -> list[Any]: ...
+    ) -> builtins.list[Any]: ...
 
     def get(self, execution_id: str) -> Any: ...
 
     def get_current_logs(
         self, execution_id: str | None, start: str | None, count: int | None
-    ) -> list[Any]: ...
+    ) -> builtins.list[Any]: ...
 
     def log(self, level: LogLevel, message: str, metadata: str | None) -> None: ...
 
@@ -118,7 +119,15 @@ class WitHost:
             limit=limit,
         )
 
-    def list_page(self, workflow_name, status, start_date, end_date, limit, cursor):  # type: ignore[no-untyped-def]
+    def list_page(
+        self,
+        workflow_name: str | None,
+        status: ExecutionStatus | None,
+        start_date: str | None,
+        end_date: str | None,
+        limit: int | None,
+        cursor: str | None,
+    ) -> tuple[builtins.list[Any], str | None]:
         page = self._call(
             self._executions.list_page,
             self._filter(workflow_name, status, start_date, end_date, limit),
@@ -126,28 +135,41 @@ class WitHost:
         )
         return page.executions, page.next_cursor
 
-    def list(self, workflow_name, status, start_date, end_date, limit):  # type: ignore[no-untyped-def]
-        return self._call(
+    def list(
+        self,
+        workflow_name: str | None,
+        status: ExecutionStatus | None,
+        start_date: str | None,
+        end_date: str | None,
+        limit: int | None,
+    ) -> builtins.list[Any]:
+        records: builtins.list[Any] = self._call(
             self._executions.list,
             self._filter(workflow_name, status, start_date, end_date, limit),
         )
+        return records
 
     def get(self, execution_id: str) -> Any:
         return self._call(self._executions.get, execution_id)
 
     def get_current_logs(
         self, execution_id: str | None, start: str | None, count: int | None
-    ) -> list[Any]:
-        return self._call(self._executions.get_current_logs, execution_id, start, count)
+    ) -> builtins.list[Any]:
+        records: builtins.list[Any] = self._call(
+            self._executions.get_current_logs, execution_id, start, count
+        )
+        return records
 
     def log(self, level: LogLevel, message: str, metadata: str | None) -> None:
         self._call(self._logging.log, self._types.LogLevel[level.value], message, metadata)
 
     def execution_id(self) -> str | None:
-        return self._context.execution_id()
+        id: str | None = self._context.execution_id()
+        return id
 
     def workflow_name(self) -> str | None:
-        return self._context.workflow_name()
+        name: str | None = self._context.workflow_name()
+        return name
 
     def caller(self) -> Any:
         return self._context.caller()

@@ -34,7 +34,7 @@ class _Clock:
         pass
 
 
-class WorkflowEventLoop(asyncio.base_events.BaseEventLoop):  # type: ignore[name-defined]
+class WorkflowEventLoop(asyncio.base_events.BaseEventLoop):
     """`BaseEventLoop` with the clock above as its selector."""
 
     def __init__(self) -> None:

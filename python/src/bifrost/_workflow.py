@@ -109,7 +109,7 @@ def run(input_text: str) -> str:
         outcome = function(**arguments)
         if inspect.isawaitable(outcome):
             outcome = _loop.run(_await(outcome))
-    except Exception as e:
+    except BaseException as e:  # the workflow's boundary: SystemExit too ends it Failed
         _log.error("the workflow raised %s", type(e).__name__, exc_info=e)
         raise Failure(describe(e)) from None
     try:

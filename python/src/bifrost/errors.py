@@ -124,7 +124,7 @@ def from_host(error: Any) -> ExecutionsError:
     """The exception for an error the host answered (a case of the WIT `error` variant, as
     the generated bindings name it: `Error_NotFound`, `Error_InvalidArgument`, ...)."""
     case = type(error).__name__.removeprefix("Error_")
-    value = getattr(error, "value", None)
+    value: Any = getattr(error, "value", None)
     if case == "NotFound":
         return ExecutionNotFound(value)
     if case == "PermissionDenied":

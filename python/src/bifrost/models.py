@@ -45,12 +45,9 @@ class ExecutionStatus(StrEnum):
             return text
         if not isinstance(text, str):
             raise TypeError(f"a status is a str, not {type(text).__name__}")
-        key = "".join(c for c in text if c not in "_- \t").lower()
-        if key == "completed":
-            return cls.SUCCESS
-        for status in cls:
-            if status.value.lower() == key:
-                return status
+        found = _STATUS_BY_KEY.get(text.translate(_SEPARATORS).lower())
+        if found is not None:
+            return found
         raise UnknownStatus(text)
 
     @property
@@ -58,6 +55,10 @@ class ExecutionStatus(StrEnum):
         """Whether the execution has ended."""
         return self not in _LIVE_OR_WAITING
 
+
+_SEPARATORS = str.maketrans("", "", "_- \t")
+# Every name `parse` accepts, without separators and in lower case: one lookup per row.
+_STATUS_BY_KEY = {s.value.lower(): s for s in ExecutionStatus} | {"completed": ExecutionStatus.SUCCESS}
 
 _LIVE_OR_WAITING = frozenset(
     {
