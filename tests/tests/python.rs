@@ -53,7 +53,10 @@ fn the_python_packages_unit_tests_pass() {
 #[test]
 fn the_python_package_type_checks_strictly() {
     let (ok, text) = python_module(Path::new("python"), &["mypy", "--no-incremental"]);
-    assert!(ok && text.contains("Success: no issues found"), "mypy:\n{text}");
+    assert!(
+        ok && text.contains("Success: no issues found"),
+        "mypy:\n{text}"
+    );
 }
 
 async fn run(

@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use bifrost_core::Identity;
 use bifrost_core::query::ListFilter;
+use bifrost_core::{ExecutionsService, Identity};
 use bifrost_runner::{Ended, LoadedWorkflow, Runner};
 use serde_json::json;
 
@@ -30,6 +30,31 @@ pub async fn guest_per_call(
         Ended::Returned(_) => Ok(start.elapsed().as_secs_f64() / f64::from(n)),
         other => anyhow::bail!("bench workflow ended {other:?}"),
     }
+}
+
+/// Times `n` native calls of `get(id)` (or, with `get` false, `list` with limit 50) as
+/// `who`, checking each answer's size; seconds per call.
+pub async fn native_per_call(
+    service: &ExecutionsService,
+    who: &Identity,
+    get: bool,
+    id: &str,
+    n: u32,
+) -> anyhow::Result<f64> {
+    let filter = ListFilter {
+        limit: Some(50),
+        ..ListFilter::default()
+    };
+    per_call(n, async || {
+        if get {
+            let e = service.get(who, id).await?;
+            anyhow::ensure!(e.logs.as_ref().is_some_and(|l| l.len() == 20));
+        } else {
+            anyhow::ensure!(service.list(who, &filter).await?.len() == 50);
+        }
+        Ok(())
+    })
+    .await
 }
 
 pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
@@ -62,29 +87,13 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
 
     let get_input = json!({"op": "get", "id": id_text, "n": n});
     let list_input = json!({"op": "list", "n": n, "limit": 50});
-    let filter = ListFilter {
-        limit: Some(50),
-        ..ListFilter::default()
-    };
     let raw_input = json!({"op": "list_raw", "n": n});
     for (call, input) in [
         ("get", &get_input),
         ("list (limit 50)", &list_input),
         ("list (limit 50), raw bindings", &raw_input),
     ] {
-        let native = async || {
-            per_call(n, async || {
-                if call == "get" {
-                    let e = service.get(&who, &id_text).await?;
-                    anyhow::ensure!(e.logs.as_ref().is_some_and(|l| l.len() == 20));
-                } else {
-                    let rows = service.list(&who, &filter).await?;
-                    anyhow::ensure!(rows.len() == 50);
-                }
-                Ok(())
-            })
-            .await
-        };
+        let native = async || native_per_call(&service, &who, call == "get", &id_text, n).await;
         guest_per_call(&runner, &wf, &who, input, n).await?;
         native().await?;
         let p = paired(

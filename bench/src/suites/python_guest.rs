@@ -7,12 +7,11 @@ use std::process::Command;
 use std::time::Instant;
 
 use bifrost_core::Identity;
-use bifrost_core::query::ListFilter;
 use serde_json::json;
 
 use crate::report::Section;
-use crate::stats::{fmt_ratio, fmt_secs, median, per_call};
-use crate::suites::host_calls::guest_per_call;
+use crate::stats::{fmt_ratio, fmt_secs, median};
+use crate::suites::host_calls::{guest_per_call, native_per_call};
 use crate::suites::python::python;
 use crate::{Ctx, guests, setup};
 
@@ -90,27 +89,15 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let who = Identity::operator();
     let n = ctx.scaled(200);
     let id = ctx.get_target().await?.to_string();
-    let filter = ListFilter {
-        limit: Some(50),
-        ..ListFilter::default()
-    };
 
     for (call, input) in [
         ("get", json!({"op": "get", "id": id, "n": n})),
-        ("list (limit 50)", json!({"op": "list", "n": n, "limit": 50})),
+        (
+            "list (limit 50)",
+            json!({"op": "list", "n": n, "limit": 50}),
+        ),
     ] {
-        let native = async || {
-            per_call(n, async || {
-                if call == "get" {
-                    let e = service.get(&who, &id).await?;
-                    anyhow::ensure!(e.logs.as_ref().is_some_and(|l| l.len() == 20));
-                } else {
-                    anyhow::ensure!(service.list(&who, &filter).await?.len() == 50);
-                }
-                Ok(())
-            })
-            .await
-        };
+        let native = async || native_per_call(&service, &who, call == "get", &id, n).await;
         // Warm up each side once.
         guest_per_call(&runner, &py, &who, &input, n).await?;
         guest_per_call(&runner, &rust, &who, &input, n).await?;
