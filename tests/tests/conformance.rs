@@ -6,9 +6,9 @@
 //!    its fixture made from the rows the store holds (the shape `bifrost-runner get` prints).
 //!
 //! and the same probe written in Python with the `bifrost` package (`tests/python/workflows/
-//! probe.py`), in the host on both backends.
+//! probe.py`), the same three ways.
 //!
-//! Every call answers the same in all five, or the test fails and shows the first call that
+//! Every call answers the same in all six, or the test fails and shows the first call that
 //! differs. The calls cover every filter and its errors, limits, cursor pages, visibility
 //! for four kinds of caller, `get` with logs, log reads with start and count, and (in a last
 //! run) logging and runtime variables in the current execution.
@@ -302,8 +302,12 @@ async fn in_host(backend: Backend, probe: &str, runs: &[(Identity, Input)]) -> V
 }
 
 /// Runs the probe composed with the provider, each run with a fresh fixture.
-async fn composed(fixture_rows: &[Value], runs: &[(Identity, Input)]) -> Vec<Vec<Answer>> {
-    let component = plug_provider(std::path::Path::new(PROBE)).unwrap();
+async fn composed(
+    probe: &str,
+    fixture_rows: &[Value],
+    runs: &[(Identity, Input)],
+) -> Vec<Vec<Answer>> {
+    let component = plug_provider(std::path::Path::new(probe)).unwrap();
     let mut answers = Vec::new();
     for (who, input) in runs {
         let fixture = json!({
@@ -387,7 +391,8 @@ async fn one_probe_answers_alike_on_postgres_redis_embedded_the_composed_provide
         env.close().await;
         rows
     };
-    let provider = composed(&fixture_rows, &runs).await;
+    let provider = composed(PROBE, &fixture_rows, &runs).await;
+    let python_provider = composed(PYTHON_PROBE, &fixture_rows, &runs).await;
 
     let mut names: Vec<String> = identities()
         .into_iter()
@@ -398,7 +403,8 @@ async fn one_probe_answers_alike_on_postgres_redis_embedded_the_composed_provide
         let calls = &runs[i].1;
         let (mut s, mut e, mut p) = (servers[i].clone(), embedded[i].clone(), provider[i].clone());
         let (mut ps, mut pe) = (python_servers[i].clone(), python_embedded[i].clone());
-        for answers in [&mut s, &mut e, &mut p, &mut ps, &mut pe] {
+        let mut pp = python_provider[i].clone();
+        for answers in [&mut s, &mut e, &mut p, &mut ps, &mut pe, &mut pp] {
             normalise_own_lines(answers);
         }
         assert_same(
@@ -428,6 +434,13 @@ async fn one_probe_answers_alike_on_postgres_redis_embedded_the_composed_provide
             &s,
             &pe,
             "from the Python probe on the embedded default than from the Rust one",
+        );
+        assert_same(
+            name,
+            calls,
+            &s,
+            &pp,
+            "from the Python probe composed with the provider than from the Rust one in the host",
         );
     }
 
