@@ -310,7 +310,7 @@ impl Drop for TestEnv {
 impl Owned {
     async fn close_pools(&self) {
         match self {
-            Owned::Postgres { store, .. } => store.pool().close().await,
+            Owned::Postgres { store, .. } => store.close().await,
             Owned::Sqlite { store, .. } => store.pool().close().await,
         }
     }

@@ -37,6 +37,7 @@ const ALL: &[&str] = &[
     "log-store",
     "queue",
     "python-guest",
+    "native-floor",
 ];
 
 #[derive(Parser)]
@@ -45,7 +46,7 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
     /// Run only these benchmarks (comma-separated): instantiate, host-calls, list, ingest,
-    /// live-logs, end-to-end, python, memory, log-store, queue, python-guest.
+    /// live-logs, end-to-end, python, memory, log-store, queue, python-guest, native-floor.
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(ALL))]
     only: Vec<String>,
     /// Where to write the report; with `--only`, the report holds those sections only.
@@ -255,6 +256,7 @@ async fn bench_all(cli: &Cli) -> anyhow::Result<()> {
             "log-store" => suites::log_store::run(&ctx).await,
             "queue" => suites::queue::run(&ctx).await,
             "python-guest" => suites::python_guest::run(&ctx).await,
+            "native-floor" => suites::native_floor::run(&ctx).await,
             _ => unreachable!("checked against ALL"),
         }
         .map_err(|e| e.context(format!("benchmark {name}")))?;

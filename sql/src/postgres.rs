@@ -32,6 +32,10 @@ pub struct PostgresStore {
     /// The connection that listens for submissions (`LISTEN bifrost_queue`), opened by the
     /// first wait for work.
     listener: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::postgres::PgListener>>>,
+    /// Connections that plan every execution of a prepared statement with its parameter
+    /// values (`plan_cache_mode = force_custom_plan`), for `list` (see there); made by
+    /// [`connect`](Self::connect), opened as `list` needs them.
+    list_pool: Option<PgPool>,
 }
 
 /// Removes the variables of execution `$1` that were set one at a time, as `vars`, for
@@ -118,6 +122,14 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("invalid URL: {e}")))?;
+        let list_pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy_with(
+                options
+                    .clone()
+                    .options([("plan_cache_mode", "force_custom_plan")]),
+            );
         let pool = PgPoolOptions::new()
             .max_connections(16)
             // Under load, waiting for a connection beats failing a call.
@@ -125,17 +137,38 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(db)?;
-        let store = Self::from_pool(pool);
+        let store = Self::from_pool(pool).with_list_pool(list_pool);
         store.migrate().await?;
         Ok(store)
     }
 
     /// Wraps an existing pool; call [`migrate`](Self::migrate) before use.
+    ///
+    /// `list` then sends unnamed statements on it, planned with their values every time;
+    /// [`with_list_pool`](Self::with_list_pool) gives it prepared statements, a round trip
+    /// a call less, as [`connect`](Self::connect) does.
     pub fn from_pool(pool: PgPool) -> Self {
         Self {
             pool,
             listener: Default::default(),
+            list_pool: None,
         }
+    }
+
+    /// Closes every connection of the store (both pools).
+    pub async fn close(&self) {
+        self.pool.close().await;
+        if let Some(list) = &self.list_pool {
+            list.close().await;
+        }
+    }
+
+    /// Runs `list` on `pool`, as prepared statements: every connection of `pool` must have
+    /// `plan_cache_mode = force_custom_plan` (`PgConnectOptions::options`), so that each
+    /// execution is planned with its values (see `list`).
+    pub fn with_list_pool(mut self, pool: PgPool) -> Self {
+        self.list_pool = Some(pool);
+        self
     }
 
     /// Applies the migrations that have not run yet.
@@ -181,6 +214,16 @@ impl PostgresStore {
         .execute(&self.pool)
         .await.map_err(db)?;
         Ok(())
+    }
+
+    /// The SQL text [`list`](ExecutionStore::list) sends for `scope` and `query`, with its
+    /// parameters as `$1`, `$2`, ... (in the order the filters bind them, the limit last):
+    /// what a benchmark hands to `pgbench` to measure PostgreSQL's own floor for the same
+    /// statement.
+    pub fn list_sql(scope: &Scope, query: &ListQuery, with_variables: bool) -> String {
+        list_query("", scope, query, with_variables)
+            .sql()
+            .to_owned()
     }
 
     /// The plan PostgreSQL runs for [`list`](ExecutionStore::list) with `scope` and
@@ -636,15 +679,18 @@ impl ExecutionStore for PostgresStore {
         query: &ListQuery,
         with_variables: bool,
     ) -> Result<Vec<Execution>, StoreError> {
-        // Not a prepared statement: after five runs PostgreSQL may switch a prepared
-        // statement to a generic plan, chosen without the parameter values, and for `list`
-        // that plan can pick the wrong index for one identity's filters (20 ms instead of
-        // 0.2 ms at a million rows, in the list benchmark). An unnamed statement is planned
-        // with its values every time.
+        // After five runs PostgreSQL may switch a prepared statement to a generic plan,
+        // chosen without the parameter values, and for `list` that plan can pick the wrong
+        // index for one identity's filters (20 ms instead of 0.2 ms at a million rows, in
+        // the list benchmark). So a prepared statement only on the list pool, whose
+        // connections plan with the values every time (`force_custom_plan`: set there
+        // only, as it would cost `get` and the writes a planning each); otherwise an unnamed
+        // statement, which sqlx describes in a round trip of its own before it runs it
+        // (about 0.1 ms here: `scripts/bench --only native-floor`).
         let rows: Vec<ExecutionRow> = list_query("", scope, query, with_variables)
             .build_query_as()
-            .persistent(false)
-            .fetch_all(&self.pool)
+            .persistent(self.list_pool.is_some())
+            .fetch_all(self.list_pool.as_ref().unwrap_or(&self.pool))
             .await
             .map_err(db)?;
         rows.into_iter().map(Execution::try_from).collect()

@@ -8,6 +8,7 @@ pub mod list_scale;
 pub mod live_logs;
 pub mod log_store;
 pub mod memory;
+pub mod native_floor;
 pub mod python;
 pub mod python_guest;
 pub mod queue;
