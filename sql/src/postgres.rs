@@ -122,21 +122,12 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("invalid URL: {e}")))?;
-        let list_pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_lazy_with(
-                options
-                    .clone()
-                    .options([("plan_cache_mode", "force_custom_plan")]),
-            );
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            // Under load, waiting for a connection beats failing a call.
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await
-            .map_err(db)?;
+        let list_pool = pool_options().connect_lazy_with(
+            options
+                .clone()
+                .options([("plan_cache_mode", "force_custom_plan")]),
+        );
+        let pool = pool_options().connect_with(options).await.map_err(db)?;
         let store = Self::from_pool(pool).with_list_pool(list_pool);
         store.migrate().await?;
         Ok(store)
@@ -263,6 +254,29 @@ fn list_query<'a>(
         scope,
         query,
     )
+}
+
+/// The store's pools: 16 connections; under load, waiting for one beats failing a call.
+///
+/// sqlx checks a connection with a round trip (a ping) every time it hands one out, by
+/// default: a round trip more for every call, as long as the call itself for a `get`. Here
+/// only a connection idle for more than a second is checked (one a restarted server closed
+/// while nothing used it is replaced, not failed); one in use under load is taken as it is,
+/// and if the server went away since, the call fails as unavailable (the runner's writes
+/// retry; a guest's read gets the typed error).
+fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < Duration::from_secs(1) {
+                    return Ok(true);
+                }
+                Ok(sqlx::Connection::ping(conn).await.is_ok())
+            })
+        })
 }
 
 /// PostgreSQL binds ids and times in their own types; the status is an enum.
