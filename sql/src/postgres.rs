@@ -122,12 +122,17 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("invalid URL: {e}")))?;
-        let list_pool = pool_options().connect_lazy_with(
+        // Sixteen connections in all, as one pool had before `list` got its own: a runner
+        // process takes no more of the server's connection limit than it did.
+        let list_pool = pool_options(LIST_CONNECTIONS).connect_lazy_with(
             options
                 .clone()
                 .options([("plan_cache_mode", "force_custom_plan")]),
         );
-        let pool = pool_options().connect_with(options).await.map_err(db)?;
+        let pool = pool_options(CONNECTIONS - LIST_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(db)?;
         let store = Self::from_pool(pool).with_list_pool(list_pool);
         store.migrate().await?;
         Ok(store)
@@ -256,7 +261,13 @@ fn list_query<'a>(
     )
 }
 
-/// The store's pools: 16 connections; under load, waiting for one beats failing a call.
+/// Connections of a store made by [`PostgresStore::connect`], both pools together.
+const CONNECTIONS: u32 = 16;
+/// Of those, the connections of the list pool (opened as `list` needs them).
+const LIST_CONNECTIONS: u32 = 4;
+
+/// A store's pool of `connections`; under load, waiting for a connection beats failing a
+/// call.
 ///
 /// sqlx checks a connection with a round trip (a ping) every time it hands one out, by
 /// default: a round trip more for every call, as long as the call itself for a `get`. Here
@@ -264,9 +275,9 @@ fn list_query<'a>(
 /// while nothing used it is replaced, not failed); one in use under load is taken as it is,
 /// and if the server went away since, the call fails as unavailable (the runner's writes
 /// retry; a guest's read gets the typed error).
-fn pool_options() -> PgPoolOptions {
+fn pool_options(connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
-        .max_connections(16)
+        .max_connections(connections)
         .acquire_timeout(Duration::from_secs(30))
         .test_before_acquire(false)
         .before_acquire(|conn, meta| {
