@@ -537,6 +537,34 @@ impl Harness {
             .expect("run the probe")
     }
 
+    /// Loads the workflow component at `path` and runs it as `name` on `input`, as `who`;
+    /// the finished execution.
+    pub async fn run_file(
+        &self,
+        path: &str,
+        name: &str,
+        input: serde_json::Value,
+        who: &Identity,
+    ) -> bifrost_core::model::Execution {
+        let workflow = self
+            .runner
+            .load_file(std::path::Path::new(path))
+            .unwrap_or_else(|e| panic!("load {path}: {e:#}"));
+        self.runner
+            .run(
+                &workflow,
+                bifrost_runner::RunRequest {
+                    workflow_name: name.into(),
+                    input,
+                    identity: who.clone(),
+                    form_id: None,
+                    session_id: None,
+                },
+            )
+            .await
+            .unwrap_or_else(|e| panic!("run {name}: {e:#}"))
+    }
+
     /// Runs the probe, asserts it succeeded, and returns its answers, one per call.
     pub async fn probe(
         &self,

@@ -336,24 +336,14 @@ async fn text_with_nul_is_kept_with_a_replacement_character(backend: Backend) {
 #[tokio::test]
 async fn a_python_exception_names_its_cause() {
     let h = Harness::new(Backend::Embedded).await;
-    let python = h
-        .runner
-        .load_file(std::path::Path::new(bifrost_tests::PYTHON_RAISES))
-        .unwrap();
     let done = h
-        .runner
-        .run(
-            &python,
-            RunRequest {
-                workflow_name: "raises".into(),
-                input: json!({}),
-                identity: user(None),
-                form_id: None,
-                session_id: None,
-            },
+        .run_file(
+            bifrost_tests::PYTHON_RAISES,
+            "raises",
+            json!({}),
+            &user(None),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(done.status, ExecutionStatus::Failed);
     let message = done.error_message.unwrap();
     let cause = message

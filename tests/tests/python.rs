@@ -7,7 +7,6 @@
 use std::path::Path;
 
 use bifrost_core::model::{Execution, ExecutionStatus, LogEntry, LogLevel};
-use bifrost_runner::RunRequest;
 use bifrost_tests::{
     Backend, Harness, PYTHON_EXCEPTION_MAPPING, PYTHON_LOGGING_LEVELS, PYTHON_REFERENCE_EXAMPLES,
     Seed, run_outside_execution, user,
@@ -57,32 +56,6 @@ fn the_python_package_type_checks_strictly() {
         ok && text.contains("Success: no issues found"),
         "mypy:\n{text}"
     );
-}
-
-async fn run(
-    h: &Harness,
-    path: &str,
-    name: &str,
-    input: Value,
-    who: &bifrost_core::Identity,
-) -> Execution {
-    let workflow = h
-        .runner
-        .load_file(Path::new(path))
-        .unwrap_or_else(|e| panic!("load {path}: {e:#}"));
-    h.runner
-        .run(
-            &workflow,
-            RunRequest {
-                workflow_name: name.into(),
-                input,
-                identity: who.clone(),
-                form_id: None,
-                session_id: None,
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("run {name}: {e:#}"))
 }
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -143,14 +116,14 @@ async fn the_reference_examples_run_verbatim(backend: Backend) {
         .unwrap()
         .1;
 
-    let done = run(
-        &h,
-        PYTHON_REFERENCE_EXAMPLES,
-        "reference_examples",
-        json!({"execution_id": failed}),
-        &me,
-    )
-    .await;
+    let done = h
+        .run_file(
+            PYTHON_REFERENCE_EXAMPLES,
+            "reference_examples",
+            json!({"execution_id": failed}),
+            &me,
+        )
+        .await;
     assert_eq!(
         done.status,
         ExecutionStatus::Success,
@@ -208,14 +181,14 @@ async fn exceptions_are_the_reference_ones(backend: Backend) {
         .await;
     let unknown = Uuid::new_v4();
     let input = json!({"unknown": unknown, "foreign": foreign});
-    let done = run(
-        &h,
-        PYTHON_EXCEPTION_MAPPING,
-        "exception_mapping",
-        input.clone(),
-        &me,
-    )
-    .await;
+    let done = h
+        .run_file(
+            PYTHON_EXCEPTION_MAPPING,
+            "exception_mapping",
+            input.clone(),
+            &me,
+        )
+        .await;
     assert_eq!(
         done.status,
         ExecutionStatus::Success,
@@ -318,7 +291,9 @@ async fn exceptions_are_the_reference_ones(backend: Backend) {
 async fn python_logging_arrives_as_written(backend: Backend) {
     let h = Harness::new(backend).await;
     let me = user(None);
-    let done = run(&h, PYTHON_LOGGING_LEVELS, "logging_levels", json!({}), &me).await;
+    let done = h
+        .run_file(PYTHON_LOGGING_LEVELS, "logging_levels", json!({}), &me)
+        .await;
     assert_eq!(
         done.status,
         ExecutionStatus::Success,
@@ -359,14 +334,14 @@ async fn python_logging_arrives_as_written(backend: Backend) {
     assert_eq!(traceback[1], "Traceback (most recent call last):");
     assert_eq!(*traceback.last().unwrap(), "KeyError: 'missing'");
 
-    let failed = run(
-        &h,
-        PYTHON_LOGGING_LEVELS,
-        "logging_levels",
-        json!({"fail": true}),
-        &me,
-    )
-    .await;
+    let failed = h
+        .run_file(
+            PYTHON_LOGGING_LEVELS,
+            "logging_levels",
+            json!({"fail": true}),
+            &me,
+        )
+        .await;
     assert_eq!(failed.status, ExecutionStatus::Failed);
     assert_eq!(
         failed.error_message.as_deref(),
@@ -386,14 +361,14 @@ async fn python_logging_arrives_as_written(backend: Backend) {
         last.message
     );
 
-    let refused = run(
-        &h,
-        PYTHON_LOGGING_LEVELS,
-        "logging_levels",
-        json!({"nope": 1}),
-        &me,
-    )
-    .await;
+    let refused = h
+        .run_file(
+            PYTHON_LOGGING_LEVELS,
+            "logging_levels",
+            json!({"nope": 1}),
+            &me,
+        )
+        .await;
     assert_eq!(refused.status, ExecutionStatus::Failed);
     let message = refused.error_message.unwrap();
     assert!(

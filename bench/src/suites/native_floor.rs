@@ -102,24 +102,13 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
                 .options([("plan_cache_mode", "force_custom_plan")]),
         )
         .await?;
-    let raw = async || {
+    // The statement straight through sqlx, its rows left undecoded.
+    let fetch = async |pool: &sqlx::PgPool, persistent: bool| {
         per_call(n, async || {
             let rows = sqlx::query(&sql)
                 .bind(50i64)
-                .persistent(false)
-                .fetch_all(&pool)
-                .await?;
-            anyhow::ensure!(rows.len() == 50);
-            Ok(())
-        })
-        .await
-    };
-    let raw_prepared = async || {
-        per_call(n, async || {
-            let rows = sqlx::query(&sql)
-                .bind(50i64)
-                .persistent(true)
-                .fetch_all(&prepared_pool)
+                .persistent(persistent)
+                .fetch_all(pool)
                 .await?;
             anyhow::ensure!(rows.len() == 50);
             Ok(())
@@ -159,10 +148,10 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
                 0 => pgbench(&url, &script, "simple", transactions)?,
                 1 => pgbench(&url, &script, "extended", transactions)?,
                 2 => pgbench(&url, &script, "prepared", transactions)?,
-                3 => raw().await?,
+                3 => fetch(&pool, false).await?,
                 4 => decoded().await?,
                 5 => called().await?,
-                _ => raw_prepared().await?,
+                _ => fetch(&prepared_pool, true).await?,
             };
             if round > 0 {
                 samples[which].push(t);

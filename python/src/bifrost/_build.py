@@ -84,7 +84,7 @@ def build(source: Path, output: Path, python_path: list[Path] | None = None) -> 
             "from bifrost._entry import WitWorld\n"
             "from bifrost._workflow import registered\n"
             "if registered() is None:\n"
-            f"    raise RuntimeError({source.name!r} ': no function is decorated with @workflow')\n"
+            f"    raise RuntimeError({f'{source.name}: no function is decorated with @workflow'!r})\n"
         )
         output.parent.mkdir(parents=True, exist_ok=True)
         command = [
