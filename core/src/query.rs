@@ -332,6 +332,11 @@ impl LogRange {
             Some(s) => StreamId::parse_start(s)
                 .map_err(|e| InvalidArgument::new("start", e.to_string()))?,
         };
+        Self::from_id(start, count)
+    }
+
+    /// Validates `count` (default 100, capped at 1000) of a read from `start`.
+    pub fn from_id(start: StreamId, count: Option<u32>) -> Result<Self, InvalidArgument> {
         let count = match count {
             None => DEFAULT_LOG_COUNT,
             Some(0) => return Err(InvalidArgument::new("count", "must be at least 1")),

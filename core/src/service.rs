@@ -175,6 +175,18 @@ impl ExecutionsService {
         count: Option<u32>,
     ) -> Result<Vec<LogEntry>, ApiError> {
         let range = LogRange::validate(start, count)?;
+        self.logs_in(who, current, execution_id, range).await
+    }
+
+    /// [`logs`](Self::logs) with the range already validated (e.g. given as a typed
+    /// [`StreamId`] by the 0.2.0 interface: [`LogRange::from_id`]).
+    pub async fn logs_in(
+        &self,
+        who: &Identity,
+        current: Option<Uuid>,
+        execution_id: Option<&str>,
+        range: LogRange,
+    ) -> Result<Vec<LogEntry>, ApiError> {
         let id = match execution_id {
             Some(s) => {
                 let id = parse_execution_id(s)?;

@@ -1,10 +1,12 @@
 //! The one definition of how the core's values cross the WIT boundary.
 //!
 //! [`wit_conversions!`](crate::wit_conversions) is expanded in each crate that has
-//! bindings of `bifrost:executions/types`: the host (imports) and the virtual provider
-//! (exports), and so will be in a binding of a later WIT version whose records keep these
-//! fields. The helpers below are what it expands to; they are not for other use.
+//! bindings of `bifrost:executions/types`: the host (imports, both versions it links) and
+//! the virtual provider (exports). The helpers below are what it expands to; they are not
+//! for other use.
 
+use bifrost_types::{StreamId, Timestamp};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 /// A UUID in canonical (hyphenated, lower-case) text, without the formatting machinery.
@@ -20,11 +22,35 @@ pub fn json_text(v: &serde_json::Value) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| v.to_string())
 }
 
+/// A time as a WIT `datetime` record (0.2.0 and later).
+#[doc(hidden)]
+pub fn datetime<T: From<Timestamp>>(t: &DateTime<Utc>) -> T {
+    timestamp(t).into()
+}
+
+/// A time as a [`Timestamp`].
+pub fn timestamp(t: &DateTime<Utc>) -> Timestamp {
+    Timestamp::new(t.timestamp(), t.timestamp_subsec_nanos().min(999_999_999)).unwrap_or_default()
+}
+
+/// A stream id as a WIT `stream-id` record (0.2.0 and later).
+#[doc(hidden)]
+pub fn stream_id<T: From<StreamId>>(id: &StreamId) -> T {
+    (*id).into()
+}
+
+/// A stream id as text, `<milliseconds>-<sequence>` (0.1.0).
+#[doc(hidden)]
+pub fn stream_id_text(id: &StreamId) -> String {
+    id.to_string()
+}
+
 /// `From` conversions between the core's model and the types bindgen generates for
 /// `bifrost:executions/types`, in both crates that serve the interface:
 ///
 /// - [`ExecutionStatus`](crate::model::ExecutionStatus) and
-///   [`LogLevel`](crate::model::LogLevel), both ways;
+///   [`LogLevel`](crate::model::LogLevel), both ways; from 0.2.0 on, `stream-id` and
+///   `datetime` both ways with [`StreamId`] and [`Timestamp`];
 /// - [`ApiError`](crate::ApiError) to `error`;
 /// - [`Execution`](crate::model::Execution) to `workflow-execution`,
 ///   [`LogEntry`](crate::model::LogEntry) to `execution-log`,
@@ -32,17 +58,39 @@ pub fn json_text(v: &serde_json::Value) -> String {
 /// - `list-filter` to [`ListFilter`](crate::query::ListFilter).
 ///
 /// It serves wasmtime's `bindgen!` types (the host) and wit-bindgen's export types (the
-/// provider) alike: both generate these records with owned fields of the same types.
+/// provider) alike: both generate these records with owned fields of the same types. The
+/// versions differ only in how times and log entry ids travel (records from 0.2.0, text in
+/// 0.1.0) and in the fields 0.2.0 added; the rest is written once, below.
 ///
 /// `$types` is the generated `types` module, in scope under that name:
 ///
 /// ```ignore
 /// use bindings::bifrost::executions::types;
 /// bifrost_core::wit_conversions!(types);
+/// // A binding of bifrost:executions@0.1.0:
+/// bifrost_core::wit_conversions!(v0_1_types, 0.1);
 /// ```
 #[macro_export]
 macro_rules! wit_conversions {
     ($types:ident) => {
+        $crate::__types::wit_record_conversions!($types);
+        $crate::wit_conversions!(@records $types,
+            time = $crate::wit::datetime,
+            id = $crate::wit::stream_id,
+            added = { log_lines_dropped = |e: &$crate::model::Execution| {
+                e.log_lines_dropped.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0)
+            } }
+        );
+    };
+    ($types:ident, 0.1) => {
+        $crate::wit_conversions!(@records $types,
+            time = $crate::values::rfc3339,
+            id = $crate::wit::stream_id_text,
+            added = {}
+        );
+    };
+    (@records $types:ident, time = $time:path, id = $id:path,
+        added = { $($field:ident = $value:expr),* }) => {
         $crate::__types::wit_enum_conversions!($types);
 
         impl ::core::convert::From<$crate::ApiError> for $types::Error {
@@ -68,20 +116,20 @@ macro_rules! wit_conversions {
         impl ::core::convert::From<$crate::model::LogEntry> for $types::ExecutionLog {
             fn from(e: $crate::model::LogEntry) -> Self {
                 Self {
-                    id: e.id.to_string(),
+                    id: $id(&e.id),
                     execution_id: $crate::wit::uuid_text(&e.execution_id),
                     level: e.level.into(),
                     message: e.message,
                     metadata: e.metadata.as_ref().map(|m| m.as_str().to_owned()),
-                    timestamp: $crate::values::rfc3339(&e.timestamp),
+                    timestamp: $time(&e.timestamp),
                 }
             }
         }
 
         impl ::core::convert::From<$crate::model::Execution> for $types::WorkflowExecution {
             fn from(e: $crate::model::Execution) -> Self {
-                use $crate::values::rfc3339;
                 use $crate::wit::{json_text, uuid_text};
+                $(let $field = ($value)(&e);)*
                 Self {
                     execution_id: uuid_text(&e.id),
                     workflow_name: e.workflow_name,
@@ -95,9 +143,9 @@ macro_rules! wit_conversions {
                     result_type: e.result_type,
                     error_message: e.error_message,
                     duration_ms: e.duration_ms,
-                    started_at: e.started_at.as_ref().map(rfc3339),
-                    completed_at: e.completed_at.as_ref().map(rfc3339),
-                    created_at: rfc3339(&e.created_at),
+                    started_at: e.started_at.as_ref().map($time),
+                    completed_at: e.completed_at.as_ref().map($time),
+                    created_at: $time(&e.created_at),
                     logs: e
                         .logs
                         .map(|logs| logs.into_iter().map(::core::convert::Into::into).collect()),
@@ -105,6 +153,7 @@ macro_rules! wit_conversions {
                     session_id: e.session_id,
                     peak_memory_bytes: e.peak_memory_bytes,
                     cpu_total_seconds: e.cpu_total_seconds,
+                    $($field,)*
                 }
             }
         }
@@ -132,4 +181,32 @@ macro_rules! wit_conversions {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// A [`Timestamp`] shows the very text the 0.1.0 interface sent for the same time, so the
+    /// guest crate's text forms do not change with the version.
+    #[test]
+    fn a_timestamp_displays_as_the_hosts_rfc3339() {
+        let mut seconds = -62_167_219_200_i64; // 0000-01-01
+        while seconds < 253_402_400_000 {
+            for nanos in [0, 1_000, 999_999_999, 123_456_789] {
+                let t = Utc.timestamp_opt(seconds, nanos).unwrap();
+                let ts = timestamp(&t);
+                assert_eq!(
+                    ts.to_string(),
+                    crate::values::rfc3339(&t),
+                    "{seconds} {nanos}"
+                );
+                assert_eq!((ts.seconds(), ts.nanoseconds()), (seconds, nanos));
+            }
+            seconds += 7_777_777;
+        }
+        let far = Utc.timestamp_opt(253_402_300_800, 0).unwrap();
+        assert_eq!(timestamp(&far).to_string(), crate::values::rfc3339(&far));
+    }
 }

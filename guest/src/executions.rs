@@ -16,22 +16,28 @@
 //! none); any other user sees only the executions they started in their organisation. The
 //! host decides this from the identity it bound to the instance.
 //!
-//! JSON payloads (input data, result, variables, log metadata) arrive as JSON text and are
-//! parsed into [`serde_json::Value`]; a payload that is not valid JSON becomes a
-//! [`Value::String`](serde_json::Value::String) holding the raw text rather than failing the
-//! query.
+//! Times are [`Timestamp`]s and log entry ids [`StreamId`]s, as the host sends them (WIT
+//! records, no text to parse); both show and serialise as the text the reference SDK uses.
+//! JSON payloads (input data, result, variables, log metadata) arrive as JSON text and stay
+//! so until asked for ([`Json::value`], [`Json::parse`]): a query pays only for the payloads
+//! it reads.
 
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 pub use crate::Error;
-use crate::types::json_or_string;
-pub use crate::types::{ExecutionStatus, LogLevel, ParseStatusError, ParseStreamIdError, StreamId};
+pub use crate::json::Json;
+pub use crate::types::{
+    ExecutionStatus, LogLevel, ParseStatusError, ParseStreamIdError, ParseTimestampError, StreamId,
+    Timestamp,
+};
 use crate::wit;
 
-/// One execution, with the fields of the reference SDK's `WorkflowExecution`.
+/// One execution, with the fields of the reference SDK's `WorkflowExecution`, and
+/// `log_lines_dropped`.
 ///
-/// Timestamps are RFC 3339 text in UTC (`2026-04-25T08:30:00Z`).
+/// It serialises with the reference's field names and forms: times as RFC 3339 text in UTC
+/// (`2026-04-25T08:30:00.000000Z`), payloads as the JSON they hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowExecution {
     /// The execution's id (a UUID).
@@ -48,10 +54,10 @@ pub struct WorkflowExecution {
     pub executed_by_name: String,
     /// The lifecycle state.
     pub status: ExecutionStatus,
-    /// The input parameters.
-    pub input_data: serde_json::Value,
+    /// The input parameters (a JSON object).
+    pub input_data: Json,
     /// The result, once the execution has one.
-    pub result: Option<serde_json::Value>,
+    pub result: Option<Json>,
     /// A hint for rendering the result: `json`, `text` or `html`.
     pub result_type: Option<String>,
     /// The error message, if the execution failed.
@@ -59,22 +65,26 @@ pub struct WorkflowExecution {
     /// Total duration in milliseconds, once finished.
     pub duration_ms: Option<i64>,
     /// When the execution started.
-    pub started_at: Option<String>,
+    pub started_at: Option<Timestamp>,
     /// When the execution ended.
-    pub completed_at: Option<String>,
+    pub completed_at: Option<Timestamp>,
     /// When the execution was recorded.
-    pub created_at: String,
+    pub created_at: Timestamp,
     /// Captured log entries: filled by [`get`] (at most 1000, oldest first), `None` from
     /// [`list`].
     pub logs: Option<Vec<ExecutionLog>>,
     /// Runtime variables (a JSON object); platform admins only.
-    pub variables: Option<serde_json::Value>,
+    pub variables: Option<Json>,
     /// CLI session id, if started from one.
     pub session_id: Option<String>,
     /// Peak linear memory in bytes; platform admins only.
     pub peak_memory_bytes: Option<i64>,
     /// CPU time spent in the workflow, in seconds; platform admins only.
     pub cpu_total_seconds: Option<f64>,
+    /// Log lines the host's log caps counted but did not keep; `None` when every line was
+    /// kept, and while the execution runs.
+    #[serde(default)]
+    pub log_lines_dropped: Option<u64>,
 }
 
 impl From<wit::types::WorkflowExecution> for WorkflowExecution {
@@ -87,21 +97,22 @@ impl From<wit::types::WorkflowExecution> for WorkflowExecution {
             executed_by: e.executed_by,
             executed_by_name: e.executed_by_name,
             status: e.status.into(),
-            input_data: json_or_string(e.input_data),
-            result: e.result.map(json_or_string),
+            input_data: Json::from_host(e.input_data),
+            result: e.result.map(Json::from_host),
             result_type: e.result_type,
             error_message: e.error_message,
             duration_ms: e.duration_ms,
-            started_at: e.started_at,
-            completed_at: e.completed_at,
-            created_at: e.created_at,
+            started_at: e.started_at.map(Into::into),
+            completed_at: e.completed_at.map(Into::into),
+            created_at: e.created_at.into(),
             logs: e
                 .logs
                 .map(|logs| logs.into_iter().map(ExecutionLog::from).collect()),
-            variables: e.variables.map(json_or_string),
+            variables: e.variables.map(Json::from_host),
             session_id: e.session_id,
             peak_memory_bytes: e.peak_memory_bytes,
             cpu_total_seconds: e.cpu_total_seconds,
+            log_lines_dropped: e.log_lines_dropped,
         }
     }
 }
@@ -109,9 +120,9 @@ impl From<wit::types::WorkflowExecution> for WorkflowExecution {
 /// One log line of an execution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionLog {
-    /// Stream entry id, `<milliseconds>-<sequence>` (see [`StreamId`]); increases within an
-    /// execution.
-    pub id: String,
+    /// Stream entry id; increases within an execution. Shown and serialised as
+    /// `<milliseconds>-<sequence>`.
+    pub id: StreamId,
     /// The execution that wrote the line.
     pub execution_id: String,
     /// The severity.
@@ -119,27 +130,20 @@ pub struct ExecutionLog {
     /// The text.
     pub message: String,
     /// Structured data attached to the line (a JSON object), if any.
-    pub metadata: Option<serde_json::Value>,
-    /// When the line was written (RFC 3339, UTC).
-    pub timestamp: String,
-}
-
-impl ExecutionLog {
-    /// The entry id parsed as a [`StreamId`], or `None` if it is malformed.
-    pub fn stream_id(&self) -> Option<StreamId> {
-        self.id.parse().ok()
-    }
+    pub metadata: Option<Json>,
+    /// When the line was written.
+    pub timestamp: Timestamp,
 }
 
 impl From<wit::types::ExecutionLog> for ExecutionLog {
     fn from(l: wit::types::ExecutionLog) -> Self {
         Self {
-            id: l.id,
+            id: l.id.into(),
             execution_id: l.execution_id,
             level: l.level.into(),
             message: l.message,
-            metadata: l.metadata.map(json_or_string),
-            timestamp: l.timestamp,
+            metadata: l.metadata.map(Json::from_host),
+            timestamp: l.timestamp.into(),
         }
     }
 }
@@ -394,8 +398,35 @@ pub fn log_reader(execution_id: Option<&str>) -> LogReader {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogsQuery {
     execution_id: Option<String>,
-    start: Option<String>,
+    start: Option<Start>,
     count: Option<u32>,
+}
+
+/// Where a log read starts, as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Start {
+    /// Text, checked when the read runs (as the host checked it in 0.1.0).
+    Text(String),
+    Id(StreamId),
+}
+
+impl Start {
+    /// The start as the host takes it; text that is not a start is
+    /// [`Error::InvalidArgument`] naming `start`, in the host's words.
+    fn resolve(start: Option<&Start>) -> Result<Option<StreamId>, Error> {
+        match start {
+            None => Ok(None),
+            Some(Start::Id(id)) => Ok(Some(*id)),
+            Some(Start::Text(text)) => {
+                StreamId::parse_start(text)
+                    .map(Some)
+                    .map_err(|e| Error::InvalidArgument {
+                        parameter: "start".into(),
+                        reason: e.to_string(),
+                    })
+            }
+        }
+    }
 }
 
 impl LogsQuery {
@@ -406,10 +437,18 @@ impl LogsQuery {
         self
     }
 
-    /// Start at this entry id, inclusive: a stream id `<ms>-<seq>`, `<ms>`, or `0` / `-` for
-    /// the beginning (the default).
+    /// Start at this entry id, inclusive, given as text as in the reference SDK: a stream id
+    /// `<ms>-<seq>`, `<ms>`, or `0` / `-` for the beginning (the default). Text that is none
+    /// of these makes the read fail with [`Error::InvalidArgument`] naming `start`.
     pub fn start(mut self, start: impl Into<String>) -> Self {
-        self.start = Some(start.into());
+        self.start = Some(Start::Text(start.into()));
+        self
+    }
+
+    /// Start at this entry id, inclusive. To read on after an entry, pass its id's
+    /// [`successor`](StreamId::successor).
+    pub fn start_at(mut self, start: StreamId) -> Self {
+        self.start = Some(Start::Id(start));
         self
     }
 
@@ -422,11 +461,9 @@ impl LogsQuery {
 
     /// Reads one batch: at most `count` entries from `start`, oldest first.
     pub fn fetch(&self) -> Result<Vec<ExecutionLog>, Error> {
-        let logs = wit::executions::get_current_logs(
-            self.execution_id.as_deref(),
-            self.start.as_deref(),
-            self.count,
-        )?;
+        let start = Start::resolve(self.start.as_ref())?.map(Into::into);
+        let logs =
+            wit::executions::get_current_logs(self.execution_id.as_deref(), start, self.count)?;
         Ok(logs.into_iter().map(Into::into).collect())
     }
 
@@ -487,7 +524,7 @@ enum ReaderState {
 pub struct LogReader {
     execution_id: Option<String>,
     /// Where the next read starts (inclusive); `None`: the beginning.
-    next_start: Option<String>,
+    next_start: Option<Start>,
     count: Option<u32>,
     /// The greatest entry id yielded so far.
     last: Option<StreamId>,
@@ -503,36 +540,22 @@ impl LogReader {
 
     /// Reads the next page and queues its new entries. `Ok(false)`: the page had none.
     fn read_page(&mut self) -> Result<bool, Error> {
-        let page = wit::executions::get_current_logs(
-            self.execution_id.as_deref(),
-            self.next_start.as_deref(),
-            self.count,
-        )?;
-        // Validate the whole page before queueing any of it, so that an error never overtakes
-        // entries that precede it.
-        let ids = page
-            .iter()
-            .map(|entry| {
-                entry.id.parse::<StreamId>().map_err(|_| {
-                    Error::Internal(format!(
-                        "the host returned a malformed log entry id {:?}",
-                        entry.id
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let start = Start::resolve(self.next_start.as_ref())?.map(Into::into);
+        let page =
+            wit::executions::get_current_logs(self.execution_id.as_deref(), start, self.count)?;
         let mut queued = false;
-        for (id, entry) in ids.into_iter().zip(page) {
-            if self.last.is_some_and(|last| id <= last) {
+        for entry in page {
+            let entry = ExecutionLog::from(entry);
+            if self.last.is_some_and(|last| entry.id <= last) {
                 continue;
             }
-            self.last = Some(id);
-            self.buffer.push_back(entry.into());
+            self.last = Some(entry.id);
+            self.buffer.push_back(entry);
             queued = true;
         }
         if let Some(last) = self.last {
             match last.successor() {
-                Some(next) => self.next_start = Some(next.to_string()),
+                Some(next) => self.next_start = Some(Start::Id(next)),
                 None => self.state = ReaderState::Finished,
             }
         }
@@ -606,31 +629,69 @@ mod tests {
         assert_eq!(reader.count, Some(MAX_LOG_COUNT));
         let reader = get_current_logs().execution_id("e").start("5-1").reader();
         assert_eq!(reader.count, None);
-        assert_eq!(reader.next_start.as_deref(), Some("5-1"));
+        assert_eq!(reader.next_start, Some(Start::Text("5-1".into())));
         assert_eq!(reader.execution_id.as_deref(), Some("e"));
     }
 
-    fn wit_log(id: &str, metadata: Option<&str>) -> wit::types::ExecutionLog {
+    #[test]
+    fn a_text_start_is_checked_with_the_hosts_rules_and_words() {
+        let resolve = |s: &str| Start::resolve(Some(&Start::Text(s.into())));
+        assert_eq!(resolve("5-1").unwrap(), Some(id(5, 1)));
+        assert_eq!(resolve(" 7 ").unwrap(), Some(id(7, 0)));
+        assert_eq!(resolve("-").unwrap(), Some(StreamId::MIN));
+        assert_eq!(resolve("0").unwrap(), Some(StreamId::MIN));
+        assert_eq!(
+            Start::resolve(Some(&Start::Id(id(3, 4)))).unwrap(),
+            Some(id(3, 4))
+        );
+        assert_eq!(Start::resolve(None).unwrap(), None);
+        match resolve("soon") {
+            Err(Error::InvalidArgument { parameter, reason }) => {
+                assert_eq!(parameter, "start");
+                assert_eq!(
+                    reason,
+                    StreamId::parse_start("soon").unwrap_err().to_string()
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn datetime(seconds: i64) -> wit::types::Datetime {
+        wit::types::Datetime {
+            seconds,
+            nanoseconds: 0,
+        }
+    }
+
+    fn wit_log(sequence: u64, metadata: Option<&str>) -> wit::types::ExecutionLog {
         wit::types::ExecutionLog {
-            id: id.into(),
+            id: wit::types::StreamId {
+                milliseconds: 5,
+                sequence,
+            },
             execution_id: "e1".into(),
             level: wit::types::LogLevel::Warning,
             message: "careful".into(),
             metadata: metadata.map(Into::into),
-            timestamp: "2026-04-25T08:00:00Z".into(),
+            timestamp: datetime(1_777_104_000),
         }
     }
 
     #[test]
     fn converts_log_entries() {
-        let entry = ExecutionLog::from(wit_log("5-1", Some(r#"{"k":[1,2]}"#)));
+        let entry = ExecutionLog::from(wit_log(1, Some(r#"{"k":[1,2]}"#)));
         assert_eq!(entry.level, LogLevel::Warning);
-        assert_eq!(entry.metadata, Some(json!({"k": [1, 2]})));
-        assert_eq!(entry.stream_id(), Some(id(5, 1)));
-        let entry = ExecutionLog::from(wit_log("bad", Some("{oops")));
-        assert_eq!(entry.metadata, Some(json!("{oops")));
-        assert_eq!(entry.stream_id(), None);
-        assert_eq!(ExecutionLog::from(wit_log("5-2", None)).metadata, None);
+        assert_eq!(entry.metadata.as_ref().unwrap().as_str(), r#"{"k":[1,2]}"#);
+        assert_eq!(
+            entry.metadata.as_ref().unwrap().value(),
+            json!({"k": [1, 2]})
+        );
+        assert_eq!(entry.id, id(5, 1));
+        assert_eq!(entry.timestamp.to_string(), "2026-04-25T08:00:00.000000Z");
+        let entry = ExecutionLog::from(wit_log(2, Some("{oops")));
+        assert_eq!(entry.metadata.unwrap().value(), json!("{oops"));
+        assert_eq!(ExecutionLog::from(wit_log(3, None)).metadata, None);
     }
 
     #[test]
@@ -648,30 +709,54 @@ mod tests {
             result_type: Some("text".into()),
             error_message: Some("boom".into()),
             duration_ms: Some(1200),
-            started_at: Some("2026-04-25T08:00:00Z".into()),
-            completed_at: Some("2026-04-25T08:00:01.2Z".into()),
-            created_at: "2026-04-25T07:59:59Z".into(),
-            logs: Some(vec![wit_log("5-0", None)]),
+            started_at: Some(datetime(1_777_104_000)),
+            completed_at: Some(wit::types::Datetime {
+                seconds: 1_777_104_001,
+                nanoseconds: 200_000_000,
+            }),
+            created_at: datetime(1_777_103_999),
+            logs: Some(vec![wit_log(0, None)]),
             variables: Some(r#"{"x":true}"#.into()),
             session_id: None,
             peak_memory_bytes: Some(65536),
             cpu_total_seconds: Some(0.5),
+            log_lines_dropped: Some(7),
         };
         let execution = WorkflowExecution::from(wit_execution);
         assert_eq!(execution.status, ExecutionStatus::Failed);
         assert_eq!(execution.input_data, json!({"n": 1}));
-        assert_eq!(execution.result, Some(json!("not json")));
-        assert_eq!(execution.variables, Some(json!({"x": true})));
+        assert_eq!(
+            execution.result.as_ref().unwrap().value(),
+            json!("not json")
+        );
+        assert_eq!(
+            execution.variables.as_ref().unwrap().value(),
+            json!({"x": true})
+        );
         assert_eq!(execution.logs.as_ref().map(Vec::len), Some(1));
         assert_eq!(execution.duration_ms, Some(1200));
         assert_eq!(execution.cpu_total_seconds, Some(0.5));
+        assert_eq!(execution.log_lines_dropped, Some(7));
+        assert_eq!(
+            execution
+                .completed_at
+                .unwrap()
+                .duration_since(execution.started_at.unwrap()),
+            Some(std::time::Duration::from_millis(1200))
+        );
 
-        // Serialises with the reference SDK's field names and status names.
+        // Serialises with the reference SDK's field names, status names and text forms.
         let value = serde_json::to_value(&execution).unwrap();
         assert_eq!(value["status"], json!("Failed"));
         assert_eq!(value["executed_by_name"], json!("Ada"));
+        assert_eq!(value["input_data"], json!({"n": 1}));
+        assert_eq!(value["created_at"], json!("2026-04-25T07:59:59.000000Z"));
+        assert_eq!(value["completed_at"], json!("2026-04-25T08:00:01.200000Z"));
         assert_eq!(value["logs"][0]["level"], json!("WARNING"));
+        assert_eq!(value["logs"][0]["id"], json!("5-0"));
         let back: WorkflowExecution = serde_json::from_value(value).unwrap();
-        assert_eq!(back, execution);
+        assert_eq!(back.created_at, execution.created_at);
+        assert_eq!(back.input_data.value(), execution.input_data.value());
+        assert_eq!(back.logs, execution.logs);
     }
 }

@@ -60,11 +60,15 @@
 pub mod context;
 mod error;
 pub mod executions;
+mod json;
 pub mod logging;
 mod types;
 
 pub use error::Error;
-pub use types::{ExecutionStatus, LogLevel, ParseLogLevelError, ParseStatusError};
+pub use json::Json;
+pub use types::{
+    ExecutionStatus, LogLevel, ParseLogLevelError, ParseStatusError, StreamId, Timestamp,
+};
 
 /// Implementation details used by [`workflow!`]: the generated WIT bindings and the glue that
 /// runs a workflow function. Not part of the public API; may change in any release.

@@ -1,24 +1,18 @@
 //! The value types shared with the host (from `bifrost-types`), and their conversions to and
-//! from the generated WIT types (by `bifrost_types::wit_enum_conversions!`).
+//! from the generated WIT types (by `bifrost_types::wit_enum_conversions!` and
+//! `wit_record_conversions!`).
 
 use crate::wit::types as wit;
 
 pub use bifrost_types::{
-    ExecutionStatus, LogLevel, ParseLogLevelError, ParseStatusError, ParseStreamIdError, StreamId,
+    ExecutionStatus, LogLevel, ParseLogLevelError, ParseStatusError, ParseStreamIdError,
+    ParseTimestampError, StreamId, Timestamp,
 };
 
 // `From` both ways between the shared enums and the generated ones: the variant lists live
 // once, in `bifrost-types`.
 bifrost_types::wit_enum_conversions!(wit);
-
-/// Parses JSON text that came from the host. Text that is not valid JSON becomes a JSON string
-/// holding the raw text, so that a malformed payload never makes a query fail.
-pub(crate) fn json_or_string(text: String) -> serde_json::Value {
-    match serde_json::from_str(&text) {
-        Ok(value) => value,
-        Err(_) => serde_json::Value::String(text),
-    }
-}
+bifrost_types::wit_record_conversions!(wit);
 
 #[cfg(test)]
 mod tests {
@@ -55,17 +49,5 @@ mod tests {
         assert_eq!(LogLevel::from(log::Level::Info), LogLevel::Info);
         assert_eq!(LogLevel::from(log::Level::Debug), LogLevel::Debug);
         assert_eq!(LogLevel::from(log::Level::Trace), LogLevel::Debug);
-    }
-
-    #[test]
-    fn host_json_falls_back_to_string() {
-        assert_eq!(
-            json_or_string(r#"{"a":1}"#.into()),
-            serde_json::json!({"a": 1})
-        );
-        assert_eq!(
-            json_or_string("not json".into()),
-            serde_json::json!("not json")
-        );
     }
 }

@@ -1,8 +1,10 @@
 //! The per-instance context and the host side of the WIT imports.
 
+use bifrost_core::InvalidArgument;
 use bifrost_core::limits::Limits;
-use bifrost_core::model::LogLine;
-use bifrost_core::query::parse_execution_id;
+use bifrost_core::model::{Execution, LogEntry, LogLevel, LogLine, StreamId};
+use bifrost_core::query::{ListFilter, LogRange, parse_execution_id};
+use bifrost_core::service::ExecutionPage;
 use bifrost_core::values::VariableSizes;
 use bifrost_core::{ApiError, ExecutionContext, ExecutionsService, Identity};
 use wasmtime::component::{HasData, Linker};
@@ -87,14 +89,16 @@ impl ExecutionsCtx {
     }
 }
 
-struct HasExecutions;
+pub(crate) struct HasExecutions;
 
 impl HasData for HasExecutions {
     type Data<'a> = &'a mut ExecutionsCtx;
 }
 
-/// Adds the `executions`, `logging` and `context` imports to `linker`; `get` finds the
-/// [`ExecutionsCtx`] in the store's data.
+/// Adds the `executions`, `logging` and `context` imports to `linker`, in every version of
+/// the package this host serves (`bifrost:executions@0.2.0` and `@0.1.0`), so that
+/// components built against either run; `get` finds the [`ExecutionsCtx`] in the store's
+/// data.
 pub fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> &mut ExecutionsCtx,
@@ -103,7 +107,109 @@ pub fn add_to_linker<T: Send + 'static>(
     executions::add_to_linker::<T, HasExecutions>(linker, get)?;
     logging::add_to_linker::<T, HasExecutions>(linker, get)?;
     context::add_to_linker::<T, HasExecutions>(linker, get)?;
-    Ok(())
+    crate::v0_1::add_to_linker(linker, get)
+}
+
+/// What every version's imports do, in the core's terms; the versions differ only in how the
+/// answers are written (`wit_conversions!`).
+impl ExecutionsCtx {
+    pub(crate) async fn list_executions(
+        &mut self,
+        filter: ListFilter,
+    ) -> Result<Vec<Execution>, ApiError> {
+        self.throttle().await;
+        self.service.list(&self.identity, &filter).await
+    }
+
+    pub(crate) async fn list_executions_page(
+        &mut self,
+        filter: ListFilter,
+        cursor: Option<String>,
+    ) -> Result<ExecutionPage, ApiError> {
+        self.throttle().await;
+        self.service
+            .list_page(&self.identity, &filter, cursor.as_deref())
+            .await
+    }
+
+    pub(crate) async fn get_execution(
+        &mut self,
+        execution_id: String,
+    ) -> Result<Execution, ApiError> {
+        self.throttle().await;
+        self.service.get(&self.identity, &execution_id).await
+    }
+
+    /// `range` is the caller's already validated (or refused) `start` and `count`.
+    pub(crate) async fn current_logs(
+        &mut self,
+        execution_id: Option<String>,
+        range: Result<LogRange, InvalidArgument>,
+    ) -> Result<Vec<LogEntry>, ApiError> {
+        self.throttle().await;
+        let range = range?;
+        let current = self.execution.as_ref().map(|e| e.execution_id);
+        // Reading the own execution sees every line logged before the call.
+        let own = match execution_id.as_deref() {
+            None => true,
+            // Any spelling of the id the service accepts (braced, simple, URN) is the same id.
+            Some(id) => current.is_some_and(|c| parse_execution_id(id).is_ok_and(|id| id == c)),
+        };
+        if own && let Some(log) = &self.log {
+            log.flush().await?;
+        }
+        self.service
+            .logs_in(&self.identity, current, execution_id.as_deref(), range)
+            .await
+    }
+
+    pub(crate) fn write_log(
+        &mut self,
+        level: LogLevel,
+        message: String,
+        metadata: Option<String>,
+    ) -> Result<(), ApiError> {
+        let line = LogLine::from_guest(level, message, metadata, &self.limits)?;
+        match &self.log {
+            Some(log) => log.write(line),
+            None => tracing::info!(
+                target: "bifrost::guest",
+                level = %line.level,
+                metadata = ?line.metadata,
+                "{}",
+                line.message
+            ),
+        }
+        Ok(())
+    }
+
+    pub(crate) fn execution_id_text(&self) -> Option<String> {
+        self.execution.as_ref().map(|e| e.execution_id.to_string())
+    }
+
+    pub(crate) fn workflow_name_text(&self) -> Option<String> {
+        self.execution.as_ref().map(|e| e.workflow_name.clone())
+    }
+
+    pub(crate) async fn record_variable(
+        &mut self,
+        name: String,
+        value: String,
+    ) -> Result<(), ApiError> {
+        let execution = self
+            .execution
+            .as_ref()
+            .ok_or(ApiError::NoExecutionContext)?;
+        self.service
+            .set_variable(
+                execution.execution_id,
+                &name,
+                &value,
+                &mut self.variables,
+                &self.limits,
+            )
+            .await
+    }
 }
 
 impl types::Host for ExecutionsCtx {
@@ -119,8 +225,7 @@ impl executions::Host for ExecutionsCtx {
         &mut self,
         filter: types::ListFilter,
     ) -> Result<Vec<types::WorkflowExecution>, ApiError> {
-        self.throttle().await;
-        let rows = self.service.list(&self.identity, &filter.into()).await?;
+        let rows = self.list_executions(filter.into()).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -129,11 +234,7 @@ impl executions::Host for ExecutionsCtx {
         filter: types::ListFilter,
         cursor: Option<String>,
     ) -> Result<types::ExecutionPage, ApiError> {
-        self.throttle().await;
-        let page = self
-            .service
-            .list_page(&self.identity, &filter.into(), cursor.as_deref())
-            .await?;
+        let page = self.list_executions_page(filter.into(), cursor).await?;
         Ok(types::ExecutionPage {
             executions: page.executions.into_iter().map(Into::into).collect(),
             next_cursor: page.next_cursor,
@@ -141,40 +242,18 @@ impl executions::Host for ExecutionsCtx {
     }
 
     async fn get(&mut self, execution_id: String) -> Result<types::WorkflowExecution, ApiError> {
-        self.throttle().await;
-        Ok(self
-            .service
-            .get(&self.identity, &execution_id)
-            .await?
-            .into())
+        Ok(self.get_execution(execution_id).await?.into())
     }
 
     async fn get_current_logs(
         &mut self,
         execution_id: Option<String>,
-        start: Option<String>,
+        start: Option<types::StreamId>,
         count: Option<u32>,
     ) -> Result<Vec<types::ExecutionLog>, ApiError> {
-        self.throttle().await;
-        let current = self.execution.as_ref().map(|e| e.execution_id);
-        // Reading the own execution sees every line logged before the call.
-        let own = match execution_id.as_deref() {
-            None => true,
-            // Any spelling of the id the service accepts (braced, simple, URN) is the same id.
-            Some(id) => current.is_some_and(|c| parse_execution_id(id).is_ok_and(|id| id == c)),
-        };
-        if own && let Some(log) = &self.log {
-            log.flush().await?;
-        }
+        let start = start.map_or(StreamId::MIN, Into::into);
         let entries = self
-            .service
-            .logs(
-                &self.identity,
-                current,
-                execution_id.as_deref(),
-                start.as_deref(),
-                count,
-            )
+            .current_logs(execution_id, LogRange::from_id(start, count))
             .await?;
         Ok(entries.into_iter().map(Into::into).collect())
     }
@@ -187,28 +266,17 @@ impl logging::Host for ExecutionsCtx {
         message: String,
         metadata: Option<String>,
     ) -> Result<(), ApiError> {
-        let line = LogLine::from_guest(level.into(), message, metadata, &self.limits)?;
-        match &self.log {
-            Some(log) => log.write(line),
-            None => tracing::info!(
-                target: "bifrost::guest",
-                level = %line.level,
-                metadata = ?line.metadata,
-                "{}",
-                line.message
-            ),
-        }
-        Ok(())
+        self.write_log(level.into(), message, metadata)
     }
 }
 
 impl context::Host for ExecutionsCtx {
     async fn execution_id(&mut self) -> wasmtime::Result<Option<String>> {
-        Ok(self.execution.as_ref().map(|e| e.execution_id.to_string()))
+        Ok(self.execution_id_text())
     }
 
     async fn workflow_name(&mut self) -> wasmtime::Result<Option<String>> {
-        Ok(self.execution.as_ref().map(|e| e.workflow_name.clone()))
+        Ok(self.workflow_name_text())
     }
 
     async fn caller(&mut self) -> wasmtime::Result<types::Caller> {
@@ -216,18 +284,6 @@ impl context::Host for ExecutionsCtx {
     }
 
     async fn set_variable(&mut self, name: String, value: String) -> Result<(), ApiError> {
-        let execution = self
-            .execution
-            .as_ref()
-            .ok_or(ApiError::NoExecutionContext)?;
-        self.service
-            .set_variable(
-                execution.execution_id,
-                &name,
-                &value,
-                &mut self.variables,
-                &self.limits,
-            )
-            .await
+        self.record_variable(name, value).await
     }
 }

@@ -1,5 +1,6 @@
 //! Wasmtime host for the `bifrost:executions` WIT package: the imports `executions`,
-//! `logging` and `context` of a workflow component, in the style of wasmtime-wasi.
+//! `logging` and `context` of a workflow component, in the style of wasmtime-wasi, in
+//! versions 0.2.0 and 0.1.0 alike.
 //!
 //! An embedder puts an [`ExecutionsCtx`] in its store's data, built per instance with the
 //! caller's identity (and, inside an execution, the execution and its [`LogWriter`]), and
@@ -68,10 +69,12 @@
 
 mod ctx;
 mod rate;
+mod v0_1;
 mod writer;
 
-/// The bindings bindgen generates for the `workflow` world; the host functions return
-/// `Result<T, ApiError>` for the WIT `result<T, error>` (`trappable_error_type`).
+/// The bindings bindgen generates for the `workflow` world of `bifrost:executions@0.2.0`;
+/// the host functions return `Result<T, ApiError>` for the WIT `result<T, error>`
+/// (`trappable_error_type`).
 #[allow(missing_docs)]
 pub mod bindings {
     wasmtime::component::bindgen!({
@@ -83,6 +86,21 @@ pub mod bindings {
             "bifrost:executions/types.error" => bifrost_core::ApiError,
         },
     });
+
+    /// The bindings of `bifrost:executions@0.1.0`, whose imports
+    /// [`add_to_linker`](crate::add_to_linker) links too. A 0.1.0 component exports the same
+    /// `run`, so [`Workflow`](crate::Workflow) calls components of either version.
+    pub mod v0_1 {
+        wasmtime::component::bindgen!({
+            path: "../wit/0.1.0",
+            world: "workflow",
+            imports: { default: async | trappable },
+            exports: { default: async },
+            trappable_error_type: {
+                "bifrost:executions/types.error" => bifrost_core::ApiError,
+            },
+        });
+    }
 }
 
 pub use bindings::{Workflow, WorkflowPre};

@@ -3,7 +3,9 @@
 
 use crate::bindings::exports::bifrost::executions::{context, executions, logging, types};
 use crate::with_instance;
-use bifrost_core::Identity;
+use bifrost_core::model::StreamId;
+use bifrost_core::query::LogRange;
+use bifrost_core::{ApiError, Identity};
 
 bifrost_core::wit_conversions!(types);
 
@@ -38,10 +40,12 @@ impl executions::Guest for Provider {
 
     fn get_current_logs(
         execution_id: Option<String>,
-        start: Option<String>,
+        start: Option<types::StreamId>,
         count: Option<u32>,
     ) -> Result<Vec<types::ExecutionLog>, types::Error> {
-        let entries = with_instance(|i| i.logs(execution_id.as_deref(), start.as_deref(), count))?;
+        let start = start.map_or(StreamId::MIN, Into::into);
+        let range = LogRange::from_id(start, count).map_err(ApiError::from)?;
+        let entries = with_instance(|i| i.logs_in(execution_id.as_deref(), range))?;
         Ok(entries.into_iter().map(Into::into).collect())
     }
 }

@@ -15,7 +15,7 @@ use bifrost_core::limits::Limits;
 use bifrost_core::logs::{LogStream, MemoryLogStream};
 use bifrost_core::memory::MemoryStore;
 use bifrost_core::model::{Execution, LogEntry, LogLevel, LogLine};
-use bifrost_core::query::ListFilter;
+use bifrost_core::query::{ListFilter, LogRange};
 use bifrost_core::service::ExecutionPage;
 use bifrost_core::values::VariableSizes;
 use bifrost_core::{ApiError, ExecutionsService};
@@ -119,10 +119,19 @@ impl Instance {
         start: Option<&str>,
         count: Option<u32>,
     ) -> Result<Vec<LogEntry>, ApiError> {
+        self.logs_in(execution_id, LogRange::validate(start, count)?)
+    }
+
+    /// `get-current-logs` with the range already validated (0.2.0 passes a typed start).
+    pub fn logs_in(
+        &self,
+        execution_id: Option<&str>,
+        range: LogRange,
+    ) -> Result<Vec<LogEntry>, ApiError> {
         let current = self.current.as_ref().map(|c| c.execution_id);
         block_on(
             self.service
-                .logs(&self.caller, current, execution_id, start, count),
+                .logs_in(&self.caller, current, execution_id, range),
         )
     }
 

@@ -8,6 +8,7 @@ which build workflows with bifrost-build and run them in the runner.
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -40,14 +41,26 @@ class WitLevel(enum.Enum):
     CRITICAL = 4
 
 
+def stream_id(text: str) -> SimpleNamespace:
+    """A `stream-id` record from `<ms>-<seq>`."""
+    ms, seq = text.split("-")
+    return SimpleNamespace(milliseconds=int(ms), sequence=int(seq))
+
+
+def when(text: str) -> SimpleNamespace:
+    """A `datetime` record from RFC 3339 text."""
+    t = datetime.fromisoformat(text)
+    return SimpleNamespace(seconds=int(t.timestamp() // 1), nanoseconds=t.microsecond * 1000)
+
+
 def log_record(**overrides: Any) -> SimpleNamespace:
     fields = dict(
-        id="1776672000250-0",
+        id=stream_id("1776672000250-0"),
         execution_id="00000000-0000-0000-0000-000000001000",
         level=WitLevel.WARNING,
         message="line 0",
         metadata='{"i": 0}',
-        timestamp="2026-04-20T08:00:00.250000Z",
+        timestamp=when("2026-04-20T08:00:00.250000Z"),
     )
     fields.update(overrides)
     return SimpleNamespace(**fields)
@@ -67,14 +80,15 @@ def execution_record(**overrides: Any) -> SimpleNamespace:
         result_type="json",
         error_message=None,
         duration_ms=1500,
-        started_at="2026-04-20T08:00:00.250000Z",
-        completed_at="2026-04-20T08:00:01.750000Z",
-        created_at="2026-04-20T08:00:00.250000Z",
+        started_at=when("2026-04-20T08:00:00.250000Z"),
+        completed_at=when("2026-04-20T08:00:01.750000Z"),
+        created_at=when("2026-04-20T08:00:00.250000Z"),
         logs=None,
         variables='{"attempt": 2}',
         session_id="session-1",
         peak_memory_bytes=1048576,
         cpu_total_seconds=0.25,
+        log_lines_dropped=None,
     )
     fields.update(overrides)
     return SimpleNamespace(**fields)
@@ -113,10 +127,8 @@ class FakeHost:
 
     def get_current_logs(self, execution_id, start, count):  # type: ignore[no-untyped-def]
         self._answer("get_current_logs", execution_id, start, count)
-        from bifrost._streamid import parse
-
-        first = (0, 0) if start in ("0", "-") else parse(start)
-        chosen = [r for r in self.logs if parse(r.id) >= first]
+        first = start or (0, 0)
+        chosen = [r for r in self.logs if (r.id.milliseconds, r.id.sequence) >= first]
         return chosen[:count]
 
     def log(self, level, message, metadata):  # type: ignore[no-untyped-def]

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 
 from bifrost import ExecutionStatus, LogLevel, WorkflowExecution
-from bifrost._dates import date_bound, format_timestamp, parse_timestamp
+
+from bifrost._dates import date_bound, format_timestamp, from_record
 from bifrost._json import dumps
 from bifrost._streamid import parse, successor
 from bifrost.models import UnknownStatus, execution_from_record, json_or_text, log_from_record
@@ -79,13 +81,12 @@ def test_levels_parse_and_map_from_python_logging() -> None:
     assert str(LogLevel.INFO) == "INFO"
 
 
-def test_timestamps_round_trip_in_the_hosts_form() -> None:
-    text = "2026-04-20T08:00:00.250000Z"
-    parsed = parse_timestamp(text)
+def test_time_records_become_aware_utc_datetimes_in_the_hosts_form() -> None:
+    parsed = from_record(SimpleNamespace(seconds=1776672000, nanoseconds=250_000_999))
     assert parsed == datetime(2026, 4, 20, 8, 0, 0, 250000, tzinfo=timezone.utc)
-    assert format_timestamp(parsed) == text
-    assert parse_timestamp("2026-04-20T10:00:00+02:00") == datetime(2026, 4, 20, 8, tzinfo=timezone.utc)
-    assert parse_timestamp("2026-04-20T08:00:00").tzinfo is timezone.utc
+    assert format_timestamp(parsed) == "2026-04-20T08:00:00.250000Z"
+    before = from_record(SimpleNamespace(seconds=-1, nanoseconds=999_999_000))
+    assert before == datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
     cest = timezone(timedelta(hours=2))
     assert format_timestamp(datetime(2026, 4, 20, 10, tzinfo=cest)) == "2026-04-20T08:00:00.000000Z"
 
@@ -150,8 +151,8 @@ def test_stream_ids_parse_and_advance() -> None:
     assert parse("-1-2") is None
     assert parse("١-٢") is None  # digits, but not ASCII ones
     assert parse(f"{2**64}-0") is None
-    assert successor((5, 7)) == "5-8"
-    assert successor((5, 2**64 - 1)) == "6-0"
+    assert successor((5, 7)) == (5, 8)
+    assert successor((5, 2**64 - 1)) == (6, 0)
     assert successor((2**64 - 1, 2**64 - 1)) is None
 
 

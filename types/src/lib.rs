@@ -15,7 +15,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+mod time;
+
+pub use time::{ParseTimestampError, Timestamp};
 
 /// The lifecycle state of an execution.
 ///
@@ -324,6 +328,21 @@ impl FromStr for StreamId {
     }
 }
 
+/// Serialized as its text, `<milliseconds>-<sequence>`.
+impl Serialize for StreamId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Deserialized from the text [`FromStr`] takes.
+impl<'de> Deserialize<'de> for StreamId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// A text that is not a stream id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseStreamIdError {
@@ -371,6 +390,55 @@ macro_rules! wit_enum_conversions {
             fn from(value: $crate::$name) -> Self {
                 match value {
                     $($crate::$name::$variant => Self::$variant,)+
+                }
+            }
+        }
+    };
+}
+
+/// `From` conversions both ways between [`StreamId`] and [`Timestamp`] and the records of
+/// `bifrost:executions/types@0.2.0` and later (`stream-id`, `datetime`), for any binding of
+/// the interface. `$types` is the generated `types` module, in scope under that name.
+///
+/// A `datetime` whose nanoseconds are not below 1,000,000,000 (which the host never sends)
+/// carries the excess into the seconds.
+#[macro_export]
+macro_rules! wit_record_conversions {
+    ($types:ident) => {
+        impl ::core::convert::From<$types::StreamId> for $crate::StreamId {
+            fn from(id: $types::StreamId) -> Self {
+                Self {
+                    ms: id.milliseconds,
+                    seq: id.sequence,
+                }
+            }
+        }
+
+        impl ::core::convert::From<$crate::StreamId> for $types::StreamId {
+            fn from(id: $crate::StreamId) -> Self {
+                Self {
+                    milliseconds: id.ms,
+                    sequence: id.seq,
+                }
+            }
+        }
+
+        impl ::core::convert::From<$types::Datetime> for $crate::Timestamp {
+            fn from(t: $types::Datetime) -> Self {
+                let carry = i64::from(t.nanoseconds / 1_000_000_000);
+                $crate::Timestamp::new(
+                    t.seconds.saturating_add(carry),
+                    t.nanoseconds % 1_000_000_000,
+                )
+                .unwrap_or_default()
+            }
+        }
+
+        impl ::core::convert::From<$crate::Timestamp> for $types::Datetime {
+            fn from(t: $crate::Timestamp) -> Self {
+                Self {
+                    seconds: t.seconds(),
+                    nanoseconds: t.nanoseconds(),
                 }
             }
         }
@@ -437,6 +505,18 @@ mod tests {
         }
         assert_eq!("warn".parse(), Ok(LogLevel::Warning));
         assert!("TRACE".parse::<LogLevel>().is_err());
+    }
+
+    #[test]
+    fn stream_ids_serialize_as_text() {
+        let id = StreamId {
+            ms: 1714032000000,
+            seq: 7,
+        };
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, "\"1714032000000-7\"");
+        assert_eq!(serde_json::from_str::<StreamId>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<StreamId>("\"7-x\"").is_err());
     }
 
     #[test]

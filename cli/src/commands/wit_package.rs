@@ -16,11 +16,14 @@ pub struct WitPackageArgs {
     /// Directory to write to (created if missing).
     #[arg(long, default_value = ".")]
     out_dir: PathBuf,
+    /// The package version: 0.2.0 (the current one) or 0.1.0 (still run by this runner).
+    #[arg(long, default_value = "0.2.0")]
+    version: String,
 }
 
 /// Writes the package.
 pub fn run(args: &WitPackageArgs) -> Result<(), Failure> {
-    let package = bifrost_runner::wit::package().map_err(Failure::infrastructure)?;
+    let package = bifrost_runner::wit::package_version(&args.version).map_err(Failure::caller)?;
     let out_dir = &args.out_dir;
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("creating {}", out_dir.display()))

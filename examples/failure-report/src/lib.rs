@@ -6,7 +6,7 @@
 //!
 //! ```json
 //! {
-//!   "since": "2026-04-24T08:00:00Z",
+//!   "since": "2026-04-24T08:00:00.000000Z",
 //!   "total_failed": 3,
 //!   "by_workflow": {"nightly-sync": 2, "invoice": 1},
 //!   "recent_errors": [{"execution_id": "…", "workflow_name": "nightly-sync",
@@ -19,8 +19,9 @@
 //! anyone else only their own.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
+use bifrost::Timestamp;
 use bifrost::executions::{self, ExecutionStatus};
 use serde::{Deserialize, Serialize};
 
@@ -56,14 +57,14 @@ struct Report {
 struct RecentError {
     execution_id: String,
     workflow_name: String,
-    started_at: Option<String>,
+    started_at: Option<Timestamp>,
     error_message: String,
 }
 
 fn failure_report(input: Option<Input>) -> Result<Report, bifrost::Error> {
     let since = input
         .and_then(|i| i.since)
-        .unwrap_or_else(|| rfc3339_utc(SystemTime::now() - WINDOW));
+        .unwrap_or_else(|| Timestamp::from(SystemTime::now() - WINDOW).to_string());
     log::info!(since = since.as_str(); "collecting failed executions");
 
     let mut total_failed = 0;
@@ -121,51 +122,3 @@ fn failure_report(input: Option<Input>) -> Result<Report, bifrost::Error> {
 }
 
 bifrost::workflow!(failure_report);
-
-/// Formats a time as RFC 3339 in UTC with second precision, e.g. `2026-04-25T08:30:00Z`.
-/// Times before the Unix epoch are clamped to it.
-fn rfc3339_utc(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// The proleptic Gregorian date of a number of days since 1970-01-01
-/// (Howard Hinnant's `civil_from_days`, for non-negative day counts).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(secs: u64) -> String {
-        rfc3339_utc(UNIX_EPOCH + Duration::from_secs(secs))
-    }
-
-    #[test]
-    fn formats_rfc3339() {
-        assert_eq!(at(0), "1970-01-01T00:00:00Z");
-        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(at(1_777_105_845), "2026-04-25T08:30:45Z");
-        assert_eq!(at(4_107_542_399), "2100-02-28T23:59:59Z");
-        assert_eq!(at(4_107_542_400), "2100-03-01T00:00:00Z");
-    }
-}

@@ -1,16 +1,17 @@
-"""Dates and times between Python and the host's ISO-8601 text."""
+"""Dates and times between Python and the host: its `datetime` records and ISO-8601 text."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def parse_timestamp(text: str) -> datetime:
-    """An aware UTC `datetime` from the host's RFC 3339 text (`2026-04-25T08:30:00.250000Z`)."""
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+def from_record(record: Any) -> datetime:
+    """An aware UTC `datetime` from the host's `datetime` record (seconds and nanoseconds
+    since the Unix epoch); nanoseconds below a microsecond are dropped, as the stores do."""
+    return _EPOCH + timedelta(seconds=record.seconds, microseconds=record.nanoseconds // 1000)
 
 
 def format_timestamp(value: datetime) -> str:

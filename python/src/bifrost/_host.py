@@ -41,7 +41,7 @@ class Host(Protocol):
     def get(self, execution_id: str) -> Any: ...
 
     def get_current_logs(
-        self, execution_id: str | None, start: str | None, count: int | None
+        self, execution_id: str | None, start: tuple[int, int] | None, count: int | None
     ) -> builtins.list[Any]: ...
 
     def log(self, level: LogLevel, message: str, metadata: str | None) -> None: ...
@@ -153,10 +153,11 @@ class WitHost:
         return self._call(self._executions.get, execution_id)
 
     def get_current_logs(
-        self, execution_id: str | None, start: str | None, count: int | None
+        self, execution_id: str | None, start: tuple[int, int] | None, count: int | None
     ) -> builtins.list[Any]:
+        first = None if start is None else self._types.StreamId(*start)
         records: builtins.list[Any] = self._call(
-            self._executions.get_current_logs, execution_id, start, count
+            self._executions.get_current_logs, execution_id, first, count
         )
         return records
 

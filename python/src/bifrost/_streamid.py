@@ -1,24 +1,83 @@
-"""Stream entry ids, `<milliseconds>-<sequence>`, as the host writes them."""
+"""Stream entry ids: `(milliseconds, sequence)`, the host's `stream-id` record, shown as
+`<milliseconds>-<sequence>`."""
 
 from __future__ import annotations
+
+from typing import Any
 
 _U64_MAX = 2**64 - 1
 
 
-def parse(text: str) -> tuple[int, int] | None:
-    """`(ms, seq)` of an entry id, or `None` if it is not one."""
-    ms, sep, seq = text.partition("-")
-    if not sep or not ms.isdigit() or not seq.isdigit() or not ms.isascii() or not seq.isascii():
+def _number(text: str) -> int | None:
+    if not text or not text.isascii() or not text.isdigit():
         return None
-    parsed = int(ms), int(seq)
-    return parsed if max(parsed) <= _U64_MAX else None
+    value = int(text)
+    return value if value <= _U64_MAX else None
 
 
-def successor(entry_id: tuple[int, int]) -> str | None:
-    """The first id after `entry_id`, as text; `None` after the last possible id."""
+def parse(text: str) -> tuple[int, int] | None:
+    """`(ms, seq)` of an entry id `<ms>-<seq>`, or `None` if it is not one."""
+    ms, sep, seq = text.partition("-")
+    if not sep:
+        return None
+    parsed = _number(ms), _number(seq)
+    return None if None in parsed else parsed  # type: ignore[return-value]
+
+
+def parse_start(text: str) -> tuple[int, int] | None:
+    """A start of a log read, by the host's rules: `<ms>-<seq>`, `<ms>` (that millisecond's
+    first entry), `0` or `-` for the beginning, surrounding whitespace ignored; `None` if
+    `text` is none of these."""
+    t = text.strip()
+    if t == "-":
+        return (0, 0)
+    if "-" in t:
+        return parse(t)
+    ms = _number(t)
+    return None if ms is None else (ms, 0)
+
+
+def start_error(text: str) -> str:
+    """Why `text` is not a start, in the host's words."""
+    return (
+        f"{rust_debug(text)} is not a stream id (expected <milliseconds>-<sequence>, "
+        "<milliseconds>, or 0 for the beginning)"
+    )
+
+
+def rust_debug(text: str) -> str:
+    """`text` quoted as the Rust crate's messages quote it (`{:?}`): double quotes, and
+    backslash escapes for quotes, backslashes and control characters."""
+    out = ['"']
+    for c in text:
+        if c in '"\\':
+            out.append("\\" + c)
+        elif c == "\n":
+            out.append("\\n")
+        elif c == "\r":
+            out.append("\\r")
+        elif c == "\t":
+            out.append("\\t")
+        elif c == "\0":
+            out.append("\\0")
+        elif ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0:
+            out.append(f"\\u{{{ord(c):x}}}")
+        else:
+            out.append(c)
+    out.append('"')
+    return "".join(out)
+
+
+def text(record: Any) -> str:
+    """A `stream-id` record as `<milliseconds>-<sequence>`."""
+    return f"{record.milliseconds}-{record.sequence}"
+
+
+def successor(entry_id: tuple[int, int]) -> tuple[int, int] | None:
+    """The first id after `entry_id`; `None` after the last possible id."""
     ms, seq = entry_id
     if seq < _U64_MAX:
-        return f"{ms}-{seq + 1}"
+        return (ms, seq + 1)
     if ms < _U64_MAX:
-        return f"{ms + 1}-0"
+        return (ms + 1, 0)
     return None

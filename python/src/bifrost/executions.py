@@ -35,8 +35,7 @@ from datetime import date, datetime
 
 from . import _host
 from ._dates import date_bound
-from ._streamid import parse as parse_stream_id
-from ._streamid import successor
+from ._streamid import parse_start, start_error, successor
 from .errors import HostError, InvalidArgument
 from .models import (
     ExecutionLog,
@@ -134,11 +133,10 @@ async def get_current_logs(
     The same entries, ids and order while the execution runs (live stream) and after it
     ended (logs in the database).
     """
-    if not isinstance(start, str):
-        raise TypeError(f"start must be a str (a stream id), not {type(start).__name__}")
+    first = _start(start)
     records = _host.current().get_current_logs(
         None if execution_id is None else _execution_id(execution_id),
-        start,
+        first,
         _count(count, "count"),
     )
     return [log_from_record(r) for r in records]
@@ -158,23 +156,24 @@ async def log_entries(
 
     It ends at the last entry written so far; iterate again to read on from there.
     """
-    if not isinstance(start, str):
-        raise TypeError(f"start must be a str (a stream id), not {type(start).__name__}")
+    first = _start(start)
     host = _host.current()
     target = None if execution_id is None else _execution_id(execution_id)
     count = min(_page_size(page_size), _MAX_LOG_COUNT)
     last: tuple[int, int] | None = None
-    next_start: str | None = start
+    next_start: tuple[int, int] | None = first
     while next_start is not None:
-        page = [log_from_record(r) for r in host.get_current_logs(target, next_start, count)]
-        ids = [_entry_id(entry) for entry in page]
-        fresh = [(i, e) for i, e in zip(ids, page) if last is None or i > last]
+        fresh = []
+        for record in host.get_current_logs(target, next_start, count):
+            entry_id = (record.id.milliseconds, record.id.sequence)
+            if last is None or entry_id > last:
+                fresh.append((entry_id, record))
         if not fresh:
             return
-        for entry_id, entry in fresh:
+        for entry_id, record in fresh:
             last = entry_id
-            yield entry
-        next_start = successor(last)  # type: ignore[arg-type]
+            yield log_from_record(record)
+        next_start = successor(entry_id)
 
 
 def _filters(
@@ -230,8 +229,12 @@ def _execution_id(value: str | uuid.UUID) -> str:
     return value
 
 
-def _entry_id(entry: ExecutionLog) -> tuple[int, int]:
-    parsed = parse_stream_id(entry.id)
+def _start(start: str) -> tuple[int, int]:
+    """A `start` argument as the host's `stream-id` record takes it, checked by the host's
+    rules and refused in its words."""
+    if not isinstance(start, str):
+        raise TypeError(f"start must be a str (a stream id), not {type(start).__name__}")
+    parsed = parse_start(start)
     if parsed is None:
-        raise HostError(f"the host returned a malformed log entry id {entry.id!r}")
+        raise InvalidArgument("start", start_error(start))
     return parsed

@@ -14,7 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from ._dates import parse_timestamp
+from . import _streamid
+from ._dates import format_timestamp, from_record
 
 
 class ExecutionStatus(StrEnum):
@@ -202,18 +203,21 @@ class WorkflowExecution:
     """Peak linear memory; platform admins only."""
     cpu_total_seconds: float | None
     """CPU time spent in the workflow; platform admins only."""
+    log_lines_dropped: int | None = None
+    """Log lines the host's log caps counted but did not keep; `None` when every line was
+    kept, and while the execution runs."""
 
 
 def log_from_record(record: Any) -> ExecutionLog:
     """An `ExecutionLog` from the host's record (the generated binding type)."""
     metadata = record.metadata
     return ExecutionLog(
-        id=record.id,
+        id=_streamid.text(record.id),
         execution_id=record.execution_id,
         level=LogLevel.parse(record.level.name),
         message=record.message,
         metadata=None if metadata is None else json_or_text(metadata),
-        timestamp=record.timestamp,
+        timestamp=format_timestamp(from_record(record.timestamp)),
     )
 
 
@@ -234,7 +238,7 @@ def execution_from_record(record: Any) -> WorkflowExecution:
         duration_ms=record.duration_ms,
         started_at=_optional_time(record.started_at),
         completed_at=_optional_time(record.completed_at),
-        created_at=parse_timestamp(record.created_at),
+        created_at=from_record(record.created_at),
         logs=None
         if record.logs is None
         else [log_from_record(entry).to_dict() for entry in record.logs],
@@ -242,8 +246,9 @@ def execution_from_record(record: Any) -> WorkflowExecution:
         session_id=record.session_id,
         peak_memory_bytes=record.peak_memory_bytes,
         cpu_total_seconds=record.cpu_total_seconds,
+        log_lines_dropped=record.log_lines_dropped,
     )
 
 
-def _optional_time(text: str | None) -> datetime | None:
-    return None if text is None else parse_timestamp(text)
+def _optional_time(record: Any) -> datetime | None:
+    return None if record is None else from_record(record)

@@ -23,6 +23,12 @@
 //! list filter is invalid comes from [`query::ListFilter::validate`], cross-checked
 //! against independent parsing of dates and limits.
 //!
+//! The calls go through the imports of `bifrost:executions@0.1.0`, whose times and log
+//! entry ids are text, so that the host's parsing of a text `start` is exercised too. The
+//! 0.2.0 imports run the same methods of `ExecutionsCtx` and differ only in how answers
+//! are written (`wit_conversions!`, checked in `bifrost-core` and by the conformance test
+//! through the guest crate) and in taking `start` as a record.
+//!
 //! Invalid UTF-8 cannot reach the host: the WIT has no `list<u8>` parameter, and wasmtime
 //! validates every `string` while lifting it from guest memory (invalid UTF-8 fails the
 //! call before the host function runs). The string strategies use valid but odd Unicode
@@ -62,7 +68,7 @@ use bifrost_core::query::{self, Cursor, LogRange};
 use bifrost_core::store::RunStart;
 use bifrost_core::values::{storable_json, storable_text};
 use bifrost_core::{ApiError, ExecutionContext, ExecutionsService, Identity};
-use bifrost_host::bindings::bifrost::executions::{context, executions, logging, types};
+use bifrost_host::bindings::v0_1::bifrost::executions::{context, executions, logging, types};
 use bifrost_host::{ExecutionsCtx, LogWriter, LogWriterTask};
 use bifrost_tests::{Backend, TestEnv};
 use chrono::Utc;
