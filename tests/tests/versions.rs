@@ -72,10 +72,13 @@ async fn a_0_1_component_runs_with_text_times_and_ids(backend: Backend) {
         got["completed_at"],
         json!(rfc3339(&earlier.completed_at.unwrap()))
     );
-    let ids: Vec<Value> = earlier
-        .logs
+    let ids: Vec<Value> = h
+        .env
+        .store
+        .read_logs(earlier.id, StreamId::MIN, 1000)
+        .await
+        .unwrap()
         .iter()
-        .flatten()
         .map(|l| json!(l.id.to_string()))
         .collect();
     assert!(!ids.is_empty());

@@ -32,11 +32,17 @@ fn error(e: types::Error) -> Value {
     }
 }
 
+/// An enum value's name (`Warning`; wit-bindgen's `Debug` writes `LogLevel::Warning`).
+fn name(value: impl std::fmt::Debug) -> String {
+    let debug = format!("{value:?}");
+    debug.rsplit("::").next().unwrap_or_default().to_owned()
+}
+
 fn log_entry(l: &types::ExecutionLog) -> Value {
     json!({
         "id": l.id,
         "execution_id": l.execution_id,
-        "level": format!("{:?}", l.level),
+        "level": name(l.level),
         "message": l.message,
         "metadata": l.metadata,
         "timestamp": l.timestamp,
@@ -47,7 +53,7 @@ fn execution(e: &types::WorkflowExecution) -> Value {
     json!({
         "execution_id": e.execution_id,
         "workflow_name": e.workflow_name,
-        "status": format!("{:?}", e.status),
+        "status": name(e.status),
         "input_data": e.input_data,
         "result": e.result,
         "started_at": e.started_at,
