@@ -565,6 +565,24 @@ impl Harness {
             .unwrap_or_else(|e| panic!("run {name}: {e:#}"))
     }
 
+    /// [`run_file`](Self::run_file), asserting that the execution succeeded.
+    pub async fn run_file_ok(
+        &self,
+        path: &str,
+        name: &str,
+        input: serde_json::Value,
+        who: &Identity,
+    ) -> bifrost_core::model::Execution {
+        let done = self.run_file(path, name, input, who).await;
+        assert_eq!(
+            done.status,
+            bifrost_core::model::ExecutionStatus::Success,
+            "{name} failed: {:?}",
+            done.error_message
+        );
+        done
+    }
+
     /// Runs the probe, asserts it succeeded, and returns its answers, one per call.
     pub async fn probe(
         &self,

@@ -103,11 +103,8 @@ pub fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> &mut ExecutionsCtx,
 ) -> wasmtime::Result<()> {
-    types::add_to_linker::<T, HasExecutions>(linker, get)?;
-    executions::add_to_linker::<T, HasExecutions>(linker, get)?;
-    logging::add_to_linker::<T, HasExecutions>(linker, get)?;
-    context::add_to_linker::<T, HasExecutions>(linker, get)?;
-    crate::v0_1::add_to_linker(linker, get)
+    link(linker, get)?;
+    crate::v0_1::link(linker, get)
 }
 
 /// What every version's imports do, in the core's terms; the versions differ only in how the
@@ -212,12 +209,24 @@ impl ExecutionsCtx {
     }
 }
 
-/// The `Host` traits of one version's bindings, answered by the methods above, for the
-/// module `context`, `executions`, `logging` and `types` of that version are imported in:
-/// `$range` turns that version's `start` (of type `$start`) and `count` into a
-/// [`LogRange`]; the records are written by that version's `wit_conversions!`.
+/// The `Host` traits of one version's bindings, answered by the methods above, and `link`,
+/// which adds that version's imports to a linker, for the module `context`, `executions`,
+/// `logging` and `types` of that version are imported in: `$range` turns that version's
+/// `start` (of type `$start`) and `count` into a [`LogRange`]; the records are written by
+/// that version's `wit_conversions!`.
 macro_rules! host_impls {
     (start: $start:ty, range: $range:expr) => {
+        pub(crate) fn link<T: Send + 'static>(
+            linker: &mut wasmtime::component::Linker<T>,
+            get: fn(&mut T) -> &mut ExecutionsCtx,
+        ) -> wasmtime::Result<()> {
+            types::add_to_linker::<T, HasExecutions>(linker, get)?;
+            executions::add_to_linker::<T, HasExecutions>(linker, get)?;
+            logging::add_to_linker::<T, HasExecutions>(linker, get)?;
+            context::add_to_linker::<T, HasExecutions>(linker, get)?;
+            Ok(())
+        }
+
         impl types::Host for ExecutionsCtx {
             /// Every [`ApiError`] is an answer to the guest, never a trap: the host's own
             /// failures are the WIT `internal` error.

@@ -4,23 +4,11 @@
 
 use bifrost_core::query::LogRange;
 use bifrost_core::{ApiError, InvalidArgument};
-use wasmtime::component::Linker;
 
 use crate::bindings::v0_1::bifrost::executions::{context, executions, logging, types};
 use crate::ctx::{ExecutionsCtx, HasExecutions, host_impls};
 
 bifrost_core::wit_conversions!(types, 0.1);
-
-pub(crate) fn add_to_linker<T: Send + 'static>(
-    linker: &mut Linker<T>,
-    get: fn(&mut T) -> &mut ExecutionsCtx,
-) -> wasmtime::Result<()> {
-    types::add_to_linker::<T, HasExecutions>(linker, get)?;
-    executions::add_to_linker::<T, HasExecutions>(linker, get)?;
-    logging::add_to_linker::<T, HasExecutions>(linker, get)?;
-    context::add_to_linker::<T, HasExecutions>(linker, get)?;
-    Ok(())
-}
 
 host_impls!(
     start: String,

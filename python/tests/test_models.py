@@ -145,6 +145,14 @@ def test_log_entries_map_with_levels_and_metadata() -> None:
     assert f"[{entry.level}] {entry.message}" == "[CRITICAL] line 0"
 
 
+def test_unknown_names_are_quoted_as_the_rust_crate_quotes_them() -> None:
+    with pytest.raises(UnknownStatus) as status:
+        ExecutionStatus.parse('é"\x01')
+    assert str(status.value).startswith('unknown execution status "é\\"\\u{1}"; expected one of')
+    with pytest.raises(ValueError, match=r'^unknown log level "tab\\t"; expected'):
+        LogLevel.parse("tab\t")
+
+
 def test_stream_ids_parse_and_advance() -> None:
     assert parse("1776672000250-7") == (1776672000250, 7)
     assert parse("1776672000250") is None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._quote import rust_debug
+
 _U64_MAX = 2**64 - 1
 
 
@@ -43,29 +45,6 @@ def start_error(text: str) -> str:
         f"{rust_debug(text)} is not a stream id (expected <milliseconds>-<sequence>, "
         "<milliseconds>, or 0 for the beginning)"
     )
-
-
-def rust_debug(text: str) -> str:
-    """`text` quoted as the Rust crate's messages quote it (`{:?}`): double quotes, and
-    backslash escapes for quotes, backslashes and control characters."""
-    out = ['"']
-    for c in text:
-        if c in '"\\':
-            out.append("\\" + c)
-        elif c == "\n":
-            out.append("\\n")
-        elif c == "\r":
-            out.append("\\r")
-        elif c == "\t":
-            out.append("\\t")
-        elif c == "\0":
-            out.append("\\0")
-        elif ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0:
-            out.append(f"\\u{{{ord(c):x}}}")
-        else:
-            out.append(c)
-    out.append('"')
-    return "".join(out)
 
 
 def text(record: Any) -> str:

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from . import _streamid
+from ._quote import rust_debug
 from ._dates import format_timestamp, from_record
 
 
@@ -78,7 +79,7 @@ class UnknownStatus(ValueError):
         self.text = text
         names = ", ".join(s.value for s in ExecutionStatus)
         super().__init__(
-            f"unknown execution status {json.dumps(text)}; expected one of {names} "
+            f"unknown execution status {rust_debug(text)}; expected one of {names} "
             "(or Completed, another name of Success)"
         )
 
@@ -106,7 +107,7 @@ class LogLevel(StrEnum):
             return cls(key)
         except ValueError:
             raise ValueError(
-                f"unknown log level {json.dumps(text)}; expected one of "
+                f"unknown log level {rust_debug(text)}; expected one of "
                 + ", ".join(level.value for level in cls)
             ) from None
 
