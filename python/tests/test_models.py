@@ -11,7 +11,7 @@ import pytest
 
 from bifrost import ExecutionStatus, LogLevel, WorkflowExecution
 
-from bifrost._dates import date_bound, format_timestamp, from_record
+from bifrost._dates import date_bound, format_timestamp, from_record, record_text
 from bifrost._json import dumps
 from bifrost._streamid import parse, successor
 from bifrost.models import UnknownStatus, execution_from_record, json_or_text, log_from_record
@@ -87,6 +87,11 @@ def test_time_records_become_aware_utc_datetimes_in_the_hosts_form() -> None:
     assert format_timestamp(parsed) == "2026-04-20T08:00:00.250000Z"
     before = from_record(SimpleNamespace(seconds=-1, nanoseconds=999_999_000))
     assert before == datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
+    # The text of a log entry's time, made without a `datetime`, is the same text.
+    for seconds in (0, -1, 951_782_400, 1776672000, 1776672000, 4_107_542_399):
+        for nanoseconds in (0, 999, 250_000_999, 999_999_999):
+            r = SimpleNamespace(seconds=seconds, nanoseconds=nanoseconds)
+            assert record_text(r) == format_timestamp(from_record(r))
     cest = timezone(timedelta(hours=2))
     assert format_timestamp(datetime(2026, 4, 20, 10, tzinfo=cest)) == "2026-04-20T08:00:00.000000Z"
 

@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+import time
+from datetime import date, datetime, timezone
 from typing import Any
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# The second of the last record `record_text` wrote, and its text up to the fraction: log
+# entries of one execution mostly share their second, so most entries skip `gmtime`.
+_last_second: tuple[int, str] = (0, "1970-01-01T00:00:00")
 
 
 def from_record(record: Any) -> datetime:
     """An aware UTC `datetime` from the host's `datetime` record (seconds and nanoseconds
-    since the Unix epoch); nanoseconds below a microsecond are dropped, as the stores do."""
-    return _EPOCH + timedelta(seconds=record.seconds, microseconds=record.nanoseconds // 1000)
+    since the Unix epoch); nanoseconds below a microsecond are dropped, as the stores do.
+    (`time.gmtime`, in C, and one constructor: about a third faster in the component than
+    `datetime` arithmetic, which is pure Python there.)"""
+    t = time.gmtime(record.seconds)
+    return datetime(
+        t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+        record.nanoseconds // 1000, timezone.utc,
+    )
+
+
+def record_text(record: Any) -> str:
+    """The host's text of a `datetime` record, `2026-04-25T08:30:00.250000Z`, as
+    `format_timestamp(from_record(record))` writes it, without making a `datetime`."""
+    global _last_second
+    seconds = record.seconds
+    if _last_second[0] != seconds:
+        t = time.gmtime(seconds)
+        _last_second = (
+            seconds,
+            f"{t.tm_year:04}-{t.tm_mon:02}-{t.tm_mday:02}T{t.tm_hour:02}:{t.tm_min:02}:{t.tm_sec:02}",
+        )
+    return f"{_last_second[1]}.{record.nanoseconds // 1000:06}Z"
 
 
 def format_timestamp(value: datetime) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import _streamid
 from ._quote import rust_debug
-from ._dates import format_timestamp, from_record
+from ._dates import from_record, record_text
 
 
 class ExecutionStatus(StrEnum):
@@ -218,7 +218,7 @@ def log_from_record(record: Any) -> ExecutionLog:
         level=LogLevel.parse(record.level.name),
         message=record.message,
         metadata=None if metadata is None else json_or_text(metadata),
-        timestamp=format_timestamp(from_record(record.timestamp)),
+        timestamp=record_text(record.timestamp),
     )
 
 
