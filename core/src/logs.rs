@@ -38,6 +38,15 @@ pub trait LogStream: Send + Sync + 'static {
     /// Removes an execution's stream.
     async fn delete(&self, execution_id: Uuid) -> Result<(), LogStreamError>;
 
+    /// Whether this stream writes into the store's own database (the embedded SQLite
+    /// file), so that a write to one waits for a write to the other. A runner overlaps the
+    /// last writes to the stream with the store's final write, and deletes a moved stream
+    /// after the run returns, only for a stream that does not (Redis, in-process): for one
+    /// that does, overlapping writes only queue behind each other. Default `false`.
+    fn shares_store_writer(&self) -> bool {
+        false
+    }
+
     /// Waits, at most `timeout`, until the stream of `execution_id` has an entry with an id
     /// greater than `after` (any entry, for `None`). A stream whose server can block a
     /// reader (Redis: `XREAD BLOCK`) does so; the default answers [`Wait::Unsupported`] at

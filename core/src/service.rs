@@ -10,7 +10,7 @@ use crate::error::{ApiError, StoreError};
 use crate::identity::Identity;
 use crate::limits::Limits;
 use crate::logs::LogStream;
-use crate::model::{Execution, LogEntry, LogMetadata, StreamId};
+use crate::model::{Execution, ExecutionStatus, LogEntry, LogMetadata, StreamId};
 use crate::query::{Cursor, ListFilter, LogRange, MAX_LOG_COUNT, parse_execution_id};
 use crate::store::ExecutionStore;
 use crate::values::{VariableSizes, parse_variable, storable_text};
@@ -187,27 +187,42 @@ impl ExecutionsService {
         execution_id: Option<&str>,
         range: LogRange,
     ) -> Result<Vec<LogEntry>, ApiError> {
-        let id = match execution_id {
+        let (id, status) = match execution_id {
             Some(s) => {
                 let id = parse_execution_id(s)?;
-                if Some(id) != current {
-                    self.visible(who, id).await?;
+                if Some(id) == current {
+                    (id, ExecutionStatus::Running)
+                } else {
+                    (id, self.visible(who, id).await?.status)
                 }
-                id
             }
-            None => current.ok_or(ApiError::NoExecutionContext)?,
+            // The caller's own execution runs while it asks.
+            None => (
+                current.ok_or(ApiError::NoExecutionContext)?,
+                ExecutionStatus::Running,
+            ),
         };
-        self.read_logs(id, range).await
+        self.read_logs(id, status, range).await
     }
 
-    /// Log entries of `id` in `range`, from the live stream or, once moved, from the store.
+    /// Log entries of `id` in `range`, for an execution last seen with `status`.
     ///
-    /// The move writes every entry to the store before it deletes the stream, so a reader
-    /// that finds no entries in the stream finds them all in the store.
-    pub async fn read_logs(&self, id: Uuid, range: LogRange) -> Result<Vec<LogEntry>, ApiError> {
-        let live = self.logs.read(id, range.start, range.count).await?;
-        if !live.is_empty() {
-            return Ok(live);
+    /// Once the status is final the store holds every entry (it is written with the logs),
+    /// and they are read from there: the live stream may lag behind it or be gone. Before
+    /// that they are read from the live stream, or from the store when the stream has none
+    /// (it was moved meanwhile: the move writes every entry to the store before it deletes
+    /// the stream).
+    pub async fn read_logs(
+        &self,
+        id: Uuid,
+        status: ExecutionStatus,
+        range: LogRange,
+    ) -> Result<Vec<LogEntry>, ApiError> {
+        if !status.is_final() {
+            let live = self.logs.read(id, range.start, range.count).await?;
+            if !live.is_empty() {
+                return Ok(live);
+            }
         }
         Ok(self.store.read_logs(id, range.start, range.count).await?)
     }

@@ -105,4 +105,4 @@ pub mod bindings {
 
 pub use bindings::{Workflow, WorkflowPre};
 pub use ctx::{ExecutionsCtx, add_to_linker};
-pub use writer::{LogWriter, LogWriterTask, WriterOutcome};
+pub use writer::{ClosedLog, LogWriter, LogWriterTask, StreamCatchUp, WriterOutcome};

@@ -6,6 +6,11 @@
 //! last write and appends them together, so under load batches grow by themselves and an
 //! idle execution's line is written at once.
 //!
+//! When the run is over, [`LogWriterTask::close`] hands the whole log over at once, for
+//! the store, while the writer appends what the stream still lacks: the runner stores the
+//! log and the final status and brings the stream up to date side by side, not one after
+//! the other.
+//!
 //! Nothing is lost when the stream server goes away: the writer keeps every line it
 //! accepted (within the execution's log caps), and the runner stores them from that copy
 //! at the end of the run. While the stream is unreachable the writer retries; when it is
@@ -73,9 +78,29 @@ impl Caps {
     }
 }
 
-/// The task behind a [`LogWriter`]; [`finish`](Self::finish) it after the last line.
+/// The task behind a [`LogWriter`]; [`close`](Self::close) or [`finish`](Self::finish) it
+/// after the last line.
 pub struct LogWriterTask {
-    handle: JoinHandle<WriterOutcome>,
+    closed: oneshot::Receiver<ClosedLog>,
+    catch_up: StreamCatchUp,
+}
+
+/// An execution's whole log, handed over as soon as its last [`LogWriter`] is gone (some
+/// of it may not be in the live stream yet: [`StreamCatchUp`]).
+#[derive(Debug, Default)]
+pub struct ClosedLog {
+    /// Every line kept, with its id, in order: what the store must hold. Shared with the
+    /// writer until it has appended the last of them to the stream.
+    pub entries: Arc<Vec<LogEntry>>,
+    /// Lines not kept because the execution's log caps were reached.
+    pub dropped_lines: u64,
+    /// Bytes of those lines.
+    pub dropped_bytes: u64,
+}
+
+/// The writer's appends to the live stream after the log closed.
+pub struct StreamCatchUp {
+    handle: JoinHandle<usize>,
     execution_id: Uuid,
 }
 
@@ -101,6 +126,7 @@ impl LogWriter {
         limits: &Limits,
     ) -> (LogWriter, LogWriterTask) {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (closed_tx, closed) = oneshot::channel();
         let caps = Arc::new(Mutex::new(Caps {
             max_lines: limits.max_log_lines,
             max_bytes: limits.max_log_bytes,
@@ -114,15 +140,19 @@ impl LogWriter {
             execution_id,
             caps: caps.clone(),
             last_id: None,
-            outcome: WriterOutcome::default(),
+            log: ClosedLog::default(),
             sent: 0,
+            hand_over: Some(closed_tx),
         };
         let handle = tokio::spawn(state.run(rx));
         (
             LogWriter { tx, caps },
             LogWriterTask {
-                handle,
-                execution_id,
+                closed,
+                catch_up: StreamCatchUp {
+                    handle,
+                    execution_id,
+                },
             },
         )
     }
@@ -155,15 +185,47 @@ impl LogWriter {
 }
 
 impl LogWriterTask {
-    /// Waits for the writer to take every queued line; call after every [`LogWriter`]
-    /// clone has been dropped.
+    /// Waits until every [`LogWriter`] clone has been dropped and the writer has taken
+    /// every queued line, and returns the whole log at once, with the appends to the live
+    /// stream still under way.
+    pub async fn close(self) -> (ClosedLog, StreamCatchUp) {
+        let log = match self.closed.await {
+            Ok(log) => log,
+            Err(_) => {
+                // Only a bug in the writer gets here (its task ended without handing the
+                // log over); `StreamCatchUp::finish` logs the task's failure.
+                ClosedLog::default()
+            }
+        };
+        (log, self.catch_up)
+    }
+
+    /// [`close`](Self::close), then waits for the live stream to hold the whole log (or
+    /// for the writer to give up on an unreachable stream).
     pub async fn finish(self) -> WriterOutcome {
+        let (log, catch_up) = self.close().await;
+        let not_streamed = catch_up.finish().await;
+        WriterOutcome {
+            // The writer has dropped its share by now; a copy only if it has not.
+            entries: Arc::try_unwrap(log.entries).unwrap_or_else(|shared| (*shared).clone()),
+            dropped_lines: log.dropped_lines,
+            dropped_bytes: log.dropped_bytes,
+            not_streamed,
+        }
+    }
+}
+
+impl StreamCatchUp {
+    /// Waits until the live stream holds the whole log, or until the writer gave up on an
+    /// unreachable stream ([`STREAM_RETRY_AFTER_RUN`] after the run); returns how many
+    /// lines never reached the stream (they are in the [`ClosedLog`] all the same).
+    pub async fn finish(self) -> usize {
         match self.handle.await {
-            Ok(outcome) => outcome,
+            Ok(not_streamed) => not_streamed,
             Err(e) => {
                 // Only a bug in the writer gets here; the run's record says so.
                 tracing::error!(execution_id = %self.execution_id, error = %e, "log writer task failed");
-                WriterOutcome::default()
+                0
             }
         }
     }
@@ -184,16 +246,20 @@ struct Writer {
     execution_id: Uuid,
     caps: Arc<Mutex<Caps>>,
     last_id: Option<StreamId>,
-    outcome: WriterOutcome,
-    /// `outcome.entries[..sent]` are in the live stream.
+    /// The log so far; its entries are shared once handed over.
+    log: ClosedLog,
+    /// `log.entries[..sent]` are in the live stream.
     sent: usize,
+    /// Where the log goes once the last writer is gone.
+    hand_over: Option<oneshot::Sender<ClosedLog>>,
 }
 
 impl Writer {
     fn push(&mut self, line: LogLine) {
         let id = next_id(self.last_id, Utc::now().timestamp_millis().max(0) as u64);
         self.last_id = Some(id);
-        self.outcome.entries.push(LogEntry {
+        // Not shared before the hand-over, after which nothing is pushed: never a copy.
+        Arc::make_mut(&mut self.log.entries).push(LogEntry {
             id,
             execution_id: self.execution_id,
             level: line.level,
@@ -211,8 +277,8 @@ impl Writer {
         let (lines, bytes) = (caps.dropped_lines, caps.dropped_bytes);
         let (max_lines, max_bytes) = (caps.max_lines, caps.max_bytes);
         drop(caps);
-        self.outcome.dropped_lines = lines;
-        self.outcome.dropped_bytes = bytes;
+        self.log.dropped_lines = lines;
+        self.log.dropped_bytes = bytes;
         if lines == 0 {
             return;
         }
@@ -229,7 +295,9 @@ impl Writer {
         });
     }
 
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) -> WriterOutcome {
+    /// Takes lines until the last writer is gone, then hands the log over; appends to the
+    /// live stream throughout. Returns how many lines never reached the stream.
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) -> usize {
         let mut waiting: Vec<oneshot::Sender<Result<(), ApiError>>> = Vec::new();
         let mut closed = false;
         let mut failing_since: Option<Instant> = None;
@@ -237,7 +305,7 @@ impl Writer {
         loop {
             // Take what is queued; wait for more only when nothing is pending.
             if !closed {
-                if self.sent == self.outcome.entries.len() && waiting.is_empty() {
+                if self.sent == self.log.entries.len() && waiting.is_empty() {
                     match rx.recv().await {
                         Some(cmd) => self.take(cmd, &mut waiting),
                         None => closed = true,
@@ -252,16 +320,23 @@ impl Writer {
                             break;
                         }
                     }
-                    if self.outcome.entries.len() - self.sent >= MAX_BATCH {
+                    if self.log.entries.len() - self.sent >= MAX_BATCH {
                         break;
                     }
                 }
                 if closed {
                     self.push_limit_notice();
+                    if let Some(hand_over) = self.hand_over.take() {
+                        let _ = hand_over.send(ClosedLog {
+                            entries: self.log.entries.clone(),
+                            dropped_lines: self.log.dropped_lines,
+                            dropped_bytes: self.log.dropped_bytes,
+                        });
+                    }
                 }
             }
 
-            if self.sent < self.outcome.entries.len() {
+            if self.sent < self.log.entries.len() {
                 match self.send_batch(failing_since.is_some()).await {
                     Ok(()) => {
                         failing_since = None;
@@ -282,7 +357,7 @@ impl Writer {
                     }
                 }
             }
-            if self.sent == self.outcome.entries.len() {
+            if self.sent == self.log.entries.len() {
                 for done in waiting.drain(..) {
                     let _ = done.send(Ok(()));
                 }
@@ -291,12 +366,12 @@ impl Writer {
                 }
             }
         }
-        self.outcome.not_streamed = self.outcome.entries.len() - self.sent;
-        if self.outcome.not_streamed > 0 {
-            tracing::error!(execution_id = %self.execution_id, lines = self.outcome.not_streamed,
+        let not_streamed = self.log.entries.len() - self.sent;
+        if not_streamed > 0 {
+            tracing::error!(execution_id = %self.execution_id, lines = not_streamed,
                 "log stream unreachable; lines go to the store only");
         }
-        self.outcome
+        not_streamed
     }
 
     fn take(&mut self, cmd: Command, waiting: &mut Vec<oneshot::Sender<Result<(), ApiError>>>) {
@@ -313,15 +388,15 @@ impl Writer {
             let top = self.stream.last_id(self.execution_id).await?;
             self.sent = match top {
                 None => 0,
-                Some(top) => self.outcome.entries.partition_point(|e| e.id <= top),
+                Some(top) => self.log.entries.partition_point(|e| e.id <= top),
             };
-            if self.sent == self.outcome.entries.len() {
+            if self.sent == self.log.entries.len() {
                 return Ok(());
             }
         }
-        let end = (self.sent + MAX_BATCH).min(self.outcome.entries.len());
+        let end = (self.sent + MAX_BATCH).min(self.log.entries.len());
         self.stream
-            .append(&self.outcome.entries[self.sent..end])
+            .append(&self.log.entries[self.sent..end])
             .await?;
         self.sent = end;
         Ok(())

@@ -5,7 +5,7 @@
 //! store at the end of the run neither drops nor repeats a line: every read asks for the
 //! ids after the last one, from the stream or, once moved, from the store
 //! ([`ExecutionsService::read_logs`]). A final status means the logs are stored, so one
-//! read after the status is final finds the last lines. New lines are waited for with
+//! read of the store after the status is final finds the last lines. New lines are waited for with
 //! [`LogStream::wait`](bifrost_core::logs::LogStream::wait) (Redis: `XREAD BLOCK`, at most
 //! [`BLOCK`] at a time); the other streams are read every [`POLL`]. Between waits the
 //! execution's status is read from the store.
@@ -44,11 +44,13 @@ pub async fn follow<E: From<ApiError>>(
     let id = execution.id;
     let mut next = range.start;
     let mut last = before(next);
-    let mut ended = execution.status.is_final();
+    let mut status = execution.status;
     loop {
+        let ended = status.is_final();
         let batch = service
             .read_logs(
                 id,
+                status,
                 LogRange {
                     start: next,
                     count: MAX_LOG_COUNT,
@@ -72,15 +74,14 @@ pub async fn follow<E: From<ApiError>>(
         if ended {
             return Ok(service.get(who, execution_id).await?);
         }
-        let status = service
+        status = service
             .store()
             .fetch(id, false)
             .await
             .map_err(ApiError::from)?
             .status;
         if status.is_final() {
-            // Its logs are stored: one more read hands out the last of them.
-            ended = true;
+            // Its logs are stored: one more read, of the store, hands out the last of them.
             continue;
         }
         let waited = service

@@ -20,7 +20,7 @@
 //! use bifrost_runner::{RunRequest, Runner, RunnerConfig};
 //!
 //! # async fn f() -> wasmtime::Result<()> {
-//! // The embedded default: a SQLite file and in-process log streams.
+//! // The embedded default: a SQLite file that also holds the live log streams.
 //! let service = BackendConfig::default().connect().await?;
 //! let runner = Runner::new(service, RunnerConfig::default())?;
 //! let workflow = runner.load_file("hello.wasm".as_ref())?;
@@ -37,6 +37,8 @@
 //!     )
 //!     .await?;
 //! println!("{} {:?}", execution.status, execution.result);
+//! // Before the process exits: the moved log streams' deletion (see `Runner::settle`).
+//! runner.settle().await;
 //! # Ok(())
 //! # }
 //! ```
@@ -85,7 +87,7 @@ use crate::engine::{engine, start_epoch_ticker};
 use crate::lease::Leases;
 use crate::limiter::MemoryLimiter;
 pub use crate::outcome::{Ended, Executed};
-use crate::outcome::{trap_message, with_cause};
+use crate::outcome::{Ran, trap_message, with_cause};
 use crate::output::{GuestOutput, OutputTail};
 pub use crate::retry::RetryingStore;
 
@@ -212,6 +214,9 @@ pub struct Runner {
     cancels: Arc<std::sync::Mutex<std::collections::HashMap<Uuid, Arc<AtomicBool>>>>,
     /// Told of each execution that starts and ends, for metrics.
     events: Option<Arc<dyn RunEvents>>,
+    /// Work a finished run leaves to do after it returns (deleting its moved log
+    /// stream); [`settle`](Runner::settle) waits for it.
+    after_runs: tokio_util::task::TaskTracker,
 }
 
 /// What a runner tells an observer (metrics, say) of the executions it runs. Called on the
@@ -278,6 +283,7 @@ impl Runner {
             leases: Leases::default(),
             cancels: Arc::default(),
             events: None,
+            after_runs: tokio_util::task::TaskTracker::new(),
             config,
         })
     }
@@ -297,6 +303,10 @@ impl Runner {
     /// The row goes `Pending` -> `Running` -> `Success`, `Failed` or `Timeout`. A trap, a
     /// deadline or an error returned by the workflow is a finished execution, not an `Err`;
     /// `Err` means a backend failed.
+    ///
+    /// The final status is written with the whole log; the execution's live log stream is
+    /// deleted after this returns, unless it shares the store's database
+    /// ([`settle`](Self::settle) waits for those deletions).
     ///
     /// U+0000, which PostgreSQL cannot store, becomes U+FFFD in the input, the workflow
     /// name, the user name and the session id before anything is recorded (the workflow
@@ -509,12 +519,15 @@ impl Runner {
             events.started(&request.workflow_name);
         }
 
-        let Executed {
+        let Ran {
             ended,
             cpu,
             peak_memory_bytes: peak,
-            logs,
+            log_task,
         } = self.execute_input(workflow, request, input, id).await;
+        // The whole log at once; the writer may still be appending its last lines to the
+        // live stream.
+        let (logs, catch_up) = log_task.close().await;
 
         let (status, result, result_type, error_message) =
             outcome::record(ended, limits, self.config.deadline.as_millis());
@@ -530,22 +543,54 @@ impl Runner {
             log_lines_dropped: logs.dropped_lines as i64,
         };
         // The logs and the status together (a final status means the logs are stored),
-        // waiting out a store that is briefly unreachable (a restart).
-        let mut execution = store.finish_with_logs(id, &outcome, &logs.entries).await?;
+        // waiting out a store that is briefly unreachable (a restart); meanwhile the
+        // writer brings the live stream up to date. Readers of an execution with a final
+        // status read the store, so the stream may still lack lines when it commits.
+        // A stream in the store's own database (the embedded SQLite file) would only
+        // queue behind the store: first the stream, then the store, as one writer does.
+        let stream = self.service.log_stream().clone();
+        let overlap = !stream.shares_store_writer();
+        let stored = if overlap {
+            tokio::join!(
+                store.finish_with_logs(id, &outcome, &logs.entries),
+                catch_up.finish()
+            )
+            .0
+        } else {
+            catch_up.finish().await;
+            store.finish_with_logs(id, &outcome, &logs.entries).await
+        };
+        let mut execution = stored?;
         if let Some(events) = &self.events {
             events.finished(&execution, clock.elapsed());
         }
-        if let Err(e) = self.service.log_stream().delete(id).await {
-            // The entries are in the store; a leftover stream holds the same ones.
-            tracing::warn!(%id, error = %e, "could not delete the moved log stream");
+        // The stream is moved: deleted once complete (nobody reads it now that the status
+        // is final; a leftover stream holds the same entries as the store). Off the run's
+        // path when the stream has a writer of its own (`settle` waits for those).
+        let delete = async move {
+            if let Err(e) = stream.delete(id).await {
+                tracing::warn!(%id, error = %e, "could not delete the moved log stream");
+            }
+        };
+        if overlap {
+            self.after_runs.spawn(delete);
+        } else {
+            delete.await;
         }
-        execution.logs = Some(
-            logs.entries
-                .into_iter()
-                .take(MAX_LOG_COUNT as usize)
-                .collect(),
-        );
+        let entries = Arc::try_unwrap(logs.entries).unwrap_or_else(|shared| (*shared).clone());
+        execution.logs = Some(entries.into_iter().take(MAX_LOG_COUNT as usize).collect());
         Ok(execution)
+    }
+
+    /// Waits for what finished runs left to do after they returned: the deletion of their
+    /// moved live log streams, one round trip each, done off the run's path. Call it before
+    /// the process exits (the command-line program and [`Worker`](crate::worker::Worker)
+    /// do); a stream whose deletion never ran stays in Redis, holding the same entries as
+    /// the store, until something deletes it. Runs may go on meanwhile.
+    pub async fn settle(&self) {
+        self.after_runs.close();
+        self.after_runs.wait().await;
+        self.after_runs.reopen();
     }
 
     /// Start, deadline and first lease of a run starting now.
@@ -597,8 +642,15 @@ impl Runner {
         execution_id: Uuid,
     ) -> Executed {
         let input = request.input.to_string();
-        self.execute_input(workflow, request, &input, execution_id)
-            .await
+        let ran = self
+            .execute_input(workflow, request, &input, execution_id)
+            .await;
+        Executed {
+            ended: ran.ended,
+            cpu: ran.cpu,
+            peak_memory_bytes: ran.peak_memory_bytes,
+            logs: ran.log_task.finish().await,
+        }
     }
 
     async fn execute_input(
@@ -607,7 +659,7 @@ impl Runner {
         request: &RunRequest,
         input: &str,
         id: Uuid,
-    ) -> Executed {
+    ) -> Ran {
         let (log, log_task) =
             LogWriter::spawn(self.service.log_stream().clone(), id, &self.config.limits);
         let stderr_tail = OutputTail::new();
@@ -637,12 +689,12 @@ impl Runner {
             )
             .await;
         self.lock_cancels().remove(&id);
-        Executed {
+        Ran {
             ended,
             cpu,
             peak_memory_bytes,
             // Every writer clone lived in the store, which `call` has dropped.
-            logs: log_task.finish().await,
+            log_task,
         }
     }
 

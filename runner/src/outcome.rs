@@ -36,6 +36,16 @@ pub struct Executed {
     pub logs: bifrost_host::WriterOutcome,
 }
 
+/// An instance's call, its log not yet closed: what [`Runner::execute`] and a recorded
+/// run share.
+pub(crate) struct Ran {
+    pub ended: Ended,
+    pub cpu: std::time::Duration,
+    pub peak_memory_bytes: usize,
+    /// Closes once every log writer of the instance is gone (they were in its store).
+    pub log_task: bifrost_host::LogWriterTask,
+}
+
 /// `message` after what the guest last wrote to stderr, if anything: the cause first.
 pub(crate) fn with_cause(stderr_tail: Option<&OutputTail>, message: String) -> String {
     match stderr_tail.and_then(OutputTail::text) {

@@ -208,6 +208,8 @@ impl Worker {
             }
         }
         cancel_watch.abort();
+        // The moved log streams of the last runs.
+        self.runner.settle().await;
         report
     }
 }

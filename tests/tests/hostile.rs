@@ -169,6 +169,7 @@ async fn log_cap_keeps_the_first_lines_and_says_how_many_were_not_kept(backend: 
         .service
         .read_logs(
             done.id,
+            done.status,
             bifrost_core::query::LogRange {
                 start: Default::default(),
                 count: 1000,

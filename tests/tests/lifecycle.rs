@@ -63,7 +63,8 @@ async fn hello_example_runs_and_is_recorded(backend: Backend) {
     assert!(done.cpu_total_seconds.unwrap() > 0.0);
     assert_eq!(done.variables, Some(json!({"greeted": "Ada"})));
 
-    // Its log lines, with their metadata, moved to the database; the stream is gone.
+    // Its log lines, with their metadata, moved to the database; the stream is gone once
+    // the runner has settled (it is deleted after the run returns).
     let logs = done.logs.clone().unwrap();
     let info = logs
         .iter()
@@ -73,6 +74,7 @@ async fn hello_example_runs_and_is_recorded(backend: Backend) {
         info.metadata.as_ref().unwrap().to_value()["name"],
         json!("Ada")
     );
+    h.runner.settle().await;
     assert!(!stream_exists(&h, done.id).await);
     let stored = h
         .env
@@ -213,7 +215,11 @@ async fn detached_and_unrecorded_calls_record_nothing(backend: Backend) {
     let live = h
         .env
         .service
-        .read_logs(id, LogRange::validate(None, None).unwrap())
+        .read_logs(
+            id,
+            ExecutionStatus::Running,
+            LogRange::validate(None, None).unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(

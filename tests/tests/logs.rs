@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use bifrost_core::model::StreamId;
+use bifrost_core::model::{ExecutionStatus, Outcome, StreamId};
 use bifrost_core::query::LogRange;
 use bifrost_core::{ApiError, ExecutionsService};
 use bifrost_redis::RedisLogStream;
 use bifrost_tests::protocol::Input;
 use bifrost_tests::{
-    Answer, Backend, Call, ErrorKind, Harness, PROBE, PYTHON_PROBE, logs, run_outside_execution,
-    user,
+    Answer, Backend, Call, ErrorKind, Harness, PROBE, PYTHON_PROBE, admin, logs,
+    run_outside_execution, user,
 };
 use serde_json::{Value, json};
 
@@ -126,7 +126,7 @@ async fn reads_during_the_move_see_every_entry_once(backend: Backend) {
         let mut start = StreamId::MIN;
         loop {
             let page = service
-                .read_logs(id, LogRange { start, count: 37 })
+                .read_logs(id, ExecutionStatus::Running, LogRange { start, count: 37 })
                 .await
                 .unwrap();
             let Some(last) = page.last() else { break };
@@ -141,6 +141,74 @@ async fn reads_during_the_move_see_every_entry_once(backend: Backend) {
     let seen = reader.await.unwrap();
     let want: Vec<String> = (0..3000).map(|i| format!("m{i}")).collect();
     assert_eq!(seen, want);
+    h.close().await;
+}
+
+/// A runner stores the log and the final status while the live stream may still lack the
+/// last lines (it brings the stream up to date at the same time): a reader of the finished
+/// execution, host-side or a guest, reads the store, never the lagging stream.
+async fn a_finished_execution_is_read_from_the_store_while_the_stream_lags(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let id = running_execution(&h, "lagging").await;
+    let all = bifrost_tests::append_lines(
+        &*h.env.logs,
+        id,
+        bifrost_core::model::LogLevel::Info,
+        (0..10).map(|i| format!("l{i}")),
+    )
+    .await;
+    // The stream holds the first four; the store gets all ten with the final status.
+    h.env.logs.delete(id).await.unwrap();
+    h.env.logs.append(&all[..4]).await.unwrap();
+    h.env
+        .store
+        .finish_with_logs(
+            id,
+            &Outcome {
+                status: ExecutionStatus::Success,
+                result: Some(json!(true)),
+                result_type: Some("json".into()),
+                error_message: None,
+                duration_ms: 3,
+                completed_at: chrono::Utc::now(),
+                peak_memory_bytes: 1 << 16,
+                cpu_total_seconds: 0.001,
+                log_lines_dropped: 0,
+            },
+            &all,
+        )
+        .await
+        .unwrap();
+    let whole = LogRange {
+        start: StreamId::MIN,
+        count: 1000,
+    };
+    let svc = &h.env.service;
+    assert_eq!(
+        svc.read_logs(id, ExecutionStatus::Success, whole)
+            .await
+            .unwrap(),
+        all
+    );
+    // Seen as running (a moment earlier), the stream is what there was to read.
+    assert_eq!(
+        svc.read_logs(id, ExecutionStatus::Running, whole)
+            .await
+            .unwrap(),
+        all[..4]
+    );
+    let (_, a) = h
+        .probe(&admin(None), vec![logs().of(id).count(1000).page()])
+        .await;
+    let read = entries(&a[0]);
+    let messages: Vec<&str> = read
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        (0..10).map(|i| format!("l{i}")).collect::<Vec<_>>()
+    );
     h.close().await;
 }
 
@@ -162,6 +230,7 @@ async fn a_foreign_entry_with_nul_is_moved_with_a_replacement_character(backend:
         .service
         .read_logs(
             id,
+            ExecutionStatus::Running,
             LogRange {
                 start: StreamId::MIN,
                 count: 10,
@@ -404,6 +473,7 @@ bifrost_tests::on_both_backends!(
     the_stream_keeps_redis_semantics,
     reader_pages_through_every_line_in_order_live_and_after_the_move,
     reads_during_the_move_see_every_entry_once,
+    a_finished_execution_is_read_from_the_store_while_the_stream_lags,
     a_foreign_entry_with_nul_is_moved_with_a_replacement_character,
     metadata_is_kept_and_bad_arguments_are_refused,
     outside_an_execution_the_current_execution_is_an_error,

@@ -27,7 +27,9 @@ async fn visibility_matrix_over_list_get_and_logs(backend: Backend) {
         by: by.user_id,
         org,
         workflow: "seeded".into(),
-        status: ExecutionStatus::Success,
+        // Running: their lines are read from the live stream, where the loop below puts
+        // them (once an execution's status is final, its lines are read from the store).
+        status: ExecutionStatus::Running,
         started_at: now - TimeDelta::minutes(minutes),
     };
     let alice_a = h.env.seed(&seed(&alice, Some(org_a), 1)).await;

@@ -134,7 +134,7 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
     let outcome = measure(
         &mut section,
         ctx,
-        "embedded (SQLite + in-process)",
+        "embedded (SQLite, live lines in the same file)",
         embedded,
         false,
     )

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use bifrost_core::Identity;
 use bifrost_core::logs::LogStream;
-use bifrost_core::model::{LogEntry, LogLevel, StreamId};
+use bifrost_core::model::{ExecutionStatus, LogEntry, LogLevel, StreamId};
 use bifrost_core::query::LogRange;
 use bifrost_runner::{Ended, RunRequest};
 use redis::AsyncCommands as _;
@@ -92,7 +92,9 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let range = LogRange::validate(None, Some(ENTRIES))?;
     let host_native = async || {
         per_call(n, async || {
-            let got = service.read_logs(id, range).await?;
+            let got = service
+                .read_logs(id, ExecutionStatus::Running, range)
+                .await?;
             anyhow::ensure!(got.len() == ENTRIES as usize);
             Ok(())
         })

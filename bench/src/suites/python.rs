@@ -6,6 +6,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use bifrost_core::Identity;
 use bifrost_core::logs::LogStream as _;
+use bifrost_core::model::ExecutionStatus;
 use bifrost_core::query::{ListFilter, LogRange};
 use serde_json::{Value, json};
 
@@ -137,7 +138,13 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
                         let e = service.get(&who, &id_text).await?;
                         anyhow::ensure!(e.logs.map(|l| l.len() as u64) == Some(items));
                     }
-                    _ => anyhow::ensure!(service.read_logs(stream_id, range).await?.len() == 100),
+                    _ => anyhow::ensure!(
+                        service
+                            .read_logs(stream_id, ExecutionStatus::Running, range)
+                            .await?
+                            .len()
+                            == 100
+                    ),
                 }
                 Ok(())
             })

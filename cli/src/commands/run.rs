@@ -103,6 +103,8 @@ pub async fn run(
     } else {
         run.await?
     };
+    // The moved log stream's deletion, before the process exits.
+    runner.settle().await;
     // Printed as the caller may see it: variables and resource figures for admins.
     let execution = execution.redact_for(is_admin);
     output::json_line(&execution)?;

@@ -154,4 +154,9 @@ impl LogStream for SqliteLogStream {
             .map_err(unavailable)?;
         Ok(())
     }
+
+    /// The lines live in the store's file: one writer for both.
+    fn shares_store_writer(&self) -> bool {
+        true
+    }
 }

@@ -388,6 +388,7 @@ impl Fixture {
         let live_seed = service
             .read_logs(
                 running_id,
+                model::ExecutionStatus::Running,
                 LogRange {
                     start: StreamId::MIN,
                     count: 1000,
@@ -526,7 +527,11 @@ impl Fixture {
         let mut start = StreamId::MIN;
         while let Ok(batch) = self
             .service
-            .read_logs(id, LogRange { start, count: 1000 })
+            .read_logs(
+                id,
+                model::ExecutionStatus::Running,
+                LogRange { start, count: 1000 },
+            )
             .await
         {
             entries.extend(batch.iter().map(entry_view));
