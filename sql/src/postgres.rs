@@ -59,6 +59,25 @@ static FINISH_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// A new execution's row: id, workflow name, status, parameters, started, created,
+/// deadline, lease, executed by (id, name), organisation, form, session (`$1`-`$13`).
+const INSERT_EXECUTION_SQL: &str = "INSERT INTO executions (id, workflow_name, status, \
+    parameters, started_at, created_at, deadline_at, lease_until, executed_by, \
+    executed_by_name, organization_id, form_id, session_id) \
+    VALUES ($1, $2, $3::execution_status, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+
+/// The final status and the last chunk of logs in one statement, returning the row: the
+/// outcome as [`bind_outcome!`] binds it (`$1`-`$10`), then the log columns as
+/// [`unnest_logs`] reads them (`$11`-`$18`).
+static FINISH_WITH_LOGS_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH {}, {LOG_BASE}, logs AS ({INSERT_LOGS}), {FOLD_VARIABLES} {} \
+         RETURNING {EXECUTION_COLUMNS}",
+        unnest_logs(11),
+        *FINISH_SQL,
+    )
+});
+
 /// Binds a run's outcome to [`FINISH_SQL`] (or a query that extends it): a `query` or a
 /// `query_as`, which share no trait for `bind`.
 macro_rules! bind_outcome {
@@ -188,28 +207,38 @@ impl PostgresStore {
         status: ExecutionStatus,
         start: Option<&RunStart>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
-             deadline_at, lease_until, executed_by, executed_by_name, organization_id, form_id, \
-             session_id) \
-             VALUES ($1, $2, $3::execution_status, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(new.id)
-        .bind(&new.workflow_name)
-        .bind(status.as_str())
-        .bind(&new.parameters)
-        .bind(start.map_or(new.created_at, |s| s.started_at))
-        .bind(new.created_at)
-        .bind(start.map(|s| s.deadline_at))
-        .bind(start.map(|s| s.lease_until))
-        .bind(new.executed_by)
-        .bind(&new.executed_by_name)
-        .bind(new.organization_id)
-        .bind(new.form_id)
-        .bind(&new.session_id)
-        .execute(&self.pool)
-        .await.map_err(db)?;
+        sqlx::query(INSERT_EXECUTION_SQL)
+            .bind(new.id)
+            .bind(&new.workflow_name)
+            .bind(status.as_str())
+            .bind(&new.parameters)
+            .bind(start.map_or(new.created_at, |s| s.started_at))
+            .bind(new.created_at)
+            .bind(start.map(|s| s.deadline_at))
+            .bind(start.map(|s| s.lease_until))
+            .bind(new.executed_by)
+            .bind(&new.executed_by_name)
+            .bind(new.organization_id)
+            .bind(new.form_id)
+            .bind(&new.session_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
         Ok(())
+    }
+
+    /// The two statements a run with a free slot sends, with their parameters as `$1`,
+    /// `$2`, ...: the row written already `Running` ([`create_running`](ExecutionStore::create_running),
+    /// `$1`-`$13`: id, workflow name, status, parameters, started, created, deadline,
+    /// lease, executed by, by name, organisation, form, session) and the final status with
+    /// the log ([`finish_with_logs`](ExecutionStore::finish_with_logs) for a log of one
+    /// chunk, `$1`-`$18`: id, status, result, result type, error, duration, completed,
+    /// peak memory, CPU seconds, lines dropped, then the log entries' execution ids,
+    /// levels, messages, metadata, timestamps, stream ids and their two numbers as
+    /// arrays). What a benchmark hands to `pgbench` to measure PostgreSQL's own time for an
+    /// execution.
+    pub fn run_sql() -> [&'static str; 2] {
+        [INSERT_EXECUTION_SQL, FINISH_WITH_LOGS_SQL.as_str()]
     }
 
     /// The SQL text [`list`](ExecutionStore::list) sends for `scope` and `query`, with its
@@ -429,20 +458,14 @@ async fn finish_statement(
     outcome: &Outcome,
     entries: &[LogEntry],
 ) -> Result<ExecutionRow, StoreError> {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "WITH {}, {LOG_BASE}, logs AS ({INSERT_LOGS}), {FOLD_VARIABLES} {} \
-             RETURNING {EXECUTION_COLUMNS}",
-            unnest_logs(11),
-            *FINISH_SQL,
-        )
-    });
     let columns = LogColumns::new(entries)?;
-    let row: Option<ExecutionRow> =
-        bind_log_columns!(bind_outcome!(sqlx::query_as(&SQL), id, outcome), &columns)
-            .fetch_optional(conn)
-            .await
-            .map_err(db)?;
+    let row: Option<ExecutionRow> = bind_log_columns!(
+        bind_outcome!(sqlx::query_as(&FINISH_WITH_LOGS_SQL), id, outcome),
+        &columns
+    )
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?;
     row.ok_or(StoreError::NotFound)
 }
 

@@ -22,7 +22,7 @@ const TARGET_RATIO: f64 = 1.3;
 
 /// One `pgbench` run of `script` in `mode`: the seconds per transaction it reports
 /// (`latency average`, which leaves out connecting).
-fn pgbench(
+pub(crate) fn pgbench(
     url: &str,
     script: &std::path::Path,
     mode: &str,
