@@ -62,9 +62,12 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
          describes in a round trip of its own) and as the prepared statement the store sends \
          (its connections plan each execution with its values: `plan_cache_mode = \
          force_custom_plan`), the store decoding the rows into the model, and the service \
-         (validation, visibility: the call a guest's `list` reaches). A sample is the time \
-         per call over n calls; the seven are sampled in rotating order in each round. The \
-         floor is the faster of pgbench's two unprepared modes.",
+         (validation, visibility: the call a guest's `list` reaches); and, to tell the \
+         option's cost from the statement kind's, the prepared statement on a plain \
+         connection (PostgreSQL may switch to a generic plan after five runs) and the \
+         unnamed one on a connection with the option. A sample is the time per call over n \
+         calls; the nine are sampled in rotating order in each round. The floor is the \
+         faster of pgbench's two unprepared modes.",
         &["what", "median", "over the floor"],
     );
     let (service, store) = ctx.scale_service().await?;
@@ -89,19 +92,27 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let n = ctx.scaled(200);
     let transactions = ctx.scaled(1000);
 
-    // The unnamed statement on a pool of its own, the prepared one on a pool like the
-    // store's list pool: no statement cache shared between the two.
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await?;
-    let prepared_pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(
-            url.parse::<sqlx::postgres::PgConnectOptions>()?
-                .options([("plan_cache_mode", "force_custom_plan")]),
-        )
-        .await?;
+    // Each statement kind on a pool of its own, with and without the store's list-pool
+    // option: no statement cache shared, and the option's cost apart from the kind's.
+    let plain = async || {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+    };
+    let custom_plans = async || {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                url.parse::<sqlx::postgres::PgConnectOptions>()?
+                    .options([("plan_cache_mode", "force_custom_plan")]),
+            )
+            .await
+    };
+    let pool = plain().await?;
+    let prepared_pool = custom_plans().await?;
+    let plain_prepared_pool = plain().await?;
+    let custom_unnamed_pool = custom_plans().await?;
     // The statement straight through sqlx, its rows left undecoded.
     let fetch = async |pool: &sqlx::PgPool, persistent: bool| {
         per_call(n, async || {
@@ -137,6 +148,8 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         "store `list` (rows decoded into the model)",
         "service `list`",
         "sqlx, prepared statement (custom plans), rows not decoded",
+        "sqlx, prepared statement, plain connection, rows not decoded",
+        "sqlx, unnamed statement, custom-plan connection, rows not decoded",
     ];
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     // Warm up every layer once, then rotate.
@@ -151,7 +164,9 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
                 3 => fetch(&pool, false).await?,
                 4 => decoded().await?,
                 5 => called().await?,
-                _ => fetch(&prepared_pool, true).await?,
+                6 => fetch(&prepared_pool, true).await?,
+                7 => fetch(&plain_prepared_pool, true).await?,
+                _ => fetch(&custom_unnamed_pool, false).await?,
             };
             if round > 0 {
                 samples[which].push(t);
