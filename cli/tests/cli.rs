@@ -56,6 +56,16 @@ async fn run_then_list_get_and_logs(backend: Backend) {
     assert_eq!(run["executed_by_name"], json!("operator"));
     assert_eq!(run["session_id"], json!("s-1"));
     let id = run["execution_id"].as_str().unwrap().to_owned();
+    // The process deleted the moved live stream before it exited.
+    let uuid: Uuid = id.parse().unwrap();
+    assert!(
+        env.logs
+            .read(uuid, bifrost_core::model::StreamId::MIN, 1)
+            .await
+            .unwrap()
+            .is_empty(),
+        "stream left behind"
+    );
 
     let list = json_lines(
         &runner(&env)

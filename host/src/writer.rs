@@ -189,14 +189,9 @@ impl LogWriterTask {
     /// every queued line, and returns the whole log at once, with the appends to the live
     /// stream still under way.
     pub async fn close(self) -> (ClosedLog, StreamCatchUp) {
-        let log = match self.closed.await {
-            Ok(log) => log,
-            Err(_) => {
-                // Only a bug in the writer gets here (its task ended without handing the
-                // log over); `StreamCatchUp::finish` logs the task's failure.
-                ClosedLog::default()
-            }
-        };
+        // An empty log only if the writer's task failed without handing it over (a bug);
+        // `StreamCatchUp::finish` logs that failure.
+        let log = self.closed.await.unwrap_or_default();
         (log, self.catch_up)
     }
 
@@ -425,6 +420,73 @@ mod tests {
             metadata: None,
             timestamp: Utc::now(),
         }
+    }
+
+    /// A stream whose appends wait for a permit.
+    struct Gated {
+        inner: MemoryLogStream,
+        gate: tokio::sync::Semaphore,
+    }
+
+    #[async_trait::async_trait]
+    impl LogStream for Gated {
+        async fn append(
+            &self,
+            entries: &[LogEntry],
+        ) -> Result<(), bifrost_core::error::LogStreamError> {
+            let _permit = self.gate.acquire().await.expect("gate open");
+            self.inner.append(entries).await
+        }
+        async fn last_id(
+            &self,
+            id: Uuid,
+        ) -> Result<Option<StreamId>, bifrost_core::error::LogStreamError> {
+            self.inner.last_id(id).await
+        }
+        async fn read(
+            &self,
+            id: Uuid,
+            start: StreamId,
+            count: u32,
+        ) -> Result<Vec<LogEntry>, bifrost_core::error::LogStreamError> {
+            self.inner.read(id, start, count).await
+        }
+        async fn delete(&self, id: Uuid) -> Result<(), bifrost_core::error::LogStreamError> {
+            self.inner.delete(id).await
+        }
+    }
+
+    #[tokio::test]
+    async fn close_hands_the_log_over_before_the_stream_has_it() {
+        let stream = Arc::new(Gated {
+            inner: MemoryLogStream::new(),
+            gate: tokio::sync::Semaphore::new(0),
+        });
+        let id = Uuid::new_v4();
+        let (writer, task) = LogWriter::spawn(stream.clone(), id, &Limits::default());
+        for i in 0..10 {
+            writer.write(line(i));
+        }
+        drop(writer);
+        // Not waiting for the stream: a writer that appended first would never return.
+        let (log, catch_up) = tokio::time::timeout(Duration::from_secs(5), task.close())
+            .await
+            .expect("the log is handed over while the append waits");
+        assert_eq!(log.entries.len(), 10);
+        assert_eq!(log.entries[9].message, "line 9");
+        assert!(
+            stream
+                .inner
+                .read(id, StreamId::MIN, 100)
+                .await
+                .unwrap()
+                .is_empty(),
+            "the append is still waiting"
+        );
+        stream.gate.add_permits(1);
+        assert_eq!(catch_up.finish().await, 0, "every line streamed");
+        let streamed = stream.inner.read(id, StreamId::MIN, 100).await.unwrap();
+        assert_eq!(streamed, *log.entries);
     }
 
     #[tokio::test]
