@@ -586,7 +586,8 @@ impl Runner {
     /// moved live log streams, one round trip each, done off the run's path. Call it before
     /// the process exits (the command-line program and [`Worker`](crate::worker::Worker)
     /// do); a stream whose deletion never ran stays in Redis, holding the same entries as
-    /// the store, until something deletes it. Runs may go on meanwhile.
+    /// the store, until something deletes it. Runs may go on meanwhile: it returns at the
+    /// first moment no deletion is pending.
     pub async fn settle(&self) {
         self.after_runs.close();
         self.after_runs.wait().await;
