@@ -375,6 +375,28 @@ async fn a_killed_server_leaves_stuck_executions_and_the_others_do_the_rest() {
         c.get("Running").copied().unwrap_or(0) >= 3
     })
     .await;
+    // ... and to have streamed a line of one of them: an execution is `Running` from its
+    // claim, before its instance starts (the component may still be compiling), and a kill
+    // before the first line leaves no line to keep.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    'streamed: loop {
+        for e in all_executions(&backends).await {
+            let live = backends
+                .service
+                .log_stream()
+                .read(e.id, bifrost_core::model::StreamId::MIN, 1)
+                .await
+                .unwrap();
+            if e.status == bifrost_core::model::ExecutionStatus::Running && !live.is_empty() {
+                break 'streamed;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the victim streamed no line in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let others: Vec<Server> = (0..2)
         .map(|_| Server::start(&env, &logs, &short_lease))
         .collect();
