@@ -98,6 +98,14 @@ pub struct ClosedLog {
     pub dropped_bytes: u64,
 }
 
+impl ClosedLog {
+    /// The entries, taken out of their `Arc`: no copy once the writer has let go of them
+    /// (after [`StreamCatchUp::finish`]), a copy otherwise.
+    pub fn into_entries(self) -> Vec<LogEntry> {
+        Arc::try_unwrap(self.entries).unwrap_or_else(|shared| (*shared).clone())
+    }
+}
+
 /// The writer's appends to the live stream after the log closed.
 pub struct StreamCatchUp {
     handle: JoinHandle<usize>,
@@ -201,10 +209,9 @@ impl LogWriterTask {
         let (log, catch_up) = self.close().await;
         let not_streamed = catch_up.finish().await;
         WriterOutcome {
-            // The writer has dropped its share by now; a copy only if it has not.
-            entries: Arc::try_unwrap(log.entries).unwrap_or_else(|shared| (*shared).clone()),
             dropped_lines: log.dropped_lines,
             dropped_bytes: log.dropped_bytes,
+            entries: log.into_entries(),
             not_streamed,
         }
     }

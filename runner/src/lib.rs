@@ -577,8 +577,12 @@ impl Runner {
         } else {
             delete.await;
         }
-        let entries = Arc::try_unwrap(logs.entries).unwrap_or_else(|shared| (*shared).clone());
-        execution.logs = Some(entries.into_iter().take(MAX_LOG_COUNT as usize).collect());
+        execution.logs = Some(
+            logs.into_entries()
+                .into_iter()
+                .take(MAX_LOG_COUNT as usize)
+                .collect(),
+        );
         Ok(execution)
     }
 
