@@ -28,6 +28,7 @@ mod guests {
 const ALL: &[&str] = &[
     "instantiate",
     "host-calls",
+    "host-call-split",
     "list",
     "ingest",
     "live-logs",
@@ -45,8 +46,9 @@ const ALL: &[&str] = &[
 struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
-    /// Run only these benchmarks (comma-separated): instantiate, host-calls, list, ingest,
-    /// live-logs, end-to-end, python, memory, log-store, queue, python-guest, native-floor.
+    /// Run only these benchmarks (comma-separated): instantiate, host-calls,
+    /// host-call-split, list, ingest, live-logs, end-to-end, python, memory, log-store,
+    /// queue, python-guest, native-floor.
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(ALL))]
     only: Vec<String>,
     /// Where to write the report; with `--only`, the report holds those sections only.
@@ -247,6 +249,7 @@ async fn bench_all(cli: &Cli) -> anyhow::Result<()> {
         let section = match name {
             "instantiate" => suites::instantiate::run(&ctx).await,
             "host-calls" => suites::host_calls::run(&ctx).await,
+            "host-call-split" => suites::host_calls::run_split(&ctx).await,
             "list" => suites::list_scale::run(&ctx).await,
             "ingest" => suites::ingest::run(&ctx).await,
             "live-logs" => suites::live_logs::run(&ctx).await,

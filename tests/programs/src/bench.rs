@@ -1,7 +1,8 @@
 //! The benchmarks' workflow: repeats one import call `n` times, so that the host can time
 //! calls from inside a guest against the same calls made natively.
 //!
-//! Input: `{"op": "get" | "list" | "logs" | "log" | "small" | "sleep", ...}`; see [`Op`].
+//! Input: `{"op": "get" | "get_raw" | "list" | "list_raw" | "logs" | "log" | "small" |
+//! "sleep", ...}`; see [`Op`].
 //! Result: `{"calls": n, "items": <entries or executions seen, summed>}`.
 
 use bifrost::executions;
@@ -13,6 +14,8 @@ use serde_json::{Value, json};
 enum Op {
     /// `get(id)`, `n` times.
     Get { id: String, n: u32 },
+    /// `get(id)` through the raw bindings, `n` times.
+    GetRaw { id: String, n: u32 },
     /// `list` with these filters, `n` times.
     List {
         n: u32,
@@ -41,6 +44,14 @@ fn bench(op: Op) -> Result<Value, bifrost::Error> {
         Op::Get { id, n } => {
             for _ in 0..n {
                 let e = executions::get(&id)?;
+                items += u64::from(!e.execution_id.is_empty());
+                calls += 1;
+            }
+        }
+        Op::GetRaw { id, n } => {
+            use bifrost::__internal::bifrost::executions::executions as raw;
+            for _ in 0..n {
+                let e = raw::get(&id).map_err(|e| bifrost::Error::Internal(format!("{e:?}")))?;
                 items += u64::from(!e.execution_id.is_empty());
                 calls += 1;
             }
