@@ -11,6 +11,8 @@
 
 use std::process::ExitCode;
 
+use bifrost_core::model::ExecutionStatus;
+
 use bifrost_core::ApiError;
 use bifrost_runner::RunError;
 use bifrost_runner::backends::{BackendError, BackendErrorKind};
@@ -125,3 +127,15 @@ mod tests {
         }
     }
 }
+
+/// The exit code of a command that waited for an execution: 0 on `Success`, 1 else.
+pub fn exit_code(status: ExecutionStatus) -> ExitCode {
+    if status == ExecutionStatus::Success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The exit code of a command ended by Ctrl-C (128 + SIGINT), as shells report it.
+pub const INTERRUPTED: u8 = 130;

@@ -22,7 +22,8 @@ mod exit;
 mod human;
 mod output;
 
-use commands::executions::{ExecutionsCommand, LogsArgs, View};
+use commands::executions::{ExecutionsCommand, LogsArgs};
+use output::View;
 use commands::offline::OfflineArgs;
 use commands::run::RunArgs;
 use commands::sweep::SweepArgs;
@@ -33,8 +34,9 @@ use exit::Failure;
 /// Run workflow components and query their executions and logs.
 ///
 /// Backends: `DATABASE_URL` (PostgreSQL, or a `sqlite:` URL) and `REDIS_URL` (Redis). With
-/// neither set, everything runs on this machine: a SQLite file in the data directory and
-/// log streams in this process. Migrations are applied on start.
+/// neither set, everything runs on this machine: one SQLite file in the data directory holds
+/// the executions and the live log streams, shared by every process that opens it.
+/// Migrations are applied on start.
 ///
 /// Output is JSON lines: every line one JSON document; `executions list|get|logs` print a
 /// table, a summary and log lines on a terminal (`--output` chooses). Exit codes: 0 success; 1 the
@@ -47,7 +49,8 @@ struct Cli {
     /// directory.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     database_url: Option<String>,
-    /// Live log streams: a redis:// URL; unset, streams in this process.
+    /// Live log streams: a redis:// URL; unset, streams in the SQLite store's file (with a
+    /// PostgreSQL store: in this process, seen by others once a run has ended).
     #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
     redis_url: Option<String>,
     /// Directory of the default SQLite file (default $XDG_DATA_HOME/bifrost or
@@ -82,7 +85,7 @@ enum Command {
     /// queue with every other `serve` on the same store.
     ///
     /// Example: DATABASE_URL=postgres://db/bifrost REDIS_URL=redis://cache bifrost-runner serve --concurrency 32
-    Serve(commands::queue::ServeArgs),
+    Serve(commands::serve::ServeArgs),
     /// Deploy workflows by name: deploy, list, remove.
     #[command(subcommand)]
     Workflows(WorkflowsCommand),
@@ -217,7 +220,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let backends = backends.connect_all().await?;
             return commands::executions::run(&backends, ExecutionsCommand::Logs(args), view).await;
         }
-        Command::Serve(args) => commands::queue::serve(backends.connect_all().await?, args).await?,
+        Command::Serve(args) => commands::serve::serve(backends.connect_all().await?, args).await?,
         Command::Workflows(command) => {
             let backends = backends.connect_all().await?;
             commands::workflows::run(&*backends.workflows, command).await?

@@ -11,6 +11,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context as _;
 
 use crate::exit::Failure;
+use crate::human::{OutputFormat, Zone};
+
+/// How the query commands print: the format and the clock (global flags).
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    /// `--output`, resolved.
+    pub format: OutputFormat,
+    /// `--local-time`.
+    pub zone: Zone,
+}
 
 /// Set once stdout is closed by its reader: nothing more is written, and that is no error.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);

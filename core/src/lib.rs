@@ -21,12 +21,16 @@
 //! - [`queue`]: submitted executions claimed by runner processes, and the interface of the
 //!   store that keeps them.
 //! - [`workflows`]: workflows deployed by name, and the interface of where they are kept.
+//! - [`backoff`]: the schedule of retries of a backend that failed (exponential, with
+//!   jitter).
 //! - [`limits`] and [`values`]: the size and depth limits on log lines, metadata and
-//!   variables, their checks, and the wire form of timestamps.
+//!   variables, and their checks; [`storable`]: what every store keeps (U+0000, number
+//!   ranges).
 //!
 //! Every rejection is an [`InvalidArgument`] that names the parameter as the reference SDK
 //! spells it.
 
+pub mod backoff;
 pub mod error;
 pub mod identity;
 pub mod limits;
@@ -36,6 +40,7 @@ pub mod model;
 pub mod query;
 pub mod queue;
 pub mod service;
+pub mod storable;
 pub mod store;
 pub mod values;
 pub mod wit;

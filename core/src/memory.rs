@@ -16,7 +16,7 @@ use crate::error::StoreError;
 use crate::identity::Scope;
 use crate::model::{Execution, ExecutionStatus, LogEntry, NewExecution, Outcome, StreamId};
 use crate::query::{ListQuery, RowKey, newest_first};
-use crate::store::{ExecutionStore, RunStart};
+use crate::store::{ExecutionReader, LeaseKeeper, LogArchive, RunRecorder, RunStart};
 use crate::workflows::{DeployOutcome, Deployment, WorkflowStore};
 
 /// Executions and their persisted logs, in memory.
@@ -163,13 +163,58 @@ fn apply(e: &mut Execution, outcome: &Outcome) {
 }
 
 #[async_trait]
-impl ExecutionStore for MemoryStore {
-    async fn create(&self, new: &NewExecution) -> Result<(), StoreError> {
-        self.add(new, None)
+impl ExecutionReader for MemoryStore {
+    async fn fetch(&self, id: Uuid, with_variables: bool) -> Result<Execution, StoreError> {
+        self.lock()
+            .get(&id)
+            .map(|row| without_variables(row.execution.clone(), with_variables))
+            .ok_or(StoreError::NotFound)
     }
 
-    async fn create_running(&self, new: &NewExecution, start: &RunStart) -> Result<(), StoreError> {
-        self.add(new, Some(start))
+    async fn list(
+        &self,
+        scope: &Scope,
+        query: &ListQuery,
+        with_variables: bool,
+    ) -> Result<Vec<Execution>, StoreError> {
+        let rows = self.lock();
+        let mut found: Vec<&Row> = rows
+            .values()
+            .filter(|r| query.admits(scope, &r.key()))
+            .collect();
+        found.sort_by(|a, b| newest_first(&a.key(), &b.key()));
+        Ok(found
+            .into_iter()
+            .take(query.limit as usize)
+            .map(|r| without_variables(r.execution.clone(), with_variables))
+            .collect())
+    }
+
+    async fn read_logs(
+        &self,
+        execution_id: Uuid,
+        start: StreamId,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        Ok(self
+            .lock()
+            .get(&execution_id)
+            .map(|row| {
+                let from = row.logs.partition_point(|e| e.id < start);
+                row.logs[from..]
+                    .iter()
+                    .take(count as usize)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl RunRecorder for MemoryStore {
+    async fn create(&self, new: &NewExecution) -> Result<(), StoreError> {
+        self.add(new, None)
     }
 
     async fn mark_running(&self, id: Uuid, start: &RunStart) -> Result<(), StoreError> {
@@ -182,16 +227,26 @@ impl ExecutionStore for MemoryStore {
         })
     }
 
-    async fn renew_leases(&self, ids: &[Uuid], until: DateTime<Utc>) -> Result<(), StoreError> {
-        let mut rows = self.lock();
-        for id in ids {
-            if let Some(row) = rows.get_mut(id)
-                && row.execution.status.is_live()
-            {
-                row.lease_until = Some(until);
+    async fn create_running(&self, new: &NewExecution, start: &RunStart) -> Result<(), StoreError> {
+        self.add(new, Some(start))
+    }
+
+    async fn set_variable(
+        &self,
+        id: Uuid,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.update(id, |row| match &mut row.execution.variables {
+            Some(serde_json::Value::Object(vars)) => {
+                vars.insert(name.to_owned(), value.clone());
             }
-        }
-        Ok(())
+            other => {
+                let mut vars = serde_json::Map::new();
+                vars.insert(name.to_owned(), value.clone());
+                *other = Some(serde_json::Value::Object(vars));
+            }
+        })
     }
 
     async fn finish_with_logs(
@@ -205,6 +260,21 @@ impl ExecutionStore for MemoryStore {
             apply(&mut row.execution, outcome);
             row.execution.clone()
         })
+    }
+}
+
+#[async_trait]
+impl LeaseKeeper for MemoryStore {
+    async fn renew_leases(&self, ids: &[Uuid], until: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut rows = self.lock();
+        for id in ids {
+            if let Some(row) = rows.get_mut(id)
+                && row.execution.status.is_live()
+            {
+                row.lease_until = Some(until);
+            }
+        }
+        Ok(())
     }
 
     async fn abandoned(&self, now: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
@@ -250,55 +320,10 @@ impl ExecutionStore for MemoryStore {
             running
         }))
     }
+}
 
-    async fn finish(&self, id: Uuid, outcome: &Outcome) -> Result<(), StoreError> {
-        self.update(id, |row| apply(&mut row.execution, outcome))
-    }
-
-    async fn set_variable(
-        &self,
-        id: Uuid,
-        name: &str,
-        value: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        self.update(id, |row| match &mut row.execution.variables {
-            Some(serde_json::Value::Object(vars)) => {
-                vars.insert(name.to_owned(), value.clone());
-            }
-            other => {
-                let mut vars = serde_json::Map::new();
-                vars.insert(name.to_owned(), value.clone());
-                *other = Some(serde_json::Value::Object(vars));
-            }
-        })
-    }
-
-    async fn fetch(&self, id: Uuid, with_variables: bool) -> Result<Execution, StoreError> {
-        self.lock()
-            .get(&id)
-            .map(|row| without_variables(row.execution.clone(), with_variables))
-            .ok_or(StoreError::NotFound)
-    }
-
-    async fn list(
-        &self,
-        scope: &Scope,
-        query: &ListQuery,
-        with_variables: bool,
-    ) -> Result<Vec<Execution>, StoreError> {
-        let rows = self.lock();
-        let mut found: Vec<&Row> = rows
-            .values()
-            .filter(|r| query.admits(scope, &r.key()))
-            .collect();
-        found.sort_by(|a, b| newest_first(&a.key(), &b.key()));
-        Ok(found
-            .into_iter()
-            .take(query.limit as usize)
-            .map(|r| without_variables(r.execution.clone(), with_variables))
-            .collect())
-    }
-
+#[async_trait]
+impl LogArchive for MemoryStore {
     async fn insert_logs(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
         let mut rows = self.lock();
         for entry in entries {
@@ -313,26 +338,6 @@ impl ExecutionStore for MemoryStore {
             add_logs(&mut row.logs, [entry.clone()]);
         }
         Ok(())
-    }
-
-    async fn read_logs(
-        &self,
-        execution_id: Uuid,
-        start: StreamId,
-        count: u32,
-    ) -> Result<Vec<LogEntry>, StoreError> {
-        Ok(self
-            .lock()
-            .get(&execution_id)
-            .map(|row| {
-                let from = row.logs.partition_point(|e| e.id < start);
-                row.logs[from..]
-                    .iter()
-                    .take(count as usize)
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default())
     }
 }
 

@@ -12,7 +12,21 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::values::rfc3339;
+use crate::storable::storable_json;
+
+/// A time as a [`Timestamp`](bifrost_types::Timestamp): seconds and nanoseconds in UTC
+/// (a leap second's extra nanoseconds are folded into its last nanosecond).
+pub fn timestamp(t: &DateTime<Utc>) -> bifrost_types::Timestamp {
+    bifrost_types::Timestamp::new(t.timestamp(), t.timestamp_subsec_nanos().min(999_999_999))
+        .unwrap_or_default()
+}
+
+/// The wire form of a time: RFC 3339 in UTC with microseconds and a `Z`
+/// (`2026-04-25T08:30:00.000000Z`), as [`Timestamp`](bifrost_types::Timestamp) writes it
+/// (the one writer of it).
+pub fn rfc3339(t: &DateTime<Utc>) -> String {
+    timestamp(t).to_string()
+}
 
 /// The metadata of a log line: a JSON object, kept as its compact text with its keys in
 /// order (as `serde_json` writes a map), so that equal objects have equal text whichever
@@ -32,13 +46,11 @@ impl LogMetadata {
     }
 
     /// Metadata from JSON text another writer stored: parsed (a JSON object, else
-    /// `None`), made storable ([`storable_json`](crate::values::storable_json)) and
+    /// `None`), made storable ([`storable_json`](crate::storable::storable_json)) and
     /// written in the canonical form.
     pub fn parse(text: &str) -> Option<Self> {
         match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(v @ serde_json::Value::Object(_)) => {
-                Some(Self::from_value(&crate::values::storable_json(v)))
-            }
+            Ok(v @ serde_json::Value::Object(_)) => Some(Self::from_value(&storable_json(v))),
             _ => None,
         }
     }
@@ -64,11 +76,11 @@ impl LogMetadata {
     }
 
     /// The same metadata with U+0000 replaced, as every store keeps it
-    /// ([`storable_json`](crate::values::storable_json)).
+    /// ([`storable_json`](crate::storable::storable_json)).
     pub fn storable(self) -> Self {
         // serde_json writes U+0000 as this escape; anything else needs no change.
         if self.as_str().contains("\\u0000") {
-            Self::from_value(&crate::values::storable_json(self.to_value()))
+            Self::from_value(&storable_json(self.to_value()))
         } else {
             self
         }
@@ -264,28 +276,4 @@ pub struct Outcome {
     pub cpu_total_seconds: f64,
     /// Log lines the log caps did not keep.
     pub log_lines_dropped: i64,
-}
-
-impl LogLine {
-    /// A line as a guest's `log` call gives it, checked and made storable: the metadata
-    /// must be a JSON object within `limits` (an empty one is none); the message has
-    /// U+0000 replaced and is cut at `limits.max_log_message_bytes` with a marker. Stamped
-    /// now.
-    pub fn from_guest(
-        level: LogLevel,
-        message: String,
-        metadata: Option<String>,
-        limits: &crate::limits::Limits,
-    ) -> Result<Self, crate::values::Rejection> {
-        let metadata = crate::values::parse_metadata(metadata, limits)?;
-        Ok(Self {
-            level,
-            message: crate::limits::truncate_with_marker(
-                crate::values::storable_text(message),
-                limits.max_log_message_bytes,
-            ),
-            metadata,
-            timestamp: Utc::now(),
-        })
-    }
 }

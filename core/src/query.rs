@@ -16,7 +16,7 @@ pub const MAX_LIST_LIMIT: u32 = 1000;
 /// Default number of log entries one `get_current_logs` call returns.
 pub const DEFAULT_LOG_COUNT: u32 = 100;
 /// Most log entries one `get_current_logs` call returns; larger counts are lowered to it.
-pub const MAX_LOG_COUNT: u32 = 1000;
+pub use bifrost_types::MAX_LOG_COUNT;
 /// Longest workflow name, in bytes (UTF-8): what a run may record and a `list` filter may
 /// ask for. Longer names are `invalid-argument`.
 pub const MAX_WORKFLOW_NAME_BYTES: usize = 255;
@@ -132,7 +132,10 @@ impl ListFilter {
         let after = cursor.map(Cursor::decode).transpose()?;
         Ok(ListQuery {
             // Names are stored with U+0000 replaced; the filter matches them so.
-            workflow_name: self.workflow_name.clone().map(crate::values::storable_text),
+            workflow_name: self
+                .workflow_name
+                .clone()
+                .map(crate::storable::storable_text),
             status: self.status,
             started_from,
             started_until,

@@ -12,8 +12,9 @@ use crate::limits::Limits;
 use crate::logs::LogStream;
 use crate::model::{Execution, ExecutionStatus, LogEntry, LogMetadata, StreamId};
 use crate::query::{Cursor, ListFilter, LogRange, MAX_LOG_COUNT, parse_execution_id};
-use crate::store::ExecutionStore;
-use crate::values::{VariableSizes, parse_variable, storable_text};
+use crate::storable::storable_text;
+use crate::store::{ExecutionReader, ExecutionStore, LeaseKeeper, LogArchive, RunRecorder};
+use crate::values::{VariableSizes, parse_variable};
 
 /// Entries moved from the stream to the store per round trip at the end of a run.
 const MOVE_BATCH: u32 = 5000;
@@ -21,7 +22,10 @@ const MOVE_BATCH: u32 = 5000;
 /// Executions and logs behind one interface, whichever backends hold them.
 #[derive(Clone)]
 pub struct ExecutionsService {
-    store: Arc<dyn ExecutionStore>,
+    reader: Arc<dyn ExecutionReader>,
+    recorder: Arc<dyn RunRecorder>,
+    leases: Arc<dyn LeaseKeeper>,
+    archive: Arc<dyn LogArchive>,
     logs: Arc<dyn LogStream>,
 }
 
@@ -41,14 +45,49 @@ pub struct ExecutionPage {
 }
 
 impl ExecutionsService {
-    /// A service over a store and a log stream.
+    /// A service over a store (every role of it) and a log stream.
     pub fn new(store: Arc<dyn ExecutionStore>, logs: Arc<dyn LogStream>) -> Self {
-        Self { store, logs }
+        Self {
+            reader: store.clone(),
+            recorder: store.clone(),
+            leases: store.clone(),
+            archive: store,
+            logs,
+        }
     }
 
-    /// The store.
-    pub fn store(&self) -> &Arc<dyn ExecutionStore> {
-        &self.store
+    /// The same service with runs recorded through `recorder` (a wrapper of the store's
+    /// own, say); the other roles are unchanged.
+    pub fn with_recorder(mut self, recorder: Arc<dyn RunRecorder>) -> Self {
+        self.recorder = recorder;
+        self
+    }
+
+    /// The same service with moved log entries kept through `archive`; the other roles
+    /// are unchanged.
+    pub fn with_log_archive(mut self, archive: Arc<dyn LogArchive>) -> Self {
+        self.archive = archive;
+        self
+    }
+
+    /// Where executions are read from.
+    pub fn reader(&self) -> &Arc<dyn ExecutionReader> {
+        &self.reader
+    }
+
+    /// Where runs are recorded.
+    pub fn recorder(&self) -> &Arc<dyn RunRecorder> {
+        &self.recorder
+    }
+
+    /// Where leases are renewed and swept.
+    pub fn leases(&self) -> &Arc<dyn LeaseKeeper> {
+        &self.leases
+    }
+
+    /// Where log entries moved from a live stream are kept.
+    pub fn log_archive(&self) -> &Arc<dyn LogArchive> {
+        &self.archive
     }
 
     /// The log stream.
@@ -64,7 +103,7 @@ impl ExecutionsService {
     ) -> Result<Vec<Execution>, ApiError> {
         let query = filter.validate(None)?;
         let rows = self
-            .store
+            .reader
             .list(&who.scope(), &query, who.is_platform_admin)
             .await?;
         Ok(rows
@@ -86,7 +125,7 @@ impl ExecutionsService {
         // never hands out a cursor to an empty one.
         query.limit += 1;
         let mut rows = self
-            .store
+            .reader
             .list(&who.scope(), &query, who.is_platform_admin)
             .await?;
         let next_cursor = if rows.len() > page_size {
@@ -112,7 +151,7 @@ impl ExecutionsService {
         let mut execution = self.visible(who, id).await?;
         if execution.status.is_final() {
             execution.logs = Some(
-                self.store
+                self.reader
                     .read_logs(id, StreamId::MIN, MAX_LOG_COUNT)
                     .await?,
             );
@@ -123,14 +162,14 @@ impl ExecutionsService {
     /// Checks that execution `id` exists and `who` may see it.
     async fn visible(&self, who: &Identity, id: Uuid) -> Result<Execution, ApiError> {
         // Variables are read only for those who may see them.
-        let execution = self
-            .store
-            .fetch(id, who.is_platform_admin)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => ApiError::NotFound(id.to_string()),
-                other => other.into(),
-            })?;
+        let execution =
+            self.reader
+                .fetch(id, who.is_platform_admin)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => ApiError::NotFound(id.to_string()),
+                    other => other.into(),
+                })?;
         if !who.can_view(execution.executed_by, execution.organization_id) {
             return Err(ApiError::PermissionDenied(id.to_string()));
         }
@@ -151,7 +190,7 @@ impl ExecutionsService {
     ) -> Result<(), ApiError> {
         let (name, parsed) = parse_variable(name, value, limits)?;
         let size = sizes.check(&name, value.len(), limits)?;
-        self.store
+        self.recorder
             .set_variable(execution_id, &name, &parsed)
             .await
             .map_err(|e| match e {
@@ -224,7 +263,7 @@ impl ExecutionsService {
                 return Ok(live);
             }
         }
-        Ok(self.store.read_logs(id, range.start, range.count).await?)
+        Ok(self.reader.read_logs(id, range.start, range.count).await?)
     }
 
     /// Moves an execution's log stream into the store and deletes the stream. Safe to
@@ -242,7 +281,7 @@ impl ExecutionsService {
                 e.message = storable_text(std::mem::take(&mut e.message));
                 e.metadata = e.metadata.take().map(LogMetadata::storable);
             }
-            self.store.insert_logs(&batch).await?;
+            self.archive.insert_logs(&batch).await?;
             moved += batch.len();
             match next {
                 Some(next) if batch.len() == MOVE_BATCH as usize => start = next,
@@ -264,10 +303,10 @@ impl ExecutionsService {
     pub async fn sweep_stuck(&self, lease: std::time::Duration) -> Result<Vec<Uuid>, ApiError> {
         let lease = chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX);
         let mut stuck = Vec::new();
-        for id in self.store.abandoned(chrono::Utc::now()).await? {
+        for id in self.leases.abandoned(chrono::Utc::now()).await? {
             let now = chrono::Utc::now();
             let until = now.checked_add_signed(lease).unwrap_or(now);
-            if !self.store.claim_abandoned(id, now, until).await? {
+            if !self.leases.claim_abandoned(id, now, until).await? {
                 continue;
             }
             let message = match self.move_logs(id).await {
@@ -279,7 +318,7 @@ impl ExecutionsService {
                 ),
             };
             if self
-                .store
+                .leases
                 .mark_stuck(id, chrono::Utc::now(), &message)
                 .await?
             {

@@ -1,11 +1,10 @@
-//! Validation of the JSON values a guest hands over: log metadata and runtime variables,
-//! and the text form of timestamps on the wire.
-
-use chrono::{DateTime, Utc};
+//! Validation of what a guest hands over: log lines with their metadata, and runtime
+//! variables, with the caps on their sizes.
 
 use crate::InvalidArgument;
 use crate::limits::Limits;
-use crate::model::LogMetadata;
+use crate::model::{LogLevel, LogLine, LogMetadata};
+use crate::storable::{storable_text, unstorable_json};
 
 /// Why a value was refused: it is malformed (`invalid-argument`) or over a size limit
 /// (`too-large`).
@@ -23,109 +22,6 @@ impl From<InvalidArgument> for Rejection {
     }
 }
 
-/// Text as every store keeps it: U+0000 becomes U+FFFD, the replacement character.
-///
-/// PostgreSQL stores no U+0000 in `text` or `jsonb`: a value holding one fails the statement.
-/// The host applies this to everything it stores, on every backend alike (what a workflow
-/// logs, prints, sets as a variable, returns or fails with; the input, workflow name and
-/// names of a run; the `workflow_name` filter of a query), so such text is kept, with its
-/// NULs replaced, instead of failing a write and losing what came with it.
-pub fn storable_text(text: String) -> String {
-    if text.contains('\0') {
-        text.replace('\0', "\u{FFFD}")
-    } else {
-        text
-    }
-}
-
-/// [`storable_text`] applied to every string and key of a JSON value.
-pub fn storable_json(value: serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    fn has_nul(v: &Value) -> bool {
-        match v {
-            Value::String(s) => s.contains('\0'),
-            Value::Array(items) => items.iter().any(has_nul),
-            Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-            _ => false,
-        }
-    }
-    fn replace(v: Value) -> Value {
-        match v {
-            Value::String(s) => Value::String(storable_text(s)),
-            Value::Array(items) => Value::Array(items.into_iter().map(replace).collect()),
-            Value::Object(map) => Value::Object(
-                map.into_iter()
-                    .map(|(k, v)| (storable_text(k), replace(v)))
-                    .collect(),
-            ),
-            other => other,
-        }
-    }
-    // Log metadata goes through here for every line: the common case allocates nothing.
-    if has_nul(&value) {
-        replace(value)
-    } else {
-        value
-    }
-}
-
-/// Most digits before the decimal point of a JSON number that every store keeps:
-/// PostgreSQL's jsonb holds numbers as `numeric`, which refuses more.
-pub const MAX_NUMBER_INTEGER_DIGITS: i64 = 131_072;
-/// Most digits after the decimal point of a JSON number that every store keeps.
-pub const MAX_NUMBER_FRACTION_DIGITS: i64 = 16_383;
-
-/// Finds a number in `value` that a store could not keep digit for digit: one with more
-/// than [`MAX_NUMBER_INTEGER_DIGITS`] digits before the decimal point or
-/// [`MAX_NUMBER_FRACTION_DIGITS`] after it, once its exponent is applied (`1e200000`,
-/// `1e-20000`). Returns a description of the first such number.
-///
-/// Every other number is kept as written, digit for digit (the host parses JSON with
-/// `serde_json`'s `arbitrary_precision`); PostgreSQL may give an exponent form back in
-/// full (`1e2` as `100`).
-pub fn unstorable_number(value: &serde_json::Value) -> Option<String> {
-    use serde_json::Value;
-    match value {
-        Value::Number(n) => {
-            let text = n.to_string();
-            (!number_fits(&text)).then(|| {
-                let shown: String = text.chars().take(40).collect();
-                let more = if shown.len() < text.len() { "…" } else { "" };
-                format!(
-                    "the number {shown}{more} is out of range: at most {MAX_NUMBER_INTEGER_DIGITS} digits before the decimal point and {MAX_NUMBER_FRACTION_DIGITS} after it"
-                )
-            })
-        }
-        Value::Array(items) => items.iter().find_map(unstorable_number),
-        Value::Object(map) => map.values().find_map(unstorable_number),
-        _ => None,
-    }
-}
-
-/// Whether the JSON number `text` has few enough digits on each side of the point.
-fn number_fits(text: &str) -> bool {
-    let text = text.trim_start_matches('-');
-    let (mantissa, exponent) = match text.find(['e', 'E']) {
-        Some(at) => (&text[..at], text[at + 1..].parse::<i64>().ok()),
-        None => (text, Some(0)),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
-    let Some(first) = digits.iter().position(|&b| b != b'0') else {
-        return true; // zero, whatever its exponent
-    };
-    let last = digits.iter().rposition(|&b| b != b'0').unwrap_or(first);
-    // An exponent beyond i64 puts a non-zero number far out of range.
-    let Some(exponent) = exponent else {
-        return false;
-    };
-    // Digit `i` of `digits` stands for 10^(int.len() - 1 - i + exponent).
-    let place = |i: usize| (int.len() as i64 - 1 - i as i64).saturating_add(exponent);
-    let before = place(first).saturating_add(1).max(0);
-    let after = place(last).saturating_neg().max(0);
-    before <= MAX_NUMBER_INTEGER_DIGITS && after <= MAX_NUMBER_FRACTION_DIGITS
-}
-
 /// How deeply a JSON value nests: 0 for a scalar, 1 for a flat array or object.
 pub fn json_depth(v: &serde_json::Value) -> usize {
     match v {
@@ -137,7 +33,8 @@ pub fn json_depth(v: &serde_json::Value) -> usize {
 
 /// Parses the optional metadata of a log line: a JSON object text of at most
 /// `limits.max_log_metadata_bytes`, nested at most `limits.max_json_depth` levels. An empty
-/// object is no metadata. The object comes back storable ([`storable_json`]).
+/// object is no metadata. An object that no store keeps as it is (U+0000, a number out of
+/// range: [`unstorable_json`]) is refused.
 pub fn parse_metadata(
     text: Option<String>,
     limits: &Limits,
@@ -157,9 +54,9 @@ pub fn parse_metadata(
             InvalidArgument::new("metadata", format!("nested deeper than {max_depth} levels"))
                 .into(),
         ),
-        Ok(v @ serde_json::Value::Object(_)) => match unstorable_number(&v) {
+        Ok(v @ serde_json::Value::Object(_)) => match unstorable_json(&v) {
             Some(reason) => Err(InvalidArgument::new("metadata", reason).into()),
-            None => Ok(Some(LogMetadata::from_value(&storable_json(v)))),
+            None => Ok(Some(LogMetadata::from_value(&v))),
         },
         Ok(_) => Err(InvalidArgument::new("metadata", "must be a JSON object").into()),
         Err(e) => Err(InvalidArgument::new("metadata", format!("not JSON: {e}")).into()),
@@ -168,8 +65,9 @@ pub fn parse_metadata(
 
 /// Checks a runtime variable: a name of 1 to `limits.max_variable_name_bytes` bytes and a
 /// JSON value text of at most `limits.max_variable_bytes`, nested at most
-/// `limits.max_json_depth` levels. Returns the name and the parsed value, both storable
-/// ([`storable_text`], [`storable_json`]).
+/// `limits.max_json_depth` levels, which every store keeps as it is ([`unstorable_json`]; a
+/// name holding U+0000 is refused too: it is a key of the variables object). Returns the
+/// name and the parsed value.
 pub fn parse_variable(
     name: &str,
     value: &str,
@@ -198,10 +96,35 @@ pub fn parse_variable(
         )
         .into());
     }
-    if let Some(reason) = unstorable_number(&value) {
+    if let Some(reason) = unstorable_json(&value) {
         return Err(InvalidArgument::new("value", reason).into());
     }
-    Ok((storable_text(name.to_owned()), storable_json(value)))
+    if name.contains('\0') {
+        return Err(InvalidArgument::new("name", "holds U+0000, which no store keeps").into());
+    }
+    Ok((name.to_owned(), value))
+}
+
+/// A line as a guest's `log` call gives it, checked: the metadata must be a JSON object
+/// within `limits` that every store keeps as it is ([`parse_metadata`]; an empty one is
+/// none); the message has U+0000 replaced ([`storable_text`]) and is cut at
+/// `limits.max_log_message_bytes` with a marker. Stamped now.
+pub fn log_line(
+    level: LogLevel,
+    message: String,
+    metadata: Option<String>,
+    limits: &Limits,
+) -> Result<LogLine, Rejection> {
+    let metadata = parse_metadata(metadata, limits)?;
+    Ok(LogLine {
+        level,
+        message: crate::limits::truncate_with_marker(
+            storable_text(message),
+            limits.max_log_message_bytes,
+        ),
+        metadata,
+        timestamp: chrono::Utc::now(),
+    })
 }
 
 /// The sizes of one execution's runtime variables, for the cap on their total
@@ -255,67 +178,39 @@ impl VariableSizes {
     }
 }
 
-/// RFC 3339 in UTC with a `Z` and microseconds, the form every timestamp takes on the wire.
-///
-/// Written digit by digit: it runs for every log line streamed and every timestamp a guest
-/// receives, and chrono's formatter is several times slower (the log ingest benchmark).
-pub fn rfc3339(t: &DateTime<Utc>) -> String {
-    use chrono::{Datelike, Timelike};
-    // The accessors of `DateTime` convert to local time on every call; the naive UTC value
-    // is converted once.
-    let n = t.naive_utc();
-    let year = n.year();
-    if !(0..=9999).contains(&year) {
-        return t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    }
-    let micros = (n.nanosecond() / 1000).min(999_999);
-    let mut b = *b"0000-00-00T00:00:00.000000Z";
-    let mut put = |at: usize, width: usize, mut v: u32| {
-        for i in (at..at + width).rev() {
-            b[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    };
-    put(0, 4, year as u32);
-    put(5, 2, n.month());
-    put(8, 2, n.day());
-    put(11, 2, n.hour());
-    put(14, 2, n.minute());
-    put(17, 2, n.second().min(59));
-    put(20, 6, micros);
-    String::from_utf8(b.to_vec()).expect("ASCII digits")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
     use serde_json::json;
 
     #[test]
-    fn nul_becomes_the_replacement_character_in_text_and_json() {
-        assert_eq!(storable_text("a\0b\0".into()), "a\u{FFFD}b\u{FFFD}");
-        assert_eq!(storable_text("plain é".into()), "plain é");
-        let v = json!({"k\0": ["x\0", 1, {"n": "\0"}], "ok": "fine"});
-        assert_eq!(
-            storable_json(v),
-            json!({"k\u{FFFD}": ["x\u{FFFD}", 1, {"n": "\u{FFFD}"}], "ok": "fine"})
-        );
-        let clean = json!({"a": [1, "b", null], "c": {"d": true}});
-        assert_eq!(storable_json(clean.clone()), clean);
-    }
-
-    #[test]
-    fn metadata_and_variables_come_back_storable() {
+    fn metadata_and_variables_with_nul_are_refused() {
         let limits = Limits::default();
-        let meta = parse_metadata(Some(r#"{"k\u0000": "v\u0000"}"#.into()), &limits).unwrap();
-        assert_eq!(
-            meta.map(|m| m.to_value()),
-            Some(json!({"k\u{FFFD}": "v\u{FFFD}"}))
+        let refused = |r: Result<_, Rejection>, parameter: &str, at: &str| match r {
+            Err(Rejection::Invalid(e)) => {
+                assert_eq!(e.parameter, parameter);
+                assert!(
+                    e.reason.contains(at) && e.reason.contains("U+0000"),
+                    "{}",
+                    e.reason
+                );
+            }
+            _ => panic!("{parameter} with U+0000 was not refused"),
+        };
+        refused(
+            parse_metadata(Some(r#"{"k": "v\u0000"}"#.into()), &limits).map(drop),
+            "metadata",
+            "$.k",
         );
-        let (name, value) = parse_variable("n\0", r#""x\u0000""#, &limits).unwrap();
-        assert_eq!(name, "n\u{FFFD}");
-        assert_eq!(value, json!("x\u{FFFD}"));
+        refused(
+            parse_variable("n", r#"["x\u0000"]"#, &limits).map(drop),
+            "value",
+            "$[0]",
+        );
+        refused(parse_variable("n\0", "1", &limits).map(drop), "name", "");
+        // Without U+0000 they are kept exactly.
+        let meta = parse_metadata(Some(r#"{"k": "v\ufffd"}"#.into()), &limits).unwrap();
+        assert_eq!(meta.map(|m| m.to_value()), Some(json!({"k": "v\u{FFFD}"})));
     }
 
     #[test]
@@ -341,56 +236,5 @@ mod tests {
         assert!(sizes.check("c", 20, &limits).is_ok());
         let of = VariableSizes::of(Some(&json!({"k": [1, 2], "name": "v"})));
         assert_eq!(of.total(), 1 + 5 + 4 + 3);
-    }
-
-    #[test]
-    fn numbers_fit_when_postgresql_numeric_holds_them() {
-        for ok in [
-            "0",
-            "-0",
-            "0.0",
-            "0e999999999999999999999",
-            "12345678901234567890123",
-            "1.5e-300",
-            "-2.25",
-            "1e131071",
-            "1e-16383",
-            "123e-16383",
-            "100e131069",
-        ] {
-            assert!(number_fits(ok), "{ok}");
-        }
-        for bad in [
-            "1e131072",
-            "1e-16384",
-            "1.5e-16383",
-            "1e99999999999999999999999",
-            "10e131071",
-        ] {
-            assert!(!number_fits(bad), "{bad}");
-        }
-        assert!(number_fits(&"9".repeat(131_072)));
-        assert!(!number_fits(&"9".repeat(131_073)));
-        assert!(number_fits(&format!("0.{}", "9".repeat(16_383))));
-        assert!(!number_fits(&format!("0.{}", "9".repeat(16_384))));
-    }
-
-    #[test]
-    fn rfc3339_matches_chrono_with_micros_and_z() {
-        for t in [
-            Utc.with_ymd_and_hms(2026, 11, 28, 16, 30, 5).unwrap(),
-            Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap(),
-            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap()
-                + chrono::TimeDelta::microseconds(999_999),
-            Utc.timestamp_opt(1_764_347_405, 123_456_789).unwrap(),
-            Utc.with_ymd_and_hms(-5, 3, 1, 0, 0, 0).unwrap(),
-            Utc.with_ymd_and_hms(12345, 3, 1, 0, 0, 0).unwrap(),
-        ] {
-            assert_eq!(
-                rfc3339(&t),
-                t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                "{t:?}"
-            );
-        }
     }
 }

@@ -28,10 +28,7 @@ pub fn datetime<T: From<Timestamp>>(t: &DateTime<Utc>) -> T {
     timestamp(t).into()
 }
 
-/// A time as a [`Timestamp`].
-pub fn timestamp(t: &DateTime<Utc>) -> Timestamp {
-    Timestamp::new(t.timestamp(), t.timestamp_subsec_nanos().min(999_999_999)).unwrap_or_default()
-}
+pub use crate::model::timestamp;
 
 /// A stream id as a WIT `stream-id` record (0.2.0 and later).
 #[doc(hidden)]
@@ -84,7 +81,7 @@ macro_rules! wit_conversions {
     };
     ($types:ident, 0.1) => {
         $crate::wit_conversions!(@records $types,
-            time = $crate::values::rfc3339,
+            time = $crate::model::rfc3339,
             id = $crate::wit::stream_id_text,
             added = {}
         );
@@ -188,10 +185,11 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    /// A [`Timestamp`] shows the very text the 0.1.0 interface sent for the same time, so the
-    /// guest crate's text forms do not change with the version.
+    /// A time crosses as the seconds and nanoseconds chrono holds, and shows as the text
+    /// chrono writes for it (RFC 3339, microseconds, `Z`), the 0.1.0 interface's and the
+    /// 0.2.0 guest crate's alike.
     #[test]
-    fn a_timestamp_displays_as_the_hosts_rfc3339() {
+    fn a_time_converts_and_displays_as_chrono_writes_it() {
         let mut seconds = -62_167_219_200_i64; // 0000-01-01
         while seconds < 253_402_400_000 {
             for nanos in [0, 1_000, 999_999_999, 123_456_789] {
@@ -199,14 +197,23 @@ mod tests {
                 let ts = timestamp(&t);
                 assert_eq!(
                     ts.to_string(),
-                    crate::values::rfc3339(&t),
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                     "{seconds} {nanos}"
                 );
                 assert_eq!((ts.seconds(), ts.nanoseconds()), (seconds, nanos));
             }
             seconds += 7_777_777;
         }
-        let far = Utc.timestamp_opt(253_402_300_800, 0).unwrap();
-        assert_eq!(timestamp(&far).to_string(), crate::values::rfc3339(&far));
+        for t in [
+            Utc.with_ymd_and_hms(-5, 3, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(12345, 3, 1, 0, 0, 0).unwrap(),
+            Utc.timestamp_opt(253_402_300_800, 0).unwrap(),
+        ] {
+            assert_eq!(
+                crate::model::rfc3339(&t),
+                t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                "{t:?}"
+            );
+        }
     }
 }

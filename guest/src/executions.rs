@@ -481,8 +481,7 @@ impl LogsQuery {
     }
 }
 
-/// The most entries the host returns per `get-current-logs` call.
-const MAX_LOG_COUNT: u32 = 1000;
+use bifrost_types::MAX_LOG_COUNT;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReaderState {

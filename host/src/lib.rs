@@ -68,8 +68,10 @@
 #![deny(missing_docs)]
 
 mod ctx;
+mod impls;
 mod rate;
 mod v0_1;
+mod v0_2;
 mod writer;
 
 /// The bindings bindgen generates for the `workflow` world of `bifrost:executions@0.2.0`;
@@ -104,5 +106,17 @@ pub mod bindings {
 }
 
 pub use bindings::{Workflow, WorkflowPre};
-pub use ctx::{ExecutionsCtx, add_to_linker};
+pub use ctx::ExecutionsCtx;
+
+/// Adds the `executions`, `logging` and `context` imports to `linker`, in every version of
+/// the package this host serves (`bifrost:executions@0.2.0` and `@0.1.0`), so that
+/// components built against either run; `get` finds the [`ExecutionsCtx`] in the store's
+/// data.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> &mut ExecutionsCtx,
+) -> wasmtime::Result<()> {
+    v0_2::link(linker, get)?;
+    v0_1::link(linker, get)
+}
 pub use writer::{ClosedLog, LogWriter, LogWriterTask, StreamCatchUp, WriterOutcome};

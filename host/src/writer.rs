@@ -36,7 +36,10 @@ const MAX_BATCH: usize = 1000;
 /// After the run, how long the writer keeps trying to bring an unreachable live stream up
 /// to date before it leaves the lines to the store alone.
 const STREAM_RETRY_AFTER_RUN: Duration = Duration::from_secs(10);
-/// Longest pause between two attempts while the stream is unreachable.
+/// First pause after a failed append, and the ceiling of the pauses while the stream stays
+/// unreachable ([`bifrost_core::backoff::waits`]: each is stretched by up to its own length,
+/// so that writers that failed together retry apart).
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 enum Command {
@@ -303,7 +306,7 @@ impl Writer {
         let mut waiting: Vec<oneshot::Sender<Result<(), ApiError>>> = Vec::new();
         let mut closed = false;
         let mut failing_since: Option<Instant> = None;
-        let mut backoff = Duration::from_millis(50);
+        let mut waits = bifrost_core::backoff::waits(FIRST_BACKOFF, MAX_BACKOFF);
         loop {
             // Take what is queued; wait for more only when nothing is pending.
             if !closed {
@@ -341,8 +344,9 @@ impl Writer {
             if self.sent < self.log.entries.len() {
                 match self.send_batch(failing_since.is_some()).await {
                     Ok(()) => {
-                        failing_since = None;
-                        backoff = Duration::from_millis(50);
+                        if failing_since.take().is_some() {
+                            waits = bifrost_core::backoff::waits(FIRST_BACKOFF, MAX_BACKOFF);
+                        }
                     }
                     Err(e) => {
                         let since = *failing_since.get_or_insert_with(Instant::now);
@@ -353,8 +357,7 @@ impl Writer {
                         if closed && since.elapsed() > STREAM_RETRY_AFTER_RUN {
                             break;
                         }
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        tokio::time::sleep(waits.next().unwrap_or(MAX_BACKOFF)).await;
                         continue;
                     }
                 }

@@ -14,7 +14,7 @@ use bifrost_core::identity::{ExecutionContext, Identity};
 use bifrost_core::limits::Limits;
 use bifrost_core::logs::{LogStream, MemoryLogStream};
 use bifrost_core::memory::MemoryStore;
-use bifrost_core::model::{Execution, LogEntry, LogLevel, LogLine};
+use bifrost_core::model::{Execution, LogEntry, LogLevel};
 use bifrost_core::query::{ListFilter, LogRange};
 use bifrost_core::service::ExecutionPage;
 use bifrost_core::values::VariableSizes;
@@ -144,7 +144,7 @@ impl Instance {
         message: String,
         metadata: Option<String>,
     ) -> Result<(), ApiError> {
-        let line = LogLine::from_guest(level, message, metadata, &self.limits)?;
+        let line = bifrost_core::values::log_line(level, message, metadata, &self.limits)?;
         let Some(current) = &self.current else {
             eprintln!("{} {}", line.level, line.message);
             return Ok(());

@@ -11,10 +11,10 @@ use uuid::Uuid;
 
 use bifrost_core::error::LogStreamError;
 use bifrost_core::logs::{LogStream, Wait};
+use bifrost_core::model::rfc3339;
 use bifrost_core::model::{
     LogEntry, LogLevel, LogMetadata, ParseLogLevelError, ParseStreamIdError, StreamId,
 };
-use bifrost_core::values::rfc3339;
 
 /// Default key prefix of log streams: the stream of execution `X` is `bifrost:logs:X`.
 pub const DEFAULT_KEY_PREFIX: &str = "bifrost:logs:";

@@ -3,8 +3,9 @@
 //! its own migrations (`migrations/postgres`, `migrations/sqlite`) when it connects; the
 //! tables and columns are Bifrost's own, so that one database can serve both.
 //!
-//! SQL lives only here. Both implement [`ExecutionStore`](bifrost_core::store::ExecutionStore),
-//! and nothing above that trait knows which runs. The features `postgres` and `sqlite`
+//! SQL lives only here. Both implement the store's roles, and so
+//! [`ExecutionStore`](bifrost_core::store::ExecutionStore); nothing above those traits knows
+//! which runs. The features `postgres` and `sqlite`
 //! (both on by default) choose which are built.
 //!
 //! The `list` query (scope, filters, cursor, order, page) is written once, over a small
@@ -14,7 +15,7 @@
 //! inserts in one transaction), and sharing them would hide that behind conversions.
 //!
 //! ```no_run
-//! use bifrost_core::store::ExecutionStore;
+//! use bifrost_core::store::LeaseKeeper;
 //! use bifrost_sql::PostgresStore;
 //!
 //! # async fn f() -> Result<(), bifrost_core::error::StoreError> {

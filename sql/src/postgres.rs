@@ -1,4 +1,4 @@
-//! [`ExecutionStore`] on PostgreSQL through sqlx. Parameterised queries only.
+//! The execution store ([`ExecutionStore`](bifrost_core::store::ExecutionStore): its four role traits) on PostgreSQL through sqlx. Parameterised queries only.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,7 +9,9 @@ use std::sync::LazyLock;
 use std::time::Duration;
 use uuid::Uuid;
 
-use bifrost_core::store::{ExecutionStore, RunStart, merge_variables};
+use bifrost_core::store::{
+    ExecutionReader, LeaseKeeper, LogArchive, RunRecorder, RunStart, merge_variables,
+};
 
 use crate::error::db;
 use bifrost_core::error::StoreError;
@@ -228,10 +230,10 @@ impl PostgresStore {
     }
 
     /// The two statements a run with a free slot sends, with their parameters as `$1`,
-    /// `$2`, ...: the row written already `Running` ([`create_running`](ExecutionStore::create_running),
+    /// `$2`, ...: the row written already `Running` ([`create_running`](RunRecorder::create_running),
     /// `$1`-`$13`: id, workflow name, status, parameters, started, created, deadline,
     /// lease, executed by, by name, organisation, form, session) and the final status with
-    /// the log ([`finish_with_logs`](ExecutionStore::finish_with_logs) for a log of one
+    /// the log ([`finish_with_logs`](RunRecorder::finish_with_logs) for a log of one
     /// chunk, `$1`-`$18`: id, status, result, result type, error, duration, completed,
     /// peak memory, CPU seconds, lines dropped, then the log entries' execution ids,
     /// levels, messages, metadata, timestamps, stream ids and their two numbers as
@@ -241,7 +243,7 @@ impl PostgresStore {
         [INSERT_EXECUTION_SQL, FINISH_WITH_LOGS_SQL.as_str()]
     }
 
-    /// The SQL text [`list`](ExecutionStore::list) sends for `scope` and `query`, with its
+    /// The SQL text [`list`](ExecutionReader::list) sends for `scope` and `query`, with its
     /// parameters as `$1`, `$2`, ... (in the order the filters bind them, the limit last):
     /// what a benchmark hands to `pgbench` to measure PostgreSQL's own floor for the same
     /// statement.
@@ -251,7 +253,7 @@ impl PostgresStore {
             .to_owned()
     }
 
-    /// The plan PostgreSQL runs for [`list`](ExecutionStore::list) with `scope` and
+    /// The plan PostgreSQL runs for [`list`](ExecutionReader::list) with `scope` and
     /// `query`, from `EXPLAIN (ANALYZE, BUFFERS)`: what the benchmarks' report keeps, so that
     /// an index the query does not use shows.
     pub async fn explain_list(
@@ -566,16 +568,79 @@ fn to_i64(v: u64, what: &str) -> Result<i64, StoreError> {
 }
 
 #[async_trait]
-impl ExecutionStore for PostgresStore {
+impl ExecutionReader for PostgresStore {
+    #[tracing::instrument(skip_all, fields(%id))]
+    async fn fetch(&self, id: Uuid, with_variables: bool) -> Result<Execution, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM executions WHERE id = $1",
+            execution_columns(with_variables)
+        );
+        let row: ExecutionRow = sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        row.try_into()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list(
+        &self,
+        scope: &Scope,
+        query: &ListQuery,
+        with_variables: bool,
+    ) -> Result<Vec<Execution>, StoreError> {
+        // After five runs PostgreSQL may switch a prepared statement to a generic plan,
+        // chosen without the parameter values, and for `list` that plan can pick the wrong
+        // index for one identity's filters (20 ms instead of 0.2 ms at a million rows, in
+        // the list benchmark). So a prepared statement only on the list pool, whose
+        // connections plan with the values every time (`force_custom_plan`: set there
+        // only, as it would cost `get` and the writes a planning each); otherwise an unnamed
+        // statement, which sqlx describes in a round trip of its own before it runs it
+        // (about 0.1 ms here: `scripts/bench --only native-floor`).
+        let rows: Vec<ExecutionRow> = list_query("", scope, query, with_variables)
+            .build_query_as()
+            .persistent(self.list_pool.is_some())
+            .fetch_all(self.list_pool.as_ref().unwrap_or(&self.pool))
+            .await
+            .map_err(db)?;
+        rows.into_iter().map(Execution::try_from).collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(%execution_id))]
+    async fn read_logs(
+        &self,
+        execution_id: Uuid,
+        start: StreamId,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        // Stored ids fit in bigint; a start past that range is normalised to the next id
+        // that fits, or reads as empty.
+        let (ms, seq) = match (i64::try_from(start.ms), i64::try_from(start.seq)) {
+            (Ok(ms), Ok(seq)) => (ms, seq),
+            (Ok(ms), Err(_)) if ms < i64::MAX => (ms + 1, 0),
+            _ => return Ok(Vec::new()),
+        };
+        let rows: Vec<LogRow> = sqlx::query_as(
+            "SELECT execution_id, level, message, log_metadata, \"timestamp\", stream_ms, stream_seq \
+             FROM execution_logs WHERE execution_id = $1 AND (stream_ms, stream_seq) >= ($2, $3) \
+             ORDER BY stream_ms, stream_seq LIMIT $4",
+        )
+        .bind(execution_id)
+        .bind(ms)
+        .bind(seq)
+        .bind(i64::from(count))
+        .fetch_all(&self.pool)
+        .await.map_err(db)?;
+        rows.into_iter().map(LogEntry::try_from).collect()
+    }
+}
+
+#[async_trait]
+impl RunRecorder for PostgresStore {
     #[tracing::instrument(skip_all, fields(id = %new.id))]
     async fn create(&self, new: &NewExecution) -> Result<(), StoreError> {
         self.insert_execution(new, ExecutionStatus::Pending, None)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, fields(%new.id))]
-    async fn create_running(&self, new: &NewExecution, start: &RunStart) -> Result<(), StoreError> {
-        self.insert_execution(new, ExecutionStatus::Running, Some(start))
             .await
     }
 
@@ -598,6 +663,63 @@ impl ExecutionStore for PostgresStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(%new.id))]
+    async fn create_running(&self, new: &NewExecution, start: &RunStart) -> Result<(), StoreError> {
+        self.insert_execution(new, ExecutionStatus::Running, Some(start))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(%id))]
+    async fn set_variable(
+        &self,
+        id: Uuid,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO execution_variables (execution_id, name, value) \
+             SELECT id, $2, $3 FROM executions WHERE id = $1 \
+             ON CONFLICT (execution_id, name) DO UPDATE SET value = EXCLUDED.value",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(%id, status = %outcome.status, n = entries.len()))]
+    async fn finish_with_logs(
+        &self,
+        id: Uuid,
+        outcome: &Outcome,
+        entries: &[LogEntry],
+    ) -> Result<Execution, StoreError> {
+        // The last chunk and the status go in one statement: one round trip and one commit
+        // for a run's usual log. A longer log puts the chunks before it in the same
+        // transaction.
+        let last = entries.len().saturating_sub(1) / LOG_CHUNK * LOG_CHUNK;
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        let row = if last > 0 {
+            let mut tx = conn.begin().await.map_err(db)?;
+            insert_logs_on(&mut tx, &entries[..last]).await?;
+            let row = finish_statement(&mut tx, id, outcome, &entries[last..]).await?;
+            tx.commit().await.map_err(db)?;
+            row
+        } else {
+            finish_statement(&mut conn, id, outcome, entries).await?
+        };
+        row.try_into()
+    }
+}
+
+#[async_trait]
+impl LeaseKeeper for PostgresStore {
     #[tracing::instrument(skip_all, fields(n = ids.len()))]
     async fn renew_leases(&self, ids: &[Uuid], until: DateTime<Utc>) -> Result<(), StoreError> {
         sqlx::query(
@@ -608,19 +730,6 @@ impl ExecutionStore for PostgresStore {
         .execute(&self.pool)
         .await
         .map_err(db)?;
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all, fields(%id, status = %outcome.status))]
-    async fn finish(&self, id: Uuid, outcome: &Outcome) -> Result<(), StoreError> {
-        let sql = format!("WITH {FOLD_VARIABLES} {}", *FINISH_SQL);
-        let done = bind_outcome!(sqlx::query(&sql), id, outcome)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
         Ok(())
     }
 
@@ -681,124 +790,13 @@ impl ExecutionStore for PostgresStore {
             .map_err(db)?;
         Ok(done.rows_affected() == 1)
     }
+}
 
-    #[tracing::instrument(skip_all, fields(%id))]
-    async fn set_variable(
-        &self,
-        id: Uuid,
-        name: &str,
-        value: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO execution_variables (execution_id, name, value) \
-             SELECT id, $2, $3 FROM executions WHERE id = $1 \
-             ON CONFLICT (execution_id, name) DO UPDATE SET value = EXCLUDED.value",
-        )
-        .bind(id)
-        .bind(name)
-        .bind(value)
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all, fields(%id))]
-    async fn fetch(&self, id: Uuid, with_variables: bool) -> Result<Execution, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM executions WHERE id = $1",
-            execution_columns(with_variables)
-        );
-        let row: ExecutionRow = sqlx::query_as(&sql)
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db)?;
-        row.try_into()
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn list(
-        &self,
-        scope: &Scope,
-        query: &ListQuery,
-        with_variables: bool,
-    ) -> Result<Vec<Execution>, StoreError> {
-        // After five runs PostgreSQL may switch a prepared statement to a generic plan,
-        // chosen without the parameter values, and for `list` that plan can pick the wrong
-        // index for one identity's filters (20 ms instead of 0.2 ms at a million rows, in
-        // the list benchmark). So a prepared statement only on the list pool, whose
-        // connections plan with the values every time (`force_custom_plan`: set there
-        // only, as it would cost `get` and the writes a planning each); otherwise an unnamed
-        // statement, which sqlx describes in a round trip of its own before it runs it
-        // (about 0.1 ms here: `scripts/bench --only native-floor`).
-        let rows: Vec<ExecutionRow> = list_query("", scope, query, with_variables)
-            .build_query_as()
-            .persistent(self.list_pool.is_some())
-            .fetch_all(self.list_pool.as_ref().unwrap_or(&self.pool))
-            .await
-            .map_err(db)?;
-        rows.into_iter().map(Execution::try_from).collect()
-    }
-
+#[async_trait]
+impl LogArchive for PostgresStore {
     #[tracing::instrument(skip_all, fields(n = entries.len()))]
     async fn insert_logs(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         insert_logs_on(&mut conn, entries).await
-    }
-
-    #[tracing::instrument(skip_all, fields(%id, status = %outcome.status, n = entries.len()))]
-    async fn finish_with_logs(
-        &self,
-        id: Uuid,
-        outcome: &Outcome,
-        entries: &[LogEntry],
-    ) -> Result<Execution, StoreError> {
-        // The last chunk and the status go in one statement: one round trip and one commit
-        // for a run's usual log. A longer log puts the chunks before it in the same
-        // transaction.
-        let last = entries.len().saturating_sub(1) / LOG_CHUNK * LOG_CHUNK;
-        let mut conn = self.pool.acquire().await.map_err(db)?;
-        let row = if last > 0 {
-            let mut tx = conn.begin().await.map_err(db)?;
-            insert_logs_on(&mut tx, &entries[..last]).await?;
-            let row = finish_statement(&mut tx, id, outcome, &entries[last..]).await?;
-            tx.commit().await.map_err(db)?;
-            row
-        } else {
-            finish_statement(&mut conn, id, outcome, entries).await?
-        };
-        row.try_into()
-    }
-
-    #[tracing::instrument(skip_all, fields(%execution_id))]
-    async fn read_logs(
-        &self,
-        execution_id: Uuid,
-        start: StreamId,
-        count: u32,
-    ) -> Result<Vec<LogEntry>, StoreError> {
-        // Stored ids fit in bigint; a start past that range is normalised to the next id
-        // that fits, or reads as empty.
-        let (ms, seq) = match (i64::try_from(start.ms), i64::try_from(start.seq)) {
-            (Ok(ms), Ok(seq)) => (ms, seq),
-            (Ok(ms), Err(_)) if ms < i64::MAX => (ms + 1, 0),
-            _ => return Ok(Vec::new()),
-        };
-        let rows: Vec<LogRow> = sqlx::query_as(
-            "SELECT execution_id, level, message, log_metadata, \"timestamp\", stream_ms, stream_seq \
-             FROM execution_logs WHERE execution_id = $1 AND (stream_ms, stream_seq) >= ($2, $3) \
-             ORDER BY stream_ms, stream_seq LIMIT $4",
-        )
-        .bind(execution_id)
-        .bind(ms)
-        .bind(seq)
-        .bind(i64::from(count))
-        .fetch_all(&self.pool)
-        .await.map_err(db)?;
-        rows.into_iter().map(LogEntry::try_from).collect()
     }
 }

@@ -1,4 +1,4 @@
-//! [`ExecutionStore`] on SQLite through sqlx: the embedded default for one machine.
+//! The execution store ([`ExecutionStore`](bifrost_core::store::ExecutionStore): its four role traits) on SQLite through sqlx: the embedded default for one machine.
 //!
 //! Concurrency: WAL journal (readers never wait for the writer), a busy timeout (a writer
 //! waits for another instead of failing with "database is locked"), and every
@@ -18,7 +18,9 @@ use sqlx::sqlite::{
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 use uuid::Uuid;
 
-use bifrost_core::store::{ExecutionStore, RunStart, merge_variables};
+use bifrost_core::store::{
+    ExecutionReader, LeaseKeeper, LogArchive, RunRecorder, RunStart, merge_variables,
+};
 
 pub(crate) use crate::error::db;
 use bifrost_core::error::StoreError;
@@ -103,6 +105,9 @@ impl SqliteStore {
     }
 
     async fn open(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        // Every process that opens the file migrates it, one at a time (see
+        // `MigrationLock`); taken before the pool so that the file is created under it too.
+        let _lock = MigrationLock::take(options.get_filename()).await?;
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -163,6 +168,44 @@ impl SqliteStore {
         .execute(&self.pool)
         .await.map_err(db)?;
         Ok(())
+    }
+}
+
+/// An exclusive lock on `<database>.migrate-lock`, beside the database file, held while a
+/// process migrates it: sqlx's SQLite migrator takes no lock of its own (its PostgreSQL one
+/// takes an advisory lock), so processes starting together on a fresh or older file would
+/// apply the same migration twice and fail (`duplicate column name`, `UNIQUE constraint
+/// failed: _sqlx_migrations.version`). The lock is the operating system's (`flock`): a
+/// process that dies releases it. An in-memory database needs none.
+struct MigrationLock {
+    /// Held open, and so locked, until dropped; `None` for an in-memory database.
+    _file: Option<std::fs::File>,
+}
+
+impl MigrationLock {
+    async fn take(database: &Path) -> Result<Self, StoreError> {
+        let name = database.as_os_str();
+        if name.is_empty() || name == ":memory:" {
+            return Ok(Self { _file: None });
+        }
+        let mut lock_path = database.as_os_str().to_owned();
+        lock_path.push(".migrate-lock");
+        let path = std::path::PathBuf::from(lock_path);
+        let file = tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            file.lock()
+                .map_err(|e| format!("lock {}: {e}", path.display()))?;
+            Ok::<_, String>(file)
+        })
+        .await
+        .map_err(|e| StoreError::Migration(format!("the migration lock: {e}")))?
+        .map_err(|e| StoreError::Unavailable(format!("cannot take the migration lock: {e}")))?;
+        Ok(Self { _file: Some(file) })
     }
 }
 
@@ -481,16 +524,64 @@ async fn insert_logs_on(
 }
 
 #[async_trait]
-impl ExecutionStore for SqliteStore {
+impl ExecutionReader for SqliteStore {
+    #[tracing::instrument(skip_all, fields(%id))]
+    async fn fetch(&self, id: Uuid, with_variables: bool) -> Result<Execution, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        fetch_on(&mut conn, id, with_variables).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list(
+        &self,
+        scope: &Scope,
+        query: &ListQuery,
+        with_variables: bool,
+    ) -> Result<Vec<Execution>, StoreError> {
+        let mut qb = crate::list::list_query::<SqliteDialect>(
+            "",
+            execution_columns(with_variables),
+            scope,
+            query,
+        );
+        let rows: Vec<ExecutionRow> = qb
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.into_iter().map(Execution::try_from).collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(%execution_id))]
+    async fn read_logs(
+        &self,
+        execution_id: Uuid,
+        start: StreamId,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let Some((ms, seq)) = stream_start(start) else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<LogRow> = sqlx::query_as(
+            "SELECT execution_id, level, message, log_metadata, \"timestamp\", stream_ms, stream_seq \
+             FROM execution_logs WHERE execution_id = ? AND (stream_ms, stream_seq) >= (?, ?) \
+             ORDER BY stream_ms, stream_seq LIMIT ?",
+        )
+        .bind(id_text(execution_id))
+        .bind(ms)
+        .bind(seq)
+        .bind(i64::from(count))
+        .fetch_all(&self.pool)
+        .await.map_err(db)?;
+        rows.into_iter().map(LogEntry::try_from).collect()
+    }
+}
+
+#[async_trait]
+impl RunRecorder for SqliteStore {
     #[tracing::instrument(skip_all, fields(id = %new.id))]
     async fn create(&self, new: &NewExecution) -> Result<(), StoreError> {
         self.insert_execution(new, ExecutionStatus::Pending, None)
-            .await
-    }
-
-    #[tracing::instrument(skip_all, fields(%new.id))]
-    async fn create_running(&self, new: &NewExecution, start: &RunStart) -> Result<(), StoreError> {
-        self.insert_execution(new, ExecutionStatus::Running, Some(start))
             .await
     }
 
@@ -510,28 +601,31 @@ impl ExecutionStore for SqliteStore {
         affected(done.rows_affected())
     }
 
-    #[tracing::instrument(skip_all, fields(n = ids.len()))]
-    async fn renew_leases(&self, ids: &[Uuid], until: DateTime<Utc>) -> Result<(), StoreError> {
-        for chunk in ids.chunks(LOG_CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new("UPDATE executions SET lease_until = ");
-            qb.push_bind(micros(until))
-                .push(" WHERE status IN ('Running', 'Cancelling') AND id IN (");
-            let mut list = qb.separated(", ");
-            for id in chunk {
-                list.push_bind(id_text(*id));
-            }
-            qb.push(")");
-            qb.build().execute(&self.pool).await.map_err(db)?;
-        }
-        Ok(())
+    #[tracing::instrument(skip_all, fields(%new.id))]
+    async fn create_running(&self, new: &NewExecution, start: &RunStart) -> Result<(), StoreError> {
+        self.insert_execution(new, ExecutionStatus::Running, Some(start))
+            .await
     }
 
-    #[tracing::instrument(skip_all, fields(%id, status = %outcome.status))]
-    async fn finish(&self, id: Uuid, outcome: &Outcome) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        finish_on(&mut tx, id, outcome).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(())
+    #[tracing::instrument(skip_all, fields(%id))]
+    async fn set_variable(
+        &self,
+        id: Uuid,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO execution_variables (execution_id, name, value) \
+             SELECT id, ?2, ?3 FROM executions WHERE id = ?1 \
+             ON CONFLICT (execution_id, name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(id_text(id))
+        .bind(name)
+        .bind(value.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        affected(done.rows_affected())
     }
 
     #[tracing::instrument(skip_all, fields(%id, status = %outcome.status, n = entries.len()))]
@@ -548,6 +642,25 @@ impl ExecutionStore for SqliteStore {
         // Read after the commit: other executions' writers wait for the lock no longer
         // than the writes take.
         self.fetch(id, true).await
+    }
+}
+
+#[async_trait]
+impl LeaseKeeper for SqliteStore {
+    #[tracing::instrument(skip_all, fields(n = ids.len()))]
+    async fn renew_leases(&self, ids: &[Uuid], until: DateTime<Utc>) -> Result<(), StoreError> {
+        for chunk in ids.chunks(LOG_CHUNK) {
+            let mut qb = QueryBuilder::<Sqlite>::new("UPDATE executions SET lease_until = ");
+            qb.push_bind(micros(until))
+                .push(" WHERE status IN ('Running', 'Cancelling') AND id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id_text(*id));
+            }
+            qb.push(")");
+            qb.build().execute(&self.pool).await.map_err(db)?;
+        }
+        Ok(())
     }
 
     #[tracing::instrument(skip_all)]
@@ -615,55 +728,10 @@ impl ExecutionStore for SqliteStore {
         tx.commit().await.map_err(db)?;
         Ok(true)
     }
+}
 
-    #[tracing::instrument(skip_all, fields(%id))]
-    async fn set_variable(
-        &self,
-        id: Uuid,
-        name: &str,
-        value: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO execution_variables (execution_id, name, value) \
-             SELECT id, ?2, ?3 FROM executions WHERE id = ?1 \
-             ON CONFLICT (execution_id, name) DO UPDATE SET value = excluded.value",
-        )
-        .bind(id_text(id))
-        .bind(name)
-        .bind(value.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        affected(done.rows_affected())
-    }
-
-    #[tracing::instrument(skip_all, fields(%id))]
-    async fn fetch(&self, id: Uuid, with_variables: bool) -> Result<Execution, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(db)?;
-        fetch_on(&mut conn, id, with_variables).await
-    }
-
-    #[tracing::instrument(skip_all)]
-    async fn list(
-        &self,
-        scope: &Scope,
-        query: &ListQuery,
-        with_variables: bool,
-    ) -> Result<Vec<Execution>, StoreError> {
-        let mut qb = crate::list::list_query::<SqliteDialect>(
-            "",
-            execution_columns(with_variables),
-            scope,
-            query,
-        );
-        let rows: Vec<ExecutionRow> = qb
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        rows.into_iter().map(Execution::try_from).collect()
-    }
-
+#[async_trait]
+impl LogArchive for SqliteStore {
     #[tracing::instrument(skip_all, fields(n = entries.len()))]
     async fn insert_logs(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
         if entries.is_empty() {
@@ -673,29 +741,5 @@ impl ExecutionStore for SqliteStore {
         insert_logs_on(&mut tx, entries).await?;
         tx.commit().await.map_err(db)?;
         Ok(())
-    }
-
-    #[tracing::instrument(skip_all, fields(%execution_id))]
-    async fn read_logs(
-        &self,
-        execution_id: Uuid,
-        start: StreamId,
-        count: u32,
-    ) -> Result<Vec<LogEntry>, StoreError> {
-        let Some((ms, seq)) = stream_start(start) else {
-            return Ok(Vec::new());
-        };
-        let rows: Vec<LogRow> = sqlx::query_as(
-            "SELECT execution_id, level, message, log_metadata, \"timestamp\", stream_ms, stream_seq \
-             FROM execution_logs WHERE execution_id = ? AND (stream_ms, stream_seq) >= (?, ?) \
-             ORDER BY stream_ms, stream_seq LIMIT ?",
-        )
-        .bind(id_text(execution_id))
-        .bind(ms)
-        .bind(seq)
-        .bind(i64::from(count))
-        .fetch_all(&self.pool)
-        .await.map_err(db)?;
-        rows.into_iter().map(LogEntry::try_from).collect()
     }
 }

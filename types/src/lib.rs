@@ -21,6 +21,11 @@ mod time;
 
 pub use time::{ParseTimestampError, Timestamp};
 
+/// Most log entries one `get-current-logs` call returns, and most an execution's `get`
+/// carries: the host lowers larger counts to it, and the guest crate's log reader pages by
+/// it.
+pub const MAX_LOG_COUNT: u32 = 1000;
+
 /// The lifecycle state of an execution.
 ///
 /// [`Display`](fmt::Display) and serde use the platform's names (`Scheduled`, ...,

@@ -167,23 +167,39 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with microseconds (rounded down) and `Z`; a year outside 0..=9999
     /// is written with its sign and at least four digits, as chrono writes it.
+    ///
+    /// The one writer of the wire form of every time the host sends (log lines streamed,
+    /// timestamps a guest receives, the 0.1.0 interface's text): written digit by digit
+    /// into a buffer, as it runs for every log line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let days = self.seconds.div_euclid(SECONDS_PER_DAY);
         let secs = self.seconds.rem_euclid(SECONDS_PER_DAY) as u32;
         let (year, month, day) = civil_from_days(days);
-        if (0..=9999).contains(&year) {
-            write!(f, "{year:04}")?;
-        } else {
-            write!(f, "{year:+05}")?;
+        let micros = self.nanoseconds / 1000;
+        if !(0..=9999).contains(&year) {
+            return write!(
+                f,
+                "{year:+05}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60,
+            );
         }
-        write!(
-            f,
-            "-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-            secs / 3600,
-            secs / 60 % 60,
-            secs % 60,
-            self.nanoseconds / 1000
-        )
+        let mut b = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |at: usize, width: usize, mut v: u32| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, year as u32);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, secs / 3600);
+        put(14, 2, secs / 60 % 60);
+        put(17, 2, secs % 60);
+        put(20, 6, micros);
+        f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?)
     }
 }
 

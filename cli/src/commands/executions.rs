@@ -10,19 +10,11 @@ use bifrost_runner::backends::Backends;
 use clap::{Args, Subcommand};
 
 use crate::args::IdentityArgs;
-use crate::commands::queue::{CancelArgs, SubmitArgs, cancel_command, submit_command};
-use crate::exit::Failure;
-use crate::human::{self, OutputFormat, Zone};
-use crate::output;
-
-/// How the query commands print: the format and the clock (global flags).
-#[derive(Debug, Clone, Copy)]
-pub struct View {
-    /// `--output`, resolved.
-    pub format: OutputFormat,
-    /// `--local-time`.
-    pub zone: Zone,
-}
+use crate::commands::cancel::{CancelArgs, cancel_command};
+use crate::commands::submit::{SubmitArgs, submit_command};
+use crate::exit::{Failure, INTERRUPTED, exit_code};
+use crate::human;
+use crate::output::{self, View};
 
 /// Query executions.
 #[derive(Subcommand)]
@@ -199,15 +191,3 @@ async fn follow(
     anstream::eprintln!("{}", human::final_status(&execution));
     Ok(exit_code(execution.status))
 }
-
-/// The exit code of a command that waited for an execution: 0 on `Success`, 1 else.
-pub fn exit_code(status: ExecutionStatus) -> ExitCode {
-    if status == ExecutionStatus::Success {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-/// The exit code of a command ended by Ctrl-C (128 + SIGINT), as shells report it.
-pub const INTERRUPTED: u8 = 130;

@@ -10,7 +10,8 @@ use clap::Args;
 use uuid::Uuid;
 
 use crate::args::{CacheArgs, IdentityArgs, name_or_file_stem, read_input};
-use crate::commands::executions::{View, exit_code};
+use crate::exit::exit_code;
+use crate::output::View;
 use crate::exit::Failure;
 use crate::human;
 use crate::output;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use bifrost_core::Identity;
 use bifrost_core::error::StoreError;
 use bifrost_core::query::validate_workflow_name;
-use bifrost_core::values::storable_text;
+use bifrost_core::storable::storable_text;
 use bifrost_core::workflows::{DeployOutcome, Deployment, WorkflowStore};
 use bifrost_runner::{Runner, RunnerConfig};
 use chrono::{SubsecRound, Utc};

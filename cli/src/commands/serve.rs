@@ -1,0 +1,99 @@
+//! `bifrost-runner serve`: the worker that runs submitted executions, with health and
+//! metrics, until SIGTERM or SIGINT.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bifrost_runner::backends::Backends;
+use bifrost_runner::worker::{Worker, WorkerConfig};
+use bifrost_runner::{Runner, RunnerConfig};
+use clap::Args;
+
+use crate::args::CacheArgs;
+use crate::exit::Failure;
+use crate::output;
+
+/// `serve`.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Executions run at once by this process.
+    #[arg(long, env = "BIFROST_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    concurrency: u32,
+    /// On SIGTERM or SIGINT, how long running executions may take to finish before they
+    /// are cancelled, in seconds.
+    #[arg(long, env = "BIFROST_GRACE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    grace_secs: u64,
+    /// Deadline of each execution in seconds, 1 to 604800 (7 days).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    timeout_secs: u64,
+    /// The lease this process holds on each execution it runs, in seconds (renewed every
+    /// third of it); once another process sees it run out, it marks the execution `Stuck`.
+    #[arg(long, env = "BIFROST_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    lease_secs: u64,
+    /// How often to look for due executions without a notification, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    poll_ms: u64,
+    /// Serve `/healthz` and Prometheus `/metrics` on this address (e.g. 127.0.0.1:9464).
+    #[arg(long, env = "BIFROST_LISTEN", value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+/// Runs submitted executions until SIGTERM or SIGINT; then drains and prints what it did.
+pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
+    // Bound first: a busy port is the operator's mistake, reported before anything runs.
+    let listener = match args.listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| Failure::caller(anyhow::anyhow!("--listen {addr}: {e}")))?,
+        ),
+        None => None,
+    };
+    let metrics = Arc::new(crate::commands::ops::Metrics::new());
+    let runner = Runner::new(
+        backends.service.clone(),
+        RunnerConfig {
+            deadline: Duration::from_secs(args.timeout_secs),
+            lease: Duration::from_secs(args.lease_secs),
+            max_instances: args.concurrency,
+            compiled_cache: args.cache.config(),
+            ..RunnerConfig::default()
+        },
+    )
+    .map_err(|e| Failure::infrastructure(anyhow::anyhow!("{e:#}")))?
+    .with_events(metrics.clone());
+    let runner = Arc::new(runner);
+    if let Some(listener) = listener {
+        crate::commands::ops::spawn(listener, metrics, runner.clone(), backends.queue.clone());
+    }
+    let worker = Worker::new(
+        runner,
+        backends.queue.clone(),
+        backends.workflows.clone(),
+        WorkerConfig {
+            concurrency: args.concurrency as usize,
+            poll: Duration::from_millis(args.poll_ms),
+            grace: Duration::from_secs(args.grace_secs),
+            sweep_every: Duration::from_secs(args.lease_secs.max(3) / 3),
+            ..WorkerConfig::default()
+        },
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Failure::infrastructure(anyhow::anyhow!("cannot handle SIGTERM: {e}")))?;
+    tracing::info!(concurrency = args.concurrency, "serving");
+    let report = worker
+        .run(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        })
+        .await;
+    output::json_line(&serde_json::json!({
+        "claimed": report.claimed,
+        "finished": report.finished,
+        "cancelled_at_shutdown": report.cancelled_at_shutdown,
+    }))
+}
