@@ -103,6 +103,18 @@ impl From<BackendError> for Failure {
     }
 }
 
+/// The exit code of a command that waited for an execution: 0 on `Success`, 1 else.
+pub fn exit_code(status: ExecutionStatus) -> ExitCode {
+    if status == ExecutionStatus::Success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The exit code of a command ended by Ctrl-C (128 + SIGINT), as shells report it.
+pub const INTERRUPTED: u8 = 130;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,15 +139,3 @@ mod tests {
         }
     }
 }
-
-/// The exit code of a command that waited for an execution: 0 on `Success`, 1 else.
-pub fn exit_code(status: ExecutionStatus) -> ExitCode {
-    if status == ExecutionStatus::Success {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-/// The exit code of a command ended by Ctrl-C (128 + SIGINT), as shells report it.
-pub const INTERRUPTED: u8 = 130;

@@ -23,13 +23,13 @@ mod human;
 mod output;
 
 use commands::executions::{ExecutionsCommand, LogsArgs};
-use output::View;
 use commands::offline::OfflineArgs;
 use commands::run::RunArgs;
 use commands::sweep::SweepArgs;
 use commands::wit_package::WitPackageArgs;
 use commands::workflows::WorkflowsCommand;
 use exit::Failure;
+use output::View;
 
 /// Run workflow components and query their executions and logs.
 ///

@@ -75,9 +75,9 @@ pub enum Compiled {
 
 /// Counters of the cache since the runner started.
 #[derive(Debug, Default)]
-pub(crate) struct CacheCounters {
-    pub(crate) hits: AtomicU64,
-    pub(crate) misses: AtomicU64,
+struct CacheCounters {
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 /// The compiled-code cache of one engine.
@@ -85,7 +85,7 @@ pub(crate) struct CompiledCache {
     config: CompiledCacheConfig,
     /// The engine's compatibility hash, as hex: part of every entry's name.
     engine_key: String,
-    pub(crate) counters: CacheCounters,
+    counters: CacheCounters,
 }
 
 /// Bytes of an entry's header: the SHA-256 of its payload.
@@ -105,6 +105,14 @@ impl CompiledCache {
             engine_key: format!("{:016x}", hasher.finish()),
             counters: CacheCounters::default(),
         }
+    }
+
+    /// Hits and misses since the cache was made.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (
+            self.counters.hits.load(Ordering::Relaxed),
+            self.counters.misses.load(Ordering::Relaxed),
+        )
     }
 
     /// The component in `bytes`, loaded from the cache or compiled (and then cached).

@@ -75,7 +75,7 @@ pub async fn follow<E: From<ApiError>>(
             return Ok(service.get(who, execution_id).await?);
         }
         status = service
-            .store()
+            .reader()
             .fetch(id, false)
             .await
             .map_err(ApiError::from)?

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use bifrost_core::store::ExecutionStore;
+use bifrost_core::store::LeaseKeeper;
 use chrono::Utc;
 use uuid::Uuid;
 
@@ -23,7 +23,7 @@ impl Leases {
     pub(crate) fn hold(
         &self,
         id: Uuid,
-        store: &Arc<dyn ExecutionStore>,
+        store: &Arc<dyn LeaseKeeper>,
         lease: Duration,
     ) -> LeaseGuard<'_> {
         self.live.lock().expect("live executions lock").insert(id);
@@ -68,7 +68,7 @@ impl Drop for LeaseGuard<'_> {
 /// executions to `lease` from now, in one write. Ends with the runner.
 async fn renew_leases(
     live: Weak<Mutex<HashSet<Uuid>>>,
-    store: Arc<dyn ExecutionStore>,
+    store: Arc<dyn LeaseKeeper>,
     lease: Duration,
 ) {
     let mut tick = tokio::time::interval(lease / 3);

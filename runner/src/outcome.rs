@@ -3,7 +3,7 @@
 
 use bifrost_core::limits::{Limits, truncate_with_marker};
 use bifrost_core::model::ExecutionStatus;
-use bifrost_core::values::{storable_json, storable_text, unstorable_number};
+use bifrost_core::storable::{storable_text, unstorable_json};
 
 use wasmtime::Trap;
 
@@ -96,11 +96,12 @@ fn result_type(v: &serde_json::Value) -> String {
     .to_owned()
 }
 
-/// What is recorded of a run that ended as `ended`: its status, its result (JSON, made
-/// storable), the result's rendering hint and its error message (made storable and cut at
+/// What is recorded of a run that ended as `ended`: its status, its result (JSON, kept as
+/// it is), the result's rendering hint and its error message (made storable and cut at
 /// `limits.max_error_message_bytes`). A result over `limits.max_result_bytes`, or one that
-/// is not JSON or holds a number no store keeps, fails the execution; a deadline of
-/// `deadline_ms` past is a `Timeout`.
+/// is not JSON or that no store keeps as it is (U+0000, a number out of range:
+/// [`unstorable_json`]), fails the execution, saying where; a deadline of `deadline_ms`
+/// past is a `Timeout`.
 pub(crate) fn record(
     ended: Ended,
     limits: &Limits,
@@ -122,8 +123,8 @@ pub(crate) fn record(
             )),
         ),
         Ended::Returned(text) => match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(v) => match unstorable_number(&v) {
-                None => (ExecutionStatus::Success, Some(storable_json(v)), None),
+            Ok(v) => match unstorable_json(&v) {
+                None => (ExecutionStatus::Success, Some(v), None),
                 Some(reason) => (
                     ExecutionStatus::Failed,
                     None,
@@ -172,6 +173,13 @@ mod tests {
         assert_eq!(result_type(&serde_json::json!("  <p>hi</p>")), "html");
     }
 
+    fn limits_wide() -> Limits {
+        Limits {
+            max_error_message_bytes: 200,
+            ..Limits::default()
+        }
+    }
+
     #[test]
     fn what_is_recorded_of_each_ending() {
         let limits = Limits {
@@ -197,6 +205,21 @@ mod tests {
                 .3
                 .unwrap()
                 .starts_with("workflow returned a result")
+        );
+
+        // A result holding U+0000 is never changed: the execution fails, saying where.
+        let nul = record(
+            Ended::Returned(r#"{"s": "\u0000"}"#.into()),
+            &limits_wide(),
+            1000,
+        );
+        assert_eq!(nul.0, ExecutionStatus::Failed);
+        assert_eq!(nul.1, None);
+        assert_eq!(
+            nul.3.as_deref(),
+            Some(
+                "workflow returned a result that cannot be stored: $.s holds U+0000, which no store keeps"
+            )
         );
 
         let failed = record(

@@ -1,274 +1,93 @@
-//! [`RetryingStore`]: the store as the runner writes to it, waiting out an outage.
+//! Retrying a write of a run's record while the store is unavailable (a restart, a dropped
+//! connection), so that a brief outage does not cost an execution its record.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use async_trait::async_trait;
 use bifrost_core::error::StoreError;
-use bifrost_core::identity::Scope;
-use bifrost_core::model::{Execution, LogEntry, NewExecution, Outcome, StreamId};
-use bifrost_core::query::ListQuery;
-use bifrost_core::store::{ExecutionStore, RunStart};
-use chrono::{DateTime, Utc};
-use uuid::Uuid;
+use tokio::time::Instant;
 
-/// An [`ExecutionStore`] that retries every call the store answers `Unavailable` (a
-/// restart, a dropped connection), with a backoff of up to 2 s, for up to `budget` in all;
-/// then it gives the error up. The runner writes a run's row, logs and final status
-/// through it, so that a brief outage does not cost the execution its record.
-pub struct RetryingStore {
-    inner: Arc<dyn ExecutionStore>,
-    budget: Duration,
-}
+/// First wait after a refused write, and the ceiling of the waits
+/// ([`bifrost_core::backoff::waits`]).
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-impl std::fmt::Debug for RetryingStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RetryingStore")
-            .field("budget", &self.budget)
-            .finish_non_exhaustive()
-    }
-}
-
-impl RetryingStore {
-    /// `inner`, retried for up to `budget`.
-    pub fn new(inner: Arc<dyn ExecutionStore>, budget: Duration) -> Self {
-        Self { inner, budget }
-    }
-
-    async fn retry<T, F, Fut>(&self, mut call: F) -> Result<T, StoreError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, StoreError>>,
-    {
-        let since = Instant::now();
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            match call().await {
-                Err(StoreError::Unavailable(m)) if since.elapsed() < self.budget => {
-                    tracing::warn!(error = %m, "store unavailable; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
-                }
-                other => return other,
+/// Calls `write` until the store answers something other than
+/// [`StoreError::Unavailable`], waiting between attempts on the shared backoff schedule,
+/// for up to `budget` in all; then gives the last error up. Any other answer, success or
+/// error, is returned at once.
+pub(crate) async fn retry<T, F, Fut>(budget: Duration, mut write: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let since = Instant::now();
+    let mut waits = bifrost_core::backoff::waits(FIRST_BACKOFF, MAX_BACKOFF);
+    loop {
+        match write().await {
+            Err(StoreError::Unavailable(m)) if since.elapsed() < budget => {
+                tracing::warn!(error = %m, "store unavailable; retrying");
+                tokio::time::sleep(waits.next().unwrap_or(MAX_BACKOFF)).await;
             }
+            other => return other,
         }
-    }
-}
-
-#[async_trait]
-impl ExecutionStore for RetryingStore {
-    async fn create(&self, new: &NewExecution) -> Result<(), StoreError> {
-        self.retry(|| self.inner.create(new)).await
-    }
-
-    async fn mark_running(&self, id: Uuid, start: &RunStart) -> Result<(), StoreError> {
-        self.retry(|| self.inner.mark_running(id, start)).await
-    }
-
-    async fn create_running(&self, new: &NewExecution, start: &RunStart) -> Result<(), StoreError> {
-        self.retry(|| self.inner.create_running(new, start)).await
-    }
-
-    async fn renew_leases(&self, ids: &[Uuid], until: DateTime<Utc>) -> Result<(), StoreError> {
-        self.retry(|| self.inner.renew_leases(ids, until)).await
-    }
-
-    async fn finish_with_logs(
-        &self,
-        id: Uuid,
-        outcome: &Outcome,
-        entries: &[LogEntry],
-    ) -> Result<Execution, StoreError> {
-        self.retry(|| self.inner.finish_with_logs(id, outcome, entries))
-            .await
-    }
-
-    async fn abandoned(&self, now: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
-        self.retry(|| self.inner.abandoned(now)).await
-    }
-
-    async fn claim_abandoned(
-        &self,
-        id: Uuid,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.retry(|| self.inner.claim_abandoned(id, now, until))
-            .await
-    }
-
-    async fn mark_stuck(
-        &self,
-        id: Uuid,
-        now: DateTime<Utc>,
-        message: &str,
-    ) -> Result<bool, StoreError> {
-        self.retry(|| self.inner.mark_stuck(id, now, message)).await
-    }
-
-    async fn finish(&self, id: Uuid, outcome: &Outcome) -> Result<(), StoreError> {
-        self.retry(|| self.inner.finish(id, outcome)).await
-    }
-
-    async fn set_variable(
-        &self,
-        id: Uuid,
-        name: &str,
-        value: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        self.retry(|| self.inner.set_variable(id, name, value))
-            .await
-    }
-
-    async fn fetch(&self, id: Uuid, with_variables: bool) -> Result<Execution, StoreError> {
-        self.retry(|| self.inner.fetch(id, with_variables)).await
-    }
-
-    async fn list(
-        &self,
-        scope: &Scope,
-        query: &ListQuery,
-        with_variables: bool,
-    ) -> Result<Vec<Execution>, StoreError> {
-        self.retry(|| self.inner.list(scope, query, with_variables))
-            .await
-    }
-
-    async fn insert_logs(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
-        self.retry(|| self.inner.insert_logs(entries)).await
-    }
-
-    async fn read_logs(
-        &self,
-        execution_id: Uuid,
-        start: StreamId,
-        count: u32,
-    ) -> Result<Vec<LogEntry>, StoreError> {
-        self.retry(|| self.inner.read_logs(execution_id, start, count))
-            .await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bifrost_core::memory::MemoryStore;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    /// A store that is unavailable for its first `outage` calls of `fetch`.
-    #[derive(Default)]
-    struct Flaky {
-        inner: MemoryStore,
-        outage: u32,
-        calls: AtomicU32,
-    }
-
-    #[async_trait]
-    impl ExecutionStore for Flaky {
-        async fn create(&self, new: &NewExecution) -> Result<(), StoreError> {
-            self.inner.create(new).await
-        }
-        async fn mark_running(&self, id: Uuid, start: &RunStart) -> Result<(), StoreError> {
-            self.inner.mark_running(id, start).await
-        }
-        async fn create_running(
-            &self,
-            new: &NewExecution,
-            start: &RunStart,
-        ) -> Result<(), StoreError> {
-            self.inner.create_running(new, start).await
-        }
-        async fn renew_leases(&self, _: &[Uuid], _: DateTime<Utc>) -> Result<(), StoreError> {
-            Ok(())
-        }
-        async fn finish_with_logs(
-            &self,
-            id: Uuid,
-            outcome: &Outcome,
-            entries: &[LogEntry],
-        ) -> Result<Execution, StoreError> {
-            self.inner.finish_with_logs(id, outcome, entries).await
-        }
-        async fn abandoned(&self, now: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
-            self.inner.abandoned(now).await
-        }
-        async fn claim_abandoned(
-            &self,
-            id: Uuid,
-            now: DateTime<Utc>,
-            until: DateTime<Utc>,
-        ) -> Result<bool, StoreError> {
-            self.inner.claim_abandoned(id, now, until).await
-        }
-        async fn mark_stuck(
-            &self,
-            id: Uuid,
-            now: DateTime<Utc>,
-            message: &str,
-        ) -> Result<bool, StoreError> {
-            self.inner.mark_stuck(id, now, message).await
-        }
-        async fn finish(&self, id: Uuid, outcome: &Outcome) -> Result<(), StoreError> {
-            self.inner.finish(id, outcome).await
-        }
-        async fn set_variable(
-            &self,
-            id: Uuid,
-            name: &str,
-            value: &serde_json::Value,
-        ) -> Result<(), StoreError> {
-            self.inner.set_variable(id, name, value).await
-        }
-        async fn fetch(&self, id: Uuid, with_variables: bool) -> Result<Execution, StoreError> {
-            if self.calls.fetch_add(1, Ordering::Relaxed) < self.outage {
-                return Err(StoreError::Unavailable("restarting".into()));
-            }
-            self.inner.fetch(id, with_variables).await
-        }
-        async fn list(
-            &self,
-            scope: &Scope,
-            query: &ListQuery,
-            with_variables: bool,
-        ) -> Result<Vec<Execution>, StoreError> {
-            self.inner.list(scope, query, with_variables).await
-        }
-        async fn insert_logs(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
-            self.inner.insert_logs(entries).await
-        }
-        async fn read_logs(
-            &self,
-            execution_id: Uuid,
-            start: StreamId,
-            count: u32,
-        ) -> Result<Vec<LogEntry>, StoreError> {
-            self.inner.read_logs(execution_id, start, count).await
+    /// A write the store refuses as unavailable `outage` times, then answers `NotFound`;
+    /// counts the attempts.
+    async fn flaky(attempts: &AtomicU32, outage: u32) -> Result<(), StoreError> {
+        if attempts.fetch_add(1, Ordering::Relaxed) < outage {
+            Err(StoreError::Unavailable("restarting".into()))
+        } else {
+            Err(StoreError::NotFound)
         }
     }
 
     #[tokio::test(start_paused = true)]
-    async fn an_outage_within_the_budget_is_waited_out_and_a_longer_one_is_not() {
-        let flaky = Arc::new(Flaky {
-            outage: 3,
-            ..Flaky::default()
-        });
-        let retrying = RetryingStore::new(flaky.clone(), Duration::from_secs(60));
+    async fn an_outage_within_the_budget_is_waited_out_on_the_backoff_schedule() {
+        let attempts = AtomicU32::new(0);
+        let clock = Instant::now();
         // Three refusals, then the store answers (here: there is no such execution).
-        let id = Uuid::new_v4();
-        assert!(matches!(
-            retrying.fetch(id, true).await,
-            Err(StoreError::NotFound)
-        ));
-        assert_eq!(flaky.calls.load(Ordering::Relaxed), 4);
+        let answer = retry(Duration::from_secs(60), || flaky(&attempts, 3)).await;
+        assert!(matches!(answer, Err(StoreError::NotFound)));
+        assert_eq!(attempts.load(Ordering::Relaxed), 4);
+        // Three waits of nominally 100, 200 and 400 ms, each stretched by up to itself.
+        let waited = clock.elapsed();
+        assert!(
+            waited >= Duration::from_millis(700) && waited < Duration::from_millis(1400),
+            "waited {waited:?}"
+        );
+    }
 
-        let down = Arc::new(Flaky {
-            outage: u32::MAX,
-            ..Flaky::default()
-        });
-        let impatient = RetryingStore::new(down, Duration::from_secs(5));
-        assert!(matches!(
-            impatient.fetch(id, true).await,
-            Err(StoreError::Unavailable(_))
-        ));
+    #[tokio::test(start_paused = true)]
+    async fn a_longer_outage_is_given_up_once_the_budget_is_spent() {
+        let attempts = AtomicU32::new(0);
+        let clock = Instant::now();
+        let answer = retry(Duration::from_secs(5), || flaky(&attempts, u32::MAX)).await;
+        assert!(matches!(answer, Err(StoreError::Unavailable(_))));
+        // Waits of nominally 100, 200, 400, 800, 1600 and 2000 ms, each stretched by up to
+        // itself: the 6th attempt comes 3.1 to 6.2 s in; if that is past 5 s it gives up
+        // there, else the 7th, after one more wait of 2 to 4 s, is past 5 s: at 5.1 s at
+        // the earliest, before 9 s at the latest.
+        let waited = clock.elapsed();
+        assert!(
+            waited >= Duration::from_secs(5) && waited < Duration::from_secs(9),
+            "gave up after {waited:?}"
+        );
+        let n = attempts.load(Ordering::Relaxed);
+        assert!((6..=7).contains(&n), "{n} attempts");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_errors_are_not_retried() {
+        let attempts = AtomicU32::new(0);
+        let answer = retry(Duration::from_secs(60), || flaky(&attempts, 0)).await;
+        assert!(matches!(answer, Err(StoreError::NotFound)));
+        assert_eq!(attempts.load(Ordering::Relaxed), 1);
     }
 }

@@ -31,9 +31,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bifrost_core::model::{ExecutionStatus, NewExecution, Outcome};
+use bifrost_core::model::NewExecution;
 use bifrost_core::queue::{Claimed, QueueStore, Submission};
-use bifrost_core::store::ExecutionStore;
 use bifrost_core::workflows::WorkflowStore;
 use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
@@ -301,24 +300,4 @@ pub async fn submit(
     };
     queue.submit(&submission).await?;
     Ok(id)
-}
-
-impl Runner {
-    /// Records a claimed execution that cannot run (its version cannot be loaded) as
-    /// `Failed` with `message`.
-    pub async fn fail_claimed(&self, id: Uuid, message: &str) -> Result<(), RunError> {
-        let outcome = Outcome {
-            status: ExecutionStatus::Failed,
-            result: None,
-            result_type: None,
-            error_message: Some(message.to_owned()),
-            duration_ms: 0,
-            completed_at: Utc::now(),
-            peak_memory_bytes: 0,
-            cpu_total_seconds: 0.0,
-            log_lines_dropped: 0,
-        };
-        self.store.finish_with_logs(id, &outcome, &[]).await?;
-        Ok(())
-    }
 }

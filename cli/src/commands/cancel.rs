@@ -39,4 +39,3 @@ pub async fn cancel_command(backends: &Backends, args: CancelArgs) -> Result<(),
         "status": status,
     }))
 }
-

@@ -13,7 +13,7 @@ use crate::args::IdentityArgs;
 use crate::commands::cancel::{CancelArgs, cancel_command};
 use crate::commands::submit::{SubmitArgs, submit_command};
 use crate::exit::{Failure, INTERRUPTED, exit_code};
-use crate::human;
+use crate::human::{self, OutputFormat};
 use crate::output::{self, View};
 
 /// Query executions.

@@ -10,11 +10,11 @@ use clap::Args;
 use uuid::Uuid;
 
 use crate::args::{CacheArgs, IdentityArgs, name_or_file_stem, read_input};
-use crate::exit::exit_code;
-use crate::output::View;
 use crate::exit::Failure;
+use crate::exit::exit_code;
 use crate::human;
 use crate::output;
+use crate::output::View;
 
 /// Run a workflow component as a new execution and print the finished execution.
 #[derive(Args)]

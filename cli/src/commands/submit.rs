@@ -106,4 +106,3 @@ pub async fn submit_command(
     output::json_line(&execution.redact_for(is_admin))?;
     Ok(exit_code(status))
 }
-

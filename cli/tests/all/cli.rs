@@ -3,11 +3,9 @@
 
 use std::process::Command;
 
-mod common;
-
+use crate::common::{TempDir, assert_exit_0, embedded_runner, json_lines, json_out, runner};
 use bifrost_tests::protocol::Input;
 use bifrost_tests::{Backend, Call, EXAMPLE_HELLO, PROBE, TestEnv};
-use common::{TempDir, assert_exit_0, embedded_runner, json_lines, json_out, runner};
 use serde_json::json;
 use uuid::Uuid;
 

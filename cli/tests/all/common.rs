@@ -8,10 +8,10 @@ use bifrost_tests::TestEnv;
 use serde_json::Value;
 use uuid::Uuid;
 
-/// The compiled-code cache of the tests' runner processes: one for all of them, in the
-/// target directory, so that a test run leaves nothing in the home directory.
+/// The compiled-code cache of the tests' runner processes: the one the in-process runners
+/// of the tests share too ([`bifrost_tests::compiled_cache_dir`]).
 pub fn cache_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compiled")
+    bifrost_tests::compiled_cache_dir()
 }
 
 /// The runner on `env`'s backends.
@@ -104,10 +104,16 @@ pub struct Server {
 
 impl Server {
     pub fn start(env: &TestEnv, logs: &TempDir, args: &[&str]) -> Server {
+        Self::start_with(runner(env), logs, args)
+    }
+
+    /// A `serve` process of `runner` (a command with the environment of the test's
+    /// choosing: another compiled-code cache, say).
+    pub fn start_with(mut runner: Command, logs: &TempDir, args: &[&str]) -> Server {
         let stderr = logs
             .0
             .join(format!("serve-{}.log", Uuid::new_v4().simple()));
-        let child = runner(env)
+        let child = runner
             .args(["serve", "--poll-ms", "100"])
             .args(args)
             .env("BIFROST_LOG", "bifrost_runner=info")

@@ -5,16 +5,14 @@
 //! submitter are separate processes on one SQLite file. `run --follow` and `submit --wait
 //! --follow` print the lines on stderr as they come.
 
-mod common;
-
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::{Server, TempDir, assert_exit_0, json_lines, json_out, runner};
 use bifrost_core::model::StreamId;
 use bifrost_core::query::LogRange;
 use bifrost_tests::protocol::Input;
 use bifrost_tests::{Backend, Call, PROBE, TestEnv};
-use common::{Server, TempDir, assert_exit_0, json_lines, json_out, runner};
 use uuid::Uuid;
 
 const LINES: u32 = 40;
@@ -77,7 +75,7 @@ async fn followers_before_during_and_after_a_run_see_every_line_once(backend: Ba
             "submit",
             "probe",
             "--input",
-            &slow_probe(LINES, 25),
+            &slow_probe(LINES, 50),
         ])
         .output()
         .unwrap();
@@ -106,9 +104,30 @@ async fn followers_before_during_and_after_a_run_see_every_line_once(backend: Ba
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let during = follower(&env, id);
+    let mut during = follower(&env, id);
+    // It attached while the stream existed: when it prints its first line, the run is
+    // still under way and its lines are still in the live stream.
+    let mut stdout = std::io::BufReader::new(during.stdout.take().unwrap());
+    let (first, mut stdout) = tokio::task::spawn_blocking(move || {
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+        (first, stdout)
+    })
+    .await
+    .unwrap();
+    let live = live_lines(&env, id).await;
+    assert!(
+        live > 0 && live < LINES as usize,
+        "the follower started during the run printed its first line ({first:?}) with {live} lines live"
+    );
+    let during = {
+        let mut rest = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut rest).unwrap();
+        let mut out = during.wait_with_output().unwrap();
+        out.stdout = [first.into_bytes(), rest].concat();
+        out
+    };
     let before = before.wait_with_output().unwrap();
-    let during = during.wait_with_output().unwrap();
     // After: the lines are in the store.
     let after = follower(&env, id).wait_with_output().unwrap();
     assert_followed_once(&before, "before the run");

@@ -2,18 +2,16 @@
 //! and `executions cancel`, graceful shutdown, and a worker killed with SIGKILL. What ran
 //! is read from the store, not from the workers' word.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::{Server, TempDir, assert_exit_0, json_out, runner};
 use bifrost_core::Identity;
 use bifrost_runner::RunRequest;
 use bifrost_runner::backends::{BackendConfig, Backends};
 use bifrost_tests::protocol::Input;
 use bifrost_tests::{Backend, Call, EXAMPLE_HELLO, PROBE, TestEnv};
-use common::{Server, TempDir, assert_exit_0, json_out, runner};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -200,9 +198,15 @@ async fn two_servers_run_every_submitted_execution_once(backend: Backend) {
         );
     }
     let (ra, rb) = (a.stop(), b.stop());
-    assert_eq!(
-        ra["finished"].as_u64().unwrap() + rb["finished"].as_u64().unwrap(),
-        N as u64 + 1
+    let (fa, fb) = (
+        ra["finished"].as_u64().unwrap(),
+        rb["finished"].as_u64().unwrap(),
+    );
+    assert_eq!(fa + fb, N as u64 + 1);
+    // Both servers took their share of the queue.
+    assert!(
+        fa > 0 && fb > 0,
+        "each server ran executions: {fa} and {fb}"
     );
     env.close().await;
 }
@@ -347,11 +351,16 @@ async fn three_servers_share_a_thousand_executions() {
     let lines = env.stored_lines_per_execution().await;
     assert_eq!(lines.len(), N);
     assert!(lines.iter().all(|&n| n == 2), "each ran once");
-    let finished: u64 = servers
+    let finished: Vec<u64> = servers
         .into_iter()
         .map(|s| s.stop()["finished"].as_u64().unwrap())
-        .sum();
-    assert_eq!(finished, N as u64);
+        .collect();
+    assert_eq!(finished.iter().sum::<u64>(), N as u64);
+    // Every server took its share of the queue.
+    assert!(
+        finished.iter().all(|&n| n > 0),
+        "each server ran executions: {finished:?}"
+    );
     env.close().await;
 }
 
@@ -445,9 +454,15 @@ async fn a_killed_server_leaves_stuck_executions_and_the_others_do_the_rest() {
         stuck_lines > 0,
         "the stuck executions' live lines were kept"
     );
-    for s in others {
-        s.stop();
-    }
+    // The survivors did the rest between them, each its share.
+    let finished: Vec<u64> = others
+        .into_iter()
+        .map(|s| s.stop()["finished"].as_u64().unwrap())
+        .collect();
+    assert!(
+        finished.iter().all(|&n| n > 0),
+        "each surviving server ran executions: {finished:?}"
+    );
     env.close().await;
 }
 
@@ -504,18 +519,18 @@ async fn serve_reports_health_and_metrics() {
 #[test]
 fn serve_and_submit_share_the_default_sqlite_file() {
     let data = TempDir::new();
-    let out = common::embedded_runner(&data.0)
+    let out = crate::common::embedded_runner(&data.0)
         .args(["workflows", "deploy", EXAMPLE_HELLO])
         .output()
         .unwrap();
     assert_exit_0(&out);
-    let mut serve = common::embedded_runner(&data.0)
+    let mut serve = crate::common::embedded_runner(&data.0)
         .args(["serve", "--poll-ms", "50"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let out = common::embedded_runner(&data.0)
+    let out = crate::common::embedded_runner(&data.0)
         .args([
             "executions",
             "submit",

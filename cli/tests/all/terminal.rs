@@ -3,12 +3,10 @@
 //! coloured lines, no colours with `NO_COLOR`; and the JSON forms when the same commands
 //! are piped.
 
-mod common;
-
 use std::process::Command;
 
+use crate::common::{assert_exit_0, json_lines, json_out, runner};
 use bifrost_tests::{Backend, EXAMPLE_HELLO, TestEnv};
-use common::{assert_exit_0, json_lines, json_out, runner};
 
 /// `args` run by the runner on a pseudo-terminal; what the terminal showed.
 fn on_a_terminal(env: &TestEnv, args: &str, no_color: bool) -> String {

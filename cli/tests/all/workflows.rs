@@ -1,10 +1,8 @@
 //! `bifrost-runner workflows deploy|list|remove`, and the compiled-code cache that lets a
 //! later process load a component instead of compiling it.
 
-mod common;
-
+use crate::common::{Server, TempDir, assert_exit_0, json_lines, json_out, runner};
 use bifrost_tests::{Backend, EXAMPLE_HELLO, PROBE, TestEnv};
-use common::{TempDir, assert_exit_0, json_lines, json_out, runner};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -192,5 +190,117 @@ async fn a_later_process_loads_the_compiled_component_from_the_cache() {
         .unwrap();
     assert_exit_0(&out);
     assert!(!cache.0.join("unused").exists());
+    env.close().await;
+}
+
+/// A cold compile never holds up the other executions of a `serve` process: while a Python
+/// workflow (4 to 10 s of CPU to compile) compiles for its first execution, executions of
+/// another workflow start and finish. The process has an empty compiled-code cache, as one
+/// whose workflows were deployed from another machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_python_compile_does_not_hold_up_other_executions() {
+    const HELLOS: usize = 3;
+    let env = TestEnv::new(Backend::Servers).await;
+    let logs = TempDir::new();
+    let cold = TempDir::new();
+    for (file, name) in [
+        (bifrost_tests::PYTHON_PROBE, "python-probe"),
+        (EXAMPLE_HELLO, "hello"),
+    ] {
+        assert_exit_0(
+            &runner(&env)
+                .args(["workflows", "deploy", file, "--name", name])
+                .output()
+                .unwrap(),
+        );
+    }
+    let mut serve = runner(&env);
+    serve.env("BIFROST_CACHE_DIR", &cold.0);
+    let server = Server::start_with(serve, &logs, &["--concurrency", "4"]);
+    let submitted = runner(&env)
+        .args([
+            "executions",
+            "submit",
+            "python-probe",
+            "--input",
+            r#"{"calls": []}"#,
+        ])
+        .output()
+        .unwrap();
+    assert_exit_0(&submitted);
+    let python = json_out(&submitted)["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Claimed: its compile has begun.
+    let clock = std::time::Instant::now();
+    loop {
+        let got = json_out(
+            &runner(&env)
+                .args(["executions", "get", &python, "--admin"])
+                .output()
+                .unwrap(),
+        );
+        if got["status"] == "Running" {
+            break;
+        }
+        assert!(
+            clock.elapsed() < std::time::Duration::from_secs(60),
+            "the Python execution was not claimed: {}",
+            server.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let hellos: Vec<serde_json::Value> = (0..HELLOS)
+        .map(|_| {
+            let out = runner(&env)
+                .args([
+                    "executions",
+                    "submit",
+                    "hello",
+                    "--input",
+                    r#"{"name": "Ada"}"#,
+                ])
+                .args(["--wait"])
+                .output()
+                .unwrap();
+            assert_exit_0(&out);
+            json_out(&out)
+        })
+        .collect();
+    // The Python execution ends too; its instance started when its compile ended
+    // (`duration_ms` counts from there): every hello had finished by then.
+    let python = loop {
+        let got = json_out(
+            &runner(&env)
+                .args(["executions", "get", &python, "--admin"])
+                .output()
+                .unwrap(),
+        );
+        if got["status"] != "Running" {
+            break got;
+        }
+        assert!(
+            clock.elapsed() < std::time::Duration::from_secs(180),
+            "the Python execution did not end: {}",
+            server.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(python["status"], "Success", "{python}");
+    let at = |v: &serde_json::Value, field: &str| -> chrono::DateTime<chrono::Utc> {
+        v[field].as_str().unwrap().parse().unwrap()
+    };
+    let compiled = at(&python, "completed_at")
+        - chrono::TimeDelta::milliseconds(python["duration_ms"].as_i64().unwrap());
+    for hello in &hellos {
+        assert_eq!(hello["status"], "Success");
+        assert!(
+            at(hello, "completed_at") < compiled,
+            "hello ended at {} after the Python compile ended at {compiled}",
+            hello["completed_at"]
+        );
+    }
+    server.stop();
     env.close().await;
 }
