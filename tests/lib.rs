@@ -16,7 +16,7 @@ pub use probe_protocol::{self as protocol, Answer, Call, ErrorKind, list, logs};
 use sqlx::Connection;
 use uuid::Uuid;
 
-include!(concat!(env!("OUT_DIR"), "/programs.rs"));
+pub use bifrost_artifacts::*;
 
 pub mod compose;
 pub mod servers;
@@ -37,7 +37,7 @@ pub fn redis_url() -> String {
 pub enum Backend {
     /// PostgreSQL and Redis, the servers.
     Servers,
-    /// The embedded default: SQLite and the in-process log stream.
+    /// The embedded default: one SQLite file holding the store and the live log streams.
     Embedded,
 }
 
@@ -70,8 +70,8 @@ enum Owned {
     },
 }
 
-/// One test's backends: its own database (or SQLite file) and its own Redis key prefix (or
-/// in-process stream).
+/// One test's backends: its own database and Redis key prefix, or its own SQLite file (which
+/// holds the live log streams too).
 pub struct TestEnv {
     /// Which backends.
     pub backend: Backend,
@@ -421,7 +421,7 @@ impl TestEnv {
                 .expect("mark a seeded execution running");
         } else if seed.status.is_final() {
             self.store
-                .finish(
+                .finish_with_logs(
                     id,
                     &Outcome {
                         status: seed.status,
@@ -434,6 +434,7 @@ impl TestEnv {
                         cpu_total_seconds: 0.0,
                         log_lines_dropped: 0,
                     },
+                    &[],
                 )
                 .await
                 .expect("finish a seeded execution");
@@ -609,7 +610,8 @@ impl Harness {
 
 /// Runner limits sized for tests: a small instance pool, so that many tests can each have
 /// a runner in one process, and room for the probe's answers (which can hold a thousand
-/// executions) in its result.
+/// executions) in its result. The runners of every test share one compiled-code cache
+/// ([`compiled_cache_dir`]): a component is compiled once per test run, not once per test.
 pub fn test_config() -> bifrost_runner::RunnerConfig {
     bifrost_runner::RunnerConfig {
         max_instances: 32,
@@ -617,8 +619,24 @@ pub fn test_config() -> bifrost_runner::RunnerConfig {
             max_result_bytes: 64 << 20,
             ..Default::default()
         },
+        compiled_cache: Some(bifrost_runner::CompiledCacheConfig {
+            dir: compiled_cache_dir(),
+            max_bytes: bifrost_runner::DEFAULT_COMPILED_CACHE_BYTES,
+        }),
         ..Default::default()
     }
+}
+
+/// The compiled-code cache the tests' runners share, in-process and as `bifrost-runner`
+/// processes: in the target directory, so that a test run leaves nothing in the home
+/// directory. Entries are named by the component's hash and the engine's settings, so a
+/// runner of other settings or another build never loads one.
+pub fn compiled_cache_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("tmp")
+        .join("compiled")
 }
 
 /// The probe's answers in an execution's result; panics if the result is not a list of
@@ -728,4 +746,66 @@ pub async fn run_outside_execution(
         .await
         .unwrap();
     workflow.call_run(&mut store, input).await.unwrap()
+}
+
+/// Runs the ignored test `name` (its path in this test binary, e.g.
+/// `memory::bounded_by_the_caps_alone`) alone in a new process of this test binary, and
+/// fails if it fails or did not run: for a test that measures the process itself (its peak
+/// resident memory), which the tests running beside it in one binary would disturb. Its
+/// output is shown with the calling test's.
+#[track_caller]
+pub fn run_alone(name: &str) {
+    let exe = std::env::current_exe().expect("the path of this test binary");
+    let out = std::process::Command::new(&exe)
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("run {} {name}: {e}", exe.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    print!("{stdout}");
+    assert!(out.status.success(), "{name}, run alone, failed");
+    assert!(
+        stdout.contains("test result: ok. 1 passed"),
+        "{name} did not run alone: no such ignored test?"
+    );
+}
+
+/// Creates the SQLite file `path` at the project's oldest SQLite migration, as the first
+/// release left it: a file the current release must bring up to date.
+pub async fn sqlite_at_the_oldest_migration(path: &std::path::Path) {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sql/migrations/sqlite");
+    let mut files: Vec<_> = std::fs::read_dir(&all)
+        .expect("the SQLite migrations")
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let only_the_oldest = path.with_extension("oldest-migration");
+    std::fs::create_dir_all(&only_the_oldest).unwrap();
+    std::fs::copy(
+        &files[0],
+        only_the_oldest.join(files[0].file_name().unwrap()),
+    )
+    .unwrap();
+    let oldest = sqlx::migrate::Migrator::new(only_the_oldest.as_path())
+        .await
+        .expect("read the oldest migration");
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true),
+        )
+        .await
+        .expect("create the SQLite file");
+    oldest.run(&pool).await.expect("apply the oldest migration");
+    pool.close().await;
+    std::fs::remove_dir_all(&only_the_oldest).unwrap();
 }

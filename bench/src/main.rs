@@ -19,10 +19,8 @@ use bifrost_core::model::{LogEntry, LogLevel, StreamId};
 use clap::{Parser, Subcommand};
 use tokio::sync::OnceCell;
 
-/// The guest components, built by the build script.
-mod guests {
-    include!(concat!(env!("OUT_DIR"), "/guests.rs"));
-}
+/// The guest components, built in this build's profile by `bifrost-artifacts`.
+use bifrost_artifacts as guests;
 
 /// Every benchmark, in report order.
 const ALL: &[&str] = &[
@@ -159,7 +157,7 @@ impl Ctx {
                     })
                     .collect();
                 // Kept once however often it runs (the store skips ids it holds).
-                service.store().insert_logs(&lines).await?;
+                service.log_archive().insert_logs(&lines).await?;
                 Ok(id)
             })
             .await

@@ -1,40 +1,47 @@
-//! Builds the guest programs in `programs/` and the example workflows for wasm32-wasip2,
-//! and emits one path constant per component plus `COMPONENTS`, the list of them all (which
-//! the component validation test walks, so a new program is checked without more code).
+//! Builds every component the tests and the benchmarks run, in one place: the guest
+//! programs in `tests/programs/` and the example workflows for wasm32-wasip2 (in this
+//! build's profile), the virtual provider, and with the `python` feature the Python
+//! programs and examples. Emits one path constant per component plus `COMPONENTS`, the list
+//! of the Rust ones (which the component validation test walks, so a new program is checked
+//! without more code).
 //!
-//! The Python programs (`python/raw`, `python/workflows`) and the Python examples
-//! (`examples/python`) are built into components of the `workflow` world, each with a
-//! constant `PYTHON_<NAME>` (see `python_programs`).
+//! The Python programs (`tests/python/raw`, `tests/python/workflows`) and the Python
+//! examples (`examples/python`) are built into components of the `workflow` world, each
+//! with a constant `PYTHON_<NAME>` (see `python_programs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
-    let root = manifest_dir.parent().unwrap().to_path_buf();
+    let root = manifest_dir.ancestors().nth(2).unwrap().to_path_buf();
+    let tests_dir = root.join("tests");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
     // A target directory of its own: the outer cargo holds the lock on the main one.
     let target_dir = root.join("target").join("guests");
+    let release = std::env::var("PROFILE").as_deref() == Ok("release");
 
+    // What the guests are built from: the programs, the examples, the guest crate and its
+    // types, the WIT, and the provider with the core it links.
     for dir in [
-        "programs",
-        "protocol",
-        "../guest",
-        "../wit",
-        "../examples",
-        "../provider",
-        "../core",
-        "../types",
+        "tests/programs",
+        "tests/protocol",
+        "guest",
+        "wit",
+        "examples/hello",
+        "examples/failure-report",
+        "provider",
+        "core",
+        "types",
+        "Cargo.lock",
     ] {
-        println!(
-            "cargo:rerun-if-changed={}",
-            manifest_dir.join(dir).display()
-        );
+        println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
 
-    let programs = example_names(&manifest_dir.join("programs/Cargo.toml"));
+    let programs = example_names(&tests_dir.join("programs/Cargo.toml"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(&cargo)
+    let mut build = Command::new(&cargo);
+    build
         .current_dir(&root)
         .args(["build", "--target", "wasm32-wasip2", "--lib", "--examples"])
         .args(["-p", "test-programs", "-p", "hello", "-p", "failure-report"])
@@ -44,7 +51,11 @@ fn main() {
         // Flags meant for the native build (coverage, sanitizers) must not reach wasm.
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS");
+    if release {
+        build.arg("--release");
+    }
+    let status = build
         .status()
         .expect("run cargo to build the guest programs");
     assert!(
@@ -52,7 +63,9 @@ fn main() {
         "building the guest programs for wasm32-wasip2 failed (is the target installed? `rustup target add wasm32-wasip2`)"
     );
 
-    let wasm_dir = target_dir.join("wasm32-wasip2").join("debug");
+    let wasm_dir = target_dir
+        .join("wasm32-wasip2")
+        .join(if release { "release" } else { "debug" });
     let mut code = String::new();
     let mut names = Vec::new();
     for name in &programs {
@@ -88,8 +101,10 @@ fn main() {
     }
     code +=
         "    (\"hello\", EXAMPLE_HELLO),\n    (\"failure-report\", EXAMPLE_FAILURE_REPORT),\n];\n";
-    code += &python_programs(&root, &manifest_dir);
-    std::fs::write(out_dir.join("programs.rs"), code).unwrap();
+    if std::env::var_os("CARGO_FEATURE_PYTHON").is_some() {
+        code += &python_programs(&root, &tests_dir);
+    }
+    std::fs::write(out_dir.join("artifacts.rs"), code).unwrap();
 }
 
 /// Builds the Python test programs and examples into components; returns the constants
@@ -107,8 +122,10 @@ fn python_programs(root: &Path, tests_dir: &Path) -> String {
     let raw_dir = tests_dir.join("python").join("raw");
     let workflows_dir = tests_dir.join("python").join("workflows");
     let examples_dir = root.join("examples").join("python");
+    // The package's own sources, not `python/src` (where `pip install --editable` writes
+    // its egg-info): a build must not change its own inputs, or the next one runs again.
     for dir in [
-        &package.join("src"),
+        &package.join("src").join("bifrost"),
         &package.join("pyproject.toml"),
         &raw_dir,
         &workflows_dir,
@@ -124,6 +141,7 @@ fn python_programs(root: &Path, tests_dir: &Path) -> String {
 
     let tool_changed = newest_change(&[&bin.join("componentize-py")]);
     let mut code = String::new();
+    let mut list = String::new();
     let mut jobs: Vec<(String, Command)> = Vec::new();
     for (source, via_package) in py_files(&raw_dir)
         .into_iter()
@@ -139,7 +157,7 @@ fn python_programs(root: &Path, tests_dir: &Path) -> String {
             .display()
             .to_string();
         let inputs = if via_package {
-            newest_change(&[&source, &wit, &package.join("src")])
+            newest_change(&[&source, &wit, &package.join("src").join("bifrost")])
         } else {
             newest_change(&[&source, &wit])
         }
@@ -162,7 +180,9 @@ fn python_programs(root: &Path, tests_dir: &Path) -> String {
                     .arg(&component);
                 cmd
             };
-            cmd.env_remove("PYTHONPATH");
+            // No `__pycache__` beside the sources, which are this script's inputs.
+            cmd.env_remove("PYTHONPATH")
+                .env("PYTHONDONTWRITEBYTECODE", "1");
             jobs.push((shown.clone(), cmd));
         }
         code += &format!(
@@ -175,7 +195,11 @@ fn python_programs(root: &Path, tests_dir: &Path) -> String {
             name.to_uppercase(),
             component.display().to_string()
         );
+        list += &format!("    ({name:?}, PYTHON_{}),\n", name.to_uppercase());
     }
+    code += "/// Every Python program and example: name and component path.\npub const PYTHON_COMPONENTS: &[(&str, &str)] = &[\n";
+    code += &list;
+    code += "];\n";
     // Each build is a separate process of a few seconds: run them side by side.
     std::thread::scope(|scope| {
         let handles: Vec<_> = jobs

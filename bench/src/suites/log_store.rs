@@ -28,7 +28,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         &format!(
             "A Running execution's log of {}, {} and {} lines (a message of 30-odd bytes, \
              metadata on every other line) is stored with its final status by \
-             `ExecutionStore::finish_with_logs`, what a runner does at the end of a run; \
+             `RunRecorder::finish_with_logs`, what a runner does at the end of a run; \
              the sizes alternate in each round, on a fresh execution each time. Linear \
              growth shows as a flat cost per line, and a ratio near 10x between the first \
              and the last size.",
@@ -99,7 +99,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
 /// Stores a log of `lines` lines with the final status of a new Running execution, checks
 /// that all are stored, and returns the seconds the store took.
 async fn store_log(service: &ExecutionsService, lines: u32) -> anyhow::Result<f64> {
-    let store = service.store();
+    let store = service.recorder();
     let id = Uuid::new_v4();
     let now = chrono::Utc::now();
     store
@@ -151,7 +151,8 @@ async fn store_log(service: &ExecutionsService, lines: u32) -> anyhow::Result<f6
     let done = store.finish_with_logs(id, &outcome, &entries).await?;
     let t = start.elapsed().as_secs_f64();
     anyhow::ensure!(done.status == ExecutionStatus::Success);
-    let last = store
+    let last = service
+        .reader()
         .read_logs(id, entries[entries.len() - 1].id, 10)
         .await?;
     anyhow::ensure!(last.len() == 1, "the last line is stored");

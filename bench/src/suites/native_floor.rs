@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use bifrost_core::Identity;
 use bifrost_core::query::ListFilter;
-use bifrost_core::store::ExecutionStore;
+use bifrost_core::store::ExecutionReader;
 use bifrost_sql::PostgresStore;
 
 use crate::report::{Section, verdict};

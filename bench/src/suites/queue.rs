@@ -1,7 +1,7 @@
 //! 10. The queue and the compiled-code cache, with real `bifrost-runner` processes: how
-//!     soon a submitted execution runs, how fast `serve` processes drain a queue, and the
-//!     start of a process whose component is in the compiled-code cache against one that
-//!     compiles it.
+//!     soon a submitted execution runs, how fast `serve` processes drain a queue, the start
+//!     of a process whose component is in the compiled-code cache against one that compiles
+//!     it, and how long executions take while the process compiles a Python workflow cold.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,6 +18,9 @@ use crate::{Ctx, guests};
 
 /// Database of this benchmark, made afresh.
 const DB: &str = "bifrost_bench_queue";
+/// Target of the p99 of hello's submit-to-finish latency while a Python workflow compiles
+/// cold in the same process, as a multiple of the quiet p99.
+const TARGET_BUSY_P99: f64 = 2.0;
 /// Targets of the cached start of a process (wall time).
 const TARGET_CACHED_RUST: f64 = 0.050;
 const TARGET_CACHED_PYTHON: f64 = 0.500;
@@ -61,9 +64,24 @@ impl Drop for Serve {
 }
 
 fn serve(bin: &Path, env: &[(&str, String)], cache: &Path, poll_ms: u64) -> anyhow::Result<Serve> {
+    serve_with(bin, env, cache, poll_ms, 16)
+}
+
+fn serve_with(
+    bin: &Path,
+    env: &[(&str, String)],
+    cache: &Path,
+    poll_ms: u64,
+    concurrency: u32,
+) -> anyhow::Result<Serve> {
     Ok(Serve(
         command(bin, env, cache)
-            .args(["serve", "--concurrency", "16", "--poll-ms"])
+            .args([
+                "serve",
+                "--concurrency",
+                &concurrency.to_string(),
+                "--poll-ms",
+            ])
             .arg(poll_ms.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -86,24 +104,139 @@ async fn connect(env: &[(&str, String)]) -> anyhow::Result<Backends> {
 async fn submit(b: &Backends, n: usize) -> anyhow::Result<Vec<uuid::Uuid>> {
     let mut ids = Vec::with_capacity(n);
     for _ in 0..n {
-        ids.push(
-            bifrost_runner::worker::submit(
-                &*b.queue,
-                &*b.workflows,
-                RunRequest {
-                    workflow_name: "bench".into(),
-                    input: json!({"op": "small"}),
-                    identity: Identity::operator(),
-                    form_id: None,
-                    session_id: None,
-                },
-                None,
-                &Default::default(),
-            )
-            .await?,
-        );
+        ids.push(submit_one(b, "bench", json!({"op": "small"})).await?);
     }
     Ok(ids)
+}
+
+async fn submit_one(
+    b: &Backends,
+    workflow: &str,
+    input: serde_json::Value,
+) -> anyhow::Result<uuid::Uuid> {
+    Ok(bifrost_runner::worker::submit(
+        &*b.queue,
+        &*b.workflows,
+        RunRequest {
+            workflow_name: workflow.into(),
+            input,
+            identity: Identity::operator(),
+            form_id: None,
+            session_id: None,
+        },
+        None,
+        &Default::default(),
+    )
+    .await?)
+}
+
+/// Waits until execution `id` has ended and returns it.
+async fn ended(b: &Backends, id: uuid::Uuid) -> anyhow::Result<bifrost_core::model::Execution> {
+    let admin = Identity::operator();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let e = b.service.get(&admin, &id.to_string()).await?;
+        if e.status.is_final() {
+            return Ok(e);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{id} did not end");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Submit-to-finish seconds of `n` hello executions, one at a time, read from the store.
+async fn hello_latencies(b: &Backends, n: usize) -> anyhow::Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let id = submit_one(b, "hello", json!({"name": "Ada"})).await?;
+        let e = ended(b, id).await?;
+        anyhow::ensure!(
+            e.status.as_str() == "Success",
+            "hello: {:?}",
+            e.error_message
+        );
+        let done = e
+            .completed_at
+            .ok_or_else(|| anyhow::anyhow!("{id}: no end"))?;
+        out.push((done - e.created_at).num_microseconds().unwrap_or(0) as f64 / 1e6);
+    }
+    Ok(out)
+}
+
+/// Hello's submit-to-finish latency in a `serve` process (4 at once, PostgreSQL and Redis)
+/// when it is quiet and while it compiles a Python workflow cold for its first execution,
+/// alternating in each round; each round a new process with an empty compiled-code cache.
+async fn compile_while_serving(
+    section: &mut Section,
+    ctx: &Ctx,
+    bin: &Path,
+    env: &[(&str, String)],
+    scratch: &Path,
+) -> anyhow::Result<()> {
+    for (file, name) in [
+        (guests::EXAMPLE_HELLO, "hello"),
+        (guests::PYTHON_RAISES, "python"),
+    ] {
+        let out = command(bin, env, &scratch.join("unused"))
+            .args(["workflows", "deploy", file, "--name", name])
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "deploy: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let b = connect(env).await?;
+    let per_phase = if ctx.quick { 5 } else { 20 };
+    let (mut quiet, mut busy, mut compiles) = (Vec::new(), Vec::new(), Vec::new());
+    let mut overlapped = 0;
+    for round in 0..ctx.rounds(3) {
+        let cache = scratch.join(format!("cold-{round}"));
+        let _serve = serve_with(bin, env, &cache, 100, 4)?;
+        // Hello compiled (its own cold compile) and the process warm.
+        hello_latencies(&b, 2).await?;
+        quiet.extend(hello_latencies(&b, per_phase).await?);
+        let python = submit_one(&b, "python", json!({})).await?;
+        let during = hello_latencies(&b, per_phase).await?;
+        let p = ended(&b, python).await?;
+        let compiled = p.completed_at.unwrap_or(p.created_at)
+            - chrono::TimeDelta::milliseconds(p.duration_ms.unwrap_or(0));
+        compiles.push((compiled - p.created_at).num_milliseconds() as f64 / 1e3);
+        // How many hellos ended before the Python compile did: the busy samples.
+        let window = (compiled - p.created_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
+        let mut at = 0.0;
+        for l in during {
+            at += l;
+            if at <= window {
+                overlapped += 1;
+            }
+            busy.push(l);
+        }
+        quiet.extend(hello_latencies(&b, per_phase).await?);
+    }
+    let (q, w) = (p99(&quiet), p99(&busy));
+    section.row([
+        "hello submit to finish, serve process quiet: median / p99".to_owned(),
+        format!("{} / {}", fmt_secs(median(&quiet)), fmt_secs(q)),
+        String::new(),
+        String::new(),
+    ]);
+    section.row([
+        format!(
+            "hello submit to finish while a Python workflow compiles cold ({} s median compile): median / p99",
+            fmt_secs(median(&compiles))
+        ),
+        format!(
+            "{} / {} ({} of quiet p99; {overlapped} of {} during the compile)",
+            fmt_secs(median(&busy)),
+            fmt_secs(w),
+            fmt_ratio(w / q),
+            busy.len()
+        ),
+        format!("p99 < {} quiet", fmt_ratio(TARGET_BUSY_P99)),
+        verdict(w < TARGET_BUSY_P99 * q).to_owned(),
+    ]);
+    Ok(())
 }
 
 /// Waits until each of `ids` has ended; checks that each ended `Success`.
@@ -270,27 +403,35 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
          cannot measure.",
     );
 
+    // Compile while serving.
+    compile_while_serving(&mut section, ctx, &bin, &servers, scratch.path()).await?;
+    section.note(
+        "Compile while serving: each round a new `serve` process (4 executions at once) with \
+         an empty compiled-code cache, on PostgreSQL and Redis. Hello's own first runs compile \
+         it; then 20 hello executions one at a time (quiet), then a Python workflow \
+         (`tests/python/raw/raises.py`, componentize-py) is submitted and 20 more hellos run \
+         while its first execution compiles it (busy), then 20 more quiet. Latency is the \
+         execution's `completed_at` minus its `created_at`, from the store. The busy figure \
+         counts how many hellos ended before the Python compile did (its `completed_at` \
+         minus its run's `duration_ms`).",
+    );
+
     // Cold start.
-    let python = PathBuf::from("target/guests/python/raises.wasm");
-    let mut components = vec![(
-        "Rust (`hello` example)",
-        PathBuf::from(guests::EXAMPLE_HELLO),
-        TARGET_CACHED_RUST,
-        json!({"name": "Ada"}),
-    )];
-    if python.exists() {
-        components.push((
+    let python = PathBuf::from(guests::PYTHON_RAISES);
+    let components = vec![
+        (
+            "Rust (`hello` example)",
+            PathBuf::from(guests::EXAMPLE_HELLO),
+            TARGET_CACHED_RUST,
+            json!({"name": "Ada"}),
+        ),
+        (
             "Python (componentize-py)",
             python,
             TARGET_CACHED_PYTHON,
             json!({}),
-        ));
-    } else {
-        section.note(
-            "The Python workflow's cold start was not measured: its component \
-             (target/guests/python/raises.wasm) is built by the test suite (`scripts/test`).",
-        );
-    }
+        ),
+    ];
     let rounds = ctx.rounds(5);
     for (name, path, target, input) in components {
         let run = |no_cache: bool| {

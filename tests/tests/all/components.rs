@@ -1,16 +1,19 @@
-//! Every component the project builds (test programs and examples) is a valid component of
-//! the `workflow` world: it validates, imports nothing but WASI and this package's
-//! interfaces, and exports `run`; the virtual provider and the binary WIT package validate
-//! too. What composition tools (wac, wasm-tools) rely on. (`wasmparser` is the validator
+//! Every component the project builds (the Rust test programs and examples, the Python
+//! programs and examples) is a valid component of the `workflow` world: it validates,
+//! imports nothing but WASI and this package's interfaces, and exports `run` (a Python one
+//! also componentize-py's own `exports`); the virtual provider and the binary WIT package
+//! validate too. What composition tools (wac, wasm-tools) rely on. (`wasmparser` is the validator
 //! `wasm-tools validate` runs.)
 
 use bifrost_tests::compose::checked_shape;
 
-fn check(name: &str, path: &str) {
+/// Checks the component at `path`: it validates, imports WASI and this package only, and
+/// exports exactly `exports` (sorted).
+fn check_exports(name: &str, path: &str, exports: &[&str]) {
     // The one program built against the earlier version, which the host still runs.
     let version = if name == "v0_1" { "@0.1.0" } else { "@0.2.0" };
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{name}: {path}: {e}"));
-    let (imports, exports) = checked_shape(name, &bytes);
+    let (imports, got_exports) = checked_shape(name, &bytes);
     for import in imports {
         let ours = import.starts_with("bifrost:executions/") && import.ends_with(version);
         assert!(
@@ -18,7 +21,13 @@ fn check(name: &str, path: &str) {
             "{name} imports {import}, which is neither WASI nor bifrost:executions{version}"
         );
     }
-    assert_eq!(exports, ["run"], "{name} exports only the entry point");
+    let mut got = got_exports;
+    got.sort();
+    assert_eq!(got, exports, "{name}'s exports");
+}
+
+fn check(name: &str, path: &str) {
+    check_exports(name, path, &["run"]);
 }
 
 #[test]
@@ -26,7 +35,44 @@ fn every_built_component_is_a_valid_workflow() {
     for (name, path) in bifrost_tests::COMPONENTS {
         check(name, path);
     }
-    assert!(bifrost_tests::COMPONENTS.len() >= 3);
+    let names: Vec<&str> = bifrost_tests::COMPONENTS.iter().map(|(n, _)| *n).collect();
+    for name in ["probe", "exact", "v0_1", "hello", "failure-report"] {
+        assert!(names.contains(&name), "{name} is not among {names:?}");
+    }
+}
+
+/// The Python components (componentize-py alone, and `bifrost-build` with the package):
+/// one for every Python source of the tests and the examples, each a valid workflow.
+#[test]
+fn every_python_component_is_a_valid_workflow() {
+    // Beside `run`, componentize-py's own interface (`exports`, with its `init`), which
+    // initialises the interpreter ahead of the first call.
+    for (name, path) in bifrost_tests::PYTHON_COMPONENTS {
+        check_exports(name, path, &["exports", "run"]);
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let mut sources = Vec::new();
+    for dir in [
+        "tests/python/raw",
+        "tests/python/workflows",
+        "examples/python",
+    ] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "py") {
+                sources.push(path.file_stem().unwrap().to_str().unwrap().to_owned());
+            }
+        }
+    }
+    sources.sort();
+    let mut built: Vec<String> = bifrost_tests::PYTHON_COMPONENTS
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    built.sort();
+    assert_eq!(built, sources, "one component per Python source");
 }
 
 /// The virtual provider is a component of the `provider` world: it exports the package's

@@ -156,7 +156,7 @@ async fn an_uncomposed_workflow_is_refused_with_what_to_do() {
     assert!(message.contains("wac plug"), "{message}");
 }
 
-/// The README's offline walk-through: the failure report example, composed with the
+/// The offline walk-through of docs/EXECUTIONS-API.md ("Testing a workflow offline"): the failure report example, composed with the
 /// provider, reads its shipped fixture.
 #[tokio::test]
 async fn the_failure_report_example_runs_offline_from_its_fixture() {

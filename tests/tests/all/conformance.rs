@@ -1,7 +1,7 @@
 //! Conformance: one guest program (the probe), one dataset, three ways to run it:
 //!
 //! 1. in the host on PostgreSQL and Redis,
-//! 2. in the host on the embedded default (SQLite and in-process streams),
+//! 2. in the host on the embedded default (one SQLite file: store and live streams),
 //! 3. composed with the virtual provider (`wac-graph`), in plain wasmtime with only WASI,
 //!    its fixture made from the rows the store holds (the shape `bifrost-runner get` prints).
 //!
@@ -147,7 +147,7 @@ async fn seed(env: &TestEnv) -> Vec<Value> {
         if row.status.is_final() {
             let failed = row.status == ExecutionStatus::Failed;
             env.store
-                .finish(
+                .finish_with_logs(
                     row.id,
                     &Outcome {
                         status: row.status,
@@ -160,6 +160,7 @@ async fn seed(env: &TestEnv) -> Vec<Value> {
                         cpu_total_seconds: 0.25,
                         log_lines_dropped: 0,
                     },
+                    &[],
                 )
                 .await
                 .unwrap();

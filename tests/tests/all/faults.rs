@@ -8,15 +8,14 @@ use bifrost_core::error::StoreError;
 use bifrost_core::model::{Execution, ExecutionStatus, StreamId};
 use bifrost_core::model::{LogEntry, NewExecution, Outcome};
 use bifrost_core::query::ListFilter;
-use bifrost_core::store::{ExecutionStore, RunStart};
+use bifrost_core::store::{ExecutionReader, ExecutionStore, RunRecorder, RunStart};
 use bifrost_core::{ApiError, ExecutionsService, Identity};
 use bifrost_redis::RedisLogStream;
 use bifrost_runner::{LoadedWorkflow, RunRequest, Runner, RunnerConfig};
 use bifrost_sql::PostgresStore;
 use bifrost_tests::protocol::Input;
 use bifrost_tests::servers::{OwnPostgres, OwnRedis};
-use bifrost_tests::{Backend, Call, PROBE, TestEnv, admin, list, user};
-use chrono::{DateTime, Utc};
+use bifrost_tests::{Backend, Call, ErrorKind, PROBE, TestEnv, admin, list, user};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -160,13 +159,30 @@ async fn postgres_restart_during_runs_every_execution_ends_recorded() {
     let runs = run_all(&runner, &probe, &who, calls);
     let outage = async {
         tokio::time::sleep(Duration::from_millis(400)).await;
+        // Every execution is under way when the server stops: Running, in the middle of
+        // its first half.
+        let running = service
+            .list(
+                &admin(None),
+                &ListFilter {
+                    status: Some(ExecutionStatus::Running),
+                    limit: Some(100),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
         pg.stop();
         let down = Instant::now();
         tokio::time::sleep(Duration::from_millis(1500)).await;
         pg.restart();
-        down.elapsed()
+        (down.elapsed(), running.len())
     };
-    let (done, outage) = tokio::join!(runs, outage);
+    let (done, (outage, running)) = tokio::join!(runs, outage);
+    assert_eq!(
+        running, EXECUTIONS,
+        "every execution was running when the server stopped"
+    );
     // Every execution ended with its final status written.
     for e in &done {
         let row = store.get(e.id).await.unwrap();
@@ -184,8 +200,29 @@ async fn postgres_restart_during_runs_every_execution_ends_recorded() {
         assert_eq!(stored.len(), lines);
         assert!(stored.windows(2).all(|w| w[0].id < w[1].id));
     }
+    // The `list` each made during the outage (after its first 600 ms of lines; the server
+    // was down from 400 ms to about 1.9 s) either waited for a connection until the server
+    // was back and answered a page of one running execution, or, on a connection the
+    // restart had closed, answered `unavailable`: never an empty page, nor `internal`.
+    let (mut waited, mut unavailable) = (0, 0);
+    for e in &done {
+        let answers = bifrost_tests::answers(e);
+        match &answers[1] {
+            bifrost_tests::Answer::Err(err) => {
+                assert_eq!(err.kind, ErrorKind::Unavailable, "{err:?}");
+                unavailable += 1;
+            }
+            bifrost_tests::Answer::Ok(page) => {
+                let page = page.as_array().expect("a page of executions");
+                assert_eq!(page.len(), 1, "{page:?}");
+                assert_eq!(page[0]["status"], "Running", "{page:?}");
+                waited += 1;
+            }
+        }
+    }
+    assert_eq!(waited + unavailable, EXECUTIONS);
     eprintln!(
-        "postgres restart: outage {} ms; {} executions all ended Success with {lines} lines each stored",
+        "postgres restart: outage {} ms; {} executions all ended Success with {lines} lines each stored; the list during the outage: {waited} waited and answered, {unavailable} unavailable",
         outage.as_millis(),
         done.len()
     );
@@ -339,26 +376,31 @@ async fn periodic_sweep_marks_abandoned_executions_stuck(backend: Backend) {
     env.close().await;
 }
 
-/// The store as it is, but the write that ends a run waits first: a runner still busy
-/// storing a long log after its execution's deadline.
-struct SlowToFinish {
+/// A store slow to record runs: each write of a run's record (its row, its variables, its
+/// end with its log) waits `delay` first, as a store busy with a long log does. Reads,
+/// leases and the log archive are the store's own.
+struct SlowRecorder {
     inner: Arc<dyn ExecutionStore>,
     delay: Duration,
 }
 
 #[async_trait::async_trait]
-impl ExecutionStore for SlowToFinish {
+impl RunRecorder for SlowRecorder {
     async fn create(&self, new: &NewExecution) -> Result<(), StoreError> {
+        tokio::time::sleep(self.delay).await;
         self.inner.create(new).await
     }
     async fn mark_running(&self, id: Uuid, start: &RunStart) -> Result<(), StoreError> {
+        tokio::time::sleep(self.delay).await;
         self.inner.mark_running(id, start).await
     }
     async fn create_running(&self, new: &NewExecution, start: &RunStart) -> Result<(), StoreError> {
+        tokio::time::sleep(self.delay).await;
         self.inner.create_running(new, start).await
     }
-    async fn renew_leases(&self, ids: &[Uuid], until: DateTime<Utc>) -> Result<(), StoreError> {
-        self.inner.renew_leases(ids, until).await
+    async fn set_variable(&self, id: Uuid, name: &str, value: &Value) -> Result<(), StoreError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.set_variable(id, name, value).await
     }
     async fn finish_with_logs(
         &self,
@@ -369,66 +411,20 @@ impl ExecutionStore for SlowToFinish {
         tokio::time::sleep(self.delay).await;
         self.inner.finish_with_logs(id, outcome, entries).await
     }
-    async fn abandoned(&self, now: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
-        self.inner.abandoned(now).await
-    }
-    async fn claim_abandoned(
-        &self,
-        id: Uuid,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.inner.claim_abandoned(id, now, until).await
-    }
-    async fn mark_stuck(
-        &self,
-        id: Uuid,
-        now: DateTime<Utc>,
-        message: &str,
-    ) -> Result<bool, StoreError> {
-        self.inner.mark_stuck(id, now, message).await
-    }
-    async fn finish(&self, id: Uuid, outcome: &Outcome) -> Result<(), StoreError> {
-        self.inner.finish(id, outcome).await
-    }
-    async fn set_variable(&self, id: Uuid, name: &str, value: &Value) -> Result<(), StoreError> {
-        self.inner.set_variable(id, name, value).await
-    }
-    async fn fetch(&self, id: Uuid, with_variables: bool) -> Result<Execution, StoreError> {
-        self.inner.fetch(id, with_variables).await
-    }
-    async fn list(
-        &self,
-        scope: &bifrost_core::Scope,
-        query: &bifrost_core::query::ListQuery,
-        with_variables: bool,
-    ) -> Result<Vec<Execution>, StoreError> {
-        self.inner.list(scope, query, with_variables).await
-    }
-    async fn insert_logs(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
-        self.inner.insert_logs(entries).await
-    }
-    async fn read_logs(
-        &self,
-        id: Uuid,
-        start: StreamId,
-        count: u32,
-    ) -> Result<Vec<LogEntry>, StoreError> {
-        self.inner.read_logs(id, start, count).await
-    }
 }
 
 /// A live runner's execution is never swept, even long past its deadline: while the
-/// runner is still writing its end (here held back 8 s, as a long log's store can take),
+/// runner is still writing its end (here held back 5 s, as a long log's store can take),
 /// its heartbeat keeps the lease, and sweeps running all the while leave it alone. (The
 /// sweep used to go by the deadline and mark it `Stuck` from under its runner.)
 async fn a_live_runners_execution_is_never_swept(backend: Backend) {
     let env = TestEnv::new(backend).await;
-    let store: Arc<dyn ExecutionStore> = Arc::new(SlowToFinish {
-        inner: env.store.clone(),
-        delay: Duration::from_secs(8),
-    });
-    let service = ExecutionsService::new(store, env.logs.clone());
+    let service = ExecutionsService::new(env.store.clone(), env.logs.clone()).with_recorder(
+        Arc::new(SlowRecorder {
+            inner: env.store.clone(),
+            delay: Duration::from_secs(5),
+        }),
+    );
     let runner = Runner::new(
         service,
         RunnerConfig {
@@ -450,9 +446,11 @@ async fn a_live_runners_execution_is_never_swept(backend: Backend) {
             session_id: None,
         },
     );
+    // The row is written 5 s in, the run ends at its 1 s deadline, and its end is written
+    // 5 s later: sweeps every 200 ms for 12 s cover all of it.
     let sweeps = async {
         let mut swept = Vec::new();
-        for _ in 0..45 {
+        for _ in 0..60 {
             tokio::time::sleep(Duration::from_millis(200)).await;
             swept.extend(
                 env.service

@@ -262,22 +262,50 @@ async fn endless_logging_and_querying_cannot_starve_the_others(backend: Backend)
     h.close().await;
 }
 
-/// PostgreSQL stores no U+0000; text that holds one is kept with U+FFFD in its place, the
-/// same on every backend, and nothing that came with it is lost.
-async fn text_with_nul_is_kept_with_a_replacement_character(backend: Backend) {
+/// PostgreSQL stores no U+0000. Plain text that holds one (a log message, a printed line,
+/// an error message) is kept with U+FFFD in its place, the same on every backend, and
+/// nothing that came with it is lost. A JSON value (the input, log metadata, a variable, a
+/// result) is never changed: one holding U+0000 is refused as an invalid argument naming
+/// where it is, alike on both backends.
+async fn nul_in_text_is_replaced_and_in_json_refused(backend: Backend) {
     const R: &str = "\u{FFFD}";
     let h = Harness::new(backend).await;
     let me = admin(None);
+    // The input: refused before anything is recorded.
+    let refused = h
+        .runner
+        .run(
+            &h.probe,
+            RunRequest {
+                workflow_name: "probe".into(),
+                input: json!({"note": "input\u{0}text", "calls": []}),
+                identity: me.clone(),
+                form_id: None,
+                session_id: None,
+            },
+        )
+        .await;
+    match refused {
+        Err(RunError::InvalidArgument { parameter, reason }) => {
+            assert_eq!(parameter, "input");
+            assert_eq!(reason, "$.note holds U+0000, which no store keeps");
+        }
+        other => panic!("an input with U+0000 was not refused: {other:?}"),
+    }
+    assert_eq!(h.env.count_rows("executions").await, 0, "nothing recorded");
+
     // "@" stands for U+0000 in the calls (the probe swaps it in): its own input could not
-    // carry one to the workflow unchanged.
+    // carry one to the workflow.
     let done = h
         .run_probe_input(
             &me,
-            // The `note` is not a call: the probe ignores it, the store keeps it.
-            json!({"nul": "@", "note": "input\u{0}text", "calls": [
-                Call::log_with("INFO", "a@b", json!({"k@": "v@"})),
+            json!({"nul": "@", "calls": [
+                Call::log_with("INFO", "a@b", json!({"k": "v"})),
+                Call::log_with("INFO", "refused", json!({"k": ["v@"]})),
                 Call::print("p@q"),
-                Call::set_variable("v@", json!("x@y")),
+                Call::set_variable("v", json!({"x": "x@y"})),
+                Call::set_variable("v@", json!(1)),
+                Call::set_variable("fine", json!("ok")),
                 list().workflow_name("probe@").page(),
                 Call::get("i@"),
             ]}),
@@ -290,28 +318,40 @@ async fn text_with_nul_is_kept_with_a_replacement_character(backend: Backend) {
         done.error_message
     );
     let answers = answers(&done);
-    for a in &answers[..3] {
-        a.ok();
+    answers[0].ok();
+    for (answer, parameter, reason) in [
+        (&answers[1], "metadata", "$.k[0] holds U+0000"),
+        (&answers[3], "value", "$.x holds U+0000"),
+        (&answers[4], "name", "holds U+0000"),
+    ] {
+        assert_eq!(answer.kind(), ErrorKind::InvalidArgument, "{answer:?}");
+        assert_eq!(answer.err().parameter.as_deref(), Some(parameter));
+        assert!(answer.err().message.contains(reason), "{answer:?}");
     }
-    assert_eq!(answers[3].ok(), &json!([]), "no stored name holds U+0000");
-    assert_eq!(answers[4].kind(), ErrorKind::InvalidArgument);
+    answers[2].ok();
+    answers[5].ok();
+    assert_eq!(answers[6].ok(), &json!([]), "no stored name holds U+0000");
+    assert_eq!(answers[7].kind(), ErrorKind::InvalidArgument);
     // What the store kept: read back, not the runner's own copy.
     let stored = h.env.service.get(&me, &done.id.to_string()).await.unwrap();
-    assert_eq!(stored.parameters["note"], format!("input{R}text"));
-    assert_eq!(
-        stored.variables,
-        Some(json!({ format!("v{R}"): format!("x{R}y") }))
-    );
+    assert_eq!(stored.variables, Some(json!({"fine": "ok"})));
     let logs = stored.logs.unwrap();
-    assert!(
-        logs.iter().any(|l| l.message == format!("a{R}b")
-            && l.metadata.as_ref().map(|m| m.to_value())
-                == Some(json!({ format!("k{R}"): format!("v{R}") }))),
-        "{logs:?}"
-    );
-    assert!(
-        logs.iter().any(|l| l.message == format!("p{R}q")),
-        "{logs:?}"
+    let lines: Vec<(&str, Option<serde_json::Value>)> = logs
+        .iter()
+        .map(|l| {
+            (
+                l.message.as_str(),
+                l.metadata.as_ref().map(|m| m.to_value()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (format!("a{R}b").as_str(), Some(json!({"k": "v"}))),
+            (format!("p{R}q").as_str(), None),
+        ],
+        "the refused line is not logged"
     );
     let text = serde_json::to_string(&answers).unwrap();
     assert!(!text.contains("\\u0000"), "no answer holds U+0000: {text}");
@@ -573,5 +613,5 @@ bifrost_tests::on_both_backends!(
     result_and_input_caps,
     log_cap_keeps_the_first_lines_and_says_how_many_were_not_kept,
     endless_logging_and_querying_cannot_starve_the_others,
-    text_with_nul_is_kept_with_a_replacement_character,
+    nul_in_text_is_replaced_and_in_json_refused,
 );

@@ -420,10 +420,22 @@ async fn failure_report_example_summarises_the_last_day(backend: Backend) {
         json!({"billing": 2, "sync": 1}),
         "{result}"
     );
-    // It read its own log back: the lines it wrote before counting.
-    let own = result["own_log_lines"].as_u64().unwrap();
-    assert!(own >= 1, "{result}");
-    assert!(done.logs.unwrap().len() as u64 >= own);
+    // It read its own log back: the three lines it wrote before counting (the start, the
+    // summary, the warning about recent failures); then it logged the count.
+    assert_eq!(result["own_log_lines"], json!(3), "{result}");
+    let logs = done.logs.unwrap();
+    let messages: Vec<&str> = logs.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(messages.len(), 4, "{messages:?}");
+    assert_eq!(messages[0], "collecting failed executions");
+    assert_eq!(
+        messages[1],
+        format!(
+            "3 failed executions since {}",
+            result["since"].as_str().unwrap()
+        )
+    );
+    assert_eq!(messages[2], "most recent failures");
+    assert_eq!(messages[3], "read back this execution's log");
     h.close().await;
 }
 

@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
-use bifrost_core::model::{ExecutionStatus, Outcome, StreamId};
+use bifrost_core::error::StoreError;
+use bifrost_core::model::{ExecutionStatus, LogEntry, Outcome, StreamId};
 use bifrost_core::query::LogRange;
+use bifrost_core::store::{ExecutionStore, LogArchive};
 use bifrost_core::{ApiError, ExecutionsService};
 use bifrost_redis::RedisLogStream;
 use bifrost_tests::protocol::Input;
@@ -106,12 +108,66 @@ async fn reader_pages_through_every_line_in_order_live_and_after_the_move(backen
     h.close().await;
 }
 
+/// Entries in one page of the readers of these tests.
+const PAGE: u32 = 37;
+
+/// The store's log archive, letting the move store one batch only when the test opens the
+/// gate for it, and telling the test when it has: the test reads between the batches.
+struct GatedArchive {
+    inner: Arc<dyn ExecutionStore>,
+    open: tokio::sync::Semaphore,
+    stored: tokio::sync::Semaphore,
+}
+
+#[async_trait::async_trait]
+impl LogArchive for GatedArchive {
+    async fn insert_logs(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+        self.open.acquire().await.expect("gate open").forget();
+        let done = self.inner.insert_logs(entries).await;
+        self.stored.add_permits(1);
+        done
+    }
+}
+
+/// Reads up to `pages` pages of `PAGE` entries of a running execution's log from `start`
+/// on, appending their messages to `seen`; false once a page is empty.
+async fn read_pages(
+    service: &ExecutionsService,
+    id: uuid::Uuid,
+    start: &mut StreamId,
+    seen: &mut Vec<String>,
+    pages: usize,
+) -> bool {
+    for _ in 0..pages {
+        let page = service
+            .read_logs(
+                id,
+                ExecutionStatus::Running,
+                LogRange {
+                    start: *start,
+                    count: PAGE,
+                },
+            )
+            .await
+            .unwrap();
+        let Some(last) = page.last() else {
+            return false;
+        };
+        *start = last.id.successor().unwrap();
+        seen.extend(page.into_iter().map(|e| e.message));
+    }
+    true
+}
+
+/// A reader paging through a running execution's log while the runner moves the stream
+/// into the store, batch by batch, then deletes it: it reads pages before the move, between
+/// its batches (from the stream, which still holds everything), and after the delete (from
+/// the store), and sees every entry once, in order.
 async fn reads_during_the_move_see_every_entry_once(backend: Backend) {
-    // A reader that pages while the runner moves the stream: a concurrent host-side reader
-    // drives the same path the guest uses.
+    const LINES: usize = 12_000; // three batches of the move: 5,000, 5,000 and 2,000
     let h = Harness::new(backend).await;
     let id = running_execution(&h, "moving").await;
-    for chunk in 0..6 {
+    for chunk in 0..LINES / 500 {
         bifrost_tests::append_lines(
             &*h.env.logs,
             id,
@@ -120,26 +176,67 @@ async fn reads_during_the_move_see_every_entry_once(backend: Backend) {
         )
         .await;
     }
-    let service = h.env.service.clone();
-    let reader = tokio::spawn(async move {
-        let mut seen = Vec::new();
-        let mut start = StreamId::MIN;
-        loop {
-            let page = service
-                .read_logs(id, ExecutionStatus::Running, LogRange { start, count: 37 })
-                .await
-                .unwrap();
-            let Some(last) = page.last() else { break };
-            start = last.id.successor().unwrap();
-            seen.extend(page.into_iter().map(|e| e.message));
-            tokio::task::yield_now().await;
-        }
-        seen
+    let archive = Arc::new(GatedArchive {
+        inner: h.env.store.clone(),
+        open: tokio::sync::Semaphore::new(0),
+        stored: tokio::sync::Semaphore::new(0),
     });
-    let moved = h.env.service.move_logs(id).await.unwrap();
-    assert_eq!(moved, 3000);
-    let seen = reader.await.unwrap();
-    let want: Vec<String> = (0..3000).map(|i| format!("m{i}")).collect();
+    let service = h.env.service.clone().with_log_archive(archive.clone());
+    let mover = tokio::spawn({
+        let service = service.clone();
+        async move { service.move_logs(id).await }
+    });
+
+    let mut seen: Vec<String> = Vec::new();
+    let mut start = StreamId::MIN;
+    let in_stream = async || {
+        !h.env
+            .logs
+            .read(id, StreamId::MIN, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    };
+    let in_store = async || {
+        h.env
+            .store
+            .read_logs(id, StreamId::MIN, 100_000)
+            .await
+            .unwrap()
+            .len()
+    };
+
+    // Before the move; then after each batch is stored, the stream still whole.
+    assert!(read_pages(&service, id, &mut start, &mut seen, 40).await);
+    for batch in 1..=3 {
+        archive.open.add_permits(1);
+        archive.stored.acquire().await.unwrap().forget();
+        assert_eq!(
+            in_store().await,
+            (batch * 5000).min(LINES),
+            "batch {batch} stored"
+        );
+        if batch < 3 {
+            assert!(
+                in_stream().await,
+                "the stream is deleted only after the last batch"
+            );
+            let before = seen.len();
+            assert!(read_pages(&service, id, &mut start, &mut seen, 40).await);
+            assert_eq!(
+                seen.len(),
+                before + 40 * PAGE as usize,
+                "read between batches"
+            );
+        }
+    }
+    assert_eq!(mover.await.unwrap().unwrap(), LINES);
+    assert!(!in_stream().await, "the stream is deleted after the move");
+    // The rest from the store.
+    let before = seen.len();
+    while read_pages(&service, id, &mut start, &mut seen, 100).await {}
+    assert!(seen.len() > before, "pages read after the delete");
+    let want: Vec<String> = (0..LINES).map(|i| format!("m{i}")).collect();
     assert_eq!(seen, want);
     h.close().await;
 }

@@ -24,6 +24,10 @@ fn python_module(dir: &Path, args: &[&str]) -> (bool, String) {
         .args(args)
         .current_dir(root.join(dir))
         .env_remove("PYTHONPATH")
+        // Nothing written into the sources (byte code, mypy's cache): they are the
+        // artifacts' build inputs, and a write there would make the next build run again.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("MYPY_CACHE_DIR", root.join("target/python/mypy-cache"))
         .output()
         .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
     let text = format!(

@@ -3,7 +3,7 @@
 //! answers a 0.2.0 component gets, with times and log entry ids as the text 0.1.0 sends.
 
 use bifrost_core::model::StreamId;
-use bifrost_core::values::rfc3339;
+use bifrost_core::model::rfc3339;
 use bifrost_tests::{Answer, Backend, Call, EXAMPLE_HELLO, Harness, V0_1, admin};
 use serde_json::{Value, json};
 

@@ -146,7 +146,13 @@ async fn variables_and_resource_figures_only_for_admins(backend: Backend) {
     let org = Uuid::new_v4();
     let me = user(Some(org));
     let (mine, _) = h
-        .probe(&me, vec![Call::set_variable("k", json!({"deep": [1, 2]}))])
+        .probe(
+            &me,
+            vec![
+                Call::log("INFO", "kept"),
+                Call::set_variable("k", json!({"deep": [1, 2]})),
+            ],
+        )
         .await;
     let id = mine.id.to_string();
     assert_eq!(mine.variables, Some(json!({"k": {"deep": [1, 2]}})));
@@ -168,9 +174,27 @@ async fn variables_and_resource_figures_only_for_admins(backend: Backend) {
         assert_eq!(e["variables"], json!(null));
         assert_eq!(e["peak_memory_bytes"], json!(null));
     }
-    // The user's own execution still shows its result, input and logs.
+    // The user's own execution still shows its ids, input, result and logs.
+    assert_eq!(got["execution_id"], json!(id));
+    assert_eq!(got["workflow_name"], json!("probe"));
+    assert_eq!(got["executed_by"], json!(me.user_id.to_string()));
+    assert_eq!(got["org_id"], json!(org.to_string()));
     assert_eq!(got["status"], json!("Success"));
-    assert!(got["logs"].is_array());
+    assert_eq!(got["input_data"], mine.parameters);
+    assert_eq!(got["result"], mine.result.clone().unwrap());
+    let logs = got["logs"].as_array().expect("its logs");
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(logs[0]["message"], json!("kept"));
+    let listed = as_user[1]
+        .ok()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["execution_id"] == json!(id))
+        .cloned()
+        .expect("its own execution in its list");
+    assert_eq!(listed["input_data"], mine.parameters);
+    assert_eq!(listed["result"], mine.result.clone().unwrap());
 
     let (_, as_admin) = h.probe(&admin(Some(org)), vec![Call::get(id)]).await;
     let got = as_admin[0].ok();

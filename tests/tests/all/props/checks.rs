@@ -235,7 +235,7 @@ pub(crate) async fn check_log_once(fx: &Fixture, c: &mut Case<'_>, a: &LogIn) ->
     }
     if let Some(Ok(v)) = &parsed
         && v.is_object()
-        && depth_oracle(v) > limits.max_json_depth
+        && (depth_oracle(v) > limits.max_json_depth || holds_nul(v))
     {
         applicable.push(Want::Invalid("metadata"));
     }
@@ -257,10 +257,11 @@ pub(crate) async fn check_log_once(fx: &Fixture, c: &mut Case<'_>, a: &LogIn) ->
     let Some(bound) = c.bound else {
         return Ok(());
     };
-    // Stored with U+0000 replaced (`storable_text`), then capped.
+    // The message stored with U+0000 replaced (`storable_text`), then capped; the metadata
+    // as it was (one holding U+0000 was refused).
     let message = storable_text(a.message.clone());
     let want_meta = match parsed {
-        Some(Ok(Value::Object(m))) if !m.is_empty() => Some(storable_json(Value::Object(m))),
+        Some(Ok(Value::Object(m))) if !m.is_empty() => Some(Value::Object(m)),
         _ => None,
     };
     // The writer keeps the line unless the execution's log caps are reached; then it only
@@ -411,7 +412,10 @@ pub(crate) async fn check_set_once(fx: &Fixture, c: &mut Case<'_>, a: &SetIn) ->
         None => applicable.push(Want::NoContext),
         Some(b) => {
             let limits = limits();
-            if a.name.is_empty() || a.name.len() > limits.max_variable_name_bytes {
+            if a.name.is_empty()
+                || a.name.len() > limits.max_variable_name_bytes
+                || a.name.contains('\0')
+            {
                 applicable.push(Want::Invalid("name"));
             }
             if a.value.len() > limits.max_variable_bytes {
@@ -419,7 +423,7 @@ pub(crate) async fn check_set_once(fx: &Fixture, c: &mut Case<'_>, a: &SetIn) ->
             }
             match &parsed {
                 Err(_) => applicable.push(Want::Invalid("value")),
-                Ok(v) if depth_oracle(v) > limits.max_json_depth => {
+                Ok(v) if depth_oracle(v) > limits.max_json_depth || holds_nul(v) => {
                     applicable.push(Want::Invalid("value"))
                 }
                 Ok(_) => {}
@@ -449,7 +453,7 @@ pub(crate) async fn check_set_once(fx: &Fixture, c: &mut Case<'_>, a: &SetIn) ->
         .lock()
         .expect("vars model")
         .get_or_insert_with(Default::default)
-        .insert(storable_text(a.name.clone()), storable_json(value));
+        .insert(a.name.clone(), value);
     let running = fx.running.execution.execution_id;
     let admin = fx.identities[0].clone();
     let mut ctx = ExecutionsCtx::new(admin.clone(), fx.service.clone());
@@ -487,5 +491,16 @@ pub(crate) async fn check_op(fx: &Fixture, c: &mut Case<'_>, op: &Op) -> TestCas
         Op::Log(a) => check_log(fx, c, a).await,
         Op::Set(a) => check_set(fx, c, a).await,
         Op::Context => check_context(c).await,
+    }
+}
+
+/// Whether a JSON value holds U+0000 in a string or a key: what the host refuses in every
+/// JSON value a guest hands it (no store keeps it, and it is never changed silently).
+pub(crate) fn holds_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
     }
 }

@@ -374,7 +374,7 @@ impl Fixture {
         prop_assert_eq!(ExecutionStatus::from(r.status), s.status);
         prop_assert_eq!(
             r.started_at.clone(),
-            Some(bifrost_core::values::rfc3339(&s.started_at))
+            Some(bifrost_core::model::rfc3339(&s.started_at))
         );
         prop_assert!(DateTime::parse_from_rfc3339(&r.created_at).is_ok());
         prop_assert_eq!(

@@ -37,7 +37,7 @@ pub(crate) fn finding_a_sub_microsecond_start_date_includes_an_earlier_row(backe
     let fx = Fixture::new(backend);
     let earlier = fx.seeds[14].clone();
     assert_eq!(
-        bifrost_core::values::rfc3339(&earlier.started_at),
+        bifrost_core::model::rfc3339(&earlier.started_at),
         "2026-04-25T10:00:00.123455Z"
     );
     let ids = admin_list(
@@ -106,7 +106,7 @@ pub(crate) fn finding_a_sub_microsecond_end_date_before_2000_excludes_a_later_ro
     let fx = Fixture::new(backend);
     let later = fx.seeds[8].clone();
     assert_eq!(
-        bifrost_core::values::rfc3339(&later.started_at),
+        bifrost_core::model::rfc3339(&later.started_at),
         "1970-01-01T00:00:00.000000Z"
     );
     let ids = admin_list(

@@ -273,7 +273,7 @@ impl Fixture {
                     .map_err(|e| e.to_string())?;
             } else if finished {
                 store
-                    .finish(
+                    .finish_with_logs(
                         id,
                         &Outcome {
                             status,
@@ -286,6 +286,7 @@ impl Fixture {
                             cpu_total_seconds: 0.0,
                             log_lines_dropped: 0,
                         },
+                        &[],
                     )
                     .await
                     .map_err(|e| e.to_string())?;

@@ -3,8 +3,8 @@
 //!
 //! Covered: `executions.{list, list-page, get, get-current-logs}`, `logging.log` and
 //! `context.{execution-id, workflow-name, caller, set-variable}` (`types` has no functions),
-//! on both backends (each test runs as `NAME::embedded`, an SQLite file and the in-process
-//! log stream, and as `NAME::postgres_redis`, a database and a Redis key prefix of its own
+//! on both backends (each test runs as `NAME::embedded`, an SQLite file holding the store and
+//! the live log streams, and as `NAME::postgres_redis`, a database and a Redis key prefix of its own
 //! on the servers), from instances outside any execution (platform admin with and
 //! without an organisation, regular users with and without one), bound to a running
 //! execution, and bound to an execution the store does not have. Each call must:
@@ -37,12 +37,12 @@
 //!
 //! # Running
 //!
-//! `cargo test -p bifrost-tests --test props -- --nocapture` runs 120,000 cases per
+//! `cargo test -p bifrost-tests --test all props:: -- --nocapture` runs 120,000 cases per
 //! backend (shared among the tests in fixed proportions) and prints each test's count and
 //! time: about 40 s for both backends on 2 cores (debug build, optimised dependencies).
 //!
 //! - `BIFROST_PROPTEST_CASES=<n>` sets the total, e.g. a long manual run:
-//!   `BIFROST_PROPTEST_CASES=1000000 cargo test -p bifrost-tests --test props -- --nocapture`
+//!   `BIFROST_PROPTEST_CASES=1000000 cargo test -p bifrost-tests --test all props:: -- --nocapture`
 //!   (about 3.5 minutes on 2 cores).
 //! - `PROPTEST_RNG_SEED=<u64>` replays a run: every test prints the seed it used.
 //! - A failure prints the shrunk input; the other `PROPTEST_*` variables (e.g.
@@ -65,8 +65,8 @@ use bifrost_core::model::{
     self, ExecutionStatus, LogEntry, LogLevel, NewExecution, Outcome, StreamId,
 };
 use bifrost_core::query::{self, Cursor, LogRange};
+use bifrost_core::storable::storable_text;
 use bifrost_core::store::RunStart;
-use bifrost_core::values::{storable_json, storable_text};
 use bifrost_core::{ApiError, ExecutionContext, ExecutionsService, Identity};
 use bifrost_host::bindings::v0_1::bifrost::executions::{context, executions, logging, types};
 use bifrost_host::{ExecutionsCtx, LogWriter, LogWriterTask};
