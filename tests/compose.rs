@@ -30,27 +30,47 @@ pub async fn run_with_fixture(
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("fixture.json");
     std::fs::write(&path, fixture.to_string())?;
-    let answer = bifrost_runner::offline::run_composed(component, &path, input).await;
+    let cache = bifrost_runner::CompiledCacheConfig {
+        dir: crate::compiled_cache_dir(),
+        max_bytes: bifrost_runner::DEFAULT_COMPILED_CACHE_BYTES,
+    };
+    let answer = bifrost_runner::offline::run_composed(component, &path, input, Some(cache)).await;
     let _ = std::fs::remove_dir_all(&dir);
     answer
 }
 
 /// A component's import and export names, after checking that `bytes` is a component that
 /// validates (with `wasmparser`, the validator `wasm-tools validate` runs). Panics, naming
-/// `name`, when it is not.
+/// `name`, when it is not. Read from the component's own sections, without compiling it.
 pub fn checked_shape(name: &str, bytes: &[u8]) -> (Vec<String>, Vec<String>) {
+    use wasmparser::{Parser, Payload};
     assert!(
-        wasmparser::Parser::is_component(bytes),
+        Parser::is_component(bytes),
         "{name} is a component, not a core module"
     );
     wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(bytes)
         .unwrap_or_else(|e| panic!("{name} does not validate: {e}"));
-    let engine = wasmtime::Engine::default();
-    let component = wasmtime::component::Component::new(&engine, bytes)
-        .unwrap_or_else(|e| panic!("{name}: wasmtime cannot load it: {e:?}"));
-    let ty = component.component_type();
-    let imports = ty.imports(&engine).map(|(n, _)| n.to_owned()).collect();
-    let exports = ty.exports(&engine).map(|(n, _)| n.to_owned()).collect();
+    let (mut imports, mut exports) = (Vec::new(), Vec::new());
+    // Only the outer component's own imports and exports: nested modules and components
+    // each open with a header and close with an end of their own.
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.unwrap_or_else(|e| panic!("{name}: {e}")) {
+            Payload::Version { .. } => depth += 1,
+            Payload::End(_) => depth -= 1,
+            Payload::ComponentImportSection(section) if depth == 1 => {
+                for import in section {
+                    imports.push(import.unwrap().name.name.to_owned());
+                }
+            }
+            Payload::ComponentExportSection(section) if depth == 1 => {
+                for export in section {
+                    exports.push(export.unwrap().name.name.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
     (imports, exports)
 }

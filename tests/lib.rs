@@ -728,20 +728,34 @@ pub async fn run_outside_execution(
     path: &str,
     input: &str,
 ) -> Result<String, String> {
-    use wasmtime::component::{Component, Linker, ResourceTable};
-    let engine = wasmtime::Engine::default();
-    let mut linker = Linker::<Outside>::new(&engine);
+    use wasmtime::component::{Linker, ResourceTable};
+    // The engine of a runner configured as the tests' runners are, so that the component
+    // comes from the compiled-code cache they share (the runner itself runs nothing here).
+    static RUNNER: std::sync::OnceLock<bifrost_runner::Runner> = std::sync::OnceLock::new();
+    let runner = RUNNER.get_or_init(|| {
+        let memory = Arc::new(bifrost_core::memory::MemoryStore::default());
+        let logs = Arc::new(bifrost_core::logs::MemoryLogStream::new());
+        bifrost_runner::Runner::new(ExecutionsService::new(memory, logs), test_config())
+            .expect("a runner for its engine")
+    });
+    let engine = runner.engine();
+    let mut linker = Linker::<Outside>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
     bifrost_host::add_to_linker(&mut linker, |s: &mut Outside| &mut s.executions).unwrap();
-    let component = Component::from_file(&engine, path).unwrap();
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let (component, _) = runner
+        .compile(&bytes)
+        .unwrap_or_else(|e| panic!("{path}: {e:#}"));
     let mut store = wasmtime::Store::new(
-        &engine,
+        engine,
         Outside {
             wasi: wasmtime_wasi::WasiCtx::builder().build(),
             table: ResourceTable::new(),
             executions: bifrost_host::ExecutionsCtx::new(who, service),
         },
     );
+    // The runner's engine interrupts guests at epoch deadlines: none here.
+    store.set_epoch_deadline(1 << 40);
     let workflow = bifrost_host::Workflow::instantiate_async(&mut store, &component, &linker)
         .await
         .unwrap();

@@ -10,6 +10,9 @@ use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
+use crate::CompiledCacheConfig;
+use crate::disk_cache::CompiledCache;
+
 struct Wasi {
     ctx: WasiCtx,
     table: ResourceTable,
@@ -24,7 +27,9 @@ impl WasiView for Wasi {
     }
 }
 
-/// Calls the `run` export of a composed workflow on `input` with only WASI linked.
+/// Calls the `run` export of a composed workflow on `input` with only WASI linked. With
+/// `cache`, the compiled component is kept on disk ([`CompiledCacheConfig`]), so that the
+/// next offline run of the same component loads it instead of compiling it again.
 ///
 /// The fixture's directory is preopened read-only as `.` and `BIFROST_FIXTURE` names the
 /// file in it, which is where the provider looks. The guest's stderr goes to this process's
@@ -36,11 +41,17 @@ pub async fn run_composed(
     component: &[u8],
     fixture: &Path,
     input: &str,
+    cache: Option<CompiledCacheConfig>,
 ) -> anyhow::Result<Result<String, String>> {
     let engine = Engine::new(&Config::new()).map_err(anyhow_of)?;
-    let component = Component::new(&engine, component)
-        .map_err(anyhow_of)
-        .context("not a component wasmtime can load")?;
+    let component = match cache {
+        Some(config) => CompiledCache::new(&engine, config)
+            .component(&engine, component)
+            .map(|(c, _)| c),
+        None => Component::new(&engine, component),
+    }
+    .map_err(anyhow_of)
+    .context("not a component wasmtime can load")?;
     let ty = component.component_type();
     if let Some((import, _)) = ty.imports(&engine).find(|(i, _)| !i.starts_with("wasi:")) {
         anyhow::bail!(

@@ -150,10 +150,21 @@ impl PostgresStore {
                 .clone()
                 .options([("plan_cache_mode", "force_custom_plan")]),
         );
-        let pool = pool_options(CONNECTIONS - LIST_CONNECTIONS)
-            .connect_with(options)
-            .await
-            .map_err(db)?;
+        // One connection first, tried once: a server that refuses it, or does not answer in
+        // `FIRST_CONNECT_TIMEOUT`, is unreachable now (the command line exits 3 at once);
+        // the pool would retry for its whole acquire timeout (30 s) before saying so.
+        let first =
+            tokio::time::timeout(FIRST_CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+                .await
+                .map_err(|_| {
+                    StoreError::Unavailable(format!(
+                        "no answer from the server in {} s",
+                        FIRST_CONNECT_TIMEOUT.as_secs()
+                    ))
+                })?
+                .map_err(db)?;
+        first.close().await.ok();
+        let pool = pool_options(CONNECTIONS - LIST_CONNECTIONS).connect_lazy_with(options);
         let store = Self::from_pool(pool).with_list_pool(list_pool);
         store.migrate().await?;
         Ok(store)
@@ -306,6 +317,9 @@ const LIST_CONNECTIONS: u32 = 4;
 /// while nothing used it is replaced, not failed); one in use under load is taken as it is,
 /// and if the server went away since, the call fails as unavailable (the runner's writes
 /// retry; a guest's read gets the typed error).
+/// How long [`PostgresStore::connect`] waits for the server to answer its first connection.
+const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 fn pool_options(connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(connections)

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::args::read_input;
+use crate::args::{CacheArgs, read_input};
 use crate::exit::Failure;
 use crate::output;
 
@@ -26,6 +26,8 @@ pub struct OfflineArgs {
     /// input.
     #[arg(long, default_value = "{}")]
     input: String,
+    #[command(flatten)]
+    cache: CacheArgs,
 }
 
 /// Runs the composed component.
@@ -34,9 +36,10 @@ pub async fn run(args: &OfflineArgs) -> Result<ExitCode, Failure> {
     let bytes = std::fs::read(&args.component)
         .with_context(|| format!("reading {}", args.component.display()))
         .map_err(Failure::caller)?;
-    let outcome = bifrost_runner::offline::run_composed(&bytes, &args.fixture, &input)
-        .await
-        .map_err(Failure::caller)?;
+    let outcome =
+        bifrost_runner::offline::run_composed(&bytes, &args.fixture, &input, args.cache.config())
+            .await
+            .map_err(Failure::caller)?;
     match outcome {
         Ok(result) => {
             // The workflow's result is JSON text; printed as one line like every output.

@@ -1,7 +1,8 @@
 //! The `bifrost-runner` command line, run as people and scripts run it, in one test binary
 //! (each binary links wasmtime, sqlx and redis). One module per area.
 //!
-//! `cargo test -p bifrost-cli --test all -- queue::` runs one area.
+//! `cargo test --test all -- queue::` runs one area (the filter applies to both crates' `all`
+//! binaries; `-p` would build the dependencies again for this crate's features alone).
 
 mod cli;
 mod common;

@@ -168,6 +168,7 @@ async fn the_failure_report_example_runs_offline_from_its_fixture() {
         &composed,
         &fixture,
         r#"{"since": "2026-04-24T00:00:00Z"}"#,
+        None,
     )
     .await
     .unwrap()

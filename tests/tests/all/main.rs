@@ -3,7 +3,8 @@
 //! dominate the test time. One module per area; a behaviour test runs on both backends as
 //! `AREA::NAME::postgres_redis` and `AREA::NAME::embedded`.
 //!
-//! `cargo test -p bifrost-tests --test all -- visibility::` runs one area.
+//! `cargo test --test all -- visibility::` runs one area (the filter applies to both crates' `all`
+//! binaries; `-p` would build the dependencies again for this crate's features alone).
 
 mod components;
 mod composition;
