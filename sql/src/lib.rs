@@ -9,7 +9,9 @@
 //! (both on by default) choose which are built.
 //!
 //! The `list` query (scope, filters, cursor, order, page) is written once, over a small
-//! dialect trait that binds values. Row decoding and the writes stay per dialect: the two
+//! dialect trait that binds values and says how ids, times and JSON are stored; so are the
+//! rows both dialects read alike (a claimed execution, a deployment). The execution rows
+//! and the writes stay per dialect: the two
 //! keep different column types (`uuid` and `timestamptz` against text and integer
 //! microseconds) and different statements (PostgreSQL `UNNEST` arrays, SQLite multi-row
 //! inserts in one transaction), and sharing them would hide that behind conversions.
@@ -31,6 +33,8 @@ mod error;
 mod list;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod rows;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 

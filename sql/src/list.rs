@@ -9,10 +9,24 @@ use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-/// How one SQL dialect binds the values of the `list` query.
+/// How one SQL dialect binds the values of the `list` query, and how it stores the values
+/// a row reads back as ([`crate::rows`]).
 pub(crate) trait Dialect {
     /// The sqlx database.
     type Db: sqlx::Database;
+    /// An id as a column holds it (`uuid`; text).
+    type Id: for<'r> sqlx::Decode<'r, Self::Db> + sqlx::Type<Self::Db> + Send + Unpin;
+    /// A time as a column holds it (`timestamptz`; integer microseconds).
+    type Time: for<'r> sqlx::Decode<'r, Self::Db> + sqlx::Type<Self::Db> + Send + Unpin;
+    /// A JSON value as a column holds it (`jsonb`; text).
+    type Json: for<'r> sqlx::Decode<'r, Self::Db> + sqlx::Type<Self::Db> + Send + Unpin;
+
+    /// The id a column held.
+    fn id(stored: Self::Id) -> Result<Uuid, bifrost_core::error::StoreError>;
+    /// The time a column held.
+    fn time(stored: Self::Time) -> Result<DateTime<Utc>, bifrost_core::error::StoreError>;
+    /// The JSON value a column held.
+    fn json(stored: Self::Json) -> Result<serde_json::Value, bifrost_core::error::StoreError>;
     /// A condition that is always true.
     const TRUE: &'static str;
     /// What follows a bound status name, to compare it with the `status` column.

@@ -340,8 +340,23 @@ struct PostgresDialect;
 
 impl crate::list::Dialect for PostgresDialect {
     type Db = Postgres;
+    type Id = Uuid;
+    type Time = DateTime<Utc>;
+    type Json = serde_json::Value;
     const TRUE: &'static str = "TRUE";
     const STATUS_CAST: &'static str = "::execution_status";
+
+    fn id(stored: Uuid) -> Result<Uuid, StoreError> {
+        Ok(stored)
+    }
+
+    fn time(stored: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
+        Ok(stored)
+    }
+
+    fn json(stored: serde_json::Value) -> Result<serde_json::Value, StoreError> {
+        Ok(stored)
+    }
 
     fn bind_id(qb: &mut QueryBuilder<'_, Postgres>, id: Uuid) {
         qb.push_bind(id);

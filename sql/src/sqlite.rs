@@ -350,8 +350,23 @@ struct SqliteDialect;
 
 impl crate::list::Dialect for SqliteDialect {
     type Db = Sqlite;
+    type Id = String;
+    type Time = i64;
+    type Json = String;
     const TRUE: &'static str = "1";
     const STATUS_CAST: &'static str = "";
+
+    fn id(stored: String) -> Result<Uuid, StoreError> {
+        uuid(&stored)
+    }
+
+    fn time(stored: i64) -> Result<DateTime<Utc>, StoreError> {
+        from_micros(stored)
+    }
+
+    fn json(stored: String) -> Result<serde_json::Value, StoreError> {
+        json(&stored)
+    }
 
     fn bind_id(qb: &mut QueryBuilder<'_, Sqlite>, id: Uuid) {
         qb.push_bind(id_text(id));

@@ -5,53 +5,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bifrost_core::error::StoreError;
-use bifrost_core::model::{ExecutionStatus, NewExecution};
+use bifrost_core::model::ExecutionStatus;
 use bifrost_core::queue::{AlreadyEnded, CancelOutcome, Claimed, QueueStore, Submission};
 use bifrost_core::store::RunStart;
 use chrono::{DateTime, Utc};
-use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::PostgresStore;
+use super::{PostgresDialect, PostgresStore};
 use crate::error::db;
+use crate::rows::ClaimedRow;
 
 /// The notification channel of submissions.
 const CHANNEL: &str = "bifrost_queue";
-
-#[derive(FromRow)]
-struct ClaimedRow {
-    id: Uuid,
-    workflow_name: String,
-    parameters: serde_json::Value,
-    executed_by: Uuid,
-    executed_by_name: String,
-    organization_id: Option<Uuid>,
-    form_id: Option<Uuid>,
-    session_id: Option<String>,
-    created_at: DateTime<Utc>,
-    workflow_version: Option<String>,
-    submitted_as_admin: bool,
-}
-
-impl From<ClaimedRow> for Claimed {
-    fn from(r: ClaimedRow) -> Self {
-        Claimed {
-            new: NewExecution {
-                id: r.id,
-                workflow_name: r.workflow_name,
-                parameters: r.parameters,
-                executed_by: r.executed_by,
-                executed_by_name: r.executed_by_name,
-                organization_id: r.organization_id,
-                form_id: r.form_id,
-                session_id: r.session_id,
-                created_at: r.created_at,
-            },
-            workflow_version: r.workflow_version.unwrap_or_default(),
-            is_platform_admin: r.submitted_as_admin,
-        }
-    }
-}
 
 #[async_trait]
 impl QueueStore for PostgresStore {
@@ -90,7 +55,7 @@ impl QueueStore for PostgresStore {
 
     #[tracing::instrument(skip_all, fields(n))]
     async fn claim(&self, n: u32, start: &RunStart) -> Result<Vec<Claimed>, StoreError> {
-        let rows: Vec<ClaimedRow> = sqlx::query_as(
+        let rows: Vec<ClaimedRow<PostgresDialect>> = sqlx::query_as(
             "UPDATE executions e SET status = 'Running', started_at = $2, deadline_at = $3, \
              lease_until = $4 \
              FROM (SELECT id FROM executions \
@@ -108,7 +73,7 @@ impl QueueStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     #[tracing::instrument(skip_all, fields(%id))]

@@ -3,38 +3,12 @@
 use async_trait::async_trait;
 use bifrost_core::error::StoreError;
 use bifrost_core::workflows::{DeployOutcome, Deployment, WorkflowStore};
-use chrono::{DateTime, Utc};
-use sqlx::FromRow;
-use uuid::Uuid;
 
-use super::PostgresStore;
+use super::{PostgresDialect, PostgresStore};
 use crate::error::db;
+use crate::rows::{DEPLOYMENT_COLUMNS, DeploymentRow};
 
-const COLUMNS: &str = "w.name, w.hash, c.size, w.deployed_by, w.deployed_by_name, w.deployed_at \
-     FROM workflows w JOIN workflow_components c ON c.hash = w.hash";
-
-#[derive(FromRow)]
-struct Row {
-    name: String,
-    hash: String,
-    size: i64,
-    deployed_by: Uuid,
-    deployed_by_name: String,
-    deployed_at: DateTime<Utc>,
-}
-
-impl From<Row> for Deployment {
-    fn from(r: Row) -> Self {
-        Deployment {
-            name: r.name,
-            hash: r.hash,
-            size: r.size.max(0) as u64,
-            deployed_by: r.deployed_by,
-            deployed_by_name: r.deployed_by_name,
-            deployed_at: r.deployed_at,
-        }
-    }
-}
+type Row = DeploymentRow<PostgresDialect>;
 
 #[async_trait]
 impl WorkflowStore for PostgresStore {
@@ -47,7 +21,7 @@ impl WorkflowStore for PostgresStore {
         // Locks the name's row, if there is one, until the end: deployments of one name
         // happen one after the other.
         let current: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} WHERE w.name = $1 FOR UPDATE OF w"
+            "SELECT {DEPLOYMENT_COLUMNS} WHERE w.name = $1 FOR UPDATE OF w"
         ))
         .bind(&d.name)
         .fetch_optional(&mut *tx)
@@ -56,7 +30,7 @@ impl WorkflowStore for PostgresStore {
         if let Some(current) = current
             && current.hash == d.hash
         {
-            return Ok((current.into(), DeployOutcome::Unchanged));
+            return Ok((current.try_into()?, DeployOutcome::Unchanged));
         }
         sqlx::query(
             "INSERT INTO workflow_components (hash, bytes, size) VALUES ($1, $2, $3) \
@@ -88,20 +62,21 @@ impl WorkflowStore for PostgresStore {
     }
 
     async fn deployment(&self, name: &str) -> Result<Deployment, StoreError> {
-        let row: Row = sqlx::query_as(&format!("SELECT {COLUMNS} WHERE w.name = $1"))
+        let row: Row = sqlx::query_as(&format!("SELECT {DEPLOYMENT_COLUMNS} WHERE w.name = $1"))
             .bind(name)
             .fetch_one(&self.pool)
             .await
             .map_err(db)?;
-        Ok(row.into())
+        row.try_into()
     }
 
     async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
-        let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} ORDER BY w.name"))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        let rows: Vec<Row> =
+            sqlx::query_as(&format!("SELECT {DEPLOYMENT_COLUMNS} ORDER BY w.name"))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn remove_deployment(&self, name: &str) -> Result<(), StoreError> {

@@ -6,52 +6,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bifrost_core::error::StoreError;
-use bifrost_core::model::{ExecutionStatus, NewExecution};
+use bifrost_core::model::ExecutionStatus;
 use bifrost_core::queue::{AlreadyEnded, CancelOutcome, Claimed, QueueStore, Submission};
 use bifrost_core::store::RunStart;
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
-use super::{SqliteStore, from_micros, id_text, micros, uuid};
+use super::{SqliteDialect, SqliteStore, id_text, micros, uuid};
 use crate::error::db;
-
-#[derive(FromRow)]
-struct ClaimedRow {
-    id: String,
-    workflow_name: String,
-    parameters: String,
-    executed_by: String,
-    executed_by_name: String,
-    organization_id: Option<String>,
-    form_id: Option<String>,
-    session_id: Option<String>,
-    created_at: i64,
-    workflow_version: Option<String>,
-    submitted_as_admin: bool,
-}
-
-impl TryFrom<ClaimedRow> for Claimed {
-    type Error = StoreError;
-
-    fn try_from(r: ClaimedRow) -> Result<Self, StoreError> {
-        Ok(Claimed {
-            new: NewExecution {
-                id: uuid(&r.id)?,
-                workflow_name: r.workflow_name,
-                parameters: super::json(&r.parameters)?,
-                executed_by: uuid(&r.executed_by)?,
-                executed_by_name: r.executed_by_name,
-                organization_id: r.organization_id.as_deref().map(uuid).transpose()?,
-                form_id: r.form_id.as_deref().map(uuid).transpose()?,
-                session_id: r.session_id,
-                created_at: from_micros(r.created_at)?,
-            },
-            workflow_version: r.workflow_version.unwrap_or_default(),
-            is_platform_admin: r.submitted_as_admin,
-        })
-    }
-}
+use crate::rows::ClaimedRow;
 
 #[async_trait]
 impl QueueStore for SqliteStore {
@@ -91,7 +55,7 @@ impl QueueStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(n))]
     async fn claim(&self, n: u32, start: &RunStart) -> Result<Vec<Claimed>, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        let rows: Vec<ClaimedRow> = sqlx::query_as(
+        let rows: Vec<ClaimedRow<SqliteDialect>> = sqlx::query_as(
             "SELECT id, workflow_name, parameters, executed_by, executed_by_name, \
              organization_id, form_id, session_id, created_at, workflow_version, \
              submitted_as_admin FROM executions \

@@ -3,38 +3,12 @@
 use async_trait::async_trait;
 use bifrost_core::error::StoreError;
 use bifrost_core::workflows::{DeployOutcome, Deployment, WorkflowStore};
-use sqlx::FromRow;
 
-use super::{SqliteStore, from_micros, id_text, micros, uuid};
+use super::{SqliteDialect, SqliteStore, id_text, micros};
 use crate::error::db;
+use crate::rows::{DEPLOYMENT_COLUMNS, DeploymentRow};
 
-const COLUMNS: &str = "w.name, w.hash, c.size, w.deployed_by, w.deployed_by_name, w.deployed_at \
-     FROM workflows w JOIN workflow_components c ON c.hash = w.hash";
-
-#[derive(FromRow)]
-struct Row {
-    name: String,
-    hash: String,
-    size: i64,
-    deployed_by: String,
-    deployed_by_name: String,
-    deployed_at: i64,
-}
-
-impl TryFrom<Row> for Deployment {
-    type Error = StoreError;
-
-    fn try_from(r: Row) -> Result<Self, StoreError> {
-        Ok(Deployment {
-            name: r.name,
-            hash: r.hash,
-            size: r.size.max(0) as u64,
-            deployed_by: uuid(&r.deployed_by)?,
-            deployed_by_name: r.deployed_by_name,
-            deployed_at: from_micros(r.deployed_at)?,
-        })
-    }
-}
+type Row = DeploymentRow<SqliteDialect>;
 
 #[async_trait]
 impl WorkflowStore for SqliteStore {
@@ -46,11 +20,12 @@ impl WorkflowStore for SqliteStore {
         // `BEGIN IMMEDIATE`: the write lock from the start, so deployments of one name
         // happen one after the other.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-        let current: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} WHERE w.name = ?"))
-            .bind(&d.name)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
+        let current: Option<Row> =
+            sqlx::query_as(&format!("SELECT {DEPLOYMENT_COLUMNS} WHERE w.name = ?"))
+                .bind(&d.name)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
         if let Some(current) = current
             && current.hash == d.hash
         {
@@ -87,7 +62,7 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn deployment(&self, name: &str) -> Result<Deployment, StoreError> {
-        let row: Row = sqlx::query_as(&format!("SELECT {COLUMNS} WHERE w.name = ?"))
+        let row: Row = sqlx::query_as(&format!("SELECT {DEPLOYMENT_COLUMNS} WHERE w.name = ?"))
             .bind(name)
             .fetch_one(&self.pool)
             .await
@@ -96,10 +71,11 @@ impl WorkflowStore for SqliteStore {
     }
 
     async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
-        let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} ORDER BY w.name"))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
+        let rows: Vec<Row> =
+            sqlx::query_as(&format!("SELECT {DEPLOYMENT_COLUMNS} ORDER BY w.name"))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
