@@ -9,6 +9,7 @@ use bifrost_core::storable::storable_text;
 use chrono::Utc;
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 
 use bifrost_core::model::{LogLevel, LogLine};
 use bifrost_host::LogWriter;
@@ -104,13 +105,69 @@ impl IsTerminal for GuestOutput {
     }
 }
 
-impl StdoutStream for GuestOutput {
-    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
-        Box::new(LineSplitter {
+impl GuestOutput {
+    fn splitter(&self) -> LineSplitter {
+        LineSplitter {
             out: self.clone(),
             pending: Vec::new(),
             scanned: 0,
-        })
+        }
+    }
+}
+
+impl StdoutStream for GuestOutput {
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(self.splitter())
+    }
+
+    /// The WASIp2 stream writes into the splitter at once, with nothing queued: the
+    /// default adapter queues each write for a task of its own, and a guest writing empty
+    /// buffers in a loop grew that queue, and the host's memory, without bound
+    /// (GHSA-5m8g-xhq4-4h93, fixed in wasmtime-wasi 48.0.9, which this project's registry
+    /// does not have yet). Lines go to the log writer, which never blocks.
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.splitter())
+    }
+}
+
+/// How many bytes a guest may write per `check-write`: as much as a line holds, so that a
+/// long line needs few calls.
+const WRITE_BUDGET: usize = MAX_LINE;
+
+impl LineSplitter {
+    fn take(&mut self, buf: &[u8]) {
+        if let Some(tail) = &self.out.tail {
+            tail.record(buf);
+        }
+        self.pending.extend_from_slice(buf);
+        self.split();
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for LineSplitter {
+    /// Always ready: a write is taken at once.
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for LineSplitter {
+    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
+        if bytes.len() > WRITE_BUDGET {
+            return Err(StreamError::Trap(wasmtime::format_err!(
+                "write of {} bytes exceeds the permitted {WRITE_BUDGET}",
+                bytes.len()
+            )));
+        }
+        self.take(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(WRITE_BUDGET)
     }
 }
 
@@ -165,12 +222,7 @@ impl AsyncWrite for LineSplitter {
         _cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        let this = &mut *self;
-        if let Some(tail) = &this.out.tail {
-            tail.record(buf);
-        }
-        this.pending.extend_from_slice(buf);
-        this.split();
+        self.take(buf);
         Poll::Ready(Ok(buf.len()))
     }
 
@@ -244,6 +296,57 @@ mod tests {
         assert_eq!(lines[2].len(), MAX_LINE);
         assert_eq!(lines[3], "a".repeat(10));
         assert_eq!(lines[4], "last");
+    }
+
+    /// Resident memory of this process, in bytes (Linux).
+    fn rss() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap();
+        kib * 1024
+    }
+
+    /// The WASIp2 stream takes each write at once, with nothing queued: ten million empty
+    /// writes, with nothing else running meanwhile, leave the process's memory as it was
+    /// (the default adapter queued each one for a task of its own, 320 MB of queue here;
+    /// GHSA-5m8g-xhq4-4h93), and the lines written come out.
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_wasip2_stream_queues_nothing() {
+        let (log, task) = LogWriter::spawn(
+            std::sync::Arc::new(MemoryLogStream::new()),
+            uuid::Uuid::new_v4(),
+            &bifrost_core::limits::Limits::default(),
+        );
+        let out = GuestOutput::new(log, LogLevel::Info);
+        let mut stream = out.p2_stream();
+        let before = rss();
+        for _ in 0..10_000_000 {
+            stream.check_write().unwrap();
+            stream.write(bytes::Bytes::new()).unwrap();
+        }
+        let grown = rss().saturating_sub(before);
+        assert!(grown < 64 << 20, "empty writes took {} MiB", grown >> 20);
+        stream.check_write().unwrap();
+        stream
+            .write(bytes::Bytes::from_static(b"one\ntwo\n"))
+            .unwrap();
+        assert!(matches!(
+            stream.write(bytes::Bytes::from(vec![b'x'; WRITE_BUDGET + 1])),
+            Err(StreamError::Trap(_))
+        ));
+        stream.flush().unwrap();
+        drop((stream, out));
+        let lines: Vec<String> = task
+            .finish()
+            .await
+            .entries
+            .into_iter()
+            .map(|e| e.message)
+            .collect();
+        assert_eq!(lines, ["one", "two"]);
     }
 
     #[test]
