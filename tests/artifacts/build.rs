@@ -171,16 +171,22 @@ fn python_programs(root: &Path, tests_dir: &Path) -> String {
                 cmd.arg(&source).arg("-o").arg(&component);
                 cmd
             } else {
+                // componentize-py's own interpreter writes `__pycache__` beside the
+                // module it imports: it imports a copy, so that the sources, this
+                // script's inputs, stay as they are (a change there runs it again).
+                let copy = out.join("src").join(&name);
+                std::fs::create_dir_all(&copy).unwrap();
+                std::fs::copy(&source, copy.join(source.file_name().unwrap())).unwrap();
                 let mut cmd = Command::new(bin.join("componentize-py"));
                 cmd.arg("-d")
                     .arg(&wit)
                     .args(["-w", "workflow", "componentize", &name, "-p"])
-                    .arg(source.parent().unwrap())
+                    .arg(&copy)
                     .arg("-o")
                     .arg(&component);
                 cmd
             };
-            // No `__pycache__` beside the sources, which are this script's inputs.
+            // No `__pycache__` beside the sources from the host's Python either.
             cmd.env_remove("PYTHONPATH")
                 .env("PYTHONDONTWRITEBYTECODE", "1");
             jobs.push((shown.clone(), cmd));
