@@ -91,7 +91,11 @@ impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("invalid URL: {e}")))?;
-        Self::open(options).await
+        // An in-memory database (`sqlite::memory:`, `?mode=memory`) is this process's
+        // own: no lock file, which would otherwise be made in the working directory under
+        // the driver's name for it.
+        let in_memory = url.starts_with("sqlite::memory:") || url.contains("mode=memory");
+        Self::open(options, in_memory).await
     }
 
     /// Opens (creating if missing, with its directory) the database file at `path`.
@@ -101,13 +105,17 @@ impl SqliteStore {
                 StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
-        Self::open(SqliteConnectOptions::new().filename(path)).await
+        Self::open(SqliteConnectOptions::new().filename(path), false).await
     }
 
-    async fn open(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+    async fn open(options: SqliteConnectOptions, in_memory: bool) -> Result<Self, StoreError> {
         // Every process that opens the file migrates it, one at a time (see
         // `MigrationLock`); taken before the pool so that the file is created under it too.
-        let _lock = MigrationLock::take(options.get_filename()).await?;
+        let _lock = if in_memory {
+            MigrationLock { _file: None }
+        } else {
+            MigrationLock::take(options.get_filename()).await?
+        };
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)

@@ -223,7 +223,7 @@ async fn compile_while_serving(
     ]);
     section.row([
         format!(
-            "hello submit to finish while a Python workflow compiles cold ({} s median compile): median / p99",
+            "hello submit to finish while a Python workflow compiles cold ({} median compile): median / p99",
             fmt_secs(median(&compiles))
         ),
         format!(

@@ -453,3 +453,22 @@ bifrost_tests::on_both_backends!(
     input_that_does_not_match_fails_clearly,
     failure_report_example_summarises_the_last_day,
 );
+
+/// An in-memory SQLite store (`sqlite::memory:`, as the benchmarks and embedders open one)
+/// is the process's own: opening it writes nothing to disk, in particular no migration lock
+/// file in the working directory under the driver's name for the database.
+#[tokio::test]
+async fn an_in_memory_sqlite_store_writes_no_file() {
+    for url in [
+        "sqlite::memory:",
+        "sqlite://bifrost-test-memory?mode=memory",
+    ] {
+        bifrost_sql::SqliteStore::connect(url).await.unwrap();
+    }
+    let stray: Vec<String> = std::fs::read_dir(".")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.contains("sqlx-in-memory") || n.contains("bifrost-test-memory"))
+        .collect();
+    assert_eq!(stray, Vec::<String>::new());
+}
