@@ -115,8 +115,6 @@ async fn bounded_by_the_caps_alone() {
                 bound / MIB,
                 took.as_millis()
             );
-            // What was kept is within the caps, and the lines past them are counted as
-            // dropped, not silently lost.
             // What was kept is within the caps: the log lines cut at 64 KiB each (so all
             // of them kept), the printed ones split into entries of up to 64 KiB kept up to
             // the 64 MiB cap, the rest counted as dropped, not silently lost.
