@@ -31,6 +31,8 @@
 mod error;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod list;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod migrations;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]

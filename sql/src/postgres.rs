@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
-use sqlx::{Connection, FromRow, Postgres, QueryBuilder};
+use sqlx::{Connection, Postgres, QueryBuilder};
 use std::str::FromStr;
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -14,6 +14,8 @@ use bifrost_core::store::{
 };
 
 use crate::error::db;
+use crate::migrations;
+use crate::rows::row_by_name;
 use bifrost_core::error::StoreError;
 use bifrost_core::identity::Scope;
 use bifrost_core::model::{
@@ -23,8 +25,6 @@ use bifrost_core::query::ListQuery;
 
 mod queue;
 mod workflows;
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Executions and finished logs in PostgreSQL, in Bifrost's `executions` and
 /// `execution_logs` tables.
@@ -201,7 +201,10 @@ impl PostgresStore {
 
     /// Applies the migrations that have not run yet.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR
+        migrations::POSTGRES
+            .migrator()
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))
@@ -500,30 +503,31 @@ async fn finish_statement(
     row.ok_or(StoreError::NotFound)
 }
 
-#[derive(FromRow)]
-struct ExecutionRow {
-    id: Uuid,
-    workflow_name: String,
-    status: String,
-    parameters: serde_json::Value,
-    result: Option<serde_json::Value>,
-    result_type: Option<String>,
-    variables: Option<serde_json::Value>,
-    live_variables: Option<serde_json::Value>,
-    error_message: Option<String>,
-    duration_ms: Option<i64>,
-    started_at: Option<DateTime<Utc>>,
-    completed_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    executed_by: Uuid,
-    executed_by_name: String,
-    organization_id: Option<Uuid>,
-    form_id: Option<Uuid>,
-    session_id: Option<String>,
-    peak_memory_bytes: Option<i64>,
-    cpu_total_seconds: Option<f64>,
-    log_lines_dropped: Option<i64>,
-    workflow_version: Option<String>,
+row_by_name! {
+    struct ExecutionRow from sqlx::postgres::PgRow {
+        id: Uuid,
+        workflow_name: String,
+        status: String,
+        parameters: serde_json::Value,
+        result: Option<serde_json::Value>,
+        result_type: Option<String>,
+        variables: Option<serde_json::Value>,
+        live_variables: Option<serde_json::Value>,
+        error_message: Option<String>,
+        duration_ms: Option<i64>,
+        started_at: Option<DateTime<Utc>>,
+        completed_at: Option<DateTime<Utc>>,
+        created_at: DateTime<Utc>,
+        executed_by: Uuid,
+        executed_by_name: String,
+        organization_id: Option<Uuid>,
+        form_id: Option<Uuid>,
+        session_id: Option<String>,
+        peak_memory_bytes: Option<i64>,
+        cpu_total_seconds: Option<f64>,
+        log_lines_dropped: Option<i64>,
+        workflow_version: Option<String>,
+    }
 }
 
 impl TryFrom<ExecutionRow> for Execution {
@@ -561,15 +565,16 @@ impl TryFrom<ExecutionRow> for Execution {
     }
 }
 
-#[derive(FromRow)]
-struct LogRow {
-    execution_id: Uuid,
-    level: String,
-    message: String,
-    log_metadata: Option<serde_json::Value>,
-    timestamp: DateTime<Utc>,
-    stream_ms: i64,
-    stream_seq: i64,
+row_by_name! {
+    struct LogRow from sqlx::postgres::PgRow {
+        execution_id: Uuid,
+        level: String,
+        message: String,
+        log_metadata: Option<serde_json::Value>,
+        timestamp: DateTime<Utc>,
+        stream_ms: i64,
+        stream_seq: i64,
+    }
 }
 
 impl TryFrom<LogRow> for LogEntry {

@@ -16,6 +16,28 @@ pub(crate) const DEPLOYMENT_COLUMNS: &str = "w.name, w.hash, c.size, w.deployed_
     w.deployed_by_name, w.deployed_at \
     FROM workflows w JOIN workflow_components c ON c.hash = w.hash";
 
+/// A row struct whose fields are read from the columns of their names, as
+/// `#[derive(sqlx::FromRow)]` would read them (sqlx's `macros` feature is not built: its
+/// proc-macro would build sqlx and both drivers again for the build host).
+macro_rules! row_by_name {
+    ($(#[$meta:meta])* struct $name:ident from $row:ty { $($field:ident: $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        struct $name {
+            $($field: $ty,)*
+        }
+
+        impl<'r> sqlx::FromRow<'r, $row> for $name {
+            fn from_row(row: &'r $row) -> Result<Self, sqlx::Error> {
+                use sqlx::Row as _;
+                Ok(Self {
+                    $($field: row.try_get(stringify!($field))?,)*
+                })
+            }
+        }
+    };
+}
+pub(crate) use row_by_name;
+
 /// A claimed execution as the dialect `D` stores it.
 pub(crate) struct ClaimedRow<D: Dialect> {
     pub(crate) id: D::Id,

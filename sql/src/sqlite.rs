@@ -15,7 +15,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use bifrost_core::store::{
@@ -23,6 +23,8 @@ use bifrost_core::store::{
 };
 
 pub(crate) use crate::error::db;
+use crate::migrations;
+use crate::rows::row_by_name;
 use bifrost_core::error::StoreError;
 use bifrost_core::identity::Scope;
 use bifrost_core::model::{
@@ -35,8 +37,6 @@ mod queue;
 mod workflows;
 
 pub use live_logs::SqliteLogStream;
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a statement waits for another connection's write to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -128,7 +128,10 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        MIGRATOR
+        migrations::SQLITE
+            .migrator()
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
@@ -248,30 +251,31 @@ fn id_text(id: Uuid) -> String {
     id.hyphenated().to_string()
 }
 
-#[derive(FromRow)]
-struct ExecutionRow {
-    id: String,
-    workflow_name: String,
-    status: String,
-    parameters: String,
-    result: Option<String>,
-    result_type: Option<String>,
-    variables: Option<String>,
-    live_variables: Option<String>,
-    error_message: Option<String>,
-    duration_ms: Option<i64>,
-    started_at: Option<i64>,
-    completed_at: Option<i64>,
-    created_at: i64,
-    executed_by: String,
-    executed_by_name: String,
-    organization_id: Option<String>,
-    form_id: Option<String>,
-    session_id: Option<String>,
-    peak_memory_bytes: Option<i64>,
-    cpu_total_seconds: Option<f64>,
-    log_lines_dropped: Option<i64>,
-    workflow_version: Option<String>,
+row_by_name! {
+    struct ExecutionRow from sqlx::sqlite::SqliteRow {
+        id: String,
+        workflow_name: String,
+        status: String,
+        parameters: String,
+        result: Option<String>,
+        result_type: Option<String>,
+        variables: Option<String>,
+        live_variables: Option<String>,
+        error_message: Option<String>,
+        duration_ms: Option<i64>,
+        started_at: Option<i64>,
+        completed_at: Option<i64>,
+        created_at: i64,
+        executed_by: String,
+        executed_by_name: String,
+        organization_id: Option<String>,
+        form_id: Option<String>,
+        session_id: Option<String>,
+        peak_memory_bytes: Option<i64>,
+        cpu_total_seconds: Option<f64>,
+        log_lines_dropped: Option<i64>,
+        workflow_version: Option<String>,
+    }
 }
 
 impl TryFrom<ExecutionRow> for Execution {
@@ -312,15 +316,16 @@ impl TryFrom<ExecutionRow> for Execution {
     }
 }
 
-#[derive(FromRow)]
-struct LogRow {
-    execution_id: String,
-    level: String,
-    message: String,
-    log_metadata: Option<String>,
-    timestamp: i64,
-    stream_ms: i64,
-    stream_seq: i64,
+row_by_name! {
+    struct LogRow from sqlx::sqlite::SqliteRow {
+        execution_id: String,
+        level: String,
+        message: String,
+        log_metadata: Option<String>,
+        timestamp: i64,
+        stream_ms: i64,
+        stream_seq: i64,
+    }
 }
 
 impl TryFrom<LogRow> for LogEntry {

@@ -472,3 +472,74 @@ async fn an_in_memory_sqlite_store_writes_no_file() {
         .collect();
     assert_eq!(stray, Vec::<String>::new());
 }
+
+/// The applied migrations of a database: `(version, checksum)`, oldest first.
+const APPLIED: &str = "SELECT version, checksum FROM _sqlx_migrations ORDER BY version";
+
+/// The migrations directory of a dialect, as sqlx's own reader (and `sqlx::migrate!`, which
+/// earlier releases embedded) reads it.
+async fn directory_migrator(dialect: &str) -> (sqlx::migrate::Migrator, usize) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../sql/migrations")
+        .join(dialect);
+    let files = std::fs::read_dir(&dir).unwrap().count();
+    let migrator = sqlx::migrate::Migrator::new(dir.as_path()).await.unwrap();
+    (migrator, files)
+}
+
+/// A database that earlier releases migrated (sqlx reading the migrations directory, as its
+/// `migrate!` macro did) opens with the migrations the library embeds: the same versions
+/// and checksums, nothing applied twice, no "migration was modified" error.
+#[tokio::test]
+async fn a_database_migrated_by_an_earlier_release_opens_unchanged() {
+    use sqlx::Connection as _;
+
+    // PostgreSQL.
+    let (migrator, files) = directory_migrator("postgres").await;
+    let admin_url = bifrost_tests::database_url();
+    let database = format!("bifrost_test_{}", Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {database}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let url = format!("{}/{database}", admin_url.rsplit_once('/').unwrap().0);
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    migrator.run(&pool).await.unwrap();
+    let before: Vec<(i64, Vec<u8>)> = sqlx::query_as(APPLIED).fetch_all(&pool).await.unwrap();
+    let store = bifrost_sql::PostgresStore::connect(&url).await.unwrap();
+    let after: Vec<(i64, Vec<u8>)> = sqlx::query_as(APPLIED)
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    pool.close().await;
+    store.pool().close().await;
+    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(before.len(), files);
+    assert_eq!(after, before);
+
+    // SQLite.
+    let (migrator, files) = directory_migrator("sqlite").await;
+    let dir = std::env::temp_dir().join(format!("bifrost-test-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bifrost.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    migrator.run(&pool).await.unwrap();
+    let before: Vec<(i64, Vec<u8>)> = sqlx::query_as(APPLIED).fetch_all(&pool).await.unwrap();
+    pool.close().await;
+    let store = bifrost_sql::SqliteStore::open_file(&path).await.unwrap();
+    let after: Vec<(i64, Vec<u8>)> = sqlx::query_as(APPLIED)
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    store.pool().close().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(before.len(), files);
+    assert_eq!(after, before);
+}
