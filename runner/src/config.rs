@@ -41,10 +41,21 @@ pub struct RunnerConfig {
     /// time a process first loads a component. The `bifrost-runner` binary sets
     /// [`CompiledCacheConfig::from_env`].
     pub compiled_cache: Option<crate::CompiledCacheConfig>,
+    /// Threads each compile of a deployed version runs on (its functions are compiled in
+    /// parallel); up to one version per core compiles at a time. `None` (the default):
+    /// every core but one, at least one, so that a compile (seconds of CPU for a Python
+    /// workflow) leaves a core to the executions that are running; on 2 cores that is one
+    /// thread, and a Python version then compiles in about 1.6 times the time both cores
+    /// take, while the executions beside it keep close to their quiet latency
+    /// (docs/PERFORMANCE.md). Component files ([`Runner::load_file`](crate::Runner::load_file))
+    /// compile on the calling thread with every core.
+    pub compile_threads: Option<usize>,
 }
 
 /// Longest [`RunnerConfig::deadline`]: 7 days.
 pub const MAX_DEADLINE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Most [`RunnerConfig::compile_threads`].
+pub const MAX_COMPILE_THREADS: usize = 256;
 /// Longest [`RunnerConfig::store_retry`]: 1 day.
 pub const MAX_STORE_RETRY: Duration = Duration::from_secs(24 * 3600);
 /// Shortest and longest [`RunnerConfig::lease`]: 1 s and 1 hour.
@@ -54,7 +65,7 @@ pub const LEASE_RANGE: std::ops::RangeInclusive<Duration> =
 impl RunnerConfig {
     /// Checks that every setting is in its range: a deadline of 1 ms to [`MAX_DEADLINE`],
     /// a store retry of at most [`MAX_STORE_RETRY`], a lease in [`LEASE_RANGE`], at least
-    /// one instance and 64 KiB of memory. [`Runner::new`](crate::Runner::new) refuses a configuration that is
+    /// one instance and 64 KiB of memory, 1 to [`MAX_COMPILE_THREADS`] compile threads. [`Runner::new`](crate::Runner::new) refuses a configuration that is
     /// not.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let check = |ok: bool, setting: &'static str, range: &str| {
@@ -79,6 +90,12 @@ impl RunnerConfig {
         )?;
         check(LEASE_RANGE.contains(&self.lease), "lease", "1 s to 1 hour")?;
         check(self.max_instances > 0, "max_instances", "at least 1")?;
+        check(
+            self.compile_threads
+                .is_none_or(|n| (1..=MAX_COMPILE_THREADS).contains(&n)),
+            "compile_threads",
+            "1 to 256",
+        )?;
         check(
             self.max_memory_bytes >= 64 << 10,
             "max_memory_bytes",
@@ -109,7 +126,17 @@ impl Default for RunnerConfig {
             store_retry: Duration::from_secs(60),
             lease: Duration::from_secs(30),
             compiled_cache: None,
+            compile_threads: None,
         }
+    }
+}
+
+impl RunnerConfig {
+    /// [`compile_threads`](Self::compile_threads), or its default for this machine.
+    pub(crate) fn compile_threads(&self) -> usize {
+        self.compile_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+        })
     }
 }
 
@@ -155,6 +182,20 @@ mod tests {
                     ..RunnerConfig::default()
                 },
                 "max_instances",
+            ),
+            (
+                RunnerConfig {
+                    compile_threads: Some(0),
+                    ..RunnerConfig::default()
+                },
+                "compile_threads",
+            ),
+            (
+                RunnerConfig {
+                    compile_threads: Some(MAX_COMPILE_THREADS + 1),
+                    ..RunnerConfig::default()
+                },
+                "compile_threads",
             ),
         ] {
             assert_eq!(config.validate().unwrap_err().setting, setting);

@@ -146,7 +146,7 @@ impl Runner {
             .clone()
             .map(|c| CompiledCache::new(&engine, c));
         Ok(Self {
-            loader: Loader::new(engine.clone(), linker, disk),
+            loader: Loader::new(engine.clone(), linker, disk, config.compile_threads()),
             engine,
             service,
             ticker_stop,

@@ -4,10 +4,13 @@
 //! size, or by the deployed version's hash.
 //!
 //! A compile takes a second of CPU for a small Rust workflow and 4 to 10 for a Python one.
-//! A deployed version is compiled on a blocking thread, never on a runtime thread, with
-//! at most one compile per core at a time, and at most one per version: executions of a
-//! version being compiled wait for that compile, executions of other versions do not wait
-//! at all.
+//! A deployed version is compiled on threads of its own
+//! ([`RunnerConfig::compile_threads`](crate::RunnerConfig::compile_threads): every core but
+//! one by default), never on a runtime thread, with at most one compile per core at a time
+//! and at most one per version: executions of a version being compiled wait for that
+//! compile, executions of other versions do not wait at all (a small workflow's compile
+//! does not queue behind a Python one), and the core a compile leaves keeps the running
+//! executions close to their speed without a compile (see docs/PERFORMANCE.md).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -54,6 +57,8 @@ pub(crate) struct Loader {
     loading: Mutex<HashMap<String, Arc<OnceCell<LoadedWorkflow>>>>,
     /// One permit per core: compiles of deployed versions running at once.
     compiles: Arc<Semaphore>,
+    /// Threads of each compile of a deployed version.
+    compile_threads: usize,
 }
 
 impl Loader {
@@ -61,6 +66,7 @@ impl Loader {
         engine: Engine,
         linker: Linker<HostState>,
         disk: Option<CompiledCache>,
+        compile_threads: usize,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
@@ -71,20 +77,34 @@ impl Loader {
             versions: ComponentCache::default(),
             loading: Mutex::default(),
             compiles: Arc::new(Semaphore::new(cores)),
+            compile_threads,
         }
     }
 
-    /// Compiles `bytes` on a blocking thread (after waiting for a compile permit) and
-    /// links the component.
+    /// Compiles `bytes` on threads of its own (after waiting for a compile permit; a
+    /// blocking thread waits for them) and links the component.
     async fn load_bytes_blocking(&self, bytes: Vec<u8>) -> Result<LoadedWorkflow, RunError> {
         let permit =
             self.compiles.clone().acquire_owned().await.map_err(|_| {
                 RunError::Load(wasmtime::format_err!("the runner is shutting down"))
             })?;
         let (engine, linker, disk) = (self.engine.clone(), self.linker.clone(), self.disk.clone());
+        let threads = self.compile_threads;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            load_bytes(&engine, &linker, disk.as_deref(), &bytes)
+            // A pool of its own, not one shared by every compile: a compile waits for a
+            // permit, never for another compile's threads. Everything the compile does
+            // (wasmtime compiles functions in parallel on the current rayon pool) runs there.
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("bifrost-compile-{i}"))
+                .build()
+                .map_err(|e| {
+                    RunError::Load(wasmtime::format_err!(
+                        "cannot start the compile threads: {e}"
+                    ))
+                })?;
+            pool.install(|| load_bytes(&engine, &linker, disk.as_deref(), &bytes))
         })
         .await
         .map_err(|e| RunError::Load(wasmtime::format_err!("the compile stopped: {e}")))?

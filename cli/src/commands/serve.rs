@@ -33,6 +33,11 @@ pub struct ServeArgs {
     /// How often to look for due executions without a notification, in milliseconds.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     poll_ms: u64,
+    /// Threads each compile of a deployed version runs on, the first time this process
+    /// runs the version (1 to 256); default every core but one, so that a compile leaves a
+    /// core to the running executions.
+    #[arg(long, env = "BIFROST_COMPILE_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    compile_threads: Option<u16>,
     /// Serve `/healthz` and Prometheus `/metrics` on this address (e.g. 127.0.0.1:9464).
     #[arg(long, env = "BIFROST_LISTEN", value_name = "ADDR")]
     listen: Option<std::net::SocketAddr>,
@@ -59,6 +64,7 @@ pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
             lease: Duration::from_secs(args.lease_secs),
             max_instances: args.concurrency,
             compiled_cache: args.cache.config(),
+            compile_threads: args.compile_threads.map(usize::from),
             ..RunnerConfig::default()
         },
     )
