@@ -99,25 +99,41 @@ fn with_database(url: &str, name: &str) -> String {
     format!("{base}/{name}")
 }
 
+/// Creates an empty PostgreSQL database of its own on the tests' server; returns its name
+/// and URL. [`drop_postgres_database`] removes it.
+pub async fn empty_postgres_database() -> (String, String) {
+    let admin_url = database_url();
+    let database = format!("bifrost_test_{}", Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL is required at DATABASE_URL={admin_url}: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {database}"))
+        .execute(&mut admin)
+        .await
+        .expect("create the test database");
+    admin.close().await.ok();
+    let url = with_database(&admin_url, &database);
+    (database, url)
+}
+
+/// Drops a database made by [`empty_postgres_database`], terminating its connections.
+pub async fn drop_postgres_database(database: &str) {
+    let mut admin = sqlx::PgConnection::connect(&database_url())
+        .await
+        .expect("connect to drop the test database");
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .expect("drop the test database");
+}
+
 impl TestEnv {
     /// A fresh store (migrated) and log stream on `backend`.
     pub async fn new(backend: Backend) -> TestEnv {
         let prefix = format!("bifrost-test:{}:logs:", Uuid::new_v4().simple());
         match backend {
             Backend::Servers => {
-                let admin_url = database_url();
-                let database = format!("bifrost_test_{}", Uuid::new_v4().simple());
-                let mut admin = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!("PostgreSQL is required at DATABASE_URL={admin_url}: {e}")
-                    });
-                sqlx::query(&format!("CREATE DATABASE {database}"))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create the test database");
-                admin.close().await.ok();
-                let database_url = with_database(&admin_url, &database);
+                let (database, database_url) = empty_postgres_database().await;
                 let store = PostgresStore::connect(&database_url)
                     .await
                     .expect("connect to the test database and migrate");
@@ -320,13 +336,7 @@ impl Owned {
     async fn remove(self, prefix: &str) {
         match self {
             Owned::Postgres { database, .. } => {
-                let mut admin = sqlx::PgConnection::connect(&database_url())
-                    .await
-                    .expect("connect to drop the test database");
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await
-                    .expect("drop the test database");
+                drop_postgres_database(&database).await;
                 let client = redis::Client::open(redis_url()).expect("the Redis URL");
                 let mut conn = client
                     .get_multiplexed_async_connection()

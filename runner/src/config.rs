@@ -94,7 +94,7 @@ impl RunnerConfig {
             self.compile_threads
                 .is_none_or(|n| (1..=MAX_COMPILE_THREADS).contains(&n)),
             "compile_threads",
-            "1 to 256",
+            &format!("1 to {MAX_COMPILE_THREADS}"),
         )?;
         check(
             self.max_memory_bytes >= 64 << 10,

@@ -492,18 +492,9 @@ async fn directory_migrator(dialect: &str) -> (sqlx::migrate::Migrator, usize) {
 /// and checksums, nothing applied twice, no "migration was modified" error.
 #[tokio::test]
 async fn a_database_migrated_by_an_earlier_release_opens_unchanged() {
-    use sqlx::Connection as _;
-
     // PostgreSQL.
     let (migrator, files) = directory_migrator("postgres").await;
-    let admin_url = bifrost_tests::database_url();
-    let database = format!("bifrost_test_{}", Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {database}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let url = format!("{}/{database}", admin_url.rsplit_once('/').unwrap().0);
+    let (database, url) = bifrost_tests::empty_postgres_database().await;
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     migrator.run(&pool).await.unwrap();
     let before: Vec<(i64, Vec<u8>)> = sqlx::query_as(APPLIED).fetch_all(&pool).await.unwrap();
@@ -514,10 +505,7 @@ async fn a_database_migrated_by_an_earlier_release_opens_unchanged() {
         .unwrap();
     pool.close().await;
     store.pool().close().await;
-    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    bifrost_tests::drop_postgres_database(&database).await;
     assert_eq!(before.len(), files);
     assert_eq!(after, before);
 
