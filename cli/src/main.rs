@@ -89,6 +89,9 @@ enum Command {
     /// Deploy workflows by name: deploy, list, remove.
     #[command(subcommand)]
     Workflows(WorkflowsCommand),
+    /// Make, list and revoke the HTTP API's tokens.
+    #[command(subcommand)]
+    Tokens(commands::tokens::TokensCommand),
     /// Another spelling of `executions logs`.
     #[command(hide = true)]
     Logs(LogsArgs),
@@ -224,6 +227,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Workflows(command) => {
             let backends = backends.connect_all().await?;
             commands::workflows::run(&*backends.workflows, command).await?
+        }
+        Command::Tokens(command) => {
+            let backends = backends.connect_all().await?;
+            commands::tokens::run(&*backends.access, command).await?
         }
         Command::Sweep(args) => commands::sweep::run(&connect(&backends).await?, args).await?,
     }

@@ -17,6 +17,9 @@
 //!   ranges, and [`query::ListQuery::admits`] / [`query::newest_first`] for a store that
 //!   evaluates a query in memory.
 //! - [`identity`]: who an instance runs as and the visibility rule.
+//! - [`access`]: who may reach the platform from outside the sandbox: API tokens and their
+//!   scopes, idempotency keys of submissions, the audit record, and the interface of
+//!   where they are kept.
 //! - [`model`]: an execution and its log entries, as answered.
 //! - [`queue`]: submitted executions claimed by runner processes, and the interface of the
 //!   store that keeps them.
@@ -30,6 +33,7 @@
 //! Every rejection is an [`InvalidArgument`] that names the parameter as the reference SDK
 //! spells it.
 
+pub mod access;
 pub mod backoff;
 pub mod error;
 pub mod identity;

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bifrost_core::ExecutionsService;
+use bifrost_core::access::AccessStore;
 use bifrost_core::logs::{LogStream, MemoryLogStream};
 use bifrost_core::queue::QueueStore;
 use bifrost_core::store::ExecutionStore;
@@ -48,6 +49,8 @@ pub struct Backends {
     pub workflows: Arc<dyn WorkflowStore>,
     /// The queue of submitted executions, in the same store.
     pub queue: Arc<dyn QueueStore>,
+    /// API tokens, idempotency keys and the audit record, in the same store.
+    pub access: Arc<dyn AccessStore>,
 }
 
 impl std::fmt::Debug for Backends {
@@ -217,20 +220,21 @@ impl BackendConfig {
             Arc<dyn ExecutionStore>,
             Arc<dyn WorkflowStore>,
             Arc<dyn QueueStore>,
+            Arc<dyn AccessStore>,
             Arc<dyn LogStream>,
         );
-        fn all<S: ExecutionStore + WorkflowStore + QueueStore>(
+        fn all<S: ExecutionStore + WorkflowStore + QueueStore + AccessStore>(
             store: S,
             local: Arc<dyn LogStream>,
         ) -> Stores {
             let store = Arc::new(store);
-            (store.clone(), store.clone(), store, local)
+            (store.clone(), store.clone(), store.clone(), store, local)
         }
         let sqlite = |store: SqliteStore| {
             let local: Arc<dyn LogStream> = Arc::new(store.log_stream());
             all(store, local)
         };
-        let (store, workflows, queue, local) = match store_kind {
+        let (store, workflows, queue, access, local) = match store_kind {
             StoreKind::Postgres(url) => all(
                 PostgresStore::connect(&url)
                     .await
@@ -253,6 +257,7 @@ impl BackendConfig {
             service: ExecutionsService::new(store, logs),
             workflows,
             queue,
+            access,
         })
     }
 }

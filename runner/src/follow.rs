@@ -31,13 +31,14 @@ pub const POLL: Duration = Duration::from_millis(100);
 /// `logs`; `None` for the first) to `each`, in order and once each, as they are written,
 /// and returns the execution (as `get` shows it to `who`) once it has ended and its last
 /// entry has been handed out. `who` must be allowed to see the execution, as for `get`.
-/// An error of `each` ends the follow with that error.
-pub async fn follow<E: From<ApiError>>(
+/// An error of `each` ends the follow with that error; `each` may wait (a bounded channel
+/// to a slow reader holds the follow back rather than buffer the log).
+pub async fn follow<E: From<ApiError>, F: Future<Output = Result<(), E>>>(
     service: &ExecutionsService,
     who: &Identity,
     execution_id: &str,
     start: Option<&str>,
-    mut each: impl FnMut(LogEntry) -> Result<(), E>,
+    mut each: impl FnMut(LogEntry) -> F,
 ) -> Result<Execution, E> {
     let range = LogRange::validate(start, None).map_err(ApiError::from)?;
     let execution = service.get(who, execution_id).await?;
@@ -60,7 +61,7 @@ pub async fn follow<E: From<ApiError>>(
         let full = batch.len() == MAX_LOG_COUNT as usize;
         for entry in batch {
             let entry_id = entry.id;
-            each(entry)?;
+            each(entry).await?;
             last = Some(entry_id);
             match entry_id.successor() {
                 Some(after) => next = after,

@@ -265,6 +265,19 @@ async fn run_one(runner: &Runner, workflows: &dyn WorkflowStore, claimed: Claime
 pub async fn submit(
     queue: &dyn QueueStore,
     workflows: &dyn WorkflowStore,
+    request: RunRequest,
+    at: Option<DateTime<Utc>>,
+    limits: &bifrost_core::limits::Limits,
+) -> Result<Uuid, RunError> {
+    submit_as(queue, workflows, Uuid::new_v4(), request, at, limits).await
+}
+
+/// [`submit`] with the execution id `id` chosen by the caller (an idempotent submission
+/// keeps its id before it submits). An id already recorded is a backend error.
+pub async fn submit_as(
+    queue: &dyn QueueStore,
+    workflows: &dyn WorkflowStore,
+    id: Uuid,
     mut request: RunRequest,
     at: Option<DateTime<Utc>>,
     limits: &bifrost_core::limits::Limits,
@@ -281,7 +294,6 @@ pub async fn submit(
             other => RunError::Backend(other.into()),
         })?;
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
-    let id = Uuid::new_v4();
     let submission = Submission {
         new: NewExecution {
             id,

@@ -28,6 +28,8 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod access;
 mod error;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod list;

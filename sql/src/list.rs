@@ -40,6 +40,14 @@ pub(crate) trait Dialect {
     fn bind_text(qb: &mut QueryBuilder<'_, Self::Db>, text: String);
     /// Binds an integer.
     fn bind_int(qb: &mut QueryBuilder<'_, Self::Db>, n: i64);
+    /// Binds an id or NULL.
+    fn bind_opt_id(qb: &mut QueryBuilder<'_, Self::Db>, id: Option<Uuid>);
+    /// Binds a time or NULL.
+    fn bind_opt_time(qb: &mut QueryBuilder<'_, Self::Db>, at: Option<DateTime<Utc>>);
+    /// Binds a boolean.
+    fn bind_bool(qb: &mut QueryBuilder<'_, Self::Db>, b: bool);
+    /// Binds a JSON value.
+    fn bind_json(qb: &mut QueryBuilder<'_, Self::Db>, v: &serde_json::Value);
 }
 
 /// `{prefix}SELECT {columns} FROM executions WHERE ...`: the rows of `scope` that `query`

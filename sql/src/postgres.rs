@@ -376,7 +376,25 @@ impl crate::list::Dialect for PostgresDialect {
     fn bind_int(qb: &mut QueryBuilder<'_, Postgres>, n: i64) {
         qb.push_bind(n);
     }
+
+    fn bind_opt_id(qb: &mut QueryBuilder<'_, Postgres>, id: Option<Uuid>) {
+        qb.push_bind(id);
+    }
+
+    fn bind_opt_time(qb: &mut QueryBuilder<'_, Postgres>, at: Option<DateTime<Utc>>) {
+        qb.push_bind(at);
+    }
+
+    fn bind_bool(qb: &mut QueryBuilder<'_, Postgres>, b: bool) {
+        qb.push_bind(b);
+    }
+
+    fn bind_json(qb: &mut QueryBuilder<'_, Postgres>, v: &serde_json::Value) {
+        qb.push_bind(v.clone());
+    }
 }
+
+crate::access::access_store!(PostgresStore, PostgresDialect);
 
 /// Log entries as the columns `INSERT_LOGS` unnests.
 struct LogColumns<'a> {

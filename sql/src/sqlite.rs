@@ -396,7 +396,25 @@ impl crate::list::Dialect for SqliteDialect {
     fn bind_int(qb: &mut QueryBuilder<'_, Sqlite>, n: i64) {
         qb.push_bind(n);
     }
+
+    fn bind_opt_id(qb: &mut QueryBuilder<'_, Sqlite>, id: Option<Uuid>) {
+        qb.push_bind(id.map(id_text));
+    }
+
+    fn bind_opt_time(qb: &mut QueryBuilder<'_, Sqlite>, at: Option<DateTime<Utc>>) {
+        qb.push_bind(at.map(micros));
+    }
+
+    fn bind_bool(qb: &mut QueryBuilder<'_, Sqlite>, b: bool) {
+        qb.push_bind(b);
+    }
+
+    fn bind_json(qb: &mut QueryBuilder<'_, Sqlite>, v: &serde_json::Value) {
+        qb.push_bind(v.to_string());
+    }
 }
+
+crate::access::access_store!(SqliteStore, SqliteDialect);
 
 fn affected(rows: u64) -> Result<(), StoreError> {
     if rows == 0 {

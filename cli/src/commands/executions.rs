@@ -179,9 +179,11 @@ async fn follow(
         &who,
         &args.execution_id,
         args.start.as_deref(),
-        |entry| match view.format {
-            OutputFormat::Human => output::human(&human::log_line(&entry, view.zone)),
-            _ => output::json_line(&entry),
+        |entry| {
+            std::future::ready(match view.format {
+                OutputFormat::Human => output::human(&human::log_line(&entry, view.zone)),
+                _ => output::json_line(&entry),
+            })
         },
     );
     let execution = tokio::select! {

@@ -8,5 +8,6 @@ pub mod run;
 pub mod serve;
 pub mod submit;
 pub mod sweep;
+pub mod tokens;
 pub mod wit_package;
 pub mod workflows;

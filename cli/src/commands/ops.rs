@@ -169,12 +169,14 @@ async fn scrape(State(ops): State<Ops>) -> impl IntoResponse {
     )
 }
 
-/// Serves `/healthz` and `/metrics` on `listener` until the process ends.
+/// Serves `/healthz`, `/metrics` and `api` (the HTTP API's routes) on `listener` until the
+/// process ends.
 pub fn spawn(
     listener: tokio::net::TcpListener,
     metrics: Arc<Metrics>,
     runner: Arc<Runner>,
     queue: Arc<dyn QueueStore>,
+    api: Router,
 ) -> tokio::task::JoinHandle<()> {
     let app = Router::new()
         .route("/healthz", get(healthz))
@@ -184,10 +186,11 @@ pub fn spawn(
             runner,
             queue,
             scrape: Arc::default(),
-        });
+        })
+        .merge(api);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the operations endpoint stopped");
+            tracing::error!(error = %e, "the HTTP endpoint stopped");
         }
     })
 }

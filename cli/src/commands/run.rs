@@ -133,7 +133,7 @@ pub async fn follow_while<T>(
         }
         bifrost_runner::follow::follow(service, who, &id_text, None, |entry| {
             anstream::eprintln!("{}", human::log_line(&entry, view.zone));
-            Ok::<_, Failure>(())
+            std::future::ready(Ok::<_, Failure>(()))
         })
         .await
     };

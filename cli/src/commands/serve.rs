@@ -1,5 +1,9 @@
-//! `bifrost-runner serve`: the worker that runs submitted executions, with health and
-//! metrics, until SIGTERM or SIGINT.
+//! `bifrost-runner serve`: the worker that runs submitted executions, with the HTTP API,
+//! health and metrics (`--listen`), until SIGTERM or SIGINT.
+//!
+//! `--listen` on an address other than loopback needs `--allow-remote`: the API speaks
+//! plain HTTP, and belongs behind a proxy that terminates TLS (docs/API.md).
+//! `--concurrency 0` serves the API without running executions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +20,9 @@ use crate::output;
 /// `serve`.
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Executions run at once by this process.
-    #[arg(long, env = "BIFROST_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    /// Executions run at once by this process; 0 runs none (a process that serves the
+    /// API only).
+    #[arg(long, env = "BIFROST_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u32).range(0..=1000))]
     concurrency: u32,
     /// On SIGTERM or SIGINT, how long running executions may take to finish before they
     /// are cancelled, in seconds.
@@ -38,9 +43,15 @@ pub struct ServeArgs {
     /// core to the running executions.
     #[arg(long, env = "BIFROST_COMPILE_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
     compile_threads: Option<u16>,
-    /// Serve `/healthz` and Prometheus `/metrics` on this address (e.g. 127.0.0.1:9464).
+    /// Serve the HTTP API (`/api/v1`), `/healthz` and Prometheus `/metrics` on this
+    /// address (e.g. 127.0.0.1:8080; port 0 picks a free one). The address is printed on
+    /// stderr once bound.
     #[arg(long, env = "BIFROST_LISTEN", value_name = "ADDR")]
     listen: Option<std::net::SocketAddr>,
+    /// Allow --listen on an address other than loopback. The API speaks plain HTTP: put it
+    /// behind a proxy that terminates TLS.
+    #[arg(long, env = "BIFROST_ALLOW_REMOTE")]
+    allow_remote: bool,
     #[command(flatten)]
     cache: CacheArgs,
 }
@@ -49,11 +60,22 @@ pub struct ServeArgs {
 pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
     // Bound first: a busy port is the operator's mistake, reported before anything runs.
     let listener = match args.listen {
-        Some(addr) => Some(
-            tokio::net::TcpListener::bind(addr)
+        Some(addr) => {
+            if !addr.ip().is_loopback() && !args.allow_remote {
+                return Err(Failure::caller(anyhow::anyhow!(
+                    "--listen {addr}: not a loopback address; the API speaks plain HTTP, so \
+                     serve it behind a TLS-terminating proxy and pass --allow-remote"
+                )));
+            }
+            let listener = tokio::net::TcpListener::bind(addr)
                 .await
-                .map_err(|e| Failure::caller(anyhow::anyhow!("--listen {addr}: {e}")))?,
-        ),
+                .map_err(|e| Failure::caller(anyhow::anyhow!("--listen {addr}: {e}")))?;
+            let bound = listener
+                .local_addr()
+                .map_err(|e| Failure::infrastructure(anyhow::anyhow!("--listen {addr}: {e}")))?;
+            anstream::eprintln!("bifrost-runner: listening on http://{bound}");
+            Some(listener)
+        }
         None => None,
     };
     let metrics = Arc::new(crate::commands::ops::Metrics::new());
@@ -62,7 +84,7 @@ pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
         RunnerConfig {
             deadline: Duration::from_secs(args.timeout_secs),
             lease: Duration::from_secs(args.lease_secs),
-            max_instances: args.concurrency,
+            max_instances: args.concurrency.max(1),
             compiled_cache: args.cache.config(),
             compile_threads: args.compile_threads.map(usize::from),
             ..RunnerConfig::default()
@@ -72,7 +94,21 @@ pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
     .with_events(metrics.clone());
     let runner = Arc::new(runner);
     if let Some(listener) = listener {
-        crate::commands::ops::spawn(listener, metrics, runner.clone(), backends.queue.clone());
+        let api = bifrost_api::router(bifrost_api::ApiState::new(
+            backends.service.clone(),
+            backends.queue.clone(),
+            backends.workflows.clone(),
+            backends.access.clone(),
+            runner.clone(),
+            bifrost_api::ApiLimits::default(),
+        ));
+        crate::commands::ops::spawn(
+            listener,
+            metrics,
+            runner.clone(),
+            backends.queue.clone(),
+            api,
+        );
     }
     let worker = Worker::new(
         runner,
@@ -89,14 +125,19 @@ pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| Failure::infrastructure(anyhow::anyhow!("cannot handle SIGTERM: {e}")))?;
     tracing::info!(concurrency = args.concurrency, "serving");
-    let report = worker
-        .run(async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        })
-        .await;
+    let stop = async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    };
+    // `--concurrency 0`: the API only; no claims, no sweeps (those are the workers').
+    let report = if args.concurrency == 0 {
+        stop.await;
+        Default::default()
+    } else {
+        worker.run(stop).await
+    };
     output::json_line(&serde_json::json!({
         "claimed": report.claimed,
         "finished": report.finished,

@@ -90,7 +90,7 @@ pub async fn submit_command(
     let execution = if args.follow {
         bifrost_runner::follow::follow(&backends.service, &identity, &id_text, None, |entry| {
             anstream::eprintln!("{}", human::log_line(&entry, view.zone));
-            Ok::<_, Failure>(())
+            std::future::ready(Ok::<_, Failure>(()))
         })
         .await?
     } else {

@@ -1,0 +1,133 @@
+//! The platform's HTTP API, under `/api/v1`, JSON: executions and their logs (live over
+//! server-sent events), submissions and cancels, deployed workflows, tokens and the audit
+//! record. `bifrost-runner serve --listen ADDR` serves it; an embedder mounts [`router`].
+//!
+//! Every request but none carries `Authorization: Bearer <token>`; the caller's identity
+//! is the token's ([`tokens::Caller`]) and what it may see is what a workflow of that
+//! identity sees ([`bifrost_core::ExecutionsService`]: one home for the visibility rule).
+//! Scopes say what else it may do: `read` (executions, logs, workflows), `run` (submit,
+//! cancel), `deploy` (deploy, remove; for platform admins), `admin` (tokens, audit).
+//!
+//! | method and path | scope | answer |
+//! |---|---|---|
+//! | `GET /executions` | read | `{"executions": [...], "next_cursor": ...}`; `workflow_name`, `status`, `start_date`, `end_date`, `limit` (default 50, at most 1000), `cursor` |
+//! | `GET /executions/{id}` | read | the execution; 404 not found, 403 not visible |
+//! | `GET /executions/{id}/logs` | read | `{"logs": [...]}`; `start` (an entry id, inclusive), `count` |
+//! | `GET /executions/{id}/logs/stream` | read | `text/event-stream`: `log` events (id: the entry id), then one `end` event |
+//! | `POST /executions` | run | 201 and the execution; body `{"workflow", "input", "at"}`; header `Idempotency-Key` |
+//! | `POST /executions/{id}/cancel` | run | `{"execution_id", "status"}`; 409 once ended |
+//! | `GET /workflows` | read | `{"workflows": [...]}` |
+//! | `POST /workflows?name=NAME` | deploy | the deployment; body: the component's bytes |
+//! | `DELETE /workflows/{name}` | deploy | `{"removed": name}` |
+//! | `GET /tokens`, `POST /tokens`, `DELETE /tokens/{id}` | admin | the caller's own tokens |
+//! | `GET /audit` | admin | `{"entries": [...], "next_before": ...}`; `before`, `limit` |
+//!
+//! Errors: [`error`]. Limits: [`limits::ApiLimits`].
+
+mod admin;
+pub mod error;
+mod executions;
+pub mod limits;
+mod stream;
+pub mod tokens;
+mod workflows;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use bifrost_core::ExecutionsService;
+use bifrost_core::access::AccessStore;
+use bifrost_core::queue::QueueStore;
+use bifrost_core::workflows::WorkflowStore;
+use bifrost_runner::Runner;
+
+pub use limits::ApiLimits;
+
+use crate::error::Failure;
+use crate::limits::Enforcer;
+
+/// What the API answers from: the stores, the log stream, and a runner to check deployed
+/// components with.
+#[derive(Clone)]
+pub struct ApiState {
+    pub(crate) service: ExecutionsService,
+    pub(crate) queue: Arc<dyn QueueStore>,
+    pub(crate) workflows: Arc<dyn WorkflowStore>,
+    pub(crate) access: Arc<dyn AccessStore>,
+    pub(crate) runner: Arc<Runner>,
+    pub(crate) limits: Arc<Enforcer>,
+}
+
+impl std::fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiState").finish_non_exhaustive()
+    }
+}
+
+impl ApiState {
+    /// The API over these backends (all of one store but the log stream's), checking
+    /// deployed components with `runner`, within `limits`.
+    pub fn new(
+        service: ExecutionsService,
+        queue: Arc<dyn QueueStore>,
+        workflows: Arc<dyn WorkflowStore>,
+        access: Arc<dyn AccessStore>,
+        runner: Arc<Runner>,
+        limits: ApiLimits,
+    ) -> Self {
+        Self {
+            service,
+            queue,
+            workflows,
+            access,
+            runner,
+            limits: Arc::new(Enforcer::new(limits)),
+        }
+    }
+}
+
+/// The API's routes, under `/api/v1`, with their limits.
+pub fn router(state: ApiState) -> Router {
+    let limits = state.limits.limits.clone();
+    let timeout = limits.request_timeout;
+    // Every route but the event stream answers within the request timeout.
+    let timed = Router::new()
+        .route(
+            "/executions",
+            get(executions::list).post(executions::submit),
+        )
+        .route("/executions/{id}", get(executions::get))
+        .route("/executions/{id}/logs", get(executions::logs))
+        .route("/executions/{id}/cancel", post(executions::cancel))
+        .route("/workflows", get(workflows::list))
+        .route(
+            "/workflows",
+            post(workflows::deploy).layer(DefaultBodyLimit::max(limits.max_component_bytes)),
+        )
+        .route("/workflows/{name}", delete(workflows::remove))
+        .route("/tokens", get(admin::tokens).post(admin::create_token))
+        .route("/tokens/{id}", delete(admin::revoke_token))
+        .route("/audit", get(admin::audit_log))
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                match tokio::time::timeout(timeout, next.run(req)).await {
+                    Ok(response) => response,
+                    Err(_) => axum::response::IntoResponse::into_response(Failure::Api(
+                        bifrost_core::ApiError::Unavailable(format!(
+                            "the request took longer than {} s",
+                            timeout.as_secs()
+                        )),
+                    )),
+                }
+            },
+        ));
+    let api = timed
+        .route("/executions/{id}/logs/stream", get(stream::follow))
+        .fallback(|| async { Failure::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { Failure::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .with_state(state);
+    Router::new().nest("/api/v1", api)
+}

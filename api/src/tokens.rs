@@ -1,0 +1,246 @@
+//! API tokens: making one (a secret shown once, its SHA-256 kept), and finding the caller
+//! of a request from its `Authorization: Bearer` header.
+//!
+//! A secret is `bfr_` and 48 lowercase hex digits (24 bytes from the operating system's
+//! random source). It is looked up by its SHA-256 on every request, with no cache: a
+//! revoked or expired token stops working at the next request. The use time is written at
+//! most once a minute per token.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use bifrost_core::Identity;
+use bifrost_core::access::{AccessStore, AuditEntry, Scopes, Token};
+use bifrost_core::error::StoreError;
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::ApiState;
+use crate::error::Failure;
+
+/// What every secret starts with.
+pub const SECRET_PREFIX: &str = "bfr_";
+/// Random bytes in a secret.
+const SECRET_BYTES: usize = 24;
+/// How much of a secret a list shows: the prefix and 8 hex digits.
+const VISIBLE: usize = SECRET_PREFIX.len() + 8;
+/// How often, at most, a token's use time is written.
+const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(1);
+
+/// The SHA-256 of a secret, lowercase hex: what the store keeps.
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Whether `secret` has a secret's form; anything else is refused before the store is asked.
+fn well_formed(secret: &str) -> bool {
+    secret.strip_prefix(SECRET_PREFIX).is_some_and(|h| {
+        h.len() == SECRET_BYTES * 2 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+/// A token to make: who it acts as, what it may do, until when.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    /// A label for people.
+    pub name: String,
+    /// Who it acts as.
+    pub identity: Identity,
+    /// What it may do.
+    pub scopes: Scopes,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl NewToken {
+    /// Checks the request: a label of at most 200 bytes, at least one scope, `admin` only
+    /// for a platform admin, an end in the future.
+    pub fn check(&self, now: DateTime<Utc>) -> Result<(), Failure> {
+        if self.name.len() > bifrost_core::access::MAX_TOKEN_NAME_BYTES || self.name.contains('\0')
+        {
+            return Err(Failure::invalid(
+                "name",
+                "at most 200 bytes, without U+0000",
+            ));
+        }
+        if self.scopes.is_empty() {
+            return Err(Failure::invalid("scopes", "name at least one scope"));
+        }
+        if self.scopes.contains(Scopes::ADMIN) && !self.identity.is_platform_admin {
+            return Err(Failure::invalid(
+                "scopes",
+                "the admin scope is for platform admins only",
+            ));
+        }
+        if self.expires_at.is_some_and(|t| t <= now) {
+            return Err(Failure::invalid("expires_at", "must be in the future"));
+        }
+        Ok(())
+    }
+}
+
+/// Makes and keeps a token (`created_by`: the token of the API call that made it; `None`
+/// from the CLI) and records it in the audit record; returns it with its secret, which
+/// nothing keeps.
+pub async fn create(
+    access: &dyn AccessStore,
+    new: NewToken,
+    created_by: Option<&Token>,
+) -> Result<(Token, String), Failure> {
+    let now = Utc::now().trunc_subsecs(6);
+    new.check(now)?;
+    let mut bytes = [0u8; SECRET_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        Failure::Api(bifrost_core::ApiError::Internal(format!(
+            "no random source for the secret: {e}"
+        )))
+    })?;
+    let secret = format!("{SECRET_PREFIX}{}", hex::encode(bytes));
+    let token = Token {
+        id: Uuid::new_v4(),
+        name: new.name,
+        prefix: secret[..VISIBLE].to_owned(),
+        identity: new.identity,
+        scopes: new.scopes,
+        created_at: now,
+        created_by: created_by.map(|t| t.id),
+        expires_at: new.expires_at.map(|t| t.trunc_subsecs(6)),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    access.create_token(&token, &secret_hash(&secret)).await?;
+    let actor = created_by.map_or(&token.identity, |t| &t.identity);
+    audit(
+        access,
+        actor,
+        created_by,
+        "token.create",
+        token.id.to_string(),
+        serde_json::json!({
+            "name": token.name,
+            "user_id": token.identity.user_id,
+            "scopes": token.scopes,
+        }),
+    )
+    .await?;
+    Ok((token, secret))
+}
+
+/// Appends an act of `who` (with `token`, if through the API) to the audit record.
+pub async fn audit(
+    access: &dyn AccessStore,
+    who: &Identity,
+    token: Option<&Token>,
+    action: &str,
+    target: String,
+    detail: serde_json::Value,
+) -> Result<(), StoreError> {
+    access
+        .audit(&AuditEntry {
+            seq: 0,
+            at: Utc::now().trunc_subsecs(6),
+            user_id: who.user_id,
+            user_name: who.user_name.clone(),
+            token_id: token.map(|t| t.id),
+            action: action.to_owned(),
+            target,
+            detail,
+        })
+        .await
+}
+
+/// The caller of a request: its token, active, found by the secret of its
+/// `Authorization: Bearer` header. Anything else is a 401 with one body.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The token.
+    pub token: Token,
+}
+
+impl Caller {
+    /// Who the caller is: the token's identity, and nothing the request says.
+    pub fn identity(&self) -> &Identity {
+        &self.token.identity
+    }
+
+    /// The caller's token has `scope`; else 403 naming it.
+    pub fn require(&self, scope: Scopes) -> Result<(), Failure> {
+        if self.token.scopes.contains(scope) {
+            Ok(())
+        } else {
+            Err(Failure::Forbidden(format!(
+                "this token lacks the {} scope",
+                scope.names().join(", ")
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Failure> {
+        let secret = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(Failure::Unauthorized)?;
+        if !well_formed(secret) {
+            return Err(Failure::Unauthorized);
+        }
+        let token = state
+            .access
+            .token_by_hash(&secret_hash(secret))
+            .await?
+            .ok_or(Failure::Unauthorized)?;
+        let now = Utc::now();
+        if !token.is_active(now) {
+            return Err(Failure::Unauthorized);
+        }
+        state.limits.admit(&token)?;
+        if token.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
+            // Best effort: a store that cannot note the use does not refuse the request.
+            if let Err(e) = state
+                .access
+                .touch_token(token.id, now.trunc_subsecs(6))
+                .await
+            {
+                tracing::warn!(token = %token.id, error = %e, "cannot note a token's use");
+            }
+        }
+        Ok(Caller { token })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_secrets_of_the_form_are_looked_up() {
+        let good = format!("{SECRET_PREFIX}{}", "0a".repeat(SECRET_BYTES));
+        assert!(well_formed(&good));
+        for bad in [
+            String::new(),
+            "bfr_".into(),
+            good.to_uppercase(),
+            format!("{good}0"),
+            good[..good.len() - 1].to_owned(),
+            good.replace("bfr_", "bft_"),
+            format!("{SECRET_PREFIX}{}", "zz".repeat(SECRET_BYTES)),
+        ] {
+            assert!(!well_formed(&bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_hash_is_sha256_hex() {
+        assert_eq!(
+            secret_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
