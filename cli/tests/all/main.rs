@@ -4,6 +4,7 @@
 //! `cargo test --test all -- queue::` runs one area (the filter applies to both crates' `all`
 //! binaries; `-p` would build the dependencies again for this crate's features alone).
 
+mod api;
 mod cli;
 mod common;
 mod embedded;
