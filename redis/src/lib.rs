@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
-use redis::streams::{StreamRangeReply, StreamReadReply};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::streams::StreamRangeReply;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -15,6 +15,8 @@ use bifrost_core::model::rfc3339;
 use bifrost_core::model::{
     LogEntry, LogLevel, LogMetadata, ParseLogLevelError, ParseStreamIdError, StreamId,
 };
+
+mod waits;
 
 /// Default key prefix of log streams: the stream of execution `X` is `bifrost:logs:X`.
 pub const DEFAULT_KEY_PREFIX: &str = "bifrost:logs:";
@@ -41,10 +43,9 @@ const STREAM_START: &str = "-";
 pub struct RedisLogStream {
     conn: ConnectionManager,
     prefix: String,
-    client: redis::Client,
-    /// A connection of its own for `XREAD BLOCK`, opened on the first wait: a blocked read
-    /// would hold up every command behind it on the shared connection.
-    blocking: std::sync::Arc<tokio::sync::Mutex<Option<MultiplexedConnection>>>,
+    /// The waits of this stream and its clones, served by one `XREAD BLOCK` at a time on
+    /// a connection of their own ([`waits`]).
+    waits: std::sync::Arc<waits::Waits>,
 }
 
 impl std::fmt::Debug for RedisLogStream {
@@ -80,10 +81,9 @@ impl RedisLogStream {
             .await
             .map_err(stream_error)?;
         Ok(Self {
+            waits: waits::Waits::new(client, conn.clone()),
             conn,
             prefix: prefix.to_owned(),
-            client,
-            blocking: Default::default(),
         })
     }
 
@@ -221,7 +221,7 @@ impl LogStream for RedisLogStream {
             .collect()
     }
 
-    /// `XREAD BLOCK` on a connection of its own (waits are served one at a time).
+    /// One `XREAD BLOCK` for every waiter of this process ([`waits`]).
     #[tracing::instrument(skip_all, fields(%execution_id))]
     async fn wait(
         &self,
@@ -229,44 +229,11 @@ impl LogStream for RedisLogStream {
         after: Option<StreamId>,
         timeout: Duration,
     ) -> Result<Wait, LogStreamError> {
-        let mut slot = self.blocking.lock().await;
-        let conn = match &mut *slot {
-            Some(conn) => conn,
-            None => {
-                let config = redis::AsyncConnectionConfig::new()
-                    .set_connection_timeout(Some(Duration::from_secs(3)))
-                    // The server answers when the block ends; allow it that and a margin.
-                    .set_response_timeout(Some(timeout + Duration::from_secs(5)));
-                let conn = self
-                    .client
-                    .get_multiplexed_async_connection_with_config(&config)
-                    .await
-                    .map_err(stream_error)?;
-                slot.insert(conn)
-            }
-        };
-        let block_ms = u64::try_from(timeout.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        let reply: Result<Option<StreamReadReply>, _> = redis::cmd("XREAD")
-            .arg("COUNT")
-            .arg(1)
-            .arg("BLOCK")
-            .arg(block_ms)
-            .arg("STREAMS")
-            .arg(self.key(execution_id))
-            .arg(after.map_or_else(|| "0-0".to_owned(), |a| a.to_string()))
-            .query_async(conn)
-            .await;
-        match reply {
-            Ok(Some(r)) if r.keys.iter().any(|k| !k.ids.is_empty()) => Ok(Wait::Ready),
-            Ok(_) => Ok(Wait::TimedOut),
-            Err(e) => {
-                // The next wait opens a new connection.
-                *slot = None;
-                Err(stream_error(e))
-            }
-        }
+        let ready = self
+            .waits
+            .wait(self.key(execution_id), after, timeout)
+            .await?;
+        Ok(if ready { Wait::Ready } else { Wait::TimedOut })
     }
 
     #[tracing::instrument(skip_all, fields(%execution_id))]

@@ -575,3 +575,84 @@ bifrost_tests::on_both_backends!(
     metadata_is_kept_and_bad_arguments_are_refused,
     outside_an_execution_the_current_execution_is_an_error,
 );
+
+/// Many waits at once in one process, each on a stream of its own (a thousand followers of
+/// the event stream): each ends on its own stream's news, whatever the others wait on.
+/// Waits registered while a read of other streams is in flight are covered at once; a
+/// wait after the last id is not woken by the entries before it.
+#[tokio::test]
+async fn redis_waits_on_many_streams_at_once_each_end_on_their_own() {
+    use bifrost_core::logs::Wait;
+    use std::time::Duration;
+    let env = bifrost_tests::TestEnv::new(Backend::Servers).await;
+    let level = bifrost_core::model::LogLevel::Info;
+    let ids: Vec<uuid::Uuid> = (0..200).map(|_| uuid::Uuid::new_v4()).collect();
+    // Half the streams have a line already: their waiters wait after it.
+    let mut last = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        last.push(if i % 2 == 0 {
+            let w = bifrost_tests::append_lines(&*env.logs, *id, level, ["first".to_owned()]).await;
+            Some(w[0].id)
+        } else {
+            None
+        });
+    }
+    let mut waiters = Vec::new();
+    for (id, after) in ids.iter().zip(&last) {
+        let logs = env.logs.clone();
+        let (id, after) = (*id, *after);
+        waiters.push(tokio::spawn(async move {
+            logs.wait(id, after, Duration::from_secs(20)).await
+        }));
+        // Registered at different times: some while a read of the others is in flight.
+        if waiters.len() % 50 == 0 {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // News on every third stream only.
+    for id in ids.iter().step_by(3) {
+        bifrost_tests::append_lines(&*env.logs, *id, level, ["news".to_owned()]).await;
+    }
+    // Those end now; the rest wait out their 20 s, so look at the first ones with a bound
+    // well inside it (a guard against a hang, not a measure of speed).
+    for (i, waiter) in waiters.into_iter().enumerate() {
+        if i % 3 == 0 {
+            let answer = tokio::time::timeout(Duration::from_secs(15), waiter)
+                .await
+                .unwrap_or_else(|_| panic!("the wait on stream {i} missed its news"))
+                .unwrap()
+                .unwrap();
+            assert_eq!(answer, Wait::Ready, "stream {i}");
+        } else {
+            waiter.abort();
+        }
+    }
+    // A wait after the last id with no news times out; one after an earlier id does not.
+    let quiet = ids[1]; // odd: no first line; not a multiple of 3: no news
+    assert_eq!(
+        env.logs
+            .wait(quiet, None, Duration::from_millis(300))
+            .await
+            .unwrap(),
+        Wait::TimedOut
+    );
+    let newsy = ids[0];
+    let lines = env.logs.read(newsy, StreamId::MIN, 10).await.unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        env.logs
+            .wait(newsy, Some(lines[1].id), Duration::from_millis(300))
+            .await
+            .unwrap(),
+        Wait::TimedOut
+    );
+    assert_eq!(
+        env.logs
+            .wait(newsy, Some(lines[0].id), Duration::from_secs(5))
+            .await
+            .unwrap(),
+        Wait::Ready
+    );
+    env.close().await;
+}
