@@ -27,6 +27,7 @@
 mod admin;
 pub mod error;
 mod executions;
+mod feed;
 pub mod limits;
 mod stream;
 pub mod tokens;
@@ -58,6 +59,7 @@ pub struct ApiState {
     pub(crate) access: Arc<dyn AccessStore>,
     pub(crate) runner: Arc<Runner>,
     pub(crate) limits: Arc<Enforcer>,
+    pub(crate) feeds: Arc<feed::Feeds>,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -84,6 +86,7 @@ impl ApiState {
             access,
             runner,
             limits: Arc::new(Enforcer::new(limits)),
+            feeds: Arc::default(),
         }
     }
 }

@@ -5,13 +5,14 @@
 //! `end` event with `{"execution_id", "status"}`, and the stream closes. A client that
 //! reconnects with `Last-Event-ID` (or `?after=ID`) gets every later line once: lines are
 //! read by id after the last one handed out, from the live stream and, once the run has
-//! moved it, from the store ([`bifrost_runner::follow`]), which waits on the stream itself
-//! (Redis `XREAD BLOCK`) rather than poll the database for lines. A comment every 15 s
-//! keeps idle connections open through proxies.
+//! moved it, from the store. The followers of one running execution share one follow of it
+//! ([`crate::feed`]), which waits on the stream itself (Redis `XREAD BLOCK`) rather than
+//! poll the database for lines. A comment every 15 s keeps idle connections open through
+//! proxies.
 //!
-//! The follow runs in a task of its own that hands events to the response through a
-//! bounded channel: a slow reader holds its follow back instead of growing a buffer, and a
-//! reader that goes away ends it.
+//! Each follower is a task that hands events to the response through a bounded channel: a
+//! slow reader falls behind the shared follow (and reads what it missed by id) instead of
+//! growing a buffer, and a reader that goes away ends its task.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -22,21 +23,122 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use bifrost_core::ApiError;
 use bifrost_core::access::Scopes;
-use bifrost_core::model::StreamId;
+use bifrost_core::model::{Execution, ExecutionStatus, LogEntry, StreamId};
+use bifrost_core::query::{LogRange, MAX_LOG_COUNT};
 use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc::Sender;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::ApiState;
 use crate::error::Failure;
 use crate::executions::{bad_path, bad_query};
+use crate::feed::Item;
 use crate::tokens::Caller;
 
 /// Events buffered between a follow and its reader.
 const BUFFER: usize = 64;
 /// How often an idle stream sends a comment.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// Sends the lines of `execution` from `next` (inclusive) as they come, each once, until
+/// it has ended and its last line is out; returns its final status.
+async fn pump(
+    state: &ApiState,
+    execution: Execution,
+    mut next: StreamId,
+    tx: &Sender<Event>,
+) -> Result<ExecutionStatus, Stop> {
+    let id = execution.id;
+    if execution.status.is_final() {
+        send_stored(state, id, execution.status, &mut next, tx).await?;
+        return Ok(execution.status);
+    }
+    let feed = state.feeds.feed(&state.service, id);
+    let (mut rx, mut ended) = feed.subscribe();
+    // What is there already, from this follower's own start; then the feed's news.
+    send_stored(state, id, execution.status, &mut next, tx).await?;
+    loop {
+        let item = match ended.take() {
+            Some(item) => item,
+            None => match rx.recv().await {
+                Ok(item) => item,
+                // Behind the feed's backlog: read what was missed, then on.
+                Err(RecvError::Lagged(_)) => {
+                    send_stored(state, id, ExecutionStatus::Running, &mut next, tx).await?;
+                    continue;
+                }
+                Err(RecvError::Closed) => {
+                    return Err(Stop::Failed(ApiError::Internal(
+                        "the follow of this execution stopped".into(),
+                    )));
+                }
+            },
+        };
+        match item {
+            Item::Line(entry) => {
+                if entry.id >= next {
+                    send_line(&entry, &mut next, tx).await?;
+                }
+            }
+            Item::End(Ok(execution)) => {
+                // Its logs are stored: anything this follower has not had is there.
+                send_stored(state, id, execution.status, &mut next, tx).await?;
+                return Ok(execution.status);
+            }
+            Item::End(Err(e)) => return Err(Stop::Failed(e)),
+        }
+    }
+}
+
+/// Sends every line of `id` from `next` on, page by page, as the service reads them for
+/// an execution last seen with `status`.
+async fn send_stored(
+    state: &ApiState,
+    id: uuid::Uuid,
+    status: ExecutionStatus,
+    next: &mut StreamId,
+    tx: &Sender<Event>,
+) -> Result<(), Stop> {
+    loop {
+        let page = state
+            .service
+            .read_logs(
+                id,
+                status,
+                LogRange {
+                    start: *next,
+                    count: MAX_LOG_COUNT,
+                },
+            )
+            .await?;
+        let full = page.len() == MAX_LOG_COUNT as usize;
+        for entry in &page {
+            send_line(entry, next, tx).await?;
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+/// Sends one line and moves `next` past it.
+async fn send_line(entry: &LogEntry, next: &mut StreamId, tx: &Sender<Event>) -> Result<(), Stop> {
+    let event = Event::default()
+        .event("log")
+        .id(entry.id.to_string())
+        .json_data(entry)
+        .map_err(|e| Stop::Failed(ApiError::Internal(e.to_string())))?;
+    tx.send(event).await.map_err(|_| Stop::ReaderGone)?;
+    // After the largest id there is nothing: a start past it reads nothing.
+    *next = entry.id.successor().unwrap_or(StreamId {
+        ms: u64::MAX,
+        seq: u64::MAX,
+    });
+    Ok(())
+}
 
 /// Why a follow stopped before the end.
 enum Stop {
@@ -97,30 +199,11 @@ pub(crate) async fn follow(
     let execution = state.service.get(caller.identity(), &id).await?;
     let guard = state.limits.open_stream(&caller.token)?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(BUFFER);
-    let who = caller.identity().clone();
-    let id = execution.id.to_string();
     tokio::spawn(async move {
         let _guard = guard;
-        let start = start.map(|s| s.to_string());
-        let lines = tx.clone();
-        let followed =
-            bifrost_runner::follow::follow(&state.service, &who, &id, start.as_deref(), |entry| {
-                let lines = lines.clone();
-                async move {
-                    let event = Event::default()
-                        .event("log")
-                        .id(entry.id.to_string())
-                        .json_data(&entry)
-                        .map_err(|e| Stop::Failed(ApiError::Internal(e.to_string())))?;
-                    lines.send(event).await.map_err(|_| Stop::ReaderGone)
-                }
-            })
-            .await;
-        let end = match followed {
-            Ok(execution) => json!({
-                "execution_id": execution.id,
-                "status": execution.status,
-            }),
+        let id = execution.id;
+        let end = match pump(&state, execution, start.unwrap_or(StreamId::MIN), &tx).await {
+            Ok(status) => json!({ "execution_id": id, "status": status }),
             Err(Stop::ReaderGone) => return,
             Err(Stop::Failed(e)) => {
                 tracing::warn!(execution = %id, error = %e, "a log stream ended early");

@@ -37,6 +37,7 @@ const ALL: &[&str] = &[
     "queue",
     "python-guest",
     "native-floor",
+    "api",
 ];
 
 #[derive(Parser)]
@@ -258,6 +259,7 @@ async fn bench_all(cli: &Cli) -> anyhow::Result<()> {
             "queue" => suites::queue::run(&ctx).await,
             "python-guest" => suites::python_guest::run(&ctx).await,
             "native-floor" => suites::native_floor::run(&ctx).await,
+            "api" => suites::api::run(&ctx).await,
             _ => unreachable!("checked against ALL"),
         }
         .map_err(|e| e.context(format!("benchmark {name}")))?;

@@ -1,5 +1,6 @@
 //! One module per benchmark.
 
+pub mod api;
 pub mod end_to_end;
 pub mod host_calls;
 pub mod ingest;

@@ -26,7 +26,7 @@ const TARGET_CACHED_RUST: f64 = 0.050;
 const TARGET_CACHED_PYTHON: f64 = 0.500;
 
 /// The `bifrost-runner` binary beside this one (`scripts/bench` builds both).
-fn runner_binary() -> anyhow::Result<PathBuf> {
+pub(crate) fn runner_binary() -> anyhow::Result<PathBuf> {
     let path = std::env::current_exe()?
         .parent()
         .ok_or_else(|| anyhow::anyhow!("no directory of the benchmark binary"))?
@@ -40,7 +40,7 @@ fn runner_binary() -> anyhow::Result<PathBuf> {
 }
 
 /// The command with the backends of `env` (`DATABASE_URL`, `REDIS_URL`, both or none).
-fn command(bin: &Path, env: &[(&str, String)], cache: &Path) -> Command {
+pub(crate) fn command(bin: &Path, env: &[(&str, String)], cache: &Path) -> Command {
     let mut cmd = Command::new(bin);
     cmd.env_remove("DATABASE_URL")
         .env_remove("REDIS_URL")
@@ -52,7 +52,7 @@ fn command(bin: &Path, env: &[(&str, String)], cache: &Path) -> Command {
     cmd
 }
 
-struct Serve(Child);
+pub(crate) struct Serve(pub(crate) Child);
 
 impl Drop for Serve {
     fn drop(&mut self) {
@@ -91,7 +91,7 @@ fn serve_with(
     ))
 }
 
-async fn connect(env: &[(&str, String)]) -> anyhow::Result<Backends> {
+pub(crate) async fn connect(env: &[(&str, String)]) -> anyhow::Result<Backends> {
     let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
     Ok(BackendConfig {
         database_url: get("DATABASE_URL"),
@@ -103,7 +103,7 @@ async fn connect(env: &[(&str, String)]) -> anyhow::Result<Backends> {
     .await?)
 }
 
-async fn submit(b: &Backends, n: usize) -> anyhow::Result<Vec<uuid::Uuid>> {
+pub(crate) async fn submit(b: &Backends, n: usize) -> anyhow::Result<Vec<uuid::Uuid>> {
     let mut ids = Vec::with_capacity(n);
     for _ in 0..n {
         ids.push(submit_one(b, "bench", json!({"op": "small"})).await?);
@@ -279,7 +279,7 @@ async fn compile_while_serving(
 }
 
 /// Waits until each of `ids` has ended; checks that each ended `Success`.
-async fn wait_all(b: &Backends, ids: &[uuid::Uuid]) -> anyhow::Result<()> {
+pub(crate) async fn wait_all(b: &Backends, ids: &[uuid::Uuid]) -> anyhow::Result<()> {
     let admin = Identity::operator();
     let deadline = Instant::now() + Duration::from_secs(600);
     for id in ids {
@@ -320,7 +320,7 @@ async fn latencies(b: &Backends, ids: &[uuid::Uuid]) -> anyhow::Result<Vec<f64>>
     Ok(out)
 }
 
-fn p99(samples: &[f64]) -> f64 {
+pub(crate) fn p99(samples: &[f64]) -> f64 {
     let mut v = samples.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
     v[((v.len() as f64 * 0.99).ceil() as usize).clamp(1, v.len()) - 1]

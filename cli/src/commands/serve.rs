@@ -48,6 +48,13 @@ pub struct ServeArgs {
     /// stderr once bound.
     #[arg(long, env = "BIFROST_LISTEN", value_name = "ADDR")]
     listen: Option<std::net::SocketAddr>,
+    /// The API's requests per second per token (twice as many in a burst); over it, 429
+    /// with `Retry-After`.
+    #[arg(long, env = "BIFROST_API_RATE", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    api_rate: u32,
+    /// The API's event streams open at once per token; over it, 429.
+    #[arg(long, env = "BIFROST_API_STREAMS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    api_streams: u32,
     /// Allow --listen on an address other than loopback. The API speaks plain HTTP: put it
     /// behind a proxy that terminates TLS.
     #[arg(long, env = "BIFROST_ALLOW_REMOTE")]
@@ -100,7 +107,12 @@ pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
             backends.workflows.clone(),
             backends.access.clone(),
             runner.clone(),
-            bifrost_api::ApiLimits::default(),
+            bifrost_api::ApiLimits {
+                requests_per_second: std::num::NonZeroU32::new(args.api_rate)
+                    .unwrap_or(std::num::NonZeroU32::MIN),
+                streams_per_token: args.api_streams as usize,
+                ..bifrost_api::ApiLimits::default()
+            },
         ));
         crate::commands::ops::spawn(
             listener,
