@@ -111,6 +111,8 @@ pub(crate) async fn revoke_token(
             StoreError::NotFound => not_found(),
             other => other.into(),
         })?;
+    // After the store has it: a lookup in between would keep the token a second more.
+    state.tokens.forget(id);
     audit(
         &*state.access,
         caller.identity(),

@@ -13,7 +13,7 @@ use bifrost_core::{ApiError, Identity};
 use bifrost_runner::RunRequest;
 use bifrost_runner::worker::submit_as;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -65,11 +65,24 @@ pub(crate) fn number(parameter: &'static str, text: Option<&str>) -> Result<Opti
     .transpose()
 }
 
+/// A page of `GET /executions`, written as it is (not through a JSON value).
+#[derive(Serialize)]
+pub(crate) struct Page {
+    executions: Vec<Execution>,
+    next_cursor: Option<String>,
+}
+
+/// The lines of `GET /executions/{id}/logs`.
+#[derive(Serialize)]
+pub(crate) struct Logs {
+    logs: Vec<bifrost_core::model::LogEntry>,
+}
+
 pub(crate) async fn list(
     State(state): State<ApiState>,
     caller: Caller,
     query: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<Value>, Failure> {
+) -> Result<Json<Page>, Failure> {
     caller.require(Scopes::READ)?;
     let Query(p) = query.map_err(bad_query)?;
     let status = p
@@ -91,10 +104,10 @@ pub(crate) async fn list(
         .service
         .list_page(caller.identity(), &filter, p.cursor.as_deref())
         .await?;
-    Ok(Json(json!({
-        "executions": page.executions,
-        "next_cursor": page.next_cursor,
-    })))
+    Ok(Json(Page {
+        executions: page.executions,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 pub(crate) async fn get(
@@ -119,7 +132,7 @@ pub(crate) async fn logs(
     caller: Caller,
     id: Result<Path<String>, PathRejection>,
     query: Result<Query<LogParams>, QueryRejection>,
-) -> Result<Json<Value>, Failure> {
+) -> Result<Json<Logs>, Failure> {
     caller.require(Scopes::READ)?;
     let Path(id) = id.map_err(bad_path)?;
     let Query(p) = query.map_err(bad_query)?;
@@ -134,7 +147,7 @@ pub(crate) async fn logs(
             count,
         )
         .await?;
-    Ok(Json(json!({ "logs": logs })))
+    Ok(Json(Logs { logs }))
 }
 
 /// The body of `POST /executions`.

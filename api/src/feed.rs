@@ -24,8 +24,8 @@ const BACKLOG: usize = 1024;
 /// What a feed broadcasts.
 #[derive(Clone, Debug)]
 pub(crate) enum Item {
-    /// A log line.
-    Line(Arc<LogEntry>),
+    /// A log line, with its JSON text (written once for every follower).
+    Line(Arc<(LogEntry, String)>),
     /// The execution has ended (as `get` shows it to the operator) and every line is out;
     /// or the follow failed.
     End(Result<Arc<Execution>, ApiError>),
@@ -103,9 +103,13 @@ async fn run(
         &id.to_string(),
         start.as_deref(),
         |entry| {
-            // No follower at the moment is no error: one may come.
-            let _ = lines.send(Item::Line(Arc::new(entry)));
-            std::future::ready(Ok::<_, ApiError>(()))
+            let sent = serde_json::to_string(&entry)
+                .map_err(|e| ApiError::Internal(e.to_string()))
+                .map(|json| {
+                    // No follower at the moment is no error: one may come.
+                    let _ = lines.send(Item::Line(Arc::new((entry, json))));
+                });
+            std::future::ready(sent)
         },
     )
     .await;

@@ -21,6 +21,7 @@
 //! | `DELETE /workflows/{name}` | deploy | `{"removed": name}` |
 //! | `GET /tokens`, `POST /tokens`, `DELETE /tokens/{id}` | admin | the caller's own tokens |
 //! | `GET /audit` | admin | `{"entries": [...], "next_before": ...}`; `before`, `limit` |
+//! | `GET /openapi.json` | none | the OpenAPI document ([`openapi`]) |
 //!
 //! Errors: [`error`]. Limits: [`limits::ApiLimits`].
 
@@ -29,6 +30,7 @@ pub mod error;
 mod executions;
 mod feed;
 pub mod limits;
+pub mod openapi;
 mod stream;
 pub mod tokens;
 mod workflows;
@@ -60,6 +62,7 @@ pub struct ApiState {
     pub(crate) runner: Arc<Runner>,
     pub(crate) limits: Arc<Enforcer>,
     pub(crate) feeds: Arc<feed::Feeds>,
+    pub(crate) tokens: Arc<tokens::TokenCache>,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -87,8 +90,18 @@ impl ApiState {
             runner,
             limits: Arc::new(Enforcer::new(limits)),
             feeds: Arc::default(),
+            tokens: Arc::default(),
         }
     }
+}
+
+/// `GET /openapi.json`: the document, with no token needed.
+async fn openapi_json() -> impl axum::response::IntoResponse {
+    static TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(openapi::text);
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        TEXT.as_str(),
+    )
 }
 
 /// The API's routes, under `/api/v1`, with their limits.
@@ -128,6 +141,7 @@ pub fn router(state: ApiState) -> Router {
         ));
     let api = timed
         .route("/executions/{id}/logs/stream", get(stream::follow))
+        .route("/openapi.json", get(openapi_json))
         .fallback(|| async { Failure::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { Failure::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))

@@ -78,9 +78,10 @@ async fn pump(
             },
         };
         match item {
-            Item::Line(entry) => {
+            Item::Line(line) => {
+                let (entry, json) = &*line;
                 if entry.id >= next {
-                    send_line(&entry, &mut next, tx).await?;
+                    send_event(entry.id, json, &mut next, tx).await?;
                 }
             }
             Item::End(Ok(execution)) => {
@@ -126,14 +127,22 @@ async fn send_stored(
 
 /// Sends one line and moves `next` past it.
 async fn send_line(entry: &LogEntry, next: &mut StreamId, tx: &Sender<Event>) -> Result<(), Stop> {
-    let event = Event::default()
-        .event("log")
-        .id(entry.id.to_string())
-        .json_data(entry)
+    let json = serde_json::to_string(entry)
         .map_err(|e| Stop::Failed(ApiError::Internal(e.to_string())))?;
+    send_event(entry.id, &json, next, tx).await
+}
+
+/// Sends the line `id` whose JSON text is `json`, and moves `next` past it.
+async fn send_event(
+    id: StreamId,
+    json: &str,
+    next: &mut StreamId,
+    tx: &Sender<Event>,
+) -> Result<(), Stop> {
+    let event = Event::default().event("log").id(id.to_string()).data(json);
     tx.send(event).await.map_err(|_| Stop::ReaderGone)?;
     // After the largest id there is nothing: a start past it reads nothing.
-    *next = entry.id.successor().unwrap_or(StreamId {
+    *next = id.successor().unwrap_or(StreamId {
         ms: u64::MAX,
         seq: u64::MAX,
     });

@@ -2,9 +2,13 @@
 //! of a request from its `Authorization: Bearer` header.
 //!
 //! A secret is `bfr_` and 48 lowercase hex digits (24 bytes from the operating system's
-//! random source). It is looked up by its SHA-256 on every request, with no cache: a
-//! revoked or expired token stops working at the next request. The use time is written at
-//! most once a minute per token.
+//! random source). It is looked up by its SHA-256, and what the store answered is kept
+//! for at most [`CACHE_FOR`] (one second) in the process: an expired token stops at once,
+//! a token revoked through this process's API at once, one revoked elsewhere (the command
+//! line, another process) within that second. The use time is written at most once a
+//! minute per token.
+
+use std::collections::HashMap;
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -27,6 +31,51 @@ const SECRET_BYTES: usize = 24;
 const VISIBLE: usize = SECRET_PREFIX.len() + 8;
 /// How often, at most, a token's use time is written.
 const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(1);
+/// How long a process keeps what the store answered for a secret.
+pub const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+/// Most secrets a process keeps; past it, it starts afresh.
+const CACHE_MAX: usize = 10_000;
+
+/// The tokens this process looked up lately, by the hash of their secret.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    by_hash: std::sync::Mutex<HashMap<String, (Option<Token>, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (Option<Token>, std::time::Instant)>> {
+        self.by_hash.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The token of `hash` (`None`: the store has none), as the store answered it within
+    /// [`CACHE_FOR`], or from the store now.
+    async fn lookup(
+        &self,
+        access: &dyn AccessStore,
+        hash: &str,
+    ) -> Result<(Option<Token>, bool), StoreError> {
+        if let Some((token, at)) = self.lock().get(hash)
+            && at.elapsed() < CACHE_FOR
+        {
+            return Ok((token.clone(), false));
+        }
+        let token = access.token_by_hash(hash).await?;
+        let mut cache = self.lock();
+        if cache.len() >= CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(hash.to_owned(), (token.clone(), std::time::Instant::now()));
+        Ok((token, true))
+    }
+
+    /// Forgets token `id`: revoked through this process.
+    pub(crate) fn forget(&self, id: Uuid) {
+        self.lock()
+            .retain(|_, (t, _)| t.as_ref().is_none_or(|t| t.id != id));
+    }
+}
 
 /// The SHA-256 of a secret, lowercase hex: what the store keeps.
 pub fn secret_hash(secret: &str) -> String {
@@ -191,17 +240,17 @@ impl FromRequestParts<ApiState> for Caller {
         if !well_formed(secret) {
             return Err(Failure::Unauthorized);
         }
-        let token = state
-            .access
-            .token_by_hash(&secret_hash(secret))
-            .await?
-            .ok_or(Failure::Unauthorized)?;
+        let (token, fetched) = state
+            .tokens
+            .lookup(&*state.access, &secret_hash(secret))
+            .await?;
+        let token = token.ok_or(Failure::Unauthorized)?;
         let now = Utc::now();
         if !token.is_active(now) {
             return Err(Failure::Unauthorized);
         }
         state.limits.admit(&token)?;
-        if token.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
+        if fetched && token.last_used_at.is_none_or(|t| now - t >= TOUCH_EVERY) {
             // Best effort: a store that cannot note the use does not refuse the request.
             if let Err(e) = state
                 .access
@@ -212,35 +261,5 @@ impl FromRequestParts<ApiState> for Caller {
             }
         }
         Ok(Caller { token })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_secrets_of_the_form_are_looked_up() {
-        let good = format!("{SECRET_PREFIX}{}", "0a".repeat(SECRET_BYTES));
-        assert!(well_formed(&good));
-        for bad in [
-            String::new(),
-            "bfr_".into(),
-            good.to_uppercase(),
-            format!("{good}0"),
-            good[..good.len() - 1].to_owned(),
-            good.replace("bfr_", "bft_"),
-            format!("{SECRET_PREFIX}{}", "zz".repeat(SECRET_BYTES)),
-        ] {
-            assert!(!well_formed(&bad), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn the_hash_is_sha256_hex() {
-        assert_eq!(
-            secret_hash("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }
