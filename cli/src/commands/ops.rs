@@ -188,6 +188,13 @@ pub fn spawn(
             scrape: Arc::default(),
         })
         .merge(api);
+    // No Nagle: an event of the stream after another small write would otherwise wait for
+    // the client's delayed acknowledgement (up to 40 ms).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
+        }
+    });
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "the HTTP endpoint stopped");
