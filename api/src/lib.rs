@@ -139,12 +139,33 @@ pub fn router(state: ApiState) -> Router {
                 }
             },
         ));
+    let (body_cap, component_cap) = (limits.max_body_bytes, limits.max_component_bytes);
     let api = timed
         .route("/executions/{id}/logs/stream", get(stream::follow))
         .route("/openapi.json", get(openapi_json))
         .fallback(|| async { Failure::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { Failure::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        // A body that says it is over its cap is refused before any of it is read (one
+        // without a length is cut off at the cap by the body limit above).
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                let deploy = req.method() == axum::http::Method::POST
+                    && req.uri().path().ends_with("/workflows");
+                let cap = if deploy { component_cap } else { body_cap };
+                let declared = req
+                    .headers()
+                    .get(axum::http::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+                match declared {
+                    Some(len) if len > cap as u64 => axum::response::IntoResponse::into_response(
+                        Failure::TooLarge(format!("the body is over {cap} bytes")),
+                    ),
+                    _ => next.run(req).await,
+                }
+            },
+        ))
         .with_state(state);
     Router::new().nest("/api/v1", api)
 }

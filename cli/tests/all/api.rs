@@ -822,6 +822,34 @@ async fn limits_answer_413_and_429(backend: Backend) {
     let (status, e) = api.post(&token, "/executions", huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{e}");
     assert_eq!(e["kind"], "too-large");
+    // A body that says it is 100 MB is refused on its header, before it is sent.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = api
+            .base
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tcp.write_all(
+            format!(
+                "POST /api/v1/executions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+                 Content-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{{\"workflow\":"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut head = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut head))
+            .await
+            .expect("an answer before the body is sent")
+            .unwrap();
+        let head = String::from_utf8_lossy(&head[..n]).into_owned();
+        assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    }
 
     // One stream open; a second is refused while it is.
     let id = env
