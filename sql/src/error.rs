@@ -15,10 +15,11 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
         | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
         sqlx::Error::Migrate(m) => StoreError::Migration(m.to_string()),
         // The server is shutting down, restarting, or dropped the connection (SQLSTATE
-        // classes 57P and 08): the next attempt may well succeed.
+        // classes 57P and 08), or the statement ran past `statement_timeout` (57014): the
+        // next attempt may well succeed.
         sqlx::Error::Database(ref d)
             if d.code()
-                .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")) =>
+                .is_some_and(|c| c.starts_with("57P") || c.starts_with("08") || c == "57014") =>
         {
             StoreError::Unavailable(e.to_string())
         }

@@ -130,6 +130,9 @@ fn execution_columns(with_variables: bool) -> &'static str {
     }
 }
 
+/// The longest a statement runs, unless the URL sets `statement_timeout` itself.
+const STATEMENT_TIMEOUT: &str = "30s";
+
 impl PostgresStore {
     /// Checks that `url` is a PostgreSQL URL the driver accepts, without connecting.
     pub fn check_url(url: &str) -> Result<(), String> {
@@ -141,8 +144,17 @@ impl PostgresStore {
     /// Connects to `url` (a `postgres://` URL), checks the connection, and applies the
     /// migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)
+        let mut options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("invalid URL: {e}")))?;
+        // No statement runs longer than `STATEMENT_TIMEOUT` unless the URL says otherwise
+        // (`?options=-c%20statement_timeout%3D10s`): one held up by a lock ends as
+        // unavailable, to be retried, instead of holding its caller and its connection.
+        if !options
+            .get_options()
+            .is_some_and(|o| o.contains("statement_timeout"))
+        {
+            options = options.options([("statement_timeout", STATEMENT_TIMEOUT)]);
+        }
         // Sixteen connections in all, as one pool had before `list` got its own: a runner
         // process takes no more of the server's connection limit than it did.
         let list_pool = pool_options(LIST_CONNECTIONS).connect_lazy_with(

@@ -28,25 +28,27 @@ struct Api {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-async fn connect(env: &TestEnv) -> Backends {
-    BackendConfig {
-        database_url: Some(env.database_url.clone()),
-        redis_url: env.redis_url.clone(),
-        log_prefix: Some(env.prefix.clone()),
-        data_dir: None,
-    }
-    .connect_all()
-    .await
-    .expect("connect to the test's backends")
-}
-
 impl Api {
     async fn start(env: &TestEnv) -> Api {
         Self::with_limits(env, ApiLimits::default()).await
     }
 
     async fn with_limits(env: &TestEnv, limits: ApiLimits) -> Api {
-        let backends = connect(env).await;
+        Self::with_url(env, &env.database_url, limits).await
+    }
+
+    /// On `env`'s backends with the store at `database_url` (the same database, with other
+    /// connection options).
+    async fn with_url(env: &TestEnv, database_url: &str, limits: ApiLimits) -> Api {
+        let backends = BackendConfig {
+            database_url: Some(database_url.to_owned()),
+            redis_url: env.redis_url.clone(),
+            log_prefix: Some(env.prefix.clone()),
+            data_dir: None,
+        }
+        .connect_all()
+        .await
+        .expect("connect to the test's backends");
         let runner = std::sync::Arc::new(
             bifrost_runner::Runner::new(backends.service.clone(), bifrost_tests::test_config())
                 .expect("a runner"),
@@ -1148,4 +1150,43 @@ fn token_secrets_are_kept_as_sha256_hex() {
         bifrost_api::tokens::secret_hash("abc"),
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     );
+}
+
+/// A statement held up by a lock ends at the database's statement timeout (here 1 s, set
+/// in the URL, which wins over the store's 30 s) as a 503 `unavailable` with `Retry-After`,
+/// not a hung request; the API answers again once the lock is gone.
+#[tokio::test]
+async fn a_statement_held_by_a_lock_is_a_503_at_the_statement_timeout() {
+    use sqlx::Connection as _;
+    let env = TestEnv::new(Backend::Servers).await;
+    let url = format!("{}?options=-c%20statement_timeout%3D1s", env.database_url);
+    let api = Api::with_url(&env, &url, ApiLimits::default()).await;
+    let token = api.token(&admin(None), Scopes::READ).await;
+    assert_eq!(api.get(&token, "/executions").await.0, StatusCode::OK);
+    let mut locker = sqlx::PgConnection::connect(&env.database_url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query("LOCK TABLE executions IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let r = tokio::time::timeout(
+        Duration::from_secs(20),
+        api.http
+            .get(api.url("/executions"))
+            .bearer_auth(&token)
+            .send(),
+    )
+    .await
+    .expect("an answer at the statement timeout, not a hung request")
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], "1");
+    let (_, body) = answer(r).await;
+    assert_eq!(body["kind"], "unavailable", "{body}");
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    assert_eq!(api.get(&token, "/executions").await.0, StatusCode::OK);
+    api.stop().await;
+    env.close().await;
 }
