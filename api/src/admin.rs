@@ -151,7 +151,11 @@ pub(crate) async fn audit_log(
                 .map_err(|_| Failure::invalid("before", format!("{b:?} is not a position")))
         })
         .transpose()?;
-    let entries = state.access.audit_log(before, limit).await?;
+    // A platform admin of one organisation reads its users' acts only.
+    let entries = state
+        .access
+        .audit_log(&caller.identity().scope(), before, limit)
+        .await?;
     let next_before = (entries.len() == limit as usize)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();

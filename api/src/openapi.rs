@@ -154,7 +154,8 @@ pub const ROUTES: &[Route] = &[
         method: "get",
         path: "/audit",
         scope: "admin",
-        summary: "The audit record, newest first",
+        summary: "The audit record, newest first: every act for a platform admin with no \
+                  organisation, its users' acts for one of an organisation",
         query: &[
             (
                 "before",
@@ -305,6 +306,7 @@ fn schemas() -> Value {
             "at": string(),
             "user_id": {"type": "string", "format": "uuid"},
             "user_name": string(),
+            "organization_id": nullable("string"),
             "token_id": nullable("string"),
             "action": string(),
             "target": string(),

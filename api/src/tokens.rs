@@ -191,6 +191,7 @@ pub async fn audit(
             at: Utc::now().trunc_subsecs(6),
             user_id: who.user_id,
             user_name: who.user_name.clone(),
+            organization_id: who.organization_id,
             token_id: token.map(|t| t.id),
             action: action.to_owned(),
             target,

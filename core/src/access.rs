@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::Identity;
 use crate::error::StoreError;
+use crate::{Identity, Scope};
 
 /// Longest token label, in bytes.
 pub const MAX_TOKEN_NAME_BYTES: usize = 200;
@@ -225,6 +225,8 @@ pub struct AuditEntry {
     pub user_id: Uuid,
     /// Their display name.
     pub user_name: String,
+    /// Their organisation: an organisation's admin reads the acts of its own only.
+    pub organization_id: Option<Uuid>,
     /// The token it was done with (`None`: the CLI, which holds the database).
     pub token_id: Option<Uuid>,
     /// What: `token.create`, `token.revoke`, `execution.submit`, `execution.cancel`,
@@ -270,9 +272,12 @@ pub trait AccessStore: Send + Sync + 'static {
     /// Appends an act to the audit record.
     async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
 
-    /// Up to `limit` acts of the record, newest first, before position `before` if given.
+    /// Up to `limit` acts of the record done in `scope` ([`Scope::All`]: every act;
+    /// [`Scope::Organization`]: those of its users), newest first, before position
+    /// `before` if given. A user's own scope reads nothing: the record is for admins.
     async fn audit_log(
         &self,
+        scope: &Scope,
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError>;
@@ -380,6 +385,7 @@ impl AccessStore for MemoryAccessStore {
 
     async fn audit_log(
         &self,
+        scope: &Scope,
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError> {
@@ -389,6 +395,11 @@ impl AccessStore for MemoryAccessStore {
             .iter()
             .rev()
             .filter(|e| before.is_none_or(|b| e.seq < b))
+            .filter(|e| match scope {
+                Scope::All => true,
+                Scope::Organization(org) => e.organization_id == Some(*org),
+                Scope::OwnExecutions { .. } => false,
+            })
             .take(limit as usize)
             .cloned()
             .collect())

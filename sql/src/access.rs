@@ -3,9 +3,9 @@
 //! JSON as each database keeps them) and the trait's implementation is the same text for
 //! both stores ([`access_store!`]).
 
-use bifrost_core::Identity;
 use bifrost_core::access::{AuditEntry, Scopes, Token};
 use bifrost_core::error::StoreError;
+use bifrost_core::{Identity, Scope};
 use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, FromRow, QueryBuilder, Row, Type};
 use uuid::Uuid;
@@ -18,7 +18,7 @@ pub(crate) const TOKEN_COLUMNS: &str = "id, name, prefix, user_id, user_name, or
 
 /// The columns of an audit entry, as [`AuditRow`] reads them.
 pub(crate) const AUDIT_COLUMNS: &str =
-    "seq, at, user_id, user_name, token_id, action, target, detail";
+    "seq, at, user_id, user_name, organization_id, token_id, action, target, detail";
 
 /// `INSERT INTO api_tokens ...` for `t` with the hash of its secret.
 pub(crate) fn insert_token<'a, D: Dialect>(t: &Token, hash: &str) -> QueryBuilder<'a, D::Db> {
@@ -133,13 +133,16 @@ pub(crate) fn select_key<'a, D: Dialect>(user_id: Uuid, key: &str) -> QueryBuild
 /// `INSERT` of an audit entry (its `seq` is the database's).
 pub(crate) fn insert_audit<'a, D: Dialect>(e: &AuditEntry) -> QueryBuilder<'a, D::Db> {
     let mut qb = QueryBuilder::new(
-        "INSERT INTO audit_log (at, user_id, user_name, token_id, action, target, detail) VALUES (",
+        "INSERT INTO audit_log (at, user_id, user_name, organization_id, token_id, action, \
+         target, detail) VALUES (",
     );
     D::bind_time(&mut qb, e.at);
     qb.push(", ");
     D::bind_id(&mut qb, e.user_id);
     qb.push(", ");
     D::bind_text(&mut qb, e.user_name.clone());
+    qb.push(", ");
+    D::bind_opt_id(&mut qb, e.organization_id);
     qb.push(", ");
     D::bind_opt_id(&mut qb, e.token_id);
     qb.push(", ");
@@ -152,14 +155,28 @@ pub(crate) fn insert_audit<'a, D: Dialect>(e: &AuditEntry) -> QueryBuilder<'a, D
     qb
 }
 
-/// `SELECT` of up to `limit` audit entries before `before`, newest first.
+/// `SELECT` of up to `limit` audit entries of `scope` before `before`, newest first.
 pub(crate) fn audit_page<'a, D: Dialect>(
+    scope: &Scope,
     before: Option<i64>,
     limit: u32,
 ) -> QueryBuilder<'a, D::Db> {
-    let mut qb = QueryBuilder::new(format!("SELECT {AUDIT_COLUMNS} FROM audit_log"));
+    let mut qb = QueryBuilder::new(format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE "));
+    match scope {
+        Scope::All => {
+            qb.push(D::TRUE);
+        }
+        Scope::Organization(org) => {
+            qb.push("organization_id = ");
+            D::bind_id(&mut qb, *org);
+        }
+        // The record is for admins: a user's own scope reads none of it.
+        Scope::OwnExecutions { .. } => {
+            qb.push("1 = 0");
+        }
+    }
     if let Some(before) = before {
-        qb.push(" WHERE seq < ");
+        qb.push(" AND seq < ");
         D::bind_int(&mut qb, before);
     }
     qb.push(" ORDER BY seq DESC LIMIT ");
@@ -263,6 +280,7 @@ pub(crate) struct AuditRow<D: Dialect> {
     at: D::Time,
     user_id: D::Id,
     user_name: String,
+    organization_id: Option<D::Id>,
     token_id: Option<D::Id>,
     action: String,
     target: String,
@@ -283,6 +301,7 @@ where
             at: row.try_get("at")?,
             user_id: row.try_get("user_id")?,
             user_name: row.try_get("user_name")?,
+            organization_id: row.try_get("organization_id")?,
             token_id: row.try_get("token_id")?,
             action: row.try_get("action")?,
             target: row.try_get("target")?,
@@ -300,6 +319,7 @@ impl<D: Dialect> TryFrom<AuditRow<D>> for AuditEntry {
             at: D::time(r.at)?,
             user_id: D::id(r.user_id)?,
             user_name: r.user_name,
+            organization_id: r.organization_id.map(D::id).transpose()?,
             token_id: r.token_id.map(D::id).transpose()?,
             action: r.action,
             target: r.target,
@@ -431,12 +451,13 @@ macro_rules! access_store {
 
             async fn audit_log(
                 &self,
+                scope: &bifrost_core::Scope,
                 before: Option<i64>,
                 limit: u32,
             ) -> Result<Vec<bifrost_core::access::AuditEntry>, bifrost_core::error::StoreError>
             {
                 let rows: Vec<crate::access::AuditRow<$dialect>> =
-                    crate::access::audit_page::<$dialect>(before, limit)
+                    crate::access::audit_page::<$dialect>(scope, before, limit)
                         .build_query_as()
                         .fetch_all(&self.pool)
                         .await

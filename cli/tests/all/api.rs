@@ -686,6 +686,16 @@ async fn submit_is_idempotent_and_cancel_works_for_each_state(backend: Backend) 
             .count(),
         1
     );
+    // An organisation's admin reads its own organisation's acts only: here the making of
+    // its own token, none of the platform admin's.
+    let org = Uuid::new_v4();
+    let org_admin = api.token(&admin(Some(org)), Scopes::ADMIN).await;
+    let (status, theirs) = api.get(&org_admin, "/audit").await;
+    assert_eq!(status, StatusCode::OK, "{theirs}");
+    let theirs = theirs["entries"].as_array().unwrap();
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert_eq!(theirs[0]["action"], "token.create");
+    assert_eq!(theirs[0]["organization_id"], org.to_string());
     // Acts through the API name their token; a token made by the CLI names none.
     for e in audit["entries"].as_array().unwrap() {
         let through_api = e["action"] != "token.create";
