@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use bifrost_core::access::{Scopes, TokenView};
+use bifrost_core::access::{Scopes, Token};
 use bifrost_core::error::StoreError;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -27,13 +27,12 @@ pub(crate) async fn tokens(
     caller: Caller,
 ) -> Result<Json<Value>, Failure> {
     caller.require(Scopes::ADMIN)?;
-    let mine: Vec<TokenView> = state
+    let mine: Vec<Token> = state
         .access
         .tokens()
         .await?
-        .iter()
+        .into_iter()
         .filter(|t| t.identity.user_id == caller.identity().user_id)
-        .map(TokenView::from)
         .collect();
     Ok(Json(json!({ "tokens": mine })))
 }
@@ -69,7 +68,7 @@ pub(crate) async fn create_token(
             "a token made through the API has at most its maker's scopes and ends no later".into(),
         ));
     }
-    let (token, secret) = create(
+    let created = create(
         &*state.access,
         NewToken {
             name: body.name,
@@ -80,10 +79,7 @@ pub(crate) async fn create_token(
         Some(&caller.token),
     )
     .await?;
-    let mut view = serde_json::to_value(TokenView::from(&token))
-        .map_err(|e| bifrost_core::ApiError::Internal(e.to_string()))?;
-    view["token"] = json!(secret);
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok((StatusCode::CREATED, Json(json!(created))))
 }
 
 pub(crate) async fn revoke_token(
@@ -122,7 +118,7 @@ pub(crate) async fn revoke_token(
         json!({ "name": token.name }),
     )
     .await?;
-    Ok(Json(json!(TokenView::from(&token))))
+    Ok(Json(json!(token)))
 }
 
 #[derive(Deserialize)]

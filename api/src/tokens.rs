@@ -129,6 +129,18 @@ impl NewToken {
     }
 }
 
+/// A token just made, as it is shown the one time its secret is: the token's fields and
+/// the secret in `token`.
+#[derive(Debug, serde::Serialize)]
+pub struct CreatedToken {
+    /// The token.
+    #[serde(flatten)]
+    pub token: Token,
+    /// Its secret, which nothing keeps.
+    #[serde(rename = "token")]
+    pub secret: String,
+}
+
 /// Makes and keeps a token (`created_by`: the token of the API call that made it; `None`
 /// from the CLI) and records it in the audit record; returns it with its secret, which
 /// nothing keeps.
@@ -136,7 +148,7 @@ pub async fn create(
     access: &dyn AccessStore,
     new: NewToken,
     created_by: Option<&Token>,
-) -> Result<(Token, String), Failure> {
+) -> Result<CreatedToken, Failure> {
     let now = Utc::now().trunc_subsecs(6);
     new.check(now)?;
     let mut bytes = [0u8; SECRET_BYTES];
@@ -173,7 +185,7 @@ pub async fn create(
         }),
     )
     .await?;
-    Ok((token, secret))
+    Ok(CreatedToken { token, secret })
 }
 
 /// Appends an act of `who` (with `token`, if through the API) to the audit record.

@@ -150,6 +150,37 @@ pub fn load(runner: &Runner, path: &str) -> anyhow::Result<LoadedWorkflow> {
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// Records a new execution `id` of `workflow`, running (as the operator, for an hour), as
+/// a runner would before its instance starts.
+pub async fn create_running(
+    recorder: &dyn bifrost_core::store::RunRecorder,
+    id: uuid::Uuid,
+    workflow: &str,
+) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    recorder
+        .create_running(
+            &bifrost_core::model::NewExecution {
+                id,
+                workflow_name: workflow.into(),
+                parameters: serde_json::json!({}),
+                executed_by: uuid::Uuid::nil(),
+                executed_by_name: "operator".into(),
+                organization_id: None,
+                form_id: None,
+                session_id: None,
+                created_at: now,
+            },
+            &bifrost_core::store::RunStart {
+                started_at: now,
+                deadline_at: now + chrono::TimeDelta::hours(1),
+                lease_until: now + chrono::TimeDelta::hours(1),
+            },
+        )
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -113,8 +113,10 @@ impl Serialize for Scopes {
     }
 }
 
-/// An API token as kept: everything but its secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An API token as kept and shown: everything but its secret, which is never kept.
+/// Serialised with the identity's fields at the top level (`user_id`, `user_name`,
+/// `organization_id`, `is_platform_admin`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Token {
     /// The token's id (not secret: `tokens revoke ID`).
     pub id: Uuid,
@@ -123,6 +125,7 @@ pub struct Token {
     /// The secret's first characters, to recognise it in a list (not enough to use it).
     pub prefix: String,
     /// Who it acts as.
+    #[serde(flatten)]
     pub identity: Identity,
     /// What it may do.
     pub scopes: Scopes,
@@ -160,57 +163,6 @@ impl Token {
             (Some(mine), Some(theirs)) => theirs <= mine,
         };
         self.identity == *identity && self.scopes.contains(scopes) && ends_in_time
-    }
-}
-
-/// How a token is shown: everything but the secret, which is never kept.
-#[derive(Debug, Clone, Serialize)]
-pub struct TokenView {
-    /// The token's id.
-    pub id: Uuid,
-    /// Its label.
-    pub name: String,
-    /// The secret's first characters.
-    pub prefix: String,
-    /// The user it acts as.
-    pub user_id: Uuid,
-    /// Their display name.
-    pub user_name: String,
-    /// Their organisation.
-    pub organization_id: Option<Uuid>,
-    /// Whether they are a platform admin.
-    pub is_platform_admin: bool,
-    /// What it may do.
-    pub scopes: Scopes,
-    /// When it was made.
-    pub created_at: DateTime<Utc>,
-    /// The token that made it (`None`: the CLI).
-    pub created_by: Option<Uuid>,
-    /// When it stops working.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// When it was last used.
-    pub last_used_at: Option<DateTime<Utc>>,
-    /// When it was revoked.
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-impl From<&Token> for TokenView {
-    fn from(t: &Token) -> Self {
-        Self {
-            id: t.id,
-            name: t.name.clone(),
-            prefix: t.prefix.clone(),
-            user_id: t.identity.user_id,
-            user_name: t.identity.user_name.clone(),
-            organization_id: t.identity.organization_id,
-            is_platform_admin: t.identity.is_platform_admin,
-            scopes: t.scopes,
-            created_at: t.created_at,
-            created_by: t.created_by,
-            expires_at: t.expires_at,
-            last_used_at: t.last_used_at,
-            revoked_at: t.revoked_at,
-        }
     }
 }
 

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 /// The caller an instance acts for. Bound by the host when the store is created; the guest
 /// can read it but never pass or change it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Identity {
     /// The user's id.
     pub user_id: Uuid,

@@ -10,16 +10,14 @@ use std::time::{Duration, Instant};
 use bifrost_api::tokens::{NewToken, create};
 use bifrost_core::Identity;
 use bifrost_core::access::Scopes;
-use bifrost_core::model::{LogEntry, LogLevel, NewExecution, StreamId};
+use bifrost_core::model::{LogEntry, LogLevel, StreamId};
 use bifrost_core::query::ListFilter;
-use bifrost_core::store::RunStart;
-use chrono::{TimeDelta, Utc};
-use serde_json::json;
+use chrono::Utc;
 use uuid::Uuid;
 
 use crate::report::{Section, verdict};
 use crate::stats::{fmt_rate, fmt_ratio, fmt_secs, median, paired, per_call};
-use crate::suites::queue::{Serve, command, connect, p99, runner_binary, submit, wait_all};
+use crate::suites::queue::{Serve, command, connect, deploy, p99, runner_binary, submit, wait_all};
 use crate::{Ctx, guests};
 
 const DB: &str = "bifrost_bench_api";
@@ -71,14 +69,7 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
         ("DATABASE_URL", ctx.servers.database(DB, true).await?),
         ("REDIS_URL", ctx.servers.redis_url.clone()),
     ];
-    let out = command(&bin, &env, &cache)
-        .args(["workflows", "deploy", guests::BENCH, "--name", "bench"])
-        .output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "deploy: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    deploy(&bin, &env, &cache, guests::BENCH, "bench")?;
     let b = connect(&env).await?;
     // 200 finished executions to read.
     let ids = submit(&b, 200).await?;
@@ -130,7 +121,7 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
             None,
         )
         .await
-        .map(|(_, secret)| secret)
+        .map(|created| created.secret)
         .map_err(|e| anyhow::anyhow!("{:?}", e.parts()))
     };
     let secret = token().await?;
@@ -289,28 +280,7 @@ async fn follow_latency(
 ) -> anyhow::Result<(Vec<f64>, f64)> {
     const LINES: usize = 100;
     let id = Uuid::new_v4();
-    let now = Utc::now();
-    b.service
-        .recorder()
-        .create_running(
-            &NewExecution {
-                id,
-                workflow_name: "followed".into(),
-                parameters: json!({}),
-                executed_by: Uuid::nil(),
-                executed_by_name: "operator".into(),
-                organization_id: None,
-                form_id: None,
-                session_id: None,
-                created_at: now,
-            },
-            &RunStart {
-                started_at: now,
-                deadline_at: now + TimeDelta::hours(1),
-                lease_until: now + TimeDelta::hours(1),
-            },
-        )
-        .await?;
+    crate::setup::create_running(&**b.service.recorder(), id, "followed").await?;
     let url = format!("{api}/executions/{id}/logs/stream");
     let epoch = Instant::now();
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(followers);

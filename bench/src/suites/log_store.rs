@@ -5,8 +5,7 @@
 use std::time::Instant;
 
 use bifrost_core::ExecutionsService;
-use bifrost_core::model::{ExecutionStatus, LogEntry, LogLevel, NewExecution, Outcome, StreamId};
-use bifrost_core::store::RunStart;
+use bifrost_core::model::{ExecutionStatus, LogEntry, LogLevel, Outcome, StreamId};
 use uuid::Uuid;
 
 use crate::report::{Section, verdict};
@@ -102,26 +101,7 @@ async fn store_log(service: &ExecutionsService, lines: u32) -> anyhow::Result<f6
     let store = service.recorder();
     let id = Uuid::new_v4();
     let now = chrono::Utc::now();
-    store
-        .create_running(
-            &NewExecution {
-                id,
-                workflow_name: "bench-log-store".into(),
-                parameters: serde_json::json!({}),
-                executed_by: Uuid::nil(),
-                executed_by_name: "bench".into(),
-                organization_id: None,
-                form_id: None,
-                session_id: None,
-                created_at: now,
-            },
-            &RunStart {
-                started_at: now,
-                deadline_at: now + chrono::TimeDelta::hours(1),
-                lease_until: now + chrono::TimeDelta::hours(1),
-            },
-        )
-        .await?;
+    crate::setup::create_running(&**store, id, "bench-log-store").await?;
     let base = now.timestamp_millis() as u64;
     let entries: Vec<LogEntry> = (0..u64::from(lines))
         .map(|i| LogEntry {

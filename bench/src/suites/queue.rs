@@ -52,6 +52,25 @@ pub(crate) fn command(bin: &Path, env: &[(&str, String)], cache: &Path) -> Comma
     cmd
 }
 
+/// `workflows deploy FILE --name NAME` with the backends of `env`.
+pub(crate) fn deploy(
+    bin: &Path,
+    env: &[(&str, String)],
+    cache: &Path,
+    file: &str,
+    name: &str,
+) -> anyhow::Result<()> {
+    let out = command(bin, env, cache)
+        .args(["workflows", "deploy", file, "--name", name])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "deploy {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
 pub(crate) struct Serve(pub(crate) Child);
 
 impl Drop for Serve {
@@ -190,14 +209,7 @@ async fn compile_while_serving(
         (guests::EXAMPLE_HELLO, "hello"),
         (guests::PYTHON_RAISES, "python"),
     ] {
-        let out = command(bin, env, &scratch.join("unused"))
-            .args(["workflows", "deploy", file, "--name", name])
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "deploy: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        deploy(bin, env, &scratch.join("unused"), file, name)?;
     }
     let b = connect(env).await?;
     let admin = Identity::operator();
@@ -376,14 +388,7 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
         scratch.path().join("data").display().to_string(),
     )];
     for env in [&servers, &embedded] {
-        let out = command(&bin, env, &cache)
-            .args(["workflows", "deploy", guests::BENCH, "--name", "bench"])
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "deploy: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        deploy(&bin, env, &cache, guests::BENCH, "bench")?;
     }
 
     // Submit to running.

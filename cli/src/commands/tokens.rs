@@ -5,7 +5,7 @@
 
 use bifrost_api::tokens::{NewToken, audit, create};
 use bifrost_core::Identity;
-use bifrost_core::access::{AccessStore, Scopes, TokenView};
+use bifrost_core::access::{AccessStore, Scopes};
 use bifrost_core::error::StoreError;
 use chrono::{TimeDelta, Utc};
 use clap::{Args, Subcommand};
@@ -96,7 +96,7 @@ pub async fn run(access: &dyn AccessStore, command: TokensCommand) -> Result<(),
             let scopes = Scopes::parse(args.scope.iter().map(String::as_str))
                 .map_err(|e| Failure::caller(anyhow::anyhow!("--scope: {e}")))?;
             let expires_at = lifetime(&args.expires_in)?.map(|d| Utc::now() + d);
-            let (token, secret) = create(
+            let created = create(
                 access,
                 NewToken {
                     name: args.name,
@@ -113,14 +113,11 @@ pub async fn run(access: &dyn AccessStore, command: TokensCommand) -> Result<(),
             )
             .await
             .map_err(api_failure)?;
-            let mut view = serde_json::to_value(TokenView::from(&token))
-                .map_err(|e| Failure::infrastructure(anyhow::anyhow!("{e}")))?;
-            view["token"] = serde_json::json!(secret);
-            output::json_line(&view)
+            output::json_line(&created)
         }
         TokensCommand::List => {
             for t in access.tokens().await.map_err(store)? {
-                output::json_line(&TokenView::from(&t))?;
+                output::json_line(&t)?;
             }
             Ok(())
         }
@@ -144,7 +141,7 @@ pub async fn run(access: &dyn AccessStore, command: TokensCommand) -> Result<(),
             )
             .await
             .map_err(store)?;
-            output::json_line(&TokenView::from(&token))
+            output::json_line(&token)
         }
     }
 }
