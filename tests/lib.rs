@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 pub use bifrost_artifacts::*;
 
+pub mod browser;
 pub mod compose;
 pub mod servers;
 

@@ -42,14 +42,14 @@ pub(crate) fn bad_path(e: PathRejection) -> Failure {
 }
 
 /// The filters of `GET /executions`, as text: each is parsed as the guest API parses it.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default, Clone)]
 pub(crate) struct ListParams {
-    workflow_name: Option<String>,
-    status: Option<String>,
-    start_date: Option<String>,
-    end_date: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
+    pub(crate) workflow_name: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) start_date: Option<String>,
+    pub(crate) end_date: Option<String>,
+    pub(crate) limit: Option<String>,
+    pub(crate) cursor: Option<String>,
 }
 
 /// A number parameter: digits that fit a `u32`, else an invalid argument naming it.
@@ -85,29 +85,50 @@ pub(crate) async fn list(
 ) -> Result<Json<Page>, Failure> {
     caller.require(Scopes::READ)?;
     let Query(p) = query.map_err(bad_query)?;
-    let status = p
-        .status
-        .as_deref()
-        .map(|s| {
-            s.parse::<ExecutionStatus>()
-                .map_err(|e| ApiError::invalid("status", e.to_string()))
-        })
-        .transpose()?;
-    let filter = ListFilter {
-        workflow_name: p.workflow_name,
-        status,
-        start_date: p.start_date,
-        end_date: p.end_date,
-        limit: number("limit", p.limit.as_deref())?,
-    };
+    let (filter, cursor) = p.filter()?;
     let page = state
         .service
-        .list_page(caller.identity(), &filter, p.cursor.as_deref())
+        .list_page(caller.identity(), &filter, cursor.as_deref())
         .await?;
     Ok(Json(Page {
         executions: page.executions,
         next_cursor: page.next_cursor,
     }))
+}
+
+impl ListParams {
+    /// The filter these parameters name (as the guest API parses them), and the cursor.
+    pub(crate) fn filter(self) -> Result<(ListFilter, Option<String>), Failure> {
+        let status = self
+            .status
+            .as_deref()
+            .map(|s| {
+                s.parse::<ExecutionStatus>()
+                    .map_err(|e| ApiError::invalid("status", e.to_string()))
+            })
+            .transpose()?;
+        let filter = ListFilter {
+            workflow_name: self.workflow_name,
+            status,
+            start_date: self.start_date,
+            end_date: self.end_date,
+            limit: number("limit", self.limit.as_deref())?,
+        };
+        Ok((filter, self.cursor))
+    }
+
+    /// The parameters a form sent: an empty field is no filter.
+    pub(crate) fn without_empty(self) -> Self {
+        let some = |v: Option<String>| v.filter(|t| !t.trim().is_empty());
+        Self {
+            workflow_name: some(self.workflow_name),
+            status: some(self.status),
+            start_date: some(self.start_date),
+            end_date: some(self.end_date),
+            limit: some(self.limit),
+            cursor: some(self.cursor),
+        }
+    }
 }
 
 pub(crate) async fn get(
@@ -196,12 +217,34 @@ pub(crate) async fn submit(
     caller.require(Scopes::RUN)?;
     let Json(body) = body.map_err(bad_json)?;
     let at = body.at.as_deref().map(|t| time("at", t)).transpose()?;
-    let who = caller.identity().clone();
     let key = idempotency_key(&headers)?;
+    let (fresh, execution) =
+        submit_for(&state, &caller, body.workflow, body.input, at, key).await?;
+    let status = if fresh {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(execution)))
+}
+
+/// Submits `workflow` with `input` (at `at`, or now) as `caller`, once per idempotency
+/// `key`: the execution, and whether this call recorded it (`false`: a retry of `key`).
+/// The API's `POST /executions` and the pages' run form.
+pub(crate) async fn submit_for(
+    state: &ApiState,
+    caller: &Caller,
+    workflow: String,
+    input: Value,
+    at: Option<DateTime<Utc>>,
+    key: Option<String>,
+) -> Result<(bool, Execution), Failure> {
+    caller.require(Scopes::RUN)?;
+    let who = caller.identity().clone();
     let id = match &key {
         None => Uuid::new_v4(),
         Some(key) => {
-            let request = json!({"workflow": body.workflow, "input": body.input, "at": at});
+            let request = json!({"workflow": workflow, "input": input, "at": at});
             let hash = hex::encode(Sha256::digest(request.to_string().as_bytes()));
             state
                 .access
@@ -217,19 +260,18 @@ pub(crate) async fn submit(
     // A retried submission whose execution is recorded gets it back as it is now.
     if key.is_some() {
         match state.service.get(&who, &id.to_string()).await {
-            Ok(execution) => return Ok((StatusCode::OK, Json(execution))),
+            Ok(execution) => return Ok((false, execution)),
             Err(ApiError::NotFound(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }
-    let workflow = body.workflow.clone();
     let submitted = submit_as(
         &*state.queue,
         &*state.workflows,
         id,
         RunRequest {
-            workflow_name: body.workflow,
-            input: body.input,
+            workflow_name: workflow.clone(),
+            input,
             identity: who.clone(),
             form_id: None,
             session_id: None,
@@ -243,7 +285,7 @@ pub(crate) async fn submit(
         if key.is_some()
             && let Ok(execution) = state.service.get(&who, &id.to_string()).await
         {
-            return Ok((StatusCode::OK, Json(execution)));
+            return Ok((false, execution));
         }
         return Err(run_error(e));
     }
@@ -256,10 +298,7 @@ pub(crate) async fn submit(
         json!({ "workflow_name": workflow }),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(state.service.get(&who, &id.to_string()).await?),
-    ))
+    Ok((true, state.service.get(&who, &id.to_string()).await?))
 }
 
 /// The `Idempotency-Key` header, if any: printable ASCII, 1 to 255 bytes.
@@ -293,11 +332,22 @@ pub(crate) async fn cancel(
     caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, Failure> {
-    caller.require(Scopes::RUN)?;
     let Path(id) = id.map_err(bad_path)?;
+    let (id, status) = cancel_for(&state, &caller, &id).await?;
+    Ok(Json(json!({ "execution_id": id, "status": status })))
+}
+
+/// Cancels execution `id` as `caller` (409 once it has ended): its id and the status it
+/// has now. The API's `POST .../cancel` and the pages' Cancel button.
+pub(crate) async fn cancel_for(
+    state: &ApiState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(Uuid, ExecutionStatus), Failure> {
+    caller.require(Scopes::RUN)?;
     let who: &Identity = caller.identity();
     // The same visibility rule as `get`: not found, or not the caller's to see.
-    let execution = state.service.get(who, &id).await?;
+    let execution = state.service.get(who, id).await?;
     let outcome = state
         .queue
         .cancel(execution.id, Utc::now())
@@ -316,7 +366,5 @@ pub(crate) async fn cancel(
         json!({ "workflow_name": execution.workflow_name, "status": status }),
     )
     .await?;
-    Ok(Json(
-        json!({ "execution_id": execution.id, "status": status }),
-    ))
+    Ok((execution.id, status))
 }

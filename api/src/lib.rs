@@ -23,7 +23,8 @@
 //! | `GET /audit` | admin | `{"entries": [...], "next_before": ...}`; `before`, `limit` |
 //! | `GET /openapi.json` | none | the OpenAPI document ([`openapi`]) |
 //!
-//! Errors: [`error`]. Limits: [`limits::ApiLimits`].
+//! Errors: [`error`]. Limits: [`limits::ApiLimits`]. The pages for people, at `/` with
+//! the same tokens, rules and limits (a cookie instead of the header): [`web`].
 
 mod admin;
 pub mod error;
@@ -33,6 +34,7 @@ pub mod limits;
 pub mod openapi;
 mod stream;
 pub mod tokens;
+pub mod web;
 mod workflows;
 
 use std::sync::Arc;
@@ -104,7 +106,7 @@ async fn openapi_json() -> impl axum::response::IntoResponse {
     )
 }
 
-/// The API's routes, under `/api/v1`, with their limits.
+/// The API's routes, under `/api/v1`, with their limits; and the pages ([`web`]) at `/`.
 pub fn router(state: ApiState) -> Router {
     let limits = state.limits.limits.clone();
     let timeout = limits.request_timeout;
@@ -166,6 +168,6 @@ pub fn router(state: ApiState) -> Router {
                 }
             },
         ))
-        .with_state(state);
-    Router::new().nest("/api/v1", api)
+        .with_state(state.clone());
+    Router::new().nest("/api/v1", api).merge(web::router(state))
 }

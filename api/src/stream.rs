@@ -21,11 +21,11 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use bifrost_core::ApiError;
 use bifrost_core::access::Scopes;
 use bifrost_core::model::{Execution, ExecutionStatus, LogEntry, StreamId};
 use bifrost_core::query::{LogRange, MAX_LOG_COUNT};
-use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
@@ -174,10 +174,22 @@ pub(crate) async fn follow(
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     query: Result<Query<StreamParams>, QueryRejection>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Failure> {
-    caller.require(Scopes::READ)?;
+) -> Result<Response, Failure> {
     let Path(id) = id.map_err(bad_path)?;
     let Query(p) = query.map_err(bad_query)?;
+    open(state, &caller, &headers, &id, p.after).await
+}
+
+/// Follows execution `id` for `caller`, from after `Last-Event-ID` or else `after` (the
+/// start when neither): the API's stream and the pages' live tail.
+pub(crate) async fn open(
+    state: ApiState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    id: &str,
+    after: Option<String>,
+) -> Result<Response, Failure> {
+    caller.require(Scopes::READ)?;
     // `Last-Event-ID` (a reconnecting browser) wins over `?after=` (a first connection).
     let after = match headers.get("last-event-id") {
         Some(v) => Some(
@@ -185,7 +197,7 @@ pub(crate) async fn follow(
                 .map_err(|_| Failure::invalid("Last-Event-ID", "not text"))?
                 .to_owned(),
         ),
-        None => p.after,
+        None => after,
     };
     let start = match after {
         None => None,
@@ -205,7 +217,7 @@ pub(crate) async fn follow(
         }
     };
     // Not found or not visible: answered now, as `get` answers, not inside the stream.
-    let execution = state.service.get(caller.identity(), &id).await?;
+    let execution = state.service.get(caller.identity(), id).await?;
     let guard = state.limits.open_stream(&caller.token)?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(BUFFER);
     tokio::spawn(async move {
@@ -223,6 +235,8 @@ pub(crate) async fn follow(
             .send(Event::default().event("end").data(end.to_string()))
             .await;
     });
-    let events = futures_util::StreamExt::map(ReceiverStream::new(rx), Ok);
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    let events = futures_util::StreamExt::map(ReceiverStream::new(rx), Ok::<Event, Infallible>);
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+        .into_response())
 }

@@ -239,17 +239,11 @@ impl Caller {
     }
 }
 
-impl FromRequestParts<ApiState> for Caller {
-    type Rejection = Failure;
-
-    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Failure> {
-        let secret = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or(Failure::Unauthorized)?;
+impl Caller {
+    /// The caller whose secret is `secret` (from a bearer header or the pages' session
+    /// cookie): its token, active and within its rate. Anything else is one 401.
+    pub(crate) async fn authenticate(state: &ApiState, secret: &str) -> Result<Caller, Failure> {
+        let secret = secret.trim();
         if !well_formed(secret) {
             return Err(Failure::Unauthorized);
         }
@@ -274,5 +268,19 @@ impl FromRequestParts<ApiState> for Caller {
             }
         }
         Ok(Caller { token })
+    }
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Failure> {
+        let secret = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(Failure::Unauthorized)?;
+        Caller::authenticate(state, secret).await
     }
 }

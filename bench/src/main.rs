@@ -38,6 +38,7 @@ const ALL: &[&str] = &[
     "python-guest",
     "native-floor",
     "api",
+    "pages",
 ];
 
 #[derive(Parser)]
@@ -260,6 +261,7 @@ async fn bench_all(cli: &Cli) -> anyhow::Result<()> {
             "python-guest" => suites::python_guest::run(&ctx).await,
             "native-floor" => suites::native_floor::run(&ctx).await,
             "api" => suites::api::run(&ctx).await,
+            "pages" => suites::pages::run(&ctx).await,
             _ => unreachable!("checked against ALL"),
         }
         .map_err(|e| e.context(format!("benchmark {name}")))?;

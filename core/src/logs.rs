@@ -35,6 +35,14 @@ pub trait LogStream: Send + Sync + 'static {
         count: u32,
     ) -> Result<Vec<LogEntry>, LogStreamError>;
 
+    /// The last `count` entries, oldest first (a page's tail of a huge log), read from
+    /// the end of the stream.
+    async fn read_last(
+        &self,
+        execution_id: Uuid,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, LogStreamError>;
+
     /// Removes an execution's stream.
     async fn delete(&self, execution_id: Uuid) -> Result<(), LogStreamError>;
 

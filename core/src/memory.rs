@@ -209,6 +209,18 @@ impl ExecutionReader for MemoryStore {
             })
             .unwrap_or_default())
     }
+
+    async fn read_last_logs(
+        &self,
+        execution_id: Uuid,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        Ok(self
+            .lock()
+            .get(&execution_id)
+            .map(|row| row.logs[row.logs.len().saturating_sub(count as usize)..].to_vec())
+            .unwrap_or_default())
+    }
 }
 
 #[async_trait]

@@ -266,6 +266,24 @@ impl ExecutionsService {
         Ok(self.reader.read_logs(id, range.start, range.count).await?)
     }
 
+    /// The last `count` log entries of `id` (oldest first), for an execution last seen
+    /// with `status`: from the live stream while it runs (the store when it has been
+    /// moved), as [`read_logs`](Self::read_logs) chooses.
+    pub async fn tail_logs(
+        &self,
+        id: Uuid,
+        status: ExecutionStatus,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, ApiError> {
+        if !status.is_final() {
+            let live = self.logs.read_last(id, count).await?;
+            if !live.is_empty() {
+                return Ok(live);
+            }
+        }
+        Ok(self.reader.read_last_logs(id, count).await?)
+    }
+
     /// Moves an execution's log stream into the store and deletes the stream. Safe to
     /// repeat: entries already stored are kept once. Entries that another writer put in
     /// the stream with U+0000 are stored with U+FFFD, as the host writes them

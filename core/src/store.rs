@@ -59,6 +59,14 @@ pub trait ExecutionReader: Send + Sync + 'static {
         start: StreamId,
         count: u32,
     ) -> Result<Vec<LogEntry>, StoreError>;
+
+    /// The last `count` persisted log entries of an execution, oldest first, read from
+    /// the end.
+    async fn read_last_logs(
+        &self,
+        execution_id: Uuid,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, StoreError>;
 }
 
 /// Recording one run: its row, its variables as the workflow sets them, and its end with

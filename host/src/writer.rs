@@ -461,6 +461,13 @@ mod tests {
         ) -> Result<Vec<LogEntry>, bifrost_core::error::LogStreamError> {
             self.inner.read(id, start, count).await
         }
+        async fn read_last(
+            &self,
+            id: Uuid,
+            count: u32,
+        ) -> Result<Vec<LogEntry>, bifrost_core::error::LogStreamError> {
+            self.inner.read_last(id, count).await
+        }
         async fn delete(&self, id: Uuid) -> Result<(), bifrost_core::error::LogStreamError> {
             self.inner.delete(id).await
         }

@@ -221,6 +221,33 @@ impl LogStream for RedisLogStream {
             .collect()
     }
 
+    #[tracing::instrument(skip_all, fields(%execution_id))]
+    async fn read_last(
+        &self,
+        execution_id: Uuid,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, LogStreamError> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn.clone();
+        let reply: StreamRangeReply = redis::cmd("XREVRANGE")
+            .arg(self.key(execution_id))
+            .arg(STREAM_END)
+            .arg("-")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut conn)
+            .await
+            .map_err(stream_error)?;
+        reply
+            .ids
+            .iter()
+            .rev()
+            .map(|e| parse_entry(execution_id, e))
+            .collect()
+    }
+
     /// One `XREAD BLOCK` for every waiter of this process ([`waits`]).
     #[tracing::instrument(skip_all, fields(%execution_id))]
     async fn wait(

@@ -621,6 +621,26 @@ impl ExecutionReader for SqliteStore {
         .await.map_err(db)?;
         rows.into_iter().map(LogEntry::try_from).collect()
     }
+
+    #[tracing::instrument(skip_all, fields(%execution_id))]
+    async fn read_last_logs(
+        &self,
+        execution_id: Uuid,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let mut rows: Vec<LogRow> = sqlx::query_as(
+            "SELECT execution_id, level, message, log_metadata, \"timestamp\", stream_ms, stream_seq \
+             FROM execution_logs WHERE execution_id = ? \
+             ORDER BY stream_ms DESC, stream_seq DESC LIMIT ?",
+        )
+        .bind(id_text(execution_id))
+        .bind(i64::from(count))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.reverse();
+        rows.into_iter().map(LogEntry::try_from).collect()
+    }
 }
 
 #[async_trait]

@@ -10,6 +10,7 @@ pub mod live_logs;
 pub mod log_store;
 pub mod memory;
 pub mod native_floor;
+pub mod pages;
 pub mod python;
 pub mod python_guest;
 pub mod queue;

@@ -20,26 +20,29 @@ use uuid::Uuid;
 use crate::common::TempDir;
 
 /// An API server and a worker in this process, on a test's backends.
-struct Api {
-    base: String,
-    backends: Backends,
-    http: reqwest::Client,
+pub(crate) struct Api {
+    /// The API's root: `http://ADDR/api/v1`.
+    pub(crate) base: String,
+    /// The pages' root: `http://ADDR`.
+    pub(crate) root: String,
+    pub(crate) backends: Backends,
+    pub(crate) http: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Api {
-    async fn start(env: &TestEnv) -> Api {
+    pub(crate) async fn start(env: &TestEnv) -> Api {
         Self::with_limits(env, ApiLimits::default()).await
     }
 
-    async fn with_limits(env: &TestEnv, limits: ApiLimits) -> Api {
+    pub(crate) async fn with_limits(env: &TestEnv, limits: ApiLimits) -> Api {
         Self::with_url(env, &env.database_url, limits).await
     }
 
     /// On `env`'s backends with the store at `database_url` (the same database, with other
     /// connection options).
-    async fn with_url(env: &TestEnv, database_url: &str, limits: ApiLimits) -> Api {
+    pub(crate) async fn with_url(env: &TestEnv, database_url: &str, limits: ApiLimits) -> Api {
         let backends = BackendConfig {
             database_url: Some(database_url.to_owned()),
             redis_url: env.redis_url.clone(),
@@ -62,7 +65,8 @@ impl Api {
             limits,
         ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
+        let root = format!("http://{}", listener.local_addr().unwrap());
+        let base = format!("{root}/api/v1");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
@@ -86,6 +90,7 @@ impl Api {
         });
         Api {
             base,
+            root,
             backends,
             http: reqwest::Client::new(),
             stop: Some(stop),
@@ -94,7 +99,7 @@ impl Api {
     }
 
     /// A token of `who` with `scopes`, made as the CLI makes one; its secret.
-    async fn token(&self, who: &Identity, scopes: Scopes) -> String {
+    pub(crate) async fn token(&self, who: &Identity, scopes: Scopes) -> String {
         bifrost_api::tokens::create(
             &*self.backends.access,
             bifrost_api::tokens::NewToken {
@@ -110,11 +115,11 @@ impl Api {
         .secret
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
         let r = self
             .http
             .get(self.url(path))
@@ -125,7 +130,7 @@ impl Api {
         answer(r).await
     }
 
-    async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
         let r = self
             .http
             .post(self.url(path))
@@ -138,7 +143,7 @@ impl Api {
     }
 
     /// Deploys the probe as `probe` (by the API, as a platform admin with `deploy`).
-    async fn deploy_probe(&self) {
+    pub(crate) async fn deploy_probe(&self) {
         let token = self.token(&admin(None), Scopes::DEPLOY).await;
         let r = self
             .http
@@ -155,7 +160,7 @@ impl Api {
     }
 
     /// Submits the probe with `calls`; its id.
-    async fn submit_probe(&self, token: &str, calls: Vec<Call>) -> String {
+    pub(crate) async fn submit_probe(&self, token: &str, calls: Vec<Call>) -> String {
         let (status, body) = self
             .post(
                 token,
@@ -168,7 +173,7 @@ impl Api {
     }
 
     /// Waits for execution `id` to end; the execution.
-    async fn wait_end(&self, token: &str, id: &str) -> Value {
+    pub(crate) async fn wait_end(&self, token: &str, id: &str) -> Value {
         let clock = Instant::now();
         loop {
             let (status, e) = self.get(token, &format!("/executions/{id}")).await;
@@ -186,7 +191,7 @@ impl Api {
         }
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         drop(self.stop.take());
         for t in self.tasks.drain(..) {
             t.abort();
@@ -196,7 +201,7 @@ impl Api {
 
 /// A response's status and JSON body (`null` for an empty one); panics on a body that is
 /// neither.
-async fn answer(r: reqwest::Response) -> (StatusCode, Value) {
+pub(crate) async fn answer(r: reqwest::Response) -> (StatusCode, Value) {
     let status = r.status();
     let text = r.text().await.unwrap();
     let body = if text.is_empty() {
@@ -928,8 +933,8 @@ bifrost_tests::on_both_backends!(
     limits_answer_413_and_429,
 );
 
-/// Random query strings, paths, headers and bodies never get a 500 and never stop the
-/// server.
+/// Random query strings, paths, headers and bodies, to the API and to the pages, never get
+/// a 500 and never stop the server.
 #[test]
 fn hostile_requests_never_get_a_500() {
     use proptest::prelude::*;
@@ -949,6 +954,20 @@ fn hostile_requests_never_get_a_500() {
         "/audit",
         "/{}",
     ];
+    // The pages, signed in by the cookie instead of the header.
+    let pages = [
+        "/runs",
+        "/runs/{}",
+        "/runs/{}/summary",
+        "/runs/{}/events",
+        "/runs/{}/log.jsonl",
+        "/runs/{}/cancel",
+        "/runs/rows",
+        "/workflows",
+        "/sign-in",
+        "/sign-out",
+        "/{}",
+    ];
     let methods = ["GET", "POST", "DELETE", "PUT", "PATCH"];
     let config = ProptestConfig {
         cases: 300,
@@ -964,10 +983,18 @@ fn hostile_requests_never_get_a_500() {
         json_body in any::<bool>(),
         header in "[ -~]{0,60}",
         authed in any::<bool>(),
+        page in any::<bool>(),
     )| {
-        let url = api.url(&paths[path].replace("{}", &urlencode(&segment)));
+        let url = if page {
+            let path = pages[path % pages.len()];
+            format!("{}{}", api.root, path.replace("{}", &urlencode(&segment)))
+        } else {
+            api.url(&paths[path].replace("{}", &urlencode(&segment)))
+        };
         let mut req = api.http.request(methods[method].parse().unwrap(), url).query(&query);
-        if authed {
+        if authed && page {
+            req = req.header("cookie", format!("bifrost_token={token}"));
+        } else if authed {
             req = req.bearer_auth(&token);
         }
         req = req.header("idempotency-key", header.clone()).header("last-event-id", header);

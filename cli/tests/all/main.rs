@@ -11,4 +11,5 @@ mod embedded;
 mod follow;
 mod queue;
 mod terminal;
+mod web;
 mod workflows;

@@ -78,6 +78,19 @@ impl LogStream for MemoryLogStream {
             .collect())
     }
 
+    async fn read_last(
+        &self,
+        execution_id: Uuid,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, LogStreamError> {
+        let streams = self.streams.lock().expect("log streams lock");
+        let Some(stream) = streams.get(&execution_id) else {
+            return Ok(Vec::new());
+        };
+        let from = stream.entries.len().saturating_sub(count as usize);
+        Ok(stream.entries[from..].to_vec())
+    }
+
     async fn delete(&self, execution_id: Uuid) -> Result<(), LogStreamError> {
         self.streams
             .lock()

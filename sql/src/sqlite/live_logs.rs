@@ -146,6 +146,28 @@ impl LogStream for SqliteLogStream {
     }
 
     #[tracing::instrument(skip_all, fields(%execution_id))]
+    async fn read_last(
+        &self,
+        execution_id: Uuid,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, LogStreamError> {
+        let mut rows: Vec<LogRow> = sqlx::query_as(
+            "SELECT execution_id, level, message, log_metadata, \"timestamp\", stream_ms, \
+             stream_seq FROM live_logs WHERE execution_id = ? \
+             ORDER BY stream_ms DESC, stream_seq DESC LIMIT ?",
+        )
+        .bind(id_text(execution_id))
+        .bind(i64::from(count))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.reverse();
+        rows.into_iter()
+            .map(|r| LogEntry::try_from(r).map_err(malformed))
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(%execution_id))]
     async fn delete(&self, execution_id: Uuid) -> Result<(), LogStreamError> {
         sqlx::query("DELETE FROM live_logs WHERE execution_id = ?")
             .bind(id_text(execution_id))

@@ -566,7 +566,76 @@ async fn the_stream_keeps_redis_semantics(backend: Backend) {
     env.close().await;
 }
 
+/// The tail of a log (a run page's last lines): the last `count` entries, oldest first,
+/// from the live stream while the run is live and from the store once it has ended, the
+/// same entries either way; fewer when the log is shorter, none for an empty one.
+async fn the_tail_is_the_last_entries_live_and_stored(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let who = user(None);
+    let (done, _) = h.probe(&who, vec![Call::LogMany { n: 250 }]).await;
+    let all = h
+        .env
+        .store
+        .read_logs(done.id, StreamId::MIN, 1000)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 250);
+    let service = &h.env.service;
+    let stored = service
+        .tail_logs(done.id, ExecutionStatus::Success, 7)
+        .await
+        .unwrap();
+    assert_eq!(stored, all[243..].to_vec());
+    assert_eq!(
+        service
+            .tail_logs(done.id, ExecutionStatus::Success, 1000)
+            .await
+            .unwrap(),
+        all
+    );
+    assert!(
+        service
+            .tail_logs(done.id, ExecutionStatus::Success, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Live: the same lines in a stream of a running execution.
+    let live = running_execution(&h, "tail").await;
+    let level = bifrost_core::model::LogLevel::Info;
+    let written = bifrost_tests::append_lines(
+        &*h.env.logs,
+        live,
+        level,
+        (0..40).map(|i| format!("line {i}")),
+    )
+    .await;
+    assert_eq!(
+        h.env.logs.read_last(live, 5).await.unwrap(),
+        written[35..].to_vec()
+    );
+    assert_eq!(
+        service
+            .tail_logs(live, ExecutionStatus::Running, 5)
+            .await
+            .unwrap(),
+        written[35..].to_vec()
+    );
+    assert_eq!(h.env.logs.read_last(live, 100).await.unwrap(), written);
+    assert!(
+        h.env
+            .logs
+            .read_last(uuid::Uuid::new_v4(), 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    h.env.logs.delete(live).await.unwrap();
+    h.close().await;
+}
+
 bifrost_tests::on_both_backends!(
+    the_tail_is_the_last_entries_live_and_stored,
     the_stream_keeps_redis_semantics,
     reader_pages_through_every_line_in_order_live_and_after_the_move,
     reads_during_the_move_see_every_entry_once,

@@ -1,0 +1,328 @@
+//! The pages in a real browser: Debian's chromium, driven over WebDriver by chromedriver,
+//! against the API's process (the router with a worker, as `serve --listen` runs them) on
+//! both backends. On a failure the test saves a screenshot and the page's HTML under
+//! `target/tmp/browser/` and says where.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bifrost_core::access::Scopes;
+use bifrost_tests::browser::Browser;
+use bifrost_tests::{Backend, Call, TestEnv, admin, user};
+use fantoccini::{Client, Locator};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::api::Api;
+
+/// How long a page may take to show what a test waits for.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Waits until `check` answers `Some`; panics with `what` after [`PATIENCE`].
+async fn until<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let clock = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(clock.elapsed() < PATIENCE, "waited {PATIENCE:?} for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The ids of the rows of the runs table (none when the page has no table).
+async fn row_ids(c: &Client) -> Vec<String> {
+    let rows = c.find_all(Locator::Css("#runs tbody tr")).await.unwrap();
+    let mut ids = Vec::new();
+    for r in rows {
+        ids.push(r.attr("data-id").await.unwrap().expect("a row has its id"));
+    }
+    ids
+}
+
+/// The ids the API lists for `token` (newest first), up to 50.
+async fn api_ids(api: &Api, token: &str, query: &str) -> Vec<String> {
+    let (status, page) = api
+        .get(token, &format!("/executions?limit=50{query}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["execution_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The path and query of the page the browser shows.
+async fn here(c: &Client) -> String {
+    let url = c.current_url().await.unwrap();
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
+/// The status the run page's badge shows.
+async fn badge(c: &Client) -> Option<String> {
+    let b = c.find(Locator::Css("#status .badge")).await.ok()?;
+    b.attr("data-status").await.ok().flatten()
+}
+
+/// The log lines the run page shows.
+async fn log_lines(c: &Client) -> usize {
+    c.find_all(Locator::Css("#log li"))
+        .await
+        .map_or(0, |l| l.len())
+}
+
+/// With `BIFROST_SCREENSHOTS=DIR` (the README's pictures: `docs/images`), saves what the
+/// browser shows as `DIR/name`.
+async fn picture(c: &Client, backend: Backend, name: &str) {
+    if let Ok(dir) = std::env::var("BIFROST_SCREENSHOTS")
+        && backend == Backend::Embedded
+    {
+        let png = c.screenshot().await.expect("a screenshot");
+        std::fs::write(std::path::Path::new(&dir).join(name), png).expect("write the picture");
+    }
+}
+
+async fn sign_in(c: &Client, root: &str, token: &str) {
+    c.goto(&format!("{root}/runs")).await.unwrap();
+    assert!(
+        here(c).await.starts_with("/sign-in"),
+        "signed out, a page sends to the sign-in: {}",
+        here(c).await
+    );
+    c.find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys(token)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.signin button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until("the runs page after signing in", || async {
+        (here(c).await == "/runs").then_some(())
+    })
+    .await;
+}
+
+/// Signs in, lists, filters, follows a run live, cancels one, is denied another's run,
+/// is refused a POST without its CSRF token, and signs out: as a person does in a browser.
+async fn a_person_watches_and_runs_workflows_in_the_browser(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let api = Arc::new(Api::start(&env).await);
+    api.deploy_probe().await;
+    let who = user(None);
+    let token = api.token(&who, Scopes::READ.union(Scopes::RUN)).await;
+    let boss = api
+        .token(&admin(None), Scopes::READ.union(Scopes::RUN))
+        .await;
+    // The user's runs: two that succeed, one that fails; and the admin's own.
+    let mut mine = Vec::new();
+    for calls in [
+        vec![Call::Log {
+            level: "INFO".into(),
+            message: "hello".into(),
+            metadata: None,
+        }],
+        vec![Call::Context],
+        vec![Call::Fail {
+            message: "no luck".into(),
+        }],
+    ] {
+        mine.push(api.submit_probe(&token, calls).await);
+    }
+    let theirs = api.submit_probe(&boss, vec![Call::Context]).await;
+    for id in &mine {
+        api.wait_end(&token, id).await;
+    }
+    api.wait_end(&boss, &theirs).await;
+
+    let browser = Browser::start().await.expect("a browser");
+    let c = browser.client.clone();
+    let name = format!("a_person_watches_and_runs_workflows_{backend:?}").to_lowercase();
+    let body = {
+        let (api, c, token) = (api.clone(), c.clone(), token.clone());
+        async move {
+            let root = api.root.clone();
+            sign_in(&c, &root, &token).await;
+            // Exactly what the API lists for this token, in its order.
+            let expected = api_ids(&api, &token, "").await;
+            assert_eq!(expected.len(), 3, "{expected:?}");
+            assert_eq!(row_ids(&c).await, expected);
+            assert!(!row_ids(&c).await.contains(&theirs));
+            picture(&c, backend, "runs.png").await;
+
+            // A filter is in the URL, and the rows follow it.
+            c.find(Locator::Css("select[name=status]"))
+                .await
+                .unwrap()
+                .select_by_value("Failed")
+                .await
+                .unwrap();
+            c.find(Locator::Css("form.filters button[type=submit]"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            until("the filtered URL", || async {
+                here(&c).await.contains("status=Failed").then_some(())
+            })
+            .await;
+            assert_eq!(
+                row_ids(&c).await,
+                api_ids(&api, &token, "&status=Failed").await
+            );
+            assert_eq!(row_ids(&c).await, vec![mine[2].clone()]);
+
+            // A running execution's page: lines arrive without a reload, then the status.
+            let live = api
+                .submit_probe(
+                    &token,
+                    vec![Call::LogSlowly {
+                        n: 12,
+                        pause_ms: 250,
+                    }],
+                )
+                .await;
+            c.goto(&format!("{root}/runs/{live}")).await.unwrap();
+            c.execute("window.sameDocument = true;", vec![])
+                .await
+                .unwrap();
+            let before = log_lines(&c).await;
+            until("three more log lines on the live page", || async {
+                (log_lines(&c).await >= before + 3).then_some(())
+            })
+            .await;
+            picture(&c, backend, "run-live.png").await;
+            let status = until("the final status on the live page", || async {
+                badge(&c).await.filter(|s| s != "Running" && s != "Pending")
+            })
+            .await;
+            assert_eq!(status, "Success");
+            let same: Value = c
+                .execute("return window.sameDocument === true;", vec![])
+                .await
+                .unwrap();
+            assert_eq!(same, json!(true), "the page was not reloaded");
+            assert_eq!(log_lines(&c).await, 12, "every line once");
+
+            // Cancel from the page.
+            let forever = api
+                .submit_probe(
+                    &token,
+                    vec![Call::LogSlowly {
+                        n: 1000,
+                        pause_ms: 100,
+                    }],
+                )
+                .await;
+            c.goto(&format!("{root}/runs/{forever}")).await.unwrap();
+            until("the run to be running", || async {
+                let (_, e) = api.get(&token, &format!("/executions/{forever}")).await;
+                (e["status"] == "Running").then_some(())
+            })
+            .await;
+            c.goto(&format!("{root}/runs/{forever}")).await.unwrap();
+            c.find(Locator::Css("#cancel button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            let ended = api.wait_end(&token, &forever).await;
+            assert_eq!(ended["status"], "Cancelled", "{ended}");
+            until("the cancelled status on the page", || async {
+                (badge(&c).await.as_deref() == Some("Cancelled")).then_some(())
+            })
+            .await;
+
+            // Someone else's run: the page the API's answer gives.
+            let (api_status, _) = api.get(&token, &format!("/executions/{theirs}")).await;
+            assert_eq!(api_status, StatusCode::FORBIDDEN);
+            c.goto(&format!("{root}/runs/{theirs}")).await.unwrap();
+            let refused = c.find(Locator::Css("p.failure")).await.unwrap();
+            assert_eq!(
+                refused.attr("data-status").await.unwrap().as_deref(),
+                Some("403")
+            );
+            assert_eq!(c.title().await.unwrap(), "Denied · Bifrost");
+
+            // A POST without the CSRF token is refused, and changes nothing.
+            let waiting = api
+                .post(
+                    &token,
+                    "/executions",
+                    json!({"workflow": "probe", "at": "2999-01-01T00:00:00Z"}),
+                )
+                .await
+                .1["execution_id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            c.goto(&format!("{root}/runs")).await.unwrap();
+            let answered: Value = c
+                .execute(
+                    "return fetch('/runs/' + arguments[0] + '/cancel', {method: 'POST', \
+                     headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: ''}) \
+                     .then(r => r.status);",
+                    vec![json!(waiting)],
+                )
+                .await
+                .unwrap();
+            assert_eq!(answered, json!(403));
+            let (_, e) = api.get(&token, &format!("/executions/{waiting}")).await;
+            assert_eq!(e["status"], "Scheduled", "{e}");
+
+            // Signing out ends access.
+            c.find(Locator::Css("form[action='/sign-out'] button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            until("the sign-in page after signing out", || async {
+                here(&c).await.starts_with("/sign-in").then_some(())
+            })
+            .await;
+            c.goto(&format!("{root}/runs/{}", mine[0])).await.unwrap();
+            assert!(here(&c).await.starts_with("/sign-in"), "{}", here(&c).await);
+        }
+    };
+    if let Err(e) = tokio::spawn(body).await {
+        let url = c
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+        let (png, html) = browser.save(&dir, &name).await;
+        eprintln!(
+            "browser test {name} failed at {url}: screenshot {}, page {}",
+            png.display(),
+            html.display()
+        );
+        browser.close().await;
+        std::panic::resume_unwind(e.into_panic());
+    }
+    browser.close().await;
+    Arc::try_unwrap(api)
+        .ok()
+        .expect("the test body is done")
+        .stop()
+        .await;
+    env.close().await;
+}
+
+bifrost_tests::on_both_backends!(a_person_watches_and_runs_workflows_in_the_browser);
