@@ -212,8 +212,6 @@ pub(super) fn summary(session: &Session, e: &Execution, now: DateTime<Utc>) -> M
                 @if let Some(c) = e.cpu_total_seconds { dt { "CPU time" } dd { (format!("{c:.3} s")) } }
                 @if let Some(d) = e.log_lines_dropped { dt { "Log lines dropped" } dd { (d) } }
             }
-            h2 { "Input" }
-            pre.json { (json(&e.parameters)) }
             @if let Some(r) = &e.result {
                 h2 { "Result" @if let Some(t) = &e.result_type { " " span.dim { "(" (t) ")" } } }
                 pre.json id="result" { (json(r)) }
@@ -269,7 +267,7 @@ pub(super) fn run(
                         option value="ERROR" { "Errors" }
                     }
                 }
-                label { input type="checkbox" id="follow" checked; " Follow" }
+                label.check { input type="checkbox" id="follow" checked; "Follow" }
                 button type="button" id="jump" { "Jump to end" }
                 a href={ "/runs/" (e.id) "/log.jsonl" } download { "Download the full log (JSON lines)" }
             }
@@ -284,6 +282,8 @@ pub(super) fn run(
             p.dim id="log-state" aria-live="polite" {
                 @if e.status.is_final() { "The run has ended." } @else { "Following the log…" }
             }
+            h2 { "Input" }
+            pre.json id="input" { (json(&e.parameters)) }
         },
     )
 }

@@ -98,16 +98,11 @@ async fn sign_in(c: &Client, root: &str, token: &str) {
         "signed out, a page sends to the sign-in: {}",
         here(c).await
     );
+    // With the keyboard: the token, then Enter.
     c.find(Locator::Id("token"))
         .await
         .unwrap()
-        .send_keys(token)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.signin button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
+        .send_keys(&format!("{token}\u{e007}"))
         .await
         .unwrap();
     until("the runs page after signing in", || async {
@@ -284,6 +279,88 @@ async fn a_person_watches_and_runs_workflows_in_the_browser(backend: Backend) {
             assert_eq!(answered, json!(403));
             let (_, e) = api.get(&token, &format!("/executions/{waiting}")).await;
             assert_eq!(e["status"], "Scheduled", "{e}");
+
+            // The run form: JSON checked before it is sent, the error beside the field; a
+            // good input runs, and the browser lands on the new run's page.
+            c.goto(&format!("{root}/workflows")).await.unwrap();
+            let input = c.find(Locator::Id("input")).await.unwrap();
+            input.clear().await.unwrap();
+            input.send_keys("{not json").await.unwrap();
+            c.find(Locator::Css("#run-form button[type=submit]"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            let error = c
+                .find(Locator::Id("input-error"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(error.starts_with("The input is not JSON"), "{error}");
+            assert_eq!(here(&c).await, "/workflows", "nothing was sent");
+            input.clear().await.unwrap();
+            input
+                .send_keys(r#"{"calls": [{"op": "context"}]}"#)
+                .await
+                .unwrap();
+            c.find(Locator::Css("#run-form button[type=submit]"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            let started = until("the new run's page", || async {
+                here(&c).await.strip_prefix("/runs/").map(str::to_owned)
+            })
+            .await;
+            let (status, e) = api.get(&token, &format!("/executions/{started}")).await;
+            assert_eq!(status, StatusCode::OK, "{e}");
+            assert_eq!(e["workflow_name"], "probe");
+            assert_eq!(e["executed_by"], json!(who.user_id.to_string()));
+
+            // Every control has a label; at 360 px wide no page is wider than the window.
+            let pages = [
+                "/runs".to_owned(),
+                format!("/runs/{}", mine[2]),
+                format!("/runs/{started}"),
+                "/workflows".to_owned(),
+            ];
+            for path in &pages {
+                c.goto(&format!("{root}{path}")).await.unwrap();
+                let unlabelled: Value = c
+                    .execute(
+                        "return [...document.querySelectorAll('input:not([type=hidden]), \
+                         select, textarea')].filter(e => e.labels.length === 0) \
+                         .map(e => e.name || e.id);",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(unlabelled, json!([]), "unlabelled controls on {path}");
+            }
+            c.set_window_size(360, 800).await.unwrap();
+            for path in &pages {
+                c.goto(&format!("{root}{path}")).await.unwrap();
+                let over: Value = c
+                    .execute(
+                        "return document.documentElement.scrollWidth - \
+                         document.documentElement.clientWidth;",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                assert!(
+                    over.as_i64().unwrap() <= 0,
+                    "{path} is {over} px too wide at 360 px"
+                );
+                if path == "/runs" {
+                    picture(&c, backend, "runs-narrow.png").await;
+                }
+            }
+            c.set_window_size(1280, 900).await.unwrap();
 
             // Signing out ends access.
             c.find(Locator::Css("form[action='/sign-out'] button"))
