@@ -54,7 +54,7 @@ const SIGN_IN_COOKIE: &str = "bifrost_sign_in";
 /// Rows on a page of runs.
 const PAGE_ROWS: u32 = 50;
 /// Log lines a run page shows (the last ones); the download has them all.
-pub const TAIL_LINES: usize = 500;
+pub const TAIL_LINES: usize = 1000;
 /// Rows a refresh of unfinished runs asks for at most.
 const MAX_REFRESH: usize = 100;
 

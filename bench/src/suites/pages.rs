@@ -95,8 +95,8 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
          directly (`tower::ServiceExt::oneshot`: the server's time, no network), on \
          PostgreSQL and Redis, as a platform admin. *Runs page*: `GET /runs` (50 rows) on \
          the seeded million-row table against `GET /api/v1/executions?limit=50`. *Run page*: \
-         `GET /runs/{id}` of a finished execution with 1,000 stored log lines (it renders the \
-         last 500; it reads them all) against `GET /api/v1/executions/{id}` and \
+         `GET /runs/{id}` of a finished execution with 1,000 stored log lines (a run page \
+         shows the last 1,000 lines: all of them here) against `GET /api/v1/executions/{id}` and \
          `GET /api/v1/executions/{id}/logs?count=1000`. Alternating rounds; a sample is the \
          time per request over a run of requests. *Browser*: a run page open in Debian's \
          chromium (headless, over chromedriver) on a `serve --listen` process of this \

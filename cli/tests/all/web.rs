@@ -181,6 +181,33 @@ async fn a_person_watches_and_runs_workflows_in_the_browser(backend: Backend) {
             );
             assert_eq!(row_ids(&c).await, vec![mine[2].clone()]);
 
+            // Rows of unfinished runs update by themselves.
+            let moving = api
+                .submit_probe(
+                    &token,
+                    vec![Call::LogSlowly {
+                        n: 8,
+                        pause_ms: 250,
+                    }],
+                )
+                .await;
+            c.goto(&format!("{root}/runs")).await.unwrap();
+            c.execute("window.sameDocument = true;", vec![])
+                .await
+                .unwrap();
+            let row_status = format!("#run-{moving} .badge");
+            until("the moving run's row to show its end", || async {
+                let badge = c.find(Locator::Css(&row_status)).await.ok()?;
+                let status = badge.attr("data-status").await.ok().flatten()?;
+                (status == "Success").then_some(())
+            })
+            .await;
+            let same: Value = c
+                .execute("return window.sameDocument === true;", vec![])
+                .await
+                .unwrap();
+            assert_eq!(same, json!(true), "the runs page was not reloaded");
+
             // A running execution's page: lines arrive without a reload, then the status.
             let live = api
                 .submit_probe(
@@ -253,6 +280,15 @@ async fn a_person_watches_and_runs_workflows_in_the_browser(backend: Backend) {
                 Some("403")
             );
             assert_eq!(c.title().await.unwrap(), "Denied · Bifrost");
+            let nobody = uuid::Uuid::new_v4();
+            let (api_status, _) = api.get(&token, &format!("/executions/{nobody}")).await;
+            assert_eq!(api_status, StatusCode::NOT_FOUND);
+            c.goto(&format!("{root}/runs/{nobody}")).await.unwrap();
+            let missing = c.find(Locator::Css("p.failure")).await.unwrap();
+            assert_eq!(
+                missing.attr("data-status").await.unwrap().as_deref(),
+                Some("404")
+            );
 
             // A POST without the CSRF token is refused, and changes nothing.
             let waiting = api
@@ -375,6 +411,26 @@ async fn a_person_watches_and_runs_workflows_in_the_browser(backend: Backend) {
             .await;
             c.goto(&format!("{root}/runs/{}", mine[0])).await.unwrap();
             assert!(here(&c).await.starts_with("/sign-in"), "{}", here(&c).await);
+
+            // A token that may only read is offered neither Cancel nor the run form.
+            let reader = api.token(&who, Scopes::READ).await;
+            sign_in(&c, &root, &reader).await;
+            c.goto(&format!("{root}/runs/{waiting}")).await.unwrap();
+            assert_eq!(badge(&c).await.as_deref(), Some("Scheduled"));
+            assert!(c.find_all(Locator::Id("cancel")).await.unwrap().is_empty());
+            c.goto(&format!("{root}/workflows")).await.unwrap();
+            assert!(
+                c.find_all(Locator::Id("run-form"))
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            assert!(
+                !c.find_all(Locator::Css("tbody tr"))
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
         }
     };
     if let Err(e) = tokio::spawn(body).await {
