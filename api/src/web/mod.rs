@@ -24,13 +24,16 @@
 //! [`crate::stream`] follow, authenticated by the cookie) and shows its final status
 //! without a reload, and checks a run form's JSON before it is sent.
 
+mod session;
 mod view;
+
+pub use session::csrf_of;
+use session::{CsrfForm, Session};
 
 use axum::Router;
 use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, middleware};
@@ -40,17 +43,11 @@ use bifrost_core::model::StreamId;
 use bifrost_core::query::{LogRange, MAX_LOG_COUNT};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::ApiState;
 use crate::error::Failure;
 use crate::executions::{ListParams, cancel_for, submit_for, time};
-use crate::tokens::Caller;
 
-/// The cookie that holds a signed-in browser's token secret.
-const SESSION_COOKIE: &str = "bifrost_token";
-/// The cookie that holds the sign-in form's CSRF value.
-const SIGN_IN_COOKIE: &str = "bifrost_sign_in";
 /// Rows on a page of runs.
 const PAGE_ROWS: u32 = 50;
 /// Log lines a run page shows (the last ones); the download has them all.
@@ -66,8 +63,6 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to("/runs") }))
-        .route("/sign-in", get(sign_in_form).post(sign_in))
-        .route("/sign-out", post(sign_out))
         .route("/runs", get(runs).post(run_workflow))
         .route("/runs/rows", get(rows))
         .route("/runs/{id}", get(run))
@@ -78,6 +73,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/workflows", get(workflows))
         .route("/assets/app.js", get(script))
         .route("/assets/app.css", get(stylesheet))
+        .merge(session::routes())
         .fallback(|| async { PageFailure(Failure::NotFound("no such page".into())) })
         .layer(middleware::map_response(secure_headers))
         .with_state(state)
@@ -125,96 +121,6 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-/// The value of cookie `name`, if the request has it.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-/// Whether the request came over TLS, as a proxy in front says.
-fn over_tls(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
-}
-
-/// A `Set-Cookie` value for `name`; `value` `None` removes it.
-fn set_cookie(name: &str, value: Option<&str>, secure: bool) -> HeaderValue {
-    let mut text = match value {
-        Some(v) => format!("{name}={v}; Path=/; HttpOnly; SameSite=Strict"),
-        None => format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-    };
-    if secure {
-        text.push_str("; Secure");
-    }
-    HeaderValue::from_str(&text).expect("cookie values are hex")
-}
-
-/// The CSRF token of a signed-in browser whose session secret is `secret`.
-pub fn csrf_of(secret: &str) -> String {
-    let digest = Sha256::digest(format!("bifrost-csrf\0{secret}").as_bytes());
-    hex::encode(&digest[..16])
-}
-
-/// Whether two texts are equal, in time that does not depend on where they differ.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
-}
-
-/// A signed-in browser: its caller and the CSRF token its forms carry.
-pub(crate) struct Session {
-    caller: Caller,
-    csrf: String,
-}
-
-impl Session {
-    /// Checks a POST form's CSRF token.
-    fn check(&self, sent: &str) -> Result<(), PageFailure> {
-        if same(sent, &self.csrf) {
-            Ok(())
-        } else {
-            Err(PageFailure(Failure::Forbidden(
-                "this form is stale or came from another site (CSRF token missing or wrong): \
-                 reload the page and try again"
-                    .into(),
-            )))
-        }
-    }
-}
-
-impl FromRequestParts<ApiState> for Session {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Response> {
-        let back = || {
-            let next = parts
-                .uri
-                .path_and_query()
-                .map_or("/runs", |p| p.as_str())
-                .to_owned();
-            Redirect::to(&format!("/sign-in?next={}", encode(&next))).into_response()
-        };
-        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(back());
-        };
-        match Caller::authenticate(state, secret).await {
-            Ok(caller) => Ok(Session {
-                caller,
-                csrf: csrf_of(secret),
-            }),
-            Err(Failure::Unauthorized) => Err(back()),
-            Err(e) => Err(PageFailure(e).into_response()),
-        }
-    }
-}
-
 /// Percent-encodes `text` for a query string.
 fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -248,119 +154,6 @@ impl IntoResponse for PageFailure {
 }
 
 type PageResult = Result<Response, PageFailure>;
-
-#[derive(Deserialize)]
-struct NextParam {
-    next: Option<String>,
-}
-
-/// Where a sign-in may send the browser on: a path of this site only.
-fn local_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/runs".to_owned(),
-    }
-}
-
-async fn sign_in_form(
-    headers: HeaderMap,
-    query: Result<Query<NextParam>, QueryRejection>,
-) -> Response {
-    let next = query.ok().and_then(|Query(q)| q.next);
-    sign_in_page(&headers, &local_next(next.as_deref()), None, StatusCode::OK)
-}
-
-/// The sign-in page, with a CSRF value (the browser's, or a new one set now).
-fn sign_in_page(
-    headers: &HeaderMap,
-    next: &str,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    let (value, fresh) = match cookie(headers, SIGN_IN_COOKIE) {
-        Some(v) if v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            (v.to_owned(), false)
-        }
-        _ => {
-            let mut bytes = [0u8; 16];
-            getrandom::fill(&mut bytes).expect("the operating system's random source");
-            (hex::encode(bytes), true)
-        }
-    };
-    let mut response = (status, view::sign_in(&value, next, error)).into_response();
-    if fresh {
-        response.headers_mut().insert(
-            header::SET_COOKIE,
-            set_cookie(SIGN_IN_COOKIE, Some(&value), over_tls(headers)),
-        );
-    }
-    response
-}
-
-#[derive(Deserialize)]
-struct SignInForm {
-    token: String,
-    csrf: String,
-    next: Option<String>,
-}
-
-async fn sign_in(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    form: Result<Form<SignInForm>, FormRejection>,
-) -> PageResult {
-    let Form(form) = form.map_err(bad_form)?;
-    let expected = cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !same(&form.csrf, expected) {
-        return Err(PageFailure(Failure::Forbidden(
-            "this sign-in form is stale or came from another site: reload it and try again".into(),
-        )));
-    }
-    let next = local_next(form.next.as_deref());
-    let secret = form.token.trim();
-    match Caller::authenticate(&state, secret).await {
-        Ok(_) => {}
-        Err(Failure::Unauthorized) => {
-            return Ok(sign_in_page(
-                &headers,
-                &next,
-                Some("That token is not valid: it is unknown, expired or revoked."),
-                StatusCode::UNAUTHORIZED,
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let secure = over_tls(&headers);
-    let mut response = Redirect::to(&next).into_response();
-    let cookies = response.headers_mut();
-    cookies.append(
-        header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, Some(secret), secure),
-    );
-    cookies.append(header::SET_COOKIE, set_cookie(SIGN_IN_COOKIE, None, secure));
-    Ok(response)
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-async fn sign_out(
-    session: Session,
-    headers: HeaderMap,
-    form: Result<Form<CsrfForm>, FormRejection>,
-) -> PageResult {
-    let Form(form) = form.map_err(bad_form)?;
-    session.check(&form.csrf)?;
-    let mut response = Redirect::to("/sign-in").into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, None, over_tls(&headers)),
-    );
-    Ok(response)
-}
 
 fn bad_form(e: FormRejection) -> PageFailure {
     PageFailure(Failure::Invalid {

@@ -459,3 +459,133 @@ async fn a_person_watches_and_runs_workflows_in_the_browser(backend: Backend) {
 }
 
 bifrost_tests::on_both_backends!(a_person_watches_and_runs_workflows_in_the_browser);
+
+/// What a browser is told to keep and allow, seen over plain HTTP: the session cookie is
+/// `HttpOnly`, `SameSite=Strict`, and `Secure` only behind a TLS proxy; the sign-in form
+/// needs its own CSRF value and a valid token; it sends on only to a path of this site;
+/// every page carries a Content-Security-Policy without inline script.
+#[tokio::test]
+async fn the_session_cookie_and_the_page_headers_protect_the_pages() {
+    use crate::api::urlencode;
+    let env = TestEnv::new(Backend::Embedded).await;
+    let api = Api::start(&env).await;
+    let token = api.token(&user(None), Scopes::READ).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let root = api.root.clone();
+    let set_cookies = |r: &reqwest::Response| -> Vec<String> {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    };
+    // Signed out, a page sends to the sign-in form, which sets its CSRF cookie.
+    let r = http
+        .get(format!("{root}/runs?status=Failed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        "/sign-in?next=/runs%3Fstatus%3DFailed"
+    );
+    let r = http.get(format!("{root}/sign-in")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let cookie = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("bifrost_sign_in="))
+        .expect("the sign-in form's cookie");
+    let value = cookie["bifrost_sign_in=".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+
+    let sign_in = |secret: &str, csrf: &str, next: &str, tls: bool| {
+        let body = format!(
+            "token={}&csrf={}&next={}",
+            urlencode(secret),
+            urlencode(csrf),
+            urlencode(next)
+        );
+        let mut req = http
+            .post(format!("{root}/sign-in"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", format!("bifrost_sign_in={value}"))
+            .body(body);
+        if tls {
+            req = req.header("x-forwarded-proto", "https");
+        }
+        req.send()
+    };
+    // The wrong CSRF value: refused, nothing set.
+    let r = sign_in(&token, "0123", "/runs", false).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(
+        set_cookies(&r)
+            .iter()
+            .all(|c| !c.starts_with("bifrost_token="))
+    );
+    // A token that is not one: the form again, 401, nothing set.
+    let r = sign_in("bfr_nothing", &value, "/runs", false)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        set_cookies(&r)
+            .iter()
+            .all(|c| !c.starts_with("bifrost_token="))
+    );
+    // Over plain HTTP: no Secure. Another site as `next`: this site's runs instead.
+    let r = sign_in(&token, &value, "//elsewhere.example/x", false)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/runs");
+    let session = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("bifrost_token="))
+        .expect("the session cookie");
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(session.contains(part), "{session}");
+    }
+    assert!(!session.contains("Secure"), "{session}");
+    // Behind a TLS proxy: Secure.
+    let r = sign_in(&token, &value, "/workflows", true).await.unwrap();
+    assert_eq!(r.headers()["location"], "/workflows");
+    let session = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("bifrost_token="))
+        .expect("the session cookie");
+    assert!(session.contains("; Secure"), "{session}");
+    // The cookie is the session: a page answers, with the policy.
+    let r = http
+        .get(format!("{root}/runs"))
+        .header("cookie", format!("bifrost_token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["content-security-policy"].to_str().unwrap(),
+        csp
+    );
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    api.stop().await;
+    env.close().await;
+}
