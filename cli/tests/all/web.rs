@@ -463,7 +463,8 @@ bifrost_tests::on_both_backends!(a_person_watches_and_runs_workflows_in_the_brow
 /// What a browser is told to keep and allow, seen over plain HTTP: the session cookie is
 /// `HttpOnly`, `SameSite=Strict`, and `Secure` only behind a TLS proxy; the sign-in form
 /// needs its own CSRF value and a valid token; it sends on only to a path of this site;
-/// every page carries a Content-Security-Policy without inline script.
+/// every page carries a Content-Security-Policy without inline script; the log download is
+/// the API's log, for the same identities only.
 #[tokio::test]
 async fn the_session_cookie_and_the_page_headers_protect_the_pages() {
     use crate::api::urlencode;
@@ -586,6 +587,42 @@ async fn the_session_cookie_and_the_page_headers_protect_the_pages() {
         csp
     );
     assert_eq!(r.headers()["cache-control"], "no-store");
+
+    // The whole log as JSON lines: every entry the API gives, in order, once.
+    api.deploy_probe().await;
+    let runner = api
+        .token(&user(None), Scopes::READ.union(Scopes::RUN))
+        .await;
+    let id = api
+        .submit_probe(&runner, vec![Call::LogMany { n: 30 }])
+        .await;
+    api.wait_end(&runner, &id).await;
+    let (_, logs) = api.get(&runner, &format!("/executions/{id}/logs")).await;
+    let r = http
+        .get(format!("{root}/runs/{id}/log.jsonl"))
+        .header("cookie", format!("bifrost_token={runner}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/x-ndjson");
+    let lines: Vec<Value> = r
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 30);
+    assert_eq!(json!(lines), logs["logs"]);
+    // Someone else's cookie gets the API's answer for it.
+    let r = http
+        .get(format!("{root}/runs/{id}/log.jsonl"))
+        .header("cookie", format!("bifrost_token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     api.stop().await;
     env.close().await;
 }
