@@ -61,19 +61,36 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 
 /// The pages' routes, at `/`.
 pub fn router(state: ApiState) -> Router {
-    Router::new()
+    let timeout = state.limits.limits.request_timeout;
+    // Every page answers within the API's request timeout; the live log and the download
+    // last as long as they need.
+    let timed = Router::new()
         .route("/", get(|| async { Redirect::to("/runs") }))
         .route("/runs", get(runs).post(run_workflow))
         .route("/runs/rows", get(rows))
         .route("/runs/{id}", get(run))
         .route("/runs/{id}/summary", get(summary))
-        .route("/runs/{id}/events", get(events))
-        .route("/runs/{id}/log.jsonl", get(download))
         .route("/runs/{id}/cancel", post(cancel))
         .route("/workflows", get(workflows))
+        .merge(session::routes())
+        .layer(middleware::from_fn(
+            move |req: axum::extract::Request, next: middleware::Next| async move {
+                match tokio::time::timeout(timeout, next.run(req)).await {
+                    Ok(response) => response,
+                    Err(_) => PageFailure(Failure::Api(ApiError::Unavailable(format!(
+                        "the page took longer than {} s",
+                        timeout.as_secs()
+                    ))))
+                    .into_response(),
+                }
+            },
+        ));
+    Router::new()
+        .merge(timed)
+        .route("/runs/{id}/events", get(events))
+        .route("/runs/{id}/log.jsonl", get(download))
         .route("/assets/app.js", get(script))
         .route("/assets/app.css", get(stylesheet))
-        .merge(session::routes())
         .fallback(|| async { PageFailure(Failure::NotFound("no such page".into())) })
         .layer(middleware::map_response(secure_headers))
         .with_state(state)
@@ -266,43 +283,45 @@ async fn download(
 ) -> PageResult {
     session.caller.require(Scopes::READ)?;
     let execution = state.service.get(session.caller.identity(), &id).await?;
-    let mut body = String::new();
-    let mut start = StreamId::MIN;
-    loop {
-        let page = state
-            .service
-            .read_logs(
-                execution.id,
-                execution.status,
-                LogRange {
-                    start,
-                    count: MAX_LOG_COUNT,
-                },
-            )
-            .await?;
-        for entry in &page {
-            body.push_str(
-                &serde_json::to_string(entry).map_err(|e| ApiError::Internal(e.to_string()))?,
-            );
-            body.push('\n');
-        }
-        match page.last() {
-            Some(l) if page.len() == MAX_LOG_COUNT as usize => {
-                start = l.id.successor().unwrap_or(StreamId {
-                    ms: u64::MAX,
-                    seq: u64::MAX,
-                });
+    let (service, id, status) = (state.service.clone(), execution.id, execution.status);
+    // Page by page as the client reads: a server holds one page per download, whatever
+    // the log's length. A store that fails midway ends the body early (the client sees a
+    // cut-off transfer, not a short log that looks whole).
+    let pages = futures_util::stream::unfold(Some(StreamId::MIN), move |start| {
+        let service = service.clone();
+        async move {
+            let start = start?;
+            let range = LogRange {
+                start,
+                count: MAX_LOG_COUNT,
+            };
+            let page = match service.read_logs(id, status, range).await {
+                Ok(page) if page.is_empty() => return None,
+                Ok(page) => page,
+                Err(e) => return Some((Err(std::io::Error::other(e.to_string())), None)),
+            };
+            let next = match page.last() {
+                Some(l) if page.len() == MAX_LOG_COUNT as usize => l.id.successor(),
+                _ => None,
+            };
+            let mut text = String::new();
+            for entry in &page {
+                match serde_json::to_string(entry) {
+                    Ok(json) => text.push_str(&json),
+                    Err(e) => return Some((Err(std::io::Error::other(e)), None)),
+                }
+                text.push('\n');
             }
-            _ => break,
+            Some((Ok(axum::body::Bytes::from(text)), next))
         }
-    }
-    let disposition = format!("attachment; filename=\"{}.jsonl\"", execution.id);
+    });
+    let disposition = format!("attachment; filename=\"{id}.jsonl\"");
     Ok((
         [
             (header::CONTENT_TYPE, "application/x-ndjson".to_owned()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
-        body,
+        axum::body::Body::from_stream(pages),
     )
         .into_response())
 }
