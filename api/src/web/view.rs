@@ -85,6 +85,15 @@ fn duration(ms: i64) -> String {
     }
 }
 
+/// A size in people's units.
+fn bytes(n: u64) -> String {
+    match n {
+        n if n < 1024 => format!("{n} B"),
+        n if n < 1024 * 1024 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{:.1} MiB", n as f64 / 1048576.0),
+    }
+}
+
 /// How long a run took, or has taken so far.
 fn took(e: &Execution, now: DateTime<Utc>) -> String {
     match (e.duration_ms, e.started_at) {
@@ -208,7 +217,7 @@ pub(super) fn summary(session: &Session, e: &Execution, now: DateTime<Utc>) -> M
                 dt { "Started" } dd { (when_opt(e.started_at)) }
                 dt { "Ended" } dd { (when_opt(e.completed_at)) }
                 dt { "Duration" } dd { (took(e, now)) }
-                @if let Some(m) = e.peak_memory_bytes { dt { "Peak memory" } dd { (format!("{:.1} MiB", m as f64 / 1048576.0)) } }
+                @if let Some(m) = e.peak_memory_bytes { dt { "Peak memory" } dd { (bytes(m.max(0) as u64)) } }
                 @if let Some(c) = e.cpu_total_seconds { dt { "CPU time" } dd { (format!("{c:.3} s")) } }
                 @if let Some(d) = e.log_lines_dropped { dt { "Log lines dropped" } dd { (d) } }
             }
@@ -313,7 +322,7 @@ pub(super) fn workflows(
                                 tr {
                                     td { a href={ "/runs?workflow_name=" (encode(&d.name)) } { (d.name) } }
                                     td { code title=(d.hash) { (d.hash.get(..12).unwrap_or(&d.hash)) } }
-                                    td { (format!("{:.1} KiB", d.size as f64 / 1024.0)) }
+                                    td { (bytes(d.size)) }
                                     td { (when(d.deployed_at)) }
                                     td { (d.deployed_by_name) }
                                 }

@@ -319,6 +319,7 @@ async fn a_person_watches_and_runs_workflows_in_the_browser(backend: Backend) {
             // The run form: JSON checked before it is sent, the error beside the field; a
             // good input runs, and the browser lands on the new run's page.
             c.goto(&format!("{root}/workflows")).await.unwrap();
+            picture(&c, backend, "workflows.png").await;
             let input = c.find(Locator::Id("input")).await.unwrap();
             input.clear().await.unwrap();
             input.send_keys("{not json").await.unwrap();
