@@ -57,6 +57,33 @@ impl std::fmt::Debug for RedisLogStream {
 }
 
 impl RedisLogStream {
+    /// The entries `command` (`XRANGE` or `XREVRANGE`) answers from `first` to `last`, at
+    /// most `count`, in the order it gives them.
+    async fn range(
+        &self,
+        execution_id: Uuid,
+        command: &str,
+        first: &str,
+        last: &str,
+        count: u32,
+    ) -> Result<Vec<LogEntry>, LogStreamError> {
+        let mut conn = self.conn.clone();
+        let reply: StreamRangeReply = redis::cmd(command)
+            .arg(self.key(execution_id))
+            .arg(first)
+            .arg(last)
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut conn)
+            .await
+            .map_err(stream_error)?;
+        reply
+            .ids
+            .iter()
+            .map(|e| parse_entry(execution_id, e))
+            .collect()
+    }
+
     /// Connects to `url` (`redis://host:port/db`) with the default key prefix.
     pub async fn connect(url: &str) -> Result<Self, LogStreamError> {
         Self::connect_with_prefix(url, DEFAULT_KEY_PREFIX).await
@@ -204,21 +231,14 @@ impl LogStream for RedisLogStream {
         start: StreamId,
         count: u32,
     ) -> Result<Vec<LogEntry>, LogStreamError> {
-        let mut conn = self.conn.clone();
-        let reply: StreamRangeReply = redis::cmd("XRANGE")
-            .arg(self.key(execution_id))
-            .arg(start.to_string())
-            .arg(STREAM_END)
-            .arg("COUNT")
-            .arg(count)
-            .query_async(&mut conn)
-            .await
-            .map_err(stream_error)?;
-        reply
-            .ids
-            .iter()
-            .map(|e| parse_entry(execution_id, e))
-            .collect()
+        self.range(
+            execution_id,
+            "XRANGE",
+            &start.to_string(),
+            STREAM_END,
+            count,
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(%execution_id))]
@@ -230,22 +250,11 @@ impl LogStream for RedisLogStream {
         if count == 0 {
             return Ok(Vec::new());
         }
-        let mut conn = self.conn.clone();
-        let reply: StreamRangeReply = redis::cmd("XREVRANGE")
-            .arg(self.key(execution_id))
-            .arg(STREAM_END)
-            .arg("-")
-            .arg("COUNT")
-            .arg(count)
-            .query_async(&mut conn)
-            .await
-            .map_err(stream_error)?;
-        reply
-            .ids
-            .iter()
-            .rev()
-            .map(|e| parse_entry(execution_id, e))
-            .collect()
+        let mut last = self
+            .range(execution_id, "XREVRANGE", STREAM_END, STREAM_START, count)
+            .await?;
+        last.reverse();
+        Ok(last)
     }
 
     /// One `XREAD BLOCK` for every waiter of this process ([`waits`]).

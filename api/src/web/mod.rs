@@ -237,8 +237,7 @@ async fn run(
     session: Session,
     Path(id): Path<String>,
 ) -> PageResult {
-    session.caller.require(Scopes::READ)?;
-    let execution = state.service.get(session.caller.identity(), &id).await?;
+    let execution = session.visible(&state, &id).await?;
     let lines = state
         .service
         .tail_logs(execution.id, execution.status, TAIL_LINES as u32)
@@ -252,8 +251,7 @@ async fn summary(
     session: Session,
     Path(id): Path<String>,
 ) -> PageResult {
-    session.caller.require(Scopes::READ)?;
-    let execution = state.service.get(session.caller.identity(), &id).await?;
+    let execution = session.visible(&state, &id).await?;
     Ok(view::summary(&session, &execution, Utc::now()).into_response())
 }
 
@@ -281,8 +279,7 @@ async fn download(
     session: Session,
     Path(id): Path<String>,
 ) -> PageResult {
-    session.caller.require(Scopes::READ)?;
-    let execution = state.service.get(session.caller.identity(), &id).await?;
+    let execution = session.visible(&state, &id).await?;
     let (service, id, status) = (state.service.clone(), execution.id, execution.status);
     // Page by page as the client reads: a server holds one page per download, whatever
     // the log's length. A store that fails midway ends the body early (the client sees a

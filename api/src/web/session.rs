@@ -82,6 +82,16 @@ pub(super) struct Session {
 
 impl Session {
     /// Checks a POST form's CSRF token.
+    /// Execution `id`, when this browser's token may read it: the API's `get`.
+    pub(super) async fn visible(
+        &self,
+        state: &ApiState,
+        id: &str,
+    ) -> Result<bifrost_core::model::Execution, PageFailure> {
+        self.caller.require(bifrost_core::access::Scopes::READ)?;
+        Ok(state.service.get(self.caller.identity(), id).await?)
+    }
+
     pub(super) fn check(&self, sent: &str) -> Result<(), PageFailure> {
         if same(sent, &self.csrf) {
             Ok(())

@@ -3,21 +3,21 @@
 //!     clients, the latency of a log line from `XADD` to the event at a follower with 1 and
 //!     1,000 followers, and the memory of 1,000 open event streams.
 
-use std::io::BufRead as _;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bifrost_api::tokens::{NewToken, create};
 use bifrost_core::Identity;
 use bifrost_core::access::Scopes;
-use bifrost_core::model::{LogEntry, LogLevel, StreamId};
+use bifrost_core::model::StreamId;
 use bifrost_core::query::ListFilter;
-use chrono::Utc;
 use uuid::Uuid;
 
 use crate::report::{Section, verdict};
 use crate::stats::{fmt_rate, fmt_ratio, fmt_secs, median, paired, per_call};
-use crate::suites::queue::{Serve, command, connect, deploy, p99, runner_binary, submit, wait_all};
+use crate::suites::queue::{
+    Serve, append_now, command, connect, deploy, listen, p99, runner_binary, submit, wait_all,
+};
 use crate::{Ctx, guests};
 
 const DB: &str = "bifrost_bench_api";
@@ -83,30 +83,19 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
         );
         wait_all(&b, &ids).await?;
     }
-    let mut child = command(&bin, &env, &cache)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
+    let (_serve, pid, base) = listen(
+        &bin,
+        &env,
+        &cache,
+        &[
             "--concurrency",
             "0",
             "--api-rate",
             "1000000",
             "--api-streams",
             "100000",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let mut line = String::new();
-    std::io::BufReader::new(child.stderr.take().expect("piped")).read_line(&mut line)?;
-    let pid = child.id();
-    let _serve = Serve(child);
-    let base = line
-        .trim()
-        .strip_prefix("bifrost-runner: listening on ")
-        .ok_or_else(|| anyhow::anyhow!("serve did not say where it listens: {line:?}"))?
-        .to_owned();
+        ],
+    )?;
     let api = format!("{base}/api/v1");
     let who = Identity::operator();
     let token = || async {
@@ -330,22 +319,8 @@ async fn follow_latency(
     let logs = b.service.log_stream();
     let mut last: Option<StreamId> = None;
     for _ in 0..LINES {
-        let ms = Utc::now().timestamp_millis() as u64;
-        let next = StreamId { ms, seq: 0 };
-        let next = match last {
-            Some(l) if next <= l => l.successor().expect("not the largest id"),
-            _ => next,
-        };
-        last = Some(next);
-        let entry = LogEntry {
-            id: next,
-            execution_id: id,
-            level: LogLevel::Info,
-            message: format!("sent {:.6}", epoch.elapsed().as_secs_f64()),
-            metadata: None,
-            timestamp: Utc::now(),
-        };
-        logs.append(std::slice::from_ref(&entry)).await?;
+        let message = format!("sent {:.6}", epoch.elapsed().as_secs_f64());
+        last = Some(append_now(&**logs, id, last, message).await?);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let mut all = Vec::new();

@@ -3,7 +3,6 @@
 //!     same data, through the same router in this process; and the latency of a log line
 //!     from `XADD` to the line in a real browser's page (Debian's chromium, headless).
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,7 +40,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
 
 /// A router over `b`, and a platform admin's token secret for it.
 async fn app(b: &Backends) -> anyhow::Result<(axum::Router, String)> {
-    let runner = Arc::new(crate::setup::runner(b.service.clone(), true)?);
+    let runner = Arc::new(crate::setup::runner(b.service.clone(), false)?);
     let router = bifrost_api::router(ApiState::new(
         b.service.clone(),
         b.queue.clone(),
@@ -109,8 +108,7 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
     let n = ctx.scaled(100);
 
     // The runs page on the million rows.
-    let (service, _) = ctx.scale_service().await?;
-    drop(service);
+    ctx.dataset().await?;
     let scale = connect(&[
         ("DATABASE_URL", ctx.servers.url_of(crate::setup::SCALE_DB)),
         ("REDIS_URL", ctx.servers.redis_url.clone()),
@@ -245,22 +243,12 @@ async fn browser_latency(env: &[(&str, String)], b: &Backends) -> anyhow::Result
     const FOLLOWED: usize = 100;
     let bin = crate::suites::queue::runner_binary()?;
     let scratch = tempfile::tempdir()?;
-    let mut child = crate::suites::queue::command(&bin, env, &scratch.path().join("cache"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--concurrency", "0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stderr.take().expect("piped")),
-        &mut line,
+    let (_serve, _, base) = crate::suites::queue::listen(
+        &bin,
+        env,
+        &scratch.path().join("cache"),
+        &["--concurrency", "0"],
     )?;
-    let _serve = crate::suites::queue::Serve(child);
-    let base = line
-        .trim()
-        .strip_prefix("bifrost-runner: listening on ")
-        .ok_or_else(|| anyhow::anyhow!("serve did not say where it listens: {line:?}"))?
-        .to_owned();
     let (_, secret) = app(b).await?;
     let id = Uuid::new_v4();
     crate::setup::create_running(&**b.service.recorder(), id, "followed").await?;
@@ -300,25 +288,8 @@ async fn browser_latency(env: &[(&str, String)], b: &Backends) -> anyhow::Result
     let logs = b.service.log_stream();
     let mut last: Option<StreamId> = None;
     for _ in 0..FOLLOWED {
-        let now = Utc::now();
-        let next = StreamId {
-            ms: now.timestamp_millis() as u64,
-            seq: 0,
-        };
-        let next = match last {
-            Some(l) if next <= l => l.successor().expect("not the largest id"),
-            _ => next,
-        };
-        last = Some(next);
-        let entry = LogEntry {
-            id: next,
-            execution_id: id,
-            level: LogLevel::Info,
-            message: format!("sent {}", Utc::now().timestamp_micros()),
-            metadata: None,
-            timestamp: now,
-        };
-        logs.append(std::slice::from_ref(&entry)).await?;
+        let message = format!("sent {}", Utc::now().timestamp_micros());
+        last = Some(crate::suites::queue::append_now(&**logs, id, last, message).await?);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let clock = Instant::now();

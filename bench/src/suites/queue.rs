@@ -73,6 +73,65 @@ pub(crate) fn deploy(
 
 pub(crate) struct Serve(pub(crate) Child);
 
+/// `serve --listen 127.0.0.1:0` with `extra` arguments and the backends of `env`: the
+/// process, its pid and the address it says it listens on (`http://ADDR`).
+pub(crate) fn listen(
+    bin: &Path,
+    env: &[(&str, String)],
+    cache: &Path,
+    extra: &[&str],
+) -> anyhow::Result<(Serve, u32, String)> {
+    let mut child = command(bin, env, cache)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stderr.take().expect("piped")),
+        &mut line,
+    )?;
+    let pid = child.id();
+    let serve = Serve(child);
+    let base = line
+        .trim()
+        .strip_prefix("bifrost-runner: listening on ")
+        .ok_or_else(|| anyhow::anyhow!("serve did not say where it listens: {line:?}"))?
+        .to_owned();
+    Ok((serve, pid, base))
+}
+
+/// Appends one INFO line with `message` to the stream of `id`, its id the wall clock's
+/// millisecond or just after `last`; the line's id.
+pub(crate) async fn append_now(
+    logs: &dyn bifrost_core::logs::LogStream,
+    id: uuid::Uuid,
+    last: Option<bifrost_core::model::StreamId>,
+    message: String,
+) -> anyhow::Result<bifrost_core::model::StreamId> {
+    use bifrost_core::model::{LogEntry, LogLevel, StreamId};
+    let now = chrono::Utc::now();
+    let next = StreamId {
+        ms: now.timestamp_millis() as u64,
+        seq: 0,
+    };
+    let next = match last {
+        Some(l) if next <= l => l.successor().expect("not the largest id"),
+        _ => next,
+    };
+    let entry = LogEntry {
+        id: next,
+        execution_id: id,
+        level: LogLevel::Info,
+        message,
+        metadata: None,
+        timestamp: now,
+    };
+    logs.append(std::slice::from_ref(&entry)).await?;
+    Ok(next)
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = Command::new("kill")

@@ -67,6 +67,16 @@ async fn here(c: &Client) -> String {
     }
 }
 
+/// Clicks the element `css` finds.
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+}
+
 /// The status the run page's badge shows.
 async fn badge(c: &Client) -> Option<String> {
     let b = c.find(Locator::Css("#status .badge")).await.ok()?;
@@ -165,12 +175,7 @@ async fn a_person_watches_and_runs_workflows_in_the_browser(backend: Backend) {
                 .select_by_value("Failed")
                 .await
                 .unwrap();
-            c.find(Locator::Css("form.filters button[type=submit]"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            click(&c, "form.filters button[type=submit]").await;
             until("the filtered URL", || async {
                 here(&c).await.contains("status=Failed").then_some(())
             })
@@ -257,12 +262,7 @@ async fn a_person_watches_and_runs_workflows_in_the_browser(backend: Backend) {
             })
             .await;
             c.goto(&format!("{root}/runs/{forever}")).await.unwrap();
-            c.find(Locator::Css("#cancel button"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            click(&c, "#cancel button").await;
             let ended = api.wait_end(&token, &forever).await;
             assert_eq!(ended["status"], "Cancelled", "{ended}");
             until("the cancelled status on the page", || async {
@@ -323,12 +323,7 @@ async fn a_person_watches_and_runs_workflows_in_the_browser(backend: Backend) {
             let input = c.find(Locator::Id("input")).await.unwrap();
             input.clear().await.unwrap();
             input.send_keys("{not json").await.unwrap();
-            c.find(Locator::Css("#run-form button[type=submit]"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            click(&c, "#run-form button[type=submit]").await;
             let error = c
                 .find(Locator::Id("input-error"))
                 .await
@@ -343,12 +338,7 @@ async fn a_person_watches_and_runs_workflows_in_the_browser(backend: Backend) {
                 .send_keys(r#"{"calls": [{"op": "context"}]}"#)
                 .await
                 .unwrap();
-            c.find(Locator::Css("#run-form button[type=submit]"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            click(&c, "#run-form button[type=submit]").await;
             let started = until("the new run's page", || async {
                 here(&c).await.strip_prefix("/runs/").map(str::to_owned)
             })
@@ -400,12 +390,7 @@ async fn a_person_watches_and_runs_workflows_in_the_browser(backend: Backend) {
             c.set_window_size(1280, 900).await.unwrap();
 
             // Signing out ends access.
-            c.find(Locator::Css("form[action='/sign-out'] button"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            click(&c, "form[action='/sign-out'] button").await;
             until("the sign-in page after signing out", || async {
                 here(&c).await.starts_with("/sign-in").then_some(())
             })
