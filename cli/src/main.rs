@@ -108,6 +108,10 @@ enum Command {
     ///
     /// Example: bifrost-runner offline report.offline.wasm --fixture fixture.json
     Offline(OfflineArgs),
+    /// Compile one component for a `serve` process (its `--compile-in process`): the
+    /// request on stdin, the compiled component on stdout.
+    #[command(hide = true)]
+    CompileWorker,
 }
 
 /// One line: the newlines some messages carry (a parser's dump of bytes, a database's
@@ -212,6 +216,20 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         // The commands that need no backend.
         Command::WitPackage(args) => commands::wit_package::run(&args)?,
+        Command::CompileWorker => {
+            // Off the runtime: a compile is seconds of CPU on threads of its own.
+            let compiled =
+                tokio::task::spawn_blocking(bifrost_runner::compile_process::serve_stdio)
+                    .await
+                    .map_err(|e| {
+                        Failure::infrastructure(anyhow::anyhow!("the compile stopped: {e}"))
+                    })?;
+            if let Err(e) = compiled {
+                // The runner reports stderr's last line as the load's failure.
+                eprintln!("{e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
         Command::Offline(args) => return commands::offline::run(&args).await,
         Command::Run(args) => {
             return commands::run::run(connect(&backends).await?, args, view).await;

@@ -50,6 +50,15 @@ pub struct RunnerConfig {
     /// (docs/PERFORMANCE.md). Component files ([`Runner::load_file`](crate::Runner::load_file))
     /// compile on the calling thread with every core.
     pub compile_threads: Option<usize>,
+    /// Compile deployed versions in a process of their own, started with this command for
+    /// each compile (see [`compile_process`](crate::compile_process) for what it is given
+    /// and answers), instead of on threads of this process. The compile then shares only
+    /// the cores with the running executions, not the process's allocator or its address
+    /// space; `bifrost-runner serve` sets its own executable (docs/PERFORMANCE.md). `None`
+    /// (the default for a library): threads of this process. Component files
+    /// ([`Runner::load_file`](crate::Runner::load_file)) always compile on the calling
+    /// thread.
+    pub compile_command: Option<crate::CompileCommand>,
 }
 
 /// Longest [`RunnerConfig::deadline`]: 7 days.
@@ -127,6 +136,7 @@ impl Default for RunnerConfig {
             lease: Duration::from_secs(30),
             compiled_cache: None,
             compile_threads: None,
+            compile_command: None,
         }
     }
 }

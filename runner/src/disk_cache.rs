@@ -115,31 +115,45 @@ impl CompiledCache {
         )
     }
 
-    /// The component in `bytes`, loaded from the cache or compiled (and then cached).
-    /// Failing to read or write the cache is logged and costs only a compilation.
+    /// The component in `bytes`, loaded from the cache or compiled on this thread (and then
+    /// cached).
     pub(crate) fn component(
         &self,
         engine: &Engine,
         bytes: &[u8],
     ) -> wasmtime::Result<(Component, Compiled)> {
+        if let Some(component) = self.lookup(engine, bytes) {
+            return Ok((component, Compiled::Hit));
+        }
+        let component = Component::new(engine, bytes)?;
+        match component.serialize() {
+            Ok(payload) => self.keep(bytes, &payload),
+            Err(e) => tracing::warn!(error = %e, "cannot serialize a compiled component"),
+        }
+        Ok((component, Compiled::Miss))
+    }
+
+    /// The compiled form of the component in `bytes`, if the cache holds a sound one
+    /// (counted as a hit; otherwise as a miss, and the caller compiles).
+    pub(crate) fn lookup(&self, engine: &Engine, bytes: &[u8]) -> Option<Component> {
         let path = self.entry_path(bytes);
         if let Some(component) = self.load(engine, &path) {
             self.counters.hits.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(path = %path.display(), "compiled-code cache hit");
-            return Ok((component, Compiled::Hit));
+            return Some(component);
         }
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(path = %path.display(), "compiled-code cache miss: compiling");
-        let component = Component::new(engine, bytes)?;
-        match component.serialize() {
-            Ok(payload) => {
-                if let Err(e) = self.store(&path, &payload) {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot write the compiled-code cache");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot serialize a compiled component"),
+        None
+    }
+
+    /// Keeps `compiled`, the compiled form of the component in `bytes`. Failing to write
+    /// the cache is logged and costs only a later compilation.
+    pub(crate) fn keep(&self, bytes: &[u8], compiled: &[u8]) {
+        let path = self.entry_path(bytes);
+        if let Err(e) = self.store(&path, compiled) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write the compiled-code cache");
         }
-        Ok((component, Compiled::Miss))
     }
 
     fn entry_path(&self, bytes: &[u8]) -> PathBuf {
@@ -255,6 +269,17 @@ fn deserialize(engine: &Engine, payload: &[u8]) -> wasmtime::Result<Component> {
     // header matched: it is the bytes `store` wrote, not a partial or damaged write, and
     // wasmtime checks its own header and the engine's compatibility before using it. The
     // cache directory must be writable by the runner's user alone, like its binary.
+    unsafe { Component::deserialize(engine, payload) }
+}
+
+/// Loads what the runner's compile process answered.
+#[allow(unsafe_code)]
+pub(crate) fn deserialize_compiled(engine: &Engine, payload: &[u8]) -> wasmtime::Result<Component> {
+    // SAFETY: as in `deserialize`: the payload is the whole answer of the compile process
+    // the runner was configured with (its exit status said it finished), which wrote
+    // `Engine::precompile_component`'s output; wasmtime checks its header and the engine's
+    // compatibility before using it. The compile program is trusted as the runner's own
+    // binary is.
     unsafe { Component::deserialize(engine, payload) }
 }
 

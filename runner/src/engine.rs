@@ -26,10 +26,40 @@ pub(crate) const MEMORIES_PER_INSTANCE: u32 = 2;
 pub(crate) const TABLES_PER_INSTANCE: u32 = 4;
 pub(crate) const CORE_INSTANCES_PER_INSTANCE: u32 = 32;
 
-pub(crate) fn engine(config: &RunnerConfig) -> wasmtime::Result<Engine> {
+/// What decides the code an engine compiles, beyond this build's constants: enough for a
+/// process of its own to build an engine ([`compiling_engine`]) whose compiled components
+/// this runner's engine loads (`compile_process.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct CodeSettings {
+    /// The address space each linear memory reserves; `None`: wasmtime's default (4 GiB
+    /// plus guards on 64-bit hosts), with which compiled code needs no bounds checks.
+    pub(crate) memory_reservation: Option<u64>,
+}
+
+/// The settings every engine of this build shares, whatever it allocates instances with.
+fn base_config(code: CodeSettings) -> Config {
     let mut c = Config::new();
     c.epoch_interruption(true);
     c.max_wasm_stack(1 << 20);
+    if let Some(bytes) = code.memory_reservation {
+        c.memory_reservation(bytes);
+    }
+    c
+}
+
+/// An engine that only compiles, for a process that compiles components for a runner whose
+/// engine was made with the same `code` settings. Its instances would be allocated on
+/// demand; it makes none.
+pub(crate) fn compiling_engine(code: CodeSettings) -> wasmtime::Result<Engine> {
+    Engine::new(&base_config(code))
+}
+
+/// The runner's engine, and the settings that decide its compiled code.
+pub(crate) fn engine(config: &RunnerConfig) -> wasmtime::Result<(Engine, CodeSettings)> {
+    let default_code = CodeSettings {
+        memory_reservation: None,
+    };
+    let mut c = base_config(default_code);
     if config.pooling {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(config.max_instances)
@@ -66,15 +96,17 @@ pub(crate) fn engine(config: &RunnerConfig) -> wasmtime::Result<Engine> {
         // `Engine::new`; the runner then allocates on demand and reserves only
         // `max_memory_bytes` per memory, trading the bounds checks for address space.
         match Engine::new(&c) {
-            Ok(engine) => return Ok(engine),
+            Ok(engine) => return Ok((engine, default_code)),
             Err(e) => {
                 tracing::warn!(error = %e, "pooling allocator unavailable; allocating on demand");
-                c.allocation_strategy(InstanceAllocationStrategy::OnDemand);
-                c.memory_reservation(config.max_memory_bytes as u64);
+                let fallback = CodeSettings {
+                    memory_reservation: Some(config.max_memory_bytes as u64),
+                };
+                return Ok((Engine::new(&base_config(fallback))?, fallback));
             }
         }
     }
-    Engine::new(&c)
+    Ok((Engine::new(&c)?, default_code))
 }
 
 /// Starts the thread that advances `engine`'s epoch every [`EPOCH_TICK`]; it stops once
@@ -116,7 +148,7 @@ pub(crate) fn check_fits(component: &wasmtime::component::Component) -> Result<(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use wasm_encoder::{
         InstanceSection, MemorySection, MemoryType, Module, ModuleArg, ModuleSection, RefType,
@@ -125,7 +157,7 @@ mod tests {
 
     /// A component of core instances that define these memories and tables between them
     /// (the pool allows a core module one of each).
-    fn component_with(memories: u32, tables: u32) -> Vec<u8> {
+    pub(crate) fn component_with(memories: u32, tables: u32) -> Vec<u8> {
         let mut component = wasm_encoder::Component::new();
         let mut instances = InstanceSection::new();
         for i in 0..memories.max(tables) {
@@ -165,7 +197,8 @@ mod tests {
             max_instances: 2,
             ..RunnerConfig::default()
         })
-        .unwrap();
+        .unwrap()
+        .0;
         let load = |memories, tables| {
             let bytes = component_with(memories, tables);
             check_fits(&wasmtime::component::Component::new(&engine, bytes).unwrap())
@@ -195,7 +228,8 @@ mod tests {
             max_instances: 2,
             ..RunnerConfig::default()
         })
-        .unwrap();
+        .unwrap()
+        .0;
         let bytes = component_with(MEMORIES_PER_INSTANCE, TABLES_PER_INSTANCE);
         let component = wasmtime::component::Component::new(&engine, bytes).unwrap();
         let linker = wasmtime::component::Linker::<()>::new(&engine);

@@ -47,6 +47,7 @@
 #[cfg(feature = "backends")]
 pub mod backends;
 mod cancel;
+pub mod compile_process;
 mod config;
 mod cpu;
 mod disk_cache;
@@ -82,6 +83,7 @@ use crate::engine::{engine, start_epoch_ticker};
 use crate::lease::Leases;
 use crate::load::Loader;
 
+pub use crate::compile_process::CompileCommand;
 pub use crate::config::{ConfigError, LEASE_RANGE, MAX_DEADLINE, MAX_STORE_RETRY, RunnerConfig};
 pub use crate::disk_cache::{
     Compiled, CompiledCacheConfig, DEFAULT_COMPILED_CACHE_BYTES, component_hash,
@@ -136,7 +138,7 @@ impl Runner {
     /// A runner whose executions are recorded through `service`.
     pub fn new(service: ExecutionsService, config: RunnerConfig) -> wasmtime::Result<Self> {
         config.validate()?;
-        let engine = engine(&config)?;
+        let (engine, code) = engine(&config)?;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         bifrost_host::add_to_linker(&mut linker, |s: &mut HostState| &mut s.executions)?;
@@ -146,7 +148,16 @@ impl Runner {
             .clone()
             .map(|c| CompiledCache::new(&engine, c));
         Ok(Self {
-            loader: Loader::new(engine.clone(), linker, disk, config.compile_threads()),
+            loader: Loader::new(
+                engine.clone(),
+                linker,
+                disk,
+                config.compile_threads(),
+                config
+                    .compile_command
+                    .clone()
+                    .map(|command| (command, code)),
+            ),
             engine,
             service,
             ticker_stop,

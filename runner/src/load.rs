@@ -21,7 +21,9 @@ use tokio::sync::{OnceCell, Semaphore};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-use crate::disk_cache::CompiledCache;
+use crate::compile_process::{self, CompileCommand};
+use crate::disk_cache::{CompiledCache, deserialize_compiled};
+use crate::engine::CodeSettings;
 use crate::instance::HostState;
 use crate::{Compiled, RunError, Runner, WorkflowPre};
 
@@ -59,6 +61,9 @@ pub(crate) struct Loader {
     compiles: Arc<Semaphore>,
     /// Threads of each compile of a deployed version.
     compile_threads: usize,
+    /// Where deployed versions compile: a process of their own with this command (and the
+    /// settings of `engine`'s code), or threads of this process.
+    compile_process: Option<(CompileCommand, CodeSettings)>,
 }
 
 impl Loader {
@@ -67,6 +72,7 @@ impl Loader {
         linker: Linker<HostState>,
         disk: Option<CompiledCache>,
         compile_threads: usize,
+        compile_process: Option<(CompileCommand, CodeSettings)>,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
@@ -78,11 +84,12 @@ impl Loader {
             loading: Mutex::default(),
             compiles: Arc::new(Semaphore::new(cores)),
             compile_threads,
+            compile_process,
         }
     }
 
-    /// Compiles `bytes` on threads of its own (after waiting for a compile permit; a
-    /// blocking thread waits for them) and links the component.
+    /// Compiles `bytes` on threads of its own or in a process of its own (after waiting
+    /// for a compile permit; a blocking thread waits for them) and links the component.
     async fn load_bytes_blocking(&self, bytes: Vec<u8>) -> Result<LoadedWorkflow, RunError> {
         let permit =
             self.compiles.clone().acquire_owned().await.map_err(|_| {
@@ -90,25 +97,67 @@ impl Loader {
             })?;
         let (engine, linker, disk) = (self.engine.clone(), self.linker.clone(), self.disk.clone());
         let threads = self.compile_threads;
+        let process = self.compile_process.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            // A pool of its own, not one shared by every compile: a compile waits for a
-            // permit, never for another compile's threads. Everything the compile does
-            // (wasmtime compiles functions in parallel on the current rayon pool) runs there.
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .thread_name(|i| format!("bifrost-compile-{i}"))
-                .build()
-                .map_err(|e| {
-                    RunError::Load(wasmtime::format_err!(
-                        "cannot start the compile threads: {e}"
-                    ))
-                })?;
-            pool.install(|| load_bytes(&engine, &linker, disk.as_deref(), &bytes))
+            check_component_header(&bytes)
+                .map_err(|e| RunError::Load(wasmtime::format_err!("{e}")))?;
+            let in_threads = || {
+                // A pool of its own, not one shared by every compile: a compile waits for a
+                // permit, never for another compile's threads. Everything the compile does
+                // (wasmtime compiles functions in parallel on the current rayon pool) runs
+                // there.
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("bifrost-compile-{i}"))
+                    .build()
+                    .map_err(|e| wasmtime::format_err!("cannot start the compile threads: {e}"))?;
+                pool.install(|| compile(&engine, disk.as_deref(), &bytes))
+            };
+            let component = match process {
+                Some((command, code)) => {
+                    let request = compile_process::Request { code, threads };
+                    compile_elsewhere(&engine, disk.as_deref(), &bytes, |bytes| {
+                        compile_process::compile(&command, request, bytes)
+                    })
+                    .or_else(|e| {
+                        // The component was checked when it was deployed: what failed is
+                        // more likely the process (its program gone, killed, of another
+                        // build) than the component. Compiling here tells which, and
+                        // runs the execution if it was the process.
+                        tracing::warn!(error = %format!("{e:#}"), "the compile process failed; compiling in this process");
+                        in_threads()
+                    })
+                }
+                None => in_threads(),
+            };
+            link(&linker, &component.map_err(RunError::Load)?.0)
         })
         .await
         .map_err(|e| RunError::Load(wasmtime::format_err!("the compile stopped: {e}")))?
     }
+}
+
+/// Loads `bytes` from `disk`, or has `compile` make its compiled form (the bytes
+/// `Engine::precompile_component` writes) and loads that, keeping it in `disk`.
+fn compile_elsewhere(
+    engine: &Engine,
+    disk: Option<&CompiledCache>,
+    bytes: &[u8],
+    compile: impl FnOnce(&[u8]) -> wasmtime::Result<Vec<u8>>,
+) -> wasmtime::Result<(Component, Compiled)> {
+    if let Some(component) = disk.and_then(|cache| cache.lookup(engine, bytes)) {
+        return Ok((component, Compiled::Hit));
+    }
+    let compiled = compile(bytes)?;
+    let component = deserialize_compiled(engine, &compiled)?;
+    Ok(match disk {
+        Some(cache) => {
+            cache.keep(bytes, &compiled);
+            (component, Compiled::Miss)
+        }
+        None => (component, Compiled::Uncached),
+    })
 }
 
 /// Checks, compiles (or loads from `disk`) and links `bytes`.
@@ -318,6 +367,40 @@ pub(crate) fn check_component_header(bytes: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::RunnerConfig;
+    use crate::engine::tests::component_with;
+
+    /// A compile process that cannot run (its program gone, say, or of another build)
+    /// leaves the compile to this process: the component is compiled here and then judged
+    /// as a workflow, not lost to the process's failure.
+    #[tokio::test]
+    async fn a_compile_process_that_fails_leaves_the_compile_to_this_process() {
+        let (engine, code) = crate::engine::engine(&RunnerConfig {
+            max_instances: 2,
+            ..RunnerConfig::default()
+        })
+        .unwrap();
+        let missing = CompileCommand {
+            program: "/nonexistent/bifrost-compile".into(),
+            args: vec![],
+        };
+        let loader = Loader::new(
+            engine.clone(),
+            Linker::new(&engine),
+            None,
+            1,
+            Some((missing, code)),
+        );
+        // Compiled and linked (it imports nothing), then refused for what it is: a
+        // component without the workflow's `run` export.
+        let refused = loader
+            .load_bytes_blocking(component_with(1, 1))
+            .await
+            .unwrap_err();
+        let said = format!("{refused:#}");
+        assert!(!said.contains("compile process"), "{said}");
+        assert!(said.contains("run"), "{said}");
+    }
 
     #[test]
     fn the_cache_is_bounded_and_keeps_the_components_used_last() {

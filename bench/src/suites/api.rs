@@ -159,6 +159,41 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
         },
     )
     .await?;
+    // The transport alone: a request the API answers 401 before any store call (no
+    // token), against the same native `get`.
+    let floor = paired(
+        ctx.rounds(11),
+        async || {
+            per_call(n, async || {
+                let r = http.get(&list_url).send().await?;
+                anyhow::ensure!(r.status() == 401, "{list_url}: {}", r.status());
+                r.bytes().await?;
+                Ok(())
+            })
+            .await
+        },
+        async || {
+            per_call(n, async || {
+                b.service.get(&who, &target).await?;
+                Ok(())
+            })
+            .await
+        },
+    )
+    .await?;
+    section.row([
+        "the HTTP round trip alone (`GET /executions` without a token: 401 before any store \
+         call) against `get`"
+            .to_owned(),
+        format!(
+            "{} against {} ({})",
+            fmt_secs(floor.a()),
+            fmt_secs(floor.b()),
+            fmt_ratio(floor.ratio())
+        ),
+        String::new(),
+        String::new(),
+    ]);
     for (name, p) in [
         (
             "`GET /executions` (50) through HTTP against `list_page`",

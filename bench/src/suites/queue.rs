@@ -255,7 +255,8 @@ async fn hellos_for(b: &Backends, secs: f64) -> anyhow::Result<Vec<f64>> {
 
 /// Hello's submit-to-finish latency in a `serve` process (4 at once, PostgreSQL and Redis)
 /// when it is quiet and while it compiles a Python workflow cold for its first execution,
-/// with the default compile threads and with every core compiling, alternating in each
+/// with the default (a compile process of every core but one), on threads of the serving
+/// process (every core but one) and with every core compiling there, alternating in each
 /// round; each a new process with an empty compiled-code cache.
 async fn compile_while_serving(
     section: &mut Section,
@@ -274,23 +275,36 @@ async fn compile_while_serving(
     let admin = Identity::operator();
     let quiet_secs = if ctx.quick { 1.0 } else { 4.0 };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // The default (every core but one) and every core, alternating in each round.
-    let settings = [
-        ("every core but one compiles (default)".to_owned(), None),
+    // The settings, alternating in each round.
+    let settings: [(String, Vec<String>); 3] = [
         (
-            format!("every core compiles (`--compile-threads {cores}`)"),
-            Some(cores),
+            "a compile process, every core but one (default)".to_owned(),
+            vec![],
+        ),
+        (
+            "threads of the serving process, every core but one (`--compile-in threads`)"
+                .to_owned(),
+            vec!["--compile-in".into(), "threads".into()],
+        ),
+        (
+            format!(
+                "threads of the serving process, every core \
+                 (`--compile-in threads --compile-threads {cores}`)"
+            ),
+            vec![
+                "--compile-in".into(),
+                "threads".into(),
+                "--compile-threads".into(),
+                cores.to_string(),
+            ],
         ),
     ];
-    let mut samples: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = vec![Default::default(); 2];
+    let mut samples: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = vec![Default::default(); settings.len()];
     for round in 0..ctx.rounds(3) {
-        for (i, (_, threads)) in settings.iter().enumerate() {
+        for (i, (_, extra)) in settings.iter().enumerate() {
             let (quiet, busy, compiles) = &mut samples[i];
             let cache = scratch.join(format!("cold-{round}-{i}"));
-            let extra: Vec<String> = threads
-                .map(|n| vec!["--compile-threads".into(), n.to_string()])
-                .unwrap_or_default();
-            let _serve = serve_with(bin, env, &cache, 100, 4, &extra)?;
+            let _serve = serve_with(bin, env, &cache, 100, 4, extra)?;
             // Hello compiled (its own cold compile) and the process warm.
             hellos_for(&b, 0.5).await?;
             quiet.extend(hellos_for(&b, quiet_secs).await?);
@@ -509,7 +523,7 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
     // Compile while serving.
     compile_while_serving(&mut section, ctx, &bin, &servers, scratch.path()).await?;
     section.note(
-        "Compile while serving: each round, for each compile-thread setting in turn, a new \
+        "Compile while serving: each round, for each compile setting in turn, a new \
          `serve` process (4 executions at once) with an empty compiled-code cache, on \
          PostgreSQL and Redis. Hello's own first runs compile it; then hello executions run \
          one at a time for 4 s (quiet); then a Python workflow (`tests/python/raw/raises.py`, \

@@ -43,6 +43,11 @@ pub struct ServeArgs {
     /// core to the running executions.
     #[arg(long, env = "BIFROST_COMPILE_THREADS", value_parser = clap::value_parser!(u16).range(1..=256))]
     compile_threads: Option<u16>,
+    /// Where a deployed version compiles, the first time this process runs it: `process`,
+    /// a process of its own started from this executable (the default: the compile shares
+    /// only the cores with the running executions), or `threads` of this process.
+    #[arg(long, env = "BIFROST_COMPILE_IN", value_enum, default_value_t = CompileIn::Process)]
+    compile_in: CompileIn,
     /// Serve the HTTP API (`/api/v1`), `/healthz` and Prometheus `/metrics` on this
     /// address (e.g. 127.0.0.1:8080; port 0 picks a free one). The address is printed on
     /// stderr once bound.
@@ -61,6 +66,15 @@ pub struct ServeArgs {
     allow_remote: bool,
     #[command(flatten)]
     cache: CacheArgs,
+}
+
+/// Where deployed versions compile (`--compile-in`).
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CompileIn {
+    /// A process of its own, this executable's `compile-worker`.
+    Process,
+    /// Threads of the serving process.
+    Threads,
 }
 
 /// Runs submitted executions until SIGTERM or SIGINT; then drains and prints what it did.
@@ -85,6 +99,16 @@ pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
         }
         None => None,
     };
+    let compile_command = match args.compile_in {
+        CompileIn::Process => Some(
+            bifrost_runner::CompileCommand::current_exe(["compile-worker"]).map_err(|e| {
+                Failure::infrastructure(anyhow::anyhow!(
+                    "cannot find this executable to compile in: {e} (use --compile-in threads)"
+                ))
+            })?,
+        ),
+        CompileIn::Threads => None,
+    };
     let metrics = Arc::new(crate::commands::ops::Metrics::new());
     let runner = Runner::new(
         backends.service.clone(),
@@ -94,6 +118,7 @@ pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
             max_instances: args.concurrency.max(1),
             compiled_cache: args.cache.config(),
             compile_threads: args.compile_threads.map(usize::from),
+            compile_command,
             ..RunnerConfig::default()
         },
     )

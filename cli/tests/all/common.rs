@@ -131,6 +131,28 @@ impl Server {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
+    /// The command lines of the process's children now, their arguments joined by spaces.
+    pub fn children(&self) -> Vec<String> {
+        let Some(pid) = self.child.as_ref().map(Child::id) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // `pid (comm) state ppid ...`; the name may hold spaces and parentheses.
+            let parent = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if parent == Some(pid)
+                && let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
+            {
+                out.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
+            }
+        }
+        out
+    }
+
     /// SIGTERM, then its report, after it exits 0.
     pub fn stop(mut self) -> Value {
         let child = self.child.take().unwrap();

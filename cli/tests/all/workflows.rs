@@ -194,8 +194,8 @@ async fn a_later_process_loads_the_compiled_component_from_the_cache() {
 }
 
 /// A cold compile never holds up the other executions of a `serve` process: while a Python
-/// workflow (4 to 10 s of CPU to compile) compiles for its first execution, executions of
-/// another workflow start and finish. The process has an empty compiled-code cache, as one
+/// workflow (4 to 10 s of CPU to compile) compiles for its first execution, in a process of
+/// its own, executions of another workflow start and finish. The process has an empty compiled-code cache, as one
 /// whose workflows were deployed from another machine.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cold_python_compile_does_not_hold_up_other_executions() {
@@ -250,6 +250,19 @@ async fn a_cold_python_compile_does_not_hold_up_other_executions() {
             server.log()
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // It compiles in a process of its own (`serve`'s default `--compile-in process`).
+    while !server
+        .children()
+        .iter()
+        .any(|c| c.ends_with(" compile-worker "))
+    {
+        assert!(
+            clock.elapsed() < std::time::Duration::from_secs(60),
+            "no compile process while the Python execution compiled: {}",
+            server.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let hellos: Vec<serde_json::Value> = (0..HELLOS)
         .map(|_| {
