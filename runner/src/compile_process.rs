@@ -67,29 +67,46 @@ pub(crate) struct Request {
     pub(crate) threads: usize,
 }
 
+/// Why a compile process gave no compiled component.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The process could not do the work (its program could not start, the pipe broke):
+    /// the runner compiles on its own threads instead.
+    NotRun(wasmtime::Error),
+    /// The process ran and the compile failed (the component's fault, the compiler's, or
+    /// the process was killed): the load fails with this, as a compile on the runner's
+    /// threads would have, without taking the runner down with it.
+    Failed(wasmtime::Error),
+}
+
 /// Compiles `bytes` with `command`, and returns the compiled component's bytes.
 pub(crate) fn compile(
     command: &CompileCommand,
     request: Request,
     bytes: &[u8],
-) -> wasmtime::Result<Vec<u8>> {
+) -> Result<Vec<u8>, Failure> {
     let program = command.program.display();
+    let not_run = |what: &str, e: &dyn std::fmt::Display| {
+        Failure::NotRun(wasmtime::format_err!(
+            "{what} the compile process {program}: {e}"
+        ))
+    };
     let mut child = Command::new(&command.program)
         .args(&command.args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| wasmtime::format_err!("cannot start the compile process {program}: {e}"))?;
+        .map_err(|e| not_run("cannot start", &e))?;
     let mut stdin = child
         .stdin
         .take()
-        .ok_or_else(|| wasmtime::format_err!("the compile process {program} has no stdin"))?;
-    let mut header = serde_json::to_vec(&request)?;
+        .ok_or_else(|| not_run("no stdin for", &"piped stdin missing"))?;
+    let mut header = serde_json::to_vec(&request).map_err(|e| not_run("cannot ask", &e))?;
     header.push(b'\n');
     // Written on a thread of its own while this one reads the answer, so that neither
     // side waits on a full pipe.
-    let output = std::thread::scope(|scope| {
+    let (written, output) = std::thread::scope(|scope| {
         let writer = scope.spawn(move || {
             stdin.write_all(&header)?;
             stdin.write_all(bytes)
@@ -98,9 +115,7 @@ pub(crate) fn compile(
         let output = child.wait_with_output();
         (writer.join(), output)
     });
-    let (written, output) = output;
-    let output =
-        output.map_err(|e| wasmtime::format_err!("the compile process {program} failed: {e}"))?;
+    let output = output.map_err(|e| not_run("lost", &e))?;
     if !output.status.success() {
         let said = String::from_utf8_lossy(&output.stderr);
         let said = said
@@ -108,19 +123,18 @@ pub(crate) fn compile(
             .rfind(|l| !l.trim().is_empty())
             .unwrap_or_default()
             .trim();
-        return Err(if said.is_empty() {
+        return Err(Failure::Failed(if said.is_empty() {
             wasmtime::format_err!("the compile process {program} ended with {}", output.status)
         } else {
             wasmtime::format_err!("{said}")
-        });
+        }));
     }
     match written {
         Ok(Ok(())) => Ok(output.stdout),
-        Ok(Err(e)) => Err(wasmtime::format_err!(
-            "cannot send the component to the compile process {program}: {e}"
-        )),
-        Err(_) => Err(wasmtime::format_err!(
-            "cannot send the component to the compile process {program}"
+        Ok(Err(e)) => Err(not_run("cannot send the component to", &e)),
+        Err(_) => Err(not_run(
+            "cannot send the component to",
+            &"the writer stopped",
         )),
     }
 }

@@ -54,7 +54,9 @@ pub struct RunnerConfig {
     /// each compile (see [`compile_process`](crate::compile_process) for what it is given
     /// and answers), instead of on threads of this process. The compile then shares only
     /// the cores with the running executions, not the process's allocator or its address
-    /// space; `bifrost-runner serve` sets its own executable (docs/PERFORMANCE.md). `None`
+    /// space, and a compile that crashes or runs out of memory fails its load, not the
+    /// runner; a command that cannot run falls back to this process's threads.
+    /// `bifrost-runner serve` sets its own executable (docs/PERFORMANCE.md). `None`
     /// (the default for a library): threads of this process. Component files
     /// ([`Runner::load_file`](crate::Runner::load_file)) always compile on the calling
     /// thread.

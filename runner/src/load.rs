@@ -120,13 +120,14 @@ impl Loader {
                     compile_elsewhere(&engine, disk.as_deref(), &bytes, |bytes| {
                         compile_process::compile(&command, request, bytes)
                     })
-                    .or_else(|e| {
-                        // The component was checked when it was deployed: what failed is
-                        // more likely the process (its program gone, killed, of another
-                        // build) than the component. Compiling here tells which, and
-                        // runs the execution if it was the process.
-                        tracing::warn!(error = %format!("{e:#}"), "the compile process failed; compiling in this process");
-                        in_threads()
+                    .or_else(|failure| match failure {
+                        compile_process::Failure::Failed(e) => Err(e),
+                        compile_process::Failure::NotRun(e) => {
+                            // The process could not do the work (its program missing, an
+                            // answer of another build): compiling here runs the execution.
+                            tracing::warn!(error = %format!("{e:#}"), "the compile process did not run; compiling in this process");
+                            in_threads()
+                        }
                     })
                 }
                 None => in_threads(),
@@ -139,18 +140,21 @@ impl Loader {
 }
 
 /// Loads `bytes` from `disk`, or has `compile` make its compiled form (the bytes
-/// `Engine::precompile_component` writes) and loads that, keeping it in `disk`.
+/// `Engine::precompile_component` writes) and loads that, keeping it in `disk`. An answer
+/// this runner's engine cannot load (of another build) counts as a process that did not
+/// run.
 fn compile_elsewhere(
     engine: &Engine,
     disk: Option<&CompiledCache>,
     bytes: &[u8],
-    compile: impl FnOnce(&[u8]) -> wasmtime::Result<Vec<u8>>,
-) -> wasmtime::Result<(Component, Compiled)> {
+    compile: impl FnOnce(&[u8]) -> Result<Vec<u8>, compile_process::Failure>,
+) -> Result<(Component, Compiled), compile_process::Failure> {
     if let Some(component) = disk.and_then(|cache| cache.lookup(engine, bytes)) {
         return Ok((component, Compiled::Hit));
     }
     let compiled = compile(bytes)?;
-    let component = deserialize_compiled(engine, &compiled)?;
+    let component =
+        deserialize_compiled(engine, &compiled).map_err(compile_process::Failure::NotRun)?;
     Ok(match disk {
         Some(cache) => {
             cache.keep(bytes, &compiled);
@@ -372,9 +376,11 @@ mod tests {
 
     /// A compile process that cannot run (its program gone, say, or of another build)
     /// leaves the compile to this process: the component is compiled here and then judged
-    /// as a workflow, not lost to the process's failure.
+    /// as a workflow, not lost to the process's failure. A process that ran and failed
+    /// fails the load with its last line (no second compile in the runner, which a
+    /// compiler crash would take down).
     #[tokio::test]
-    async fn a_compile_process_that_fails_leaves_the_compile_to_this_process() {
+    async fn a_compile_process_that_cannot_run_leaves_the_compile_to_this_process() {
         let (engine, code) = crate::engine::engine(&RunnerConfig {
             max_instances: 2,
             ..RunnerConfig::default()
@@ -400,6 +406,26 @@ mod tests {
         let said = format!("{refused:#}");
         assert!(!said.contains("compile process"), "{said}");
         assert!(said.contains("run"), "{said}");
+
+        let failing = CompileCommand {
+            program: "/bin/sh".into(),
+            args: vec![
+                "-c".into(),
+                "cat >/dev/null; echo noise >&2; echo 'out of memory' >&2; exit 3".into(),
+            ],
+        };
+        let loader = Loader::new(
+            engine.clone(),
+            Linker::new(&engine),
+            None,
+            1,
+            Some((failing, code)),
+        );
+        let failed = loader
+            .load_bytes_blocking(component_with(1, 1))
+            .await
+            .unwrap_err();
+        assert_eq!(failed.to_string(), "cannot load workflow: out of memory");
     }
 
     #[test]
