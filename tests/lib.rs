@@ -411,6 +411,7 @@ impl TestEnv {
                 executed_by_name: "seeded".into(),
                 organization_id: seed.org,
                 form_id: None,
+                parent_execution_id: None,
                 session_id: None,
                 created_at: seed.started_at,
             })

@@ -195,6 +195,10 @@ fn schemas() -> Value {
         "workflow_name": string(),
         "org_id": nullable("string"),
         "form_id": nullable("string"),
+        "parent_execution_id": {
+            "type": ["string", "null"],
+            "description": "the execution that started this one from a workflow; null for one started from outside"
+        },
         "executed_by": {"type": "string", "format": "uuid"},
         "executed_by_name": string(),
         "status": {"type": "string", "enum": [

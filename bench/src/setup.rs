@@ -168,6 +168,7 @@ pub async fn create_running(
                 executed_by_name: "operator".into(),
                 organization_id: None,
                 form_id: None,
+                parent_execution_id: None,
                 session_id: None,
                 created_at: now,
             },

@@ -182,6 +182,9 @@ pub fn summary(e: &Execution, zone: Zone) -> String {
     if let Some(v) = &e.workflow_version {
         rows.push(("Version", v.clone()));
     }
+    if let Some(parent) = e.parent_execution_id {
+        rows.push(("Parent", parent.to_string()));
+    }
     if let Some(t) = e.started_at {
         rows.push(("Started", zone.time(t)));
     }

@@ -88,6 +88,7 @@ impl MemoryStore {
             workflow_name: new.workflow_name.clone(),
             organization_id: new.organization_id,
             form_id: new.form_id,
+            parent_execution_id: new.parent_execution_id,
             executed_by: new.executed_by,
             executed_by_name: new.executed_by_name.clone(),
             status: if start.is_some() {
@@ -410,6 +411,7 @@ mod tests {
             executed_by_name: "u".into(),
             organization_id: None,
             form_id: None,
+            parent_execution_id: None,
             session_id: None,
             created_at,
         }

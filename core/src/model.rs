@@ -145,6 +145,9 @@ pub struct Execution {
     pub organization_id: Option<Uuid>,
     /// Form that triggered it, if any.
     pub form_id: Option<Uuid>,
+    /// The execution that started this one (a workflow that starts workflows); none for
+    /// an execution started from outside.
+    pub parent_execution_id: Option<Uuid>,
     /// User who started it.
     pub executed_by: Uuid,
     /// That user's display name.
@@ -249,6 +252,8 @@ pub struct NewExecution {
     pub organization_id: Option<Uuid>,
     /// Triggering form.
     pub form_id: Option<Uuid>,
+    /// The execution that starts this one; none for one started from outside.
+    pub parent_execution_id: Option<Uuid>,
     /// CLI session.
     pub session_id: Option<String>,
     /// Queue time; `started_at` and `created_at` start as this.

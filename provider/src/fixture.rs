@@ -196,6 +196,7 @@ pub fn load(text: &str, now: DateTime<Utc>) -> Result<Loaded, String> {
                     workflow_name: current.workflow_name.clone(),
                     organization_id: caller.organization_id,
                     form_id: None,
+                    parent_execution_id: None,
                     executed_by: caller.user_id,
                     executed_by_name: caller.user_name.clone(),
                     status: ExecutionStatus::Running,
@@ -281,6 +282,8 @@ fn convert(row: ExecutionRow) -> Result<Held, String> {
         workflow_name: row.workflow_name,
         organization_id: row.org_id,
         form_id: row.form_id,
+        // Not in the 0.2.0 record the provider answers with.
+        parent_execution_id: None,
         executed_by: row.executed_by,
         executed_by_name: row.executed_by_name,
         status,

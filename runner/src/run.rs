@@ -62,6 +62,7 @@ impl Runner {
             executed_by_name: request.identity.user_name.clone(),
             organization_id: request.identity.organization_id,
             form_id: request.form_id,
+            parent_execution_id: None,
             session_id: request.session_id.clone(),
             created_at: Utc::now(),
         };

@@ -303,6 +303,7 @@ pub async fn submit_as(
             executed_by_name: request.identity.user_name,
             organization_id: request.identity.organization_id,
             form_id: request.form_id,
+            parent_execution_id: None,
             session_id: request.session_id,
             created_at: now,
         },

@@ -62,11 +62,12 @@ static FINISH_SQL: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// A new execution's row: id, workflow name, status, parameters, started, created,
-/// deadline, lease, executed by (id, name), organisation, form, session (`$1`-`$13`).
+/// deadline, lease, executed by (id, name), organisation, form, session, parent
+/// (`$1`-`$14`).
 const INSERT_EXECUTION_SQL: &str = "INSERT INTO executions (id, workflow_name, status, \
     parameters, started_at, created_at, deadline_at, lease_until, executed_by, \
-    executed_by_name, organization_id, form_id, session_id) \
-    VALUES ($1, $2, $3::execution_status, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    executed_by_name, organization_id, form_id, session_id, parent_execution_id) \
+    VALUES ($1, $2, $3::execution_status, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
 /// The final status and the last chunk of logs in one statement, returning the row: the
 /// outcome as [`bind_outcome!`] binds it (`$1`-`$10`), then the log columns as
@@ -106,7 +107,7 @@ macro_rules! execution_columns {
             $vars,
             ", error_message, duration_ms, started_at, completed_at, created_at, executed_by, \
              executed_by_name, organization_id, form_id, session_id, peak_memory_bytes, \
-             cpu_total_seconds, log_lines_dropped, workflow_version"
+             cpu_total_seconds, log_lines_dropped, workflow_version, parent_execution_id"
         )
     };
 }
@@ -249,6 +250,7 @@ impl PostgresStore {
             .bind(new.organization_id)
             .bind(new.form_id)
             .bind(&new.session_id)
+            .bind(new.parent_execution_id)
             .execute(&self.pool)
             .await
             .map_err(db)?;
@@ -553,6 +555,7 @@ row_by_name! {
         organization_id: Option<Uuid>,
         form_id: Option<Uuid>,
         session_id: Option<String>,
+        parent_execution_id: Option<Uuid>,
         peak_memory_bytes: Option<i64>,
         cpu_total_seconds: Option<f64>,
         log_lines_dropped: Option<i64>,
@@ -591,6 +594,7 @@ impl TryFrom<ExecutionRow> for Execution {
             executed_by_name: r.executed_by_name,
             organization_id: r.organization_id,
             form_id: r.form_id,
+            parent_execution_id: r.parent_execution_id,
         })
     }
 }

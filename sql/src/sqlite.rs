@@ -55,7 +55,7 @@ macro_rules! execution_columns {
             $vars,
             ", error_message, duration_ms, started_at, completed_at, created_at, executed_by, \
              executed_by_name, organization_id, form_id, session_id, peak_memory_bytes, \
-             cpu_total_seconds, log_lines_dropped, workflow_version"
+             cpu_total_seconds, log_lines_dropped, workflow_version, parent_execution_id"
         )
     };
 }
@@ -161,7 +161,7 @@ impl SqliteStore {
         sqlx::query(
             "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
              deadline_at, lease_until, executed_by, executed_by_name, organization_id, form_id, \
-             session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             session_id, parent_execution_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id_text(new.id))
         .bind(&new.workflow_name)
@@ -176,6 +176,7 @@ impl SqliteStore {
         .bind(new.organization_id.map(id_text))
         .bind(new.form_id.map(id_text))
         .bind(&new.session_id)
+        .bind(new.parent_execution_id.map(id_text))
         .execute(&self.pool)
         .await.map_err(db)?;
         Ok(())
@@ -271,6 +272,7 @@ row_by_name! {
         organization_id: Option<String>,
         form_id: Option<String>,
         session_id: Option<String>,
+        parent_execution_id: Option<String>,
         peak_memory_bytes: Option<i64>,
         cpu_total_seconds: Option<f64>,
         log_lines_dropped: Option<i64>,
@@ -312,6 +314,7 @@ impl TryFrom<ExecutionRow> for Execution {
             executed_by_name: r.executed_by_name,
             organization_id: r.organization_id.as_deref().map(uuid).transpose()?,
             form_id: r.form_id.as_deref().map(uuid).transpose()?,
+            parent_execution_id: r.parent_execution_id.as_deref().map(uuid).transpose()?,
         })
     }
 }

@@ -211,6 +211,9 @@ pub(super) fn summary(session: &Session, e: &Execution, now: DateTime<Utc>) -> M
                 dt { "Execution" } dd { code { (e.id) } }
                 dt { "Workflow" } dd { (e.workflow_name)
                     @if let Some(v) = &e.workflow_version { " " code title=(v) { (v.get(..12).unwrap_or(v)) } } }
+                @if let Some(parent) = e.parent_execution_id {
+                    dt { "Started by run" } dd { a href=(format!("/runs/{parent}")) { code { (parent) } } }
+                }
                 dt { "Run by" } dd { (e.executed_by_name) " " code.dim { (e.executed_by) } }
                 @if let Some(org) = e.organization_id { dt { "Organisation" } dd { code { (org) } } }
                 dt { "Created" } dd { (when(e.created_at)) }

@@ -31,8 +31,9 @@ impl QueueStore for PostgresStore {
         sqlx::query(
             "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
              executed_by, executed_by_name, organization_id, form_id, session_id, \
-             workflow_version, scheduled_at, submitted_as_admin) \
-             VALUES ($1, $2, $3::execution_status, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             workflow_version, scheduled_at, submitted_as_admin, parent_execution_id) \
+             VALUES ($1, $2, $3::execution_status, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+             $14)",
         )
         .bind(new.id)
         .bind(&new.workflow_name)
@@ -47,6 +48,7 @@ impl QueueStore for PostgresStore {
         .bind(&s.workflow_version)
         .bind(s.due_at)
         .bind(s.is_platform_admin)
+        .bind(new.parent_execution_id)
         .execute(&self.pool)
         .await
         .map_err(db)?;
@@ -64,7 +66,7 @@ impl QueueStore for PostgresStore {
              WHERE e.id = due.id \
              RETURNING e.id, e.workflow_name, e.parameters, e.executed_by, e.executed_by_name, \
              e.organization_id, e.form_id, e.session_id, e.created_at, e.workflow_version, \
-             e.submitted_as_admin",
+             e.submitted_as_admin, e.parent_execution_id",
         )
         .bind(i64::from(n))
         .bind(start.started_at)

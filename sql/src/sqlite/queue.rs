@@ -30,8 +30,8 @@ impl QueueStore for SqliteStore {
         sqlx::query(
             "INSERT INTO executions (id, workflow_name, status, parameters, started_at, created_at, \
              executed_by, executed_by_name, organization_id, form_id, session_id, \
-             workflow_version, scheduled_at, submitted_as_admin) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             workflow_version, scheduled_at, submitted_as_admin, parent_execution_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )
         .bind(id_text(new.id))
         .bind(&new.workflow_name)
@@ -46,6 +46,7 @@ impl QueueStore for SqliteStore {
         .bind(&s.workflow_version)
         .bind(micros(s.due_at))
         .bind(s.is_platform_admin)
+        .bind(new.parent_execution_id.map(id_text))
         .execute(&self.pool)
         .await
         .map_err(db)?;
@@ -58,7 +59,7 @@ impl QueueStore for SqliteStore {
         let rows: Vec<ClaimedRow<SqliteDialect>> = sqlx::query_as(
             "SELECT id, workflow_name, parameters, executed_by, executed_by_name, \
              organization_id, form_id, session_id, created_at, workflow_version, \
-             submitted_as_admin FROM executions \
+             submitted_as_admin, parent_execution_id FROM executions \
              WHERE status IN ('Pending', 'Scheduled') AND scheduled_at <= ?1 \
              ORDER BY scheduled_at, id LIMIT ?2",
         )

@@ -126,6 +126,7 @@ async fn seed(env: &TestEnv) -> Vec<Value> {
                 executed_by_name: format!("user {}", row.by.as_u128()),
                 organization_id: row.org,
                 form_id: (row.id.as_u128() % 2 == 0).then_some(Uuid::from_u128(0xf0f0)),
+                parent_execution_id: None,
                 session_id: (row.id.as_u128() % 3 == 0).then(|| "session-1".to_owned()),
                 created_at: row.started_at,
             })

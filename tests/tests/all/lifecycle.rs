@@ -439,8 +439,94 @@ async fn failure_report_example_summarises_the_last_day(backend: Backend) {
     h.close().await;
 }
 
+/// A child execution names its parent: in its row as `get` and `list` read it, and in the
+/// queue's claim that hands it to a runner. An execution started from outside names none.
+async fn a_child_names_its_parent(backend: Backend) {
+    use bifrost_core::model::NewExecution;
+    use bifrost_core::queue::Submission;
+    use bifrost_core::store::RunStart;
+
+    let env = bifrost_tests::TestEnv::new(backend).await;
+    let backends = bifrost_runner::backends::BackendConfig {
+        database_url: Some(env.database_url.clone()),
+        redis_url: env.redis_url.clone(),
+        log_prefix: Some(env.prefix.clone()),
+        data_dir: None,
+    }
+    .connect_all()
+    .await
+    .unwrap();
+    let who = user(Some(Uuid::new_v4()));
+    let new = |parent: Option<Uuid>| NewExecution {
+        id: Uuid::new_v4(),
+        workflow_name: if parent.is_some() { "child" } else { "parent" }.into(),
+        parameters: json!({}),
+        executed_by: who.user_id,
+        executed_by_name: who.user_name.clone(),
+        organization_id: who.organization_id,
+        form_id: None,
+        parent_execution_id: parent,
+        session_id: None,
+        created_at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
+    };
+    let parent = new(None);
+    env.store.create(&parent).await.unwrap();
+    let child = new(Some(parent.id));
+    env.store.create(&child).await.unwrap();
+
+    let got = env.service.get(&who, &child.id.to_string()).await.unwrap();
+    assert_eq!(got.parent_execution_id, Some(parent.id));
+    let got = env.service.get(&who, &parent.id.to_string()).await.unwrap();
+    assert_eq!(got.parent_execution_id, None);
+    let listed = env
+        .service
+        .list(&who, &bifrost_core::query::ListFilter::default())
+        .await
+        .unwrap();
+    let parents: Vec<(Uuid, Option<Uuid>)> = listed
+        .iter()
+        .map(|e| (e.id, e.parent_execution_id))
+        .collect();
+    assert!(
+        parents.contains(&(child.id, Some(parent.id))),
+        "{parents:?}"
+    );
+    assert!(parents.contains(&(parent.id, None)), "{parents:?}");
+
+    // Through the queue: submitted with its parent, claimed with it.
+    let queued = new(Some(parent.id));
+    let now = queued.created_at;
+    backends
+        .queue
+        .submit(&Submission {
+            new: queued.clone(),
+            workflow_version: "0".repeat(64),
+            is_platform_admin: false,
+            due_at: now,
+        })
+        .await
+        .unwrap();
+    let claimed = backends
+        .queue
+        .claim(
+            10,
+            &RunStart {
+                started_at: now,
+                deadline_at: now + TimeDelta::minutes(5),
+                lease_until: now + TimeDelta::minutes(1),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].new.id, queued.id);
+    assert_eq!(claimed[0].new.parent_execution_id, Some(parent.id));
+    env.close().await;
+}
+
 bifrost_tests::on_both_backends!(
     hello_example_runs_and_is_recorded,
+    a_child_names_its_parent,
     context_is_bound_by_the_host,
     own_status_is_running_during_the_run,
     an_execution_waits_pending_for_a_free_slot,

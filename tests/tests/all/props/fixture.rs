@@ -249,6 +249,7 @@ impl Fixture {
                     executed_by_name: "seeded".into(),
                     organization_id: org,
                     form_id: None,
+                    parent_execution_id: None,
                     session_id: None,
                     created_at: if status == S::Running {
                         started_at - TimeDelta::seconds(1)
