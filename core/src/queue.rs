@@ -73,8 +73,10 @@ pub trait QueueStore: Send + Sync + 'static {
     async fn claim(&self, n: u32, start: &RunStart) -> Result<Vec<Claimed>, StoreError>;
 
     /// Cancels an execution: a `Pending` or `Scheduled` one becomes `Cancelled` at once,
-    /// a `Running` one `Cancelling` (a `Cancelling` one stays so). `Ok(Err(..))` when it
-    /// has already ended; [`StoreError::NotFound`] when there is no such row.
+    /// a `Running` one `Cancelling` (a `Cancelling` one stays so), and so does every
+    /// execution it started that has not ended, directly or through its children (their
+    /// `parent_execution_id`), in the same transaction. `Ok(Err(..))` when it has already
+    /// ended (then nothing changes); [`StoreError::NotFound`] when there is no such row.
     async fn cancel(
         &self,
         id: Uuid,

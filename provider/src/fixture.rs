@@ -94,6 +94,9 @@ pub struct ExecutionRow {
     /// Accepted (the CLI prints it) and ignored: the WIT record has no such field.
     #[serde(default)]
     pub log_lines_dropped: Option<i64>,
+    /// The execution that started this one, as `bifrost-runner get` prints it.
+    #[serde(default)]
+    pub parent_execution_id: Option<Uuid>,
 }
 
 /// One log entry of a fixture execution.
@@ -282,8 +285,7 @@ fn convert(row: ExecutionRow) -> Result<Held, String> {
         workflow_name: row.workflow_name,
         organization_id: row.org_id,
         form_id: row.form_id,
-        // Not in the 0.2.0 record the provider answers with.
-        parent_execution_id: None,
+        parent_execution_id: row.parent_execution_id,
         executed_by: row.executed_by,
         executed_by_name: row.executed_by_name,
         status,

@@ -1,6 +1,7 @@
 //! The queue of executions on PostgreSQL: claims with `FOR UPDATE SKIP LOCKED`, wake-ups
 //! by `LISTEN bifrost_queue` (the insert trigger notifies).
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,6 +18,37 @@ use crate::rows::ClaimedRow;
 
 /// The notification channel of submissions.
 const CHANNEL: &str = "bifrost_queue";
+
+/// How cancelling changes an unfinished row (`$2` the time): queued and not started,
+/// `Cancelled` at once; held by a runner (or `Pending` while `run` waits for an instance
+/// slot), `Cancelling`, for that runner to stop it.
+const CANCEL: &str = "status = CASE WHEN status IN ('Pending', 'Scheduled') \
+    AND scheduled_at IS NOT NULL THEN 'Cancelled' ELSE 'Cancelling' END::execution_status, \
+    completed_at = CASE WHEN status IN ('Pending', 'Scheduled') \
+    AND scheduled_at IS NOT NULL THEN $2 ELSE completed_at END, \
+    duration_ms = CASE WHEN status IN ('Pending', 'Scheduled') \
+    AND scheduled_at IS NOT NULL THEN 0 ELSE duration_ms END";
+
+/// Cancels execution `$1` if it has not ended, returning its new status.
+static CANCEL_ONE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE executions SET {CANCEL} \
+         WHERE id = $1 AND status IN ('Pending', 'Scheduled', 'Running', 'Cancelling') \
+         RETURNING status::text"
+    )
+});
+
+/// Cancels the executions `$1` started that have not ended, and theirs, down the tree.
+static CANCEL_DESCENDANTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH RECURSIVE tree(id) AS ( \
+             SELECT id FROM executions WHERE parent_execution_id = $1 \
+             UNION SELECT e.id FROM executions e JOIN tree ON e.parent_execution_id = tree.id) \
+         UPDATE executions SET {CANCEL} \
+         WHERE id IN (SELECT id FROM tree) \
+         AND status IN ('Pending', 'Scheduled', 'Running', 'Cancelling')"
+    )
+});
 
 #[async_trait]
 impl QueueStore for PostgresStore {
@@ -84,35 +116,32 @@ impl QueueStore for PostgresStore {
         id: Uuid,
         at: DateTime<Utc>,
     ) -> Result<Result<CancelOutcome, AlreadyEnded>, StoreError> {
-        // Queued and not started: cancelled at once. Held by a runner (or `Pending` while
-        // `run` waits for an instance slot): `Cancelling`, for that runner to stop it.
-        let changed: Option<String> = sqlx::query_scalar(
-            "UPDATE executions SET \
-             status = CASE WHEN status IN ('Pending', 'Scheduled') AND scheduled_at IS NOT NULL \
-                 THEN 'Cancelled' ELSE 'Cancelling' END::execution_status, \
-             completed_at = CASE WHEN status IN ('Pending', 'Scheduled') \
-                 AND scheduled_at IS NOT NULL THEN $2 ELSE completed_at END, \
-             duration_ms = CASE WHEN status IN ('Pending', 'Scheduled') \
-                 AND scheduled_at IS NOT NULL THEN 0 ELSE duration_ms END \
-             WHERE id = $1 AND status IN ('Pending', 'Scheduled', 'Running', 'Cancelling') \
-             RETURNING status::text",
-        )
-        .bind(id)
-        .bind(at)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let changed: Option<String> = sqlx::query_scalar(&CANCEL_ONE)
+            .bind(id)
+            .bind(at)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
         if let Some(status) = changed {
+            sqlx::query(&CANCEL_DESCENDANTS)
+                .bind(id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            tx.commit().await.map_err(db)?;
             return Ok(Ok(if status == "Cancelled" {
                 CancelOutcome::Cancelled
             } else {
                 CancelOutcome::Cancelling
             }));
         }
+        // Nothing changed: it has ended, or there is no such row.
         let status: String =
             sqlx::query_scalar("SELECT status::text FROM executions WHERE id = $1")
                 .bind(id)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(db)?;
         let status = status

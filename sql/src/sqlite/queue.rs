@@ -128,6 +128,26 @@ impl QueueStore for SqliteStore {
                 .map_err(db)?;
             CancelOutcome::Cancelling
         };
+        // Its descendants: the executions it started, and theirs, the same way.
+        sqlx::query(
+            "WITH RECURSIVE tree(id) AS ( \
+                 SELECT id FROM executions WHERE parent_execution_id = ?1 \
+                 UNION SELECT e.id FROM executions e JOIN tree ON e.parent_execution_id = tree.id) \
+             UPDATE executions SET \
+             status = CASE WHEN status IN ('Pending', 'Scheduled') AND scheduled_at IS NOT NULL \
+                 THEN 'Cancelled' ELSE 'Cancelling' END, \
+             completed_at = CASE WHEN status IN ('Pending', 'Scheduled') \
+                 AND scheduled_at IS NOT NULL THEN ?2 ELSE completed_at END, \
+             duration_ms = CASE WHEN status IN ('Pending', 'Scheduled') \
+                 AND scheduled_at IS NOT NULL THEN 0 ELSE duration_ms END \
+             WHERE id IN (SELECT id FROM tree) \
+             AND status IN ('Pending', 'Scheduled', 'Running', 'Cancelling')",
+        )
+        .bind(id_text(id))
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(Ok(outcome))
     }

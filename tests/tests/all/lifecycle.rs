@@ -439,15 +439,11 @@ async fn failure_report_example_summarises_the_last_day(backend: Backend) {
     h.close().await;
 }
 
-/// A child execution names its parent: in its row as `get` and `list` read it, and in the
-/// queue's claim that hands it to a runner. An execution started from outside names none.
-async fn a_child_names_its_parent(backend: Backend) {
-    use bifrost_core::model::NewExecution;
-    use bifrost_core::queue::Submission;
-    use bifrost_core::store::RunStart;
-
-    let env = bifrost_tests::TestEnv::new(backend).await;
-    let backends = bifrost_runner::backends::BackendConfig {
+/// The queue of `env`'s store.
+async fn queue_of(
+    env: &bifrost_tests::TestEnv,
+) -> std::sync::Arc<dyn bifrost_core::queue::QueueStore> {
+    bifrost_runner::backends::BackendConfig {
         database_url: Some(env.database_url.clone()),
         redis_url: env.redis_url.clone(),
         log_prefix: Some(env.prefix.clone()),
@@ -455,9 +451,16 @@ async fn a_child_names_its_parent(backend: Backend) {
     }
     .connect_all()
     .await
-    .unwrap();
-    let who = user(Some(Uuid::new_v4()));
-    let new = |parent: Option<Uuid>| NewExecution {
+    .unwrap()
+    .queue
+}
+
+/// A new execution's row for `who`, started by `parent` (or from outside).
+fn row_for(
+    who: &bifrost_core::Identity,
+    parent: Option<Uuid>,
+) -> bifrost_core::model::NewExecution {
+    bifrost_core::model::NewExecution {
         id: Uuid::new_v4(),
         workflow_name: if parent.is_some() { "child" } else { "parent" }.into(),
         parameters: json!({}),
@@ -468,10 +471,53 @@ async fn a_child_names_its_parent(backend: Backend) {
         parent_execution_id: parent,
         session_id: None,
         created_at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
-    };
-    let parent = new(None);
+    }
+}
+
+/// Submits `new` to `queue`, due at `due` (from its creation time).
+async fn enqueue(
+    queue: &dyn bifrost_core::queue::QueueStore,
+    new: &bifrost_core::model::NewExecution,
+    due: TimeDelta,
+) {
+    queue
+        .submit(&bifrost_core::queue::Submission {
+            new: new.clone(),
+            workflow_version: "0".repeat(64),
+            is_platform_admin: false,
+            due_at: new.created_at + due,
+        })
+        .await
+        .unwrap();
+}
+
+/// Claims what is due now: marked `Running` as a runner would.
+async fn claim_due(
+    queue: &dyn bifrost_core::queue::QueueStore,
+) -> Vec<bifrost_core::queue::Claimed> {
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
+    queue
+        .claim(
+            10,
+            &bifrost_core::store::RunStart {
+                started_at: now,
+                deadline_at: now + TimeDelta::minutes(5),
+                lease_until: now + TimeDelta::minutes(1),
+            },
+        )
+        .await
+        .unwrap()
+}
+
+/// A child execution names its parent: in its row as `get` and `list` read it, and in the
+/// queue's claim that hands it to a runner. An execution started from outside names none.
+async fn a_child_names_its_parent(backend: Backend) {
+    let env = bifrost_tests::TestEnv::new(backend).await;
+    let queue = queue_of(&env).await;
+    let who = user(Some(Uuid::new_v4()));
+    let parent = row_for(&who, None);
     env.store.create(&parent).await.unwrap();
-    let child = new(Some(parent.id));
+    let child = row_for(&who, Some(parent.id));
     env.store.create(&child).await.unwrap();
 
     let got = env.service.get(&who, &child.id.to_string()).await.unwrap();
@@ -494,39 +540,70 @@ async fn a_child_names_its_parent(backend: Backend) {
     assert!(parents.contains(&(parent.id, None)), "{parents:?}");
 
     // Through the queue: submitted with its parent, claimed with it.
-    let queued = new(Some(parent.id));
-    let now = queued.created_at;
-    backends
-        .queue
-        .submit(&Submission {
-            new: queued.clone(),
-            workflow_version: "0".repeat(64),
-            is_platform_admin: false,
-            due_at: now,
-        })
-        .await
-        .unwrap();
-    let claimed = backends
-        .queue
-        .claim(
-            10,
-            &RunStart {
-                started_at: now,
-                deadline_at: now + TimeDelta::minutes(5),
-                lease_until: now + TimeDelta::minutes(1),
-            },
-        )
-        .await
-        .unwrap();
+    let queued = row_for(&who, Some(parent.id));
+    enqueue(&*queue, &queued, TimeDelta::zero()).await;
+    let claimed = claim_due(&*queue).await;
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].new.id, queued.id);
     assert_eq!(claimed[0].new.parent_execution_id, Some(parent.id));
     env.close().await;
 }
 
+/// Cancelling an execution cancels the executions it started that have not ended, and
+/// theirs: queued ones at once, running ones `Cancelling` for their runners to stop. An
+/// execution outside the tree, and the tree of a parent that has ended, are left alone.
+async fn cancelling_a_parent_cancels_its_unfinished_descendants(backend: Backend) {
+    use bifrost_core::model::ExecutionStatus as S;
+    use bifrost_core::queue::CancelOutcome;
+
+    let env = bifrost_tests::TestEnv::new(backend).await;
+    let queue = queue_of(&env).await;
+    let who = user(None);
+    // parent (running) -> running child -> scheduled grandchild; parent -> pending child.
+    let parent = row_for(&who, None);
+    enqueue(&*queue, &parent, TimeDelta::zero()).await;
+    assert_eq!(claim_due(&*queue).await.len(), 1);
+    let running = row_for(&who, Some(parent.id));
+    enqueue(&*queue, &running, TimeDelta::zero()).await;
+    assert_eq!(claim_due(&*queue).await.len(), 1);
+    let grandchild = row_for(&who, Some(running.id));
+    enqueue(&*queue, &grandchild, TimeDelta::hours(1)).await;
+    let pending = row_for(&who, Some(parent.id));
+    enqueue(&*queue, &pending, TimeDelta::zero()).await;
+    let outsider = row_for(&who, None);
+    enqueue(&*queue, &outsider, TimeDelta::zero()).await;
+
+    let cancelled = queue.cancel(parent.id, Utc::now()).await.unwrap().unwrap();
+    assert_eq!(cancelled, CancelOutcome::Cancelling);
+    let status = async |id: Uuid| {
+        env.service
+            .get(&admin(None), &id.to_string())
+            .await
+            .unwrap()
+            .status
+    };
+    assert_eq!(status(parent.id).await, S::Cancelling);
+    assert_eq!(status(running.id).await, S::Cancelling);
+    assert_eq!(status(grandchild.id).await, S::Cancelled);
+    assert_eq!(status(pending.id).await, S::Cancelled);
+    assert_eq!(status(outsider.id).await, S::Pending);
+
+    // A parent that has ended: cancelling it changes nothing, below it either.
+    let ended = row_for(&who, None);
+    enqueue(&*queue, &ended, TimeDelta::zero()).await;
+    queue.cancel(ended.id, Utc::now()).await.unwrap().unwrap();
+    let late = row_for(&who, Some(ended.id));
+    enqueue(&*queue, &late, TimeDelta::hours(1)).await;
+    let again = queue.cancel(ended.id, Utc::now()).await.unwrap();
+    assert_eq!(again.unwrap_err().status, S::Cancelled);
+    assert_eq!(status(late.id).await, S::Scheduled);
+    env.close().await;
+}
+
 bifrost_tests::on_both_backends!(
     hello_example_runs_and_is_recorded,
     a_child_names_its_parent,
+    cancelling_a_parent_cancels_its_unfinished_descendants,
     context_is_bound_by_the_host,
     own_status_is_running_during_the_run,
     an_execution_waits_pending_for_a_free_slot,
