@@ -83,6 +83,12 @@ pub trait QueueStore: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> Result<Result<CancelOutcome, AlreadyEnded>, StoreError>;
 
+    /// Cancels, as [`cancel`](Self::cancel) does, every execution `parent` started that
+    /// has not ended, and theirs, down the tree; returns how many changed. A worker calls
+    /// it when an execution it ran has ended, whatever its status, so that no child
+    /// outlives its parent.
+    async fn cancel_descendants(&self, parent: Uuid, at: DateTime<Utc>) -> Result<u64, StoreError>;
+
     /// Which of `ids` are `Cancelling`.
     async fn cancelling(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError>;
 

@@ -167,7 +167,8 @@ impl Worker {
             for c in claimed {
                 let runner = self.runner.clone();
                 let workflows = self.workflows.clone();
-                tasks.spawn(async move { run_one(&runner, &*workflows, c).await });
+                let queue = self.queue.clone();
+                tasks.spawn(async move { run_one(&runner, &*workflows, &*queue, c).await });
             }
         }
     }
@@ -222,8 +223,28 @@ fn count(report: &mut WorkerReport, done: Option<Result<bool, tokio::task::JoinE
     }
 }
 
-/// Runs one claimed execution; `true` once it is recorded with a final status.
-async fn run_one(runner: &Runner, workflows: &dyn WorkflowStore, claimed: Claimed) -> bool {
+/// Runs one claimed execution; `true` once it is recorded with a final status. Then the
+/// executions it started that have not ended are cancelled: no child outlives its parent.
+async fn run_one(
+    runner: &Runner,
+    workflows: &dyn WorkflowStore,
+    queue: &dyn QueueStore,
+    claimed: Claimed,
+) -> bool {
+    let id = claimed.new.id;
+    let recorded = run_claimed(runner, workflows, claimed).await;
+    if recorded {
+        match queue.cancel_descendants(id, chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(%id, children = n, "cancelled the children it left unfinished"),
+            Err(e) => tracing::warn!(%id, error = %e, "cannot cancel the children it left"),
+        }
+    }
+    recorded
+}
+
+/// Loads and runs one claimed execution; `true` once it is recorded with a final status.
+async fn run_claimed(runner: &Runner, workflows: &dyn WorkflowStore, claimed: Claimed) -> bool {
     let id = claimed.new.id;
     let workflow = match runner
         .load_deployed(workflows, &claimed.workflow_version)

@@ -322,10 +322,112 @@ async fn graceful_shutdown_finishes_or_cancels_what_runs(backend: Backend) {
     env.close().await;
 }
 
+/// When an execution that `serve` ran has ended, the executions it started that have not
+/// ended, and theirs, are cancelled: no child outlives its parent. `executions get` shows
+/// a child's parent, in JSON and to a person.
+async fn a_parent_that_ends_leaves_no_child_unfinished(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let logs = TempDir::new();
+    deploy(&env, EXAMPLE_HELLO, "hello");
+    let b = backends(&env).await;
+    let soon = (chrono::Utc::now() + chrono::TimeDelta::seconds(2)).to_rfc3339();
+    let parent = submit(
+        &env,
+        &["hello", "--input", r#"{"name": "Ada"}"#, "--at", &soon],
+    );
+    // Children (and a grandchild) due in an hour, and an execution of no parent.
+    let who = Identity::operator();
+    let version = all_executions(&b).await[0]
+        .workflow_version
+        .clone()
+        .unwrap();
+    let queued = async |parent: Option<Uuid>| {
+        let new = bifrost_core::model::NewExecution {
+            id: Uuid::new_v4(),
+            workflow_name: "hello".into(),
+            parameters: json!({"name": "child"}),
+            executed_by: who.user_id,
+            executed_by_name: who.user_name.clone(),
+            organization_id: who.organization_id,
+            form_id: None,
+            parent_execution_id: parent,
+            session_id: None,
+            created_at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6),
+        };
+        b.queue
+            .submit(&bifrost_core::queue::Submission {
+                due_at: new.created_at + chrono::TimeDelta::hours(1),
+                new: new.clone(),
+                workflow_version: version.clone(),
+                is_platform_admin: true,
+            })
+            .await
+            .unwrap();
+        new.id
+    };
+    let child = queued(Some(parent)).await;
+    let grandchild = queued(Some(child)).await;
+    let unrelated = queued(None).await;
+
+    let shown = runner(&env)
+        .args(["executions", "get", &child.to_string(), "--output", "human"])
+        .output()
+        .unwrap();
+    assert_exit_0(&shown);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("Parent") && l.ends_with(&parent.to_string())),
+        "{text}"
+    );
+    let got = json_out(
+        &runner(&env)
+            .args(["executions", "get", &grandchild.to_string()])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(got["parent_execution_id"], child.to_string());
+
+    let server = Server::start(&env, &logs, &["--concurrency", "2"]);
+    let status = async |id: Uuid| {
+        b.service
+            .get(&Identity::operator(), &id.to_string())
+            .await
+            .unwrap()
+            .status
+            .as_str()
+            .to_owned()
+    };
+    let clock = Instant::now();
+    while status(parent).await != "Success" || status(grandchild).await != "Cancelled" {
+        assert!(
+            clock.elapsed() < PATIENCE,
+            "parent {}, child {}, grandchild {}: {}",
+            status(parent).await,
+            status(child).await,
+            status(grandchild).await,
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status(child).await, "Cancelled");
+    assert_eq!(status(unrelated).await, "Scheduled");
+    assert!(
+        server
+            .log()
+            .contains("cancelled the children it left unfinished"),
+        "{}",
+        server.log()
+    );
+    server.stop();
+    env.close().await;
+}
+
 bifrost_tests::on_both_backends!(
     two_servers_run_every_submitted_execution_once,
     cancel_scheduled_and_running_executions,
     graceful_shutdown_finishes_or_cancels_what_runs,
+    a_parent_that_ends_leaves_no_child_unfinished,
 );
 
 /// Three `serve` processes on one PostgreSQL and Redis, 1,000 executions by four users:

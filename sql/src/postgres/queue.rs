@@ -150,6 +150,16 @@ impl QueueStore for PostgresStore {
         Ok(Err(AlreadyEnded { id, status }))
     }
 
+    async fn cancel_descendants(&self, parent: Uuid, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        sqlx::query(&CANCEL_DESCENDANTS)
+            .bind(parent)
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(db)
+    }
+
     async fn cancelling(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
         sqlx::query_scalar("SELECT id FROM executions WHERE id = ANY($1) AND status = 'Cancelling'")
             .bind(ids)

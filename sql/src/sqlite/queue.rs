@@ -17,6 +17,22 @@ use super::{SqliteDialect, SqliteStore, id_text, micros, uuid};
 use crate::error::db;
 use crate::rows::ClaimedRow;
 
+/// Cancels the executions `?1` started that have not ended, and theirs, down the tree, at
+/// `?2`: queued and not started, `Cancelled` at once; held by a runner (or `Pending` while
+/// `run` waits for an instance slot), `Cancelling`, for that runner to stop it.
+const CANCEL_DESCENDANTS: &str = "WITH RECURSIVE tree(id) AS ( \
+         SELECT id FROM executions WHERE parent_execution_id = ?1 \
+         UNION SELECT e.id FROM executions e JOIN tree ON e.parent_execution_id = tree.id) \
+     UPDATE executions SET \
+     status = CASE WHEN status IN ('Pending', 'Scheduled') AND scheduled_at IS NOT NULL \
+         THEN 'Cancelled' ELSE 'Cancelling' END, \
+     completed_at = CASE WHEN status IN ('Pending', 'Scheduled') \
+         AND scheduled_at IS NOT NULL THEN ?2 ELSE completed_at END, \
+     duration_ms = CASE WHEN status IN ('Pending', 'Scheduled') \
+         AND scheduled_at IS NOT NULL THEN 0 ELSE duration_ms END \
+     WHERE id IN (SELECT id FROM tree) \
+     AND status IN ('Pending', 'Scheduled', 'Running', 'Cancelling')";
+
 #[async_trait]
 impl QueueStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(id = %s.new.id))]
@@ -129,27 +145,24 @@ impl QueueStore for SqliteStore {
             CancelOutcome::Cancelling
         };
         // Its descendants: the executions it started, and theirs, the same way.
-        sqlx::query(
-            "WITH RECURSIVE tree(id) AS ( \
-                 SELECT id FROM executions WHERE parent_execution_id = ?1 \
-                 UNION SELECT e.id FROM executions e JOIN tree ON e.parent_execution_id = tree.id) \
-             UPDATE executions SET \
-             status = CASE WHEN status IN ('Pending', 'Scheduled') AND scheduled_at IS NOT NULL \
-                 THEN 'Cancelled' ELSE 'Cancelling' END, \
-             completed_at = CASE WHEN status IN ('Pending', 'Scheduled') \
-                 AND scheduled_at IS NOT NULL THEN ?2 ELSE completed_at END, \
-             duration_ms = CASE WHEN status IN ('Pending', 'Scheduled') \
-                 AND scheduled_at IS NOT NULL THEN 0 ELSE duration_ms END \
-             WHERE id IN (SELECT id FROM tree) \
-             AND status IN ('Pending', 'Scheduled', 'Running', 'Cancelling')",
-        )
-        .bind(id_text(id))
-        .bind(micros(at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        sqlx::query(CANCEL_DESCENDANTS)
+            .bind(id_text(id))
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(Ok(outcome))
+    }
+
+    async fn cancel_descendants(&self, parent: Uuid, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        sqlx::query(CANCEL_DESCENDANTS)
+            .bind(id_text(parent))
+            .bind(micros(at))
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(db)
     }
 
     async fn cancelling(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
