@@ -214,6 +214,20 @@ impl TestEnv {
         }
     }
 
+    /// Every backend of the test's store and log stream (the queue, the deployed
+    /// workflows, the API's tables), connected as the CLI connects them.
+    pub async fn backends(&self) -> bifrost_runner::backends::Backends {
+        bifrost_runner::backends::BackendConfig {
+            database_url: Some(self.database_url.clone()),
+            redis_url: self.redis_url.clone(),
+            log_prefix: Some(self.prefix.clone()),
+            data_dir: None,
+        }
+        .connect_all()
+        .await
+        .expect("connect the test's backends")
+    }
+
     /// How many executions have each status, read from the store's table.
     pub async fn status_counts(&self) -> std::collections::BTreeMap<String, i64> {
         let pg = "SELECT status::text, count(*) FROM executions GROUP BY status";
@@ -360,6 +374,27 @@ impl Owned {
                 std::fs::remove_dir_all(&dir).expect("remove the test's SQLite directory");
             }
         }
+    }
+}
+
+/// A new execution's row for `who`, of `workflow`, started by `parent` (or from outside),
+/// created now.
+pub fn new_row(
+    who: &Identity,
+    workflow: &str,
+    parent: Option<Uuid>,
+) -> bifrost_core::model::NewExecution {
+    bifrost_core::model::NewExecution {
+        id: Uuid::new_v4(),
+        workflow_name: workflow.into(),
+        parameters: serde_json::json!({}),
+        executed_by: who.user_id,
+        executed_by_name: who.user_name.clone(),
+        organization_id: who.organization_id,
+        form_id: None,
+        parent_execution_id: parent,
+        session_id: None,
+        created_at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6),
     }
 }
 

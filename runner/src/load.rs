@@ -386,17 +386,20 @@ mod tests {
             ..RunnerConfig::default()
         })
         .unwrap();
-        let missing = CompileCommand {
-            program: "/nonexistent/bifrost-compile".into(),
-            args: vec![],
+        let loader_with = |program: &str, args: &[&str]| {
+            let command = CompileCommand {
+                program: program.into(),
+                args: args.iter().map(Into::into).collect(),
+            };
+            Loader::new(
+                engine.clone(),
+                Linker::new(&engine),
+                None,
+                1,
+                Some((command, code)),
+            )
         };
-        let loader = Loader::new(
-            engine.clone(),
-            Linker::new(&engine),
-            None,
-            1,
-            Some((missing, code)),
-        );
+        let loader = loader_with("/nonexistent/bifrost-compile", &[]);
         // Compiled and linked (it imports nothing), then refused for what it is: a
         // component without the workflow's `run` export.
         let refused = loader
@@ -407,19 +410,12 @@ mod tests {
         assert!(!said.contains("compile process"), "{said}");
         assert!(said.contains("run"), "{said}");
 
-        let failing = CompileCommand {
-            program: "/bin/sh".into(),
-            args: vec![
-                "-c".into(),
-                "cat >/dev/null; echo noise >&2; echo 'out of memory' >&2; exit 3".into(),
+        let loader = loader_with(
+            "/bin/sh",
+            &[
+                "-c",
+                "cat >/dev/null; echo noise >&2; echo 'out of memory' >&2; exit 3",
             ],
-        };
-        let loader = Loader::new(
-            engine.clone(),
-            Linker::new(&engine),
-            None,
-            1,
-            Some((failing, code)),
         );
         let failed = loader
             .load_bytes_blocking(component_with(1, 1))

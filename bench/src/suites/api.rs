@@ -44,6 +44,20 @@ fn rss(pid: u32) -> anyhow::Result<f64> {
     Ok(kib * 1024.0)
 }
 
+/// Seconds per native `get` of `target` as `who`, over `n` calls.
+async fn native_get(
+    service: &bifrost_core::ExecutionsService,
+    who: &Identity,
+    target: &str,
+    n: u32,
+) -> anyhow::Result<f64> {
+    per_call(n, async || {
+        service.get(who, target).await?;
+        Ok(())
+    })
+    .await
+}
+
 async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
     let mut section = Section::new(
         "api",
@@ -150,13 +164,7 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
     let get = paired(
         ctx.rounds(11),
         async || per_call(n, async || http_get(get_url.clone()).await).await,
-        async || {
-            per_call(n, async || {
-                b.service.get(&who, &target).await?;
-                Ok(())
-            })
-            .await
-        },
+        async || native_get(&b.service, &who, &target, n).await,
     )
     .await?;
     // The transport alone: a request the API answers 401 before any store call (no
@@ -172,13 +180,7 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
             })
             .await
         },
-        async || {
-            per_call(n, async || {
-                b.service.get(&who, &target).await?;
-                Ok(())
-            })
-            .await
-        },
+        async || native_get(&b.service, &who, &target, n).await,
     )
     .await?;
     section.row([

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::common::{Server, TempDir, assert_exit_0, json_out, runner};
 use bifrost_core::Identity;
 use bifrost_runner::RunRequest;
-use bifrost_runner::backends::{BackendConfig, Backends};
+use bifrost_runner::backends::Backends;
 use bifrost_tests::protocol::Input;
 use bifrost_tests::{Backend, Call, EXAMPLE_HELLO, PROBE, TestEnv};
 use serde_json::{Value, json};
@@ -45,18 +45,6 @@ async fn wait_for(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-async fn backends(env: &TestEnv) -> Backends {
-    BackendConfig {
-        database_url: Some(env.database_url.clone()),
-        redis_url: env.redis_url.clone(),
-        log_prefix: Some(env.prefix.clone()),
-        data_dir: None,
-    }
-    .connect_all()
-    .await
-    .unwrap()
 }
 
 /// Submits through the library, as a platform would: the CLI costs a process each.
@@ -145,7 +133,7 @@ async fn two_servers_run_every_submitted_execution_once(backend: Backend) {
     let users: Vec<Identity> = (0..3).map(|_| bifrost_tests::user(None)).collect();
     let a = Server::start(&env, &logs, &["--concurrency", "4"]);
     let b = Server::start(&env, &logs, &["--concurrency", "4"]);
-    let backends = backends(&env).await;
+    let backends = env.backends().await;
     submit_many(&backends, "hello", json!({"name": "Ada"}), &users, N).await;
     // One through the command line, waiting for its end.
     let out = runner(&env)
@@ -329,7 +317,7 @@ async fn a_parent_that_ends_leaves_no_child_unfinished(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let logs = TempDir::new();
     deploy(&env, EXAMPLE_HELLO, "hello");
-    let b = backends(&env).await;
+    let b = env.backends().await;
     let soon = (chrono::Utc::now() + chrono::TimeDelta::seconds(2)).to_rfc3339();
     let parent = submit(
         &env,
@@ -342,18 +330,7 @@ async fn a_parent_that_ends_leaves_no_child_unfinished(backend: Backend) {
         .clone()
         .unwrap();
     let queued = async |parent: Option<Uuid>| {
-        let new = bifrost_core::model::NewExecution {
-            id: Uuid::new_v4(),
-            workflow_name: "hello".into(),
-            parameters: json!({"name": "child"}),
-            executed_by: who.user_id,
-            executed_by_name: who.user_name.clone(),
-            organization_id: who.organization_id,
-            form_id: None,
-            parent_execution_id: parent,
-            session_id: None,
-            created_at: chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6),
-        };
+        let new = bifrost_tests::new_row(&who, "hello", parent);
         b.queue
             .submit(&bifrost_core::queue::Submission {
                 due_at: new.created_at + chrono::TimeDelta::hours(1),
@@ -442,7 +419,7 @@ async fn three_servers_share_a_thousand_executions() {
     let servers: Vec<Server> = (0..3)
         .map(|_| Server::start(&env, &logs, &["--concurrency", "8"]))
         .collect();
-    let backends = backends(&env).await;
+    let backends = env.backends().await;
     submit_many(&backends, "hello", json!({"name": "Cy"}), &users, N).await;
     let refs: Vec<&Server> = servers.iter().collect();
     let counts = wait_for(&env, "a thousand executions", &refs, |c| {
@@ -476,7 +453,7 @@ async fn a_killed_server_leaves_stuck_executions_and_the_others_do_the_rest() {
     let env = TestEnv::new(Backend::Servers).await;
     let logs = TempDir::new();
     deploy(&env, PROBE, "probe");
-    let backends = backends(&env).await;
+    let backends = env.backends().await;
     let input: Value = serde_json::from_str(&slow_probe(LINES, 25)).unwrap();
     let short_lease = ["--concurrency", "6", "--lease-secs", "2"];
     // The victim alone first, so that what runs when it dies is its own.

@@ -439,41 +439,6 @@ async fn failure_report_example_summarises_the_last_day(backend: Backend) {
     h.close().await;
 }
 
-/// The queue of `env`'s store.
-async fn queue_of(
-    env: &bifrost_tests::TestEnv,
-) -> std::sync::Arc<dyn bifrost_core::queue::QueueStore> {
-    bifrost_runner::backends::BackendConfig {
-        database_url: Some(env.database_url.clone()),
-        redis_url: env.redis_url.clone(),
-        log_prefix: Some(env.prefix.clone()),
-        data_dir: None,
-    }
-    .connect_all()
-    .await
-    .unwrap()
-    .queue
-}
-
-/// A new execution's row for `who`, started by `parent` (or from outside).
-fn row_for(
-    who: &bifrost_core::Identity,
-    parent: Option<Uuid>,
-) -> bifrost_core::model::NewExecution {
-    bifrost_core::model::NewExecution {
-        id: Uuid::new_v4(),
-        workflow_name: if parent.is_some() { "child" } else { "parent" }.into(),
-        parameters: json!({}),
-        executed_by: who.user_id,
-        executed_by_name: who.user_name.clone(),
-        organization_id: who.organization_id,
-        form_id: None,
-        parent_execution_id: parent,
-        session_id: None,
-        created_at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
-    }
-}
-
 /// Submits `new` to `queue`, due at `due` (from its creation time).
 async fn enqueue(
     queue: &dyn bifrost_core::queue::QueueStore,
@@ -513,11 +478,11 @@ async fn claim_due(
 /// queue's claim that hands it to a runner. An execution started from outside names none.
 async fn a_child_names_its_parent(backend: Backend) {
     let env = bifrost_tests::TestEnv::new(backend).await;
-    let queue = queue_of(&env).await;
+    let queue = env.backends().await.queue;
     let who = user(Some(Uuid::new_v4()));
-    let parent = row_for(&who, None);
+    let parent = bifrost_tests::new_row(&who, "parent", None);
     env.store.create(&parent).await.unwrap();
-    let child = row_for(&who, Some(parent.id));
+    let child = bifrost_tests::new_row(&who, "child", Some(parent.id));
     env.store.create(&child).await.unwrap();
 
     let got = env.service.get(&who, &child.id.to_string()).await.unwrap();
@@ -540,7 +505,7 @@ async fn a_child_names_its_parent(backend: Backend) {
     assert!(parents.contains(&(parent.id, None)), "{parents:?}");
 
     // Through the queue: submitted with its parent, claimed with it.
-    let queued = row_for(&who, Some(parent.id));
+    let queued = bifrost_tests::new_row(&who, "child", Some(parent.id));
     enqueue(&*queue, &queued, TimeDelta::zero()).await;
     let claimed = claim_due(&*queue).await;
     assert_eq!(claimed.len(), 1);
@@ -557,20 +522,20 @@ async fn cancelling_a_parent_cancels_its_unfinished_descendants(backend: Backend
     use bifrost_core::queue::CancelOutcome;
 
     let env = bifrost_tests::TestEnv::new(backend).await;
-    let queue = queue_of(&env).await;
+    let queue = env.backends().await.queue;
     let who = user(None);
     // parent (running) -> running child -> scheduled grandchild; parent -> pending child.
-    let parent = row_for(&who, None);
+    let parent = bifrost_tests::new_row(&who, "parent", None);
     enqueue(&*queue, &parent, TimeDelta::zero()).await;
     assert_eq!(claim_due(&*queue).await.len(), 1);
-    let running = row_for(&who, Some(parent.id));
+    let running = bifrost_tests::new_row(&who, "child", Some(parent.id));
     enqueue(&*queue, &running, TimeDelta::zero()).await;
     assert_eq!(claim_due(&*queue).await.len(), 1);
-    let grandchild = row_for(&who, Some(running.id));
+    let grandchild = bifrost_tests::new_row(&who, "child", Some(running.id));
     enqueue(&*queue, &grandchild, TimeDelta::hours(1)).await;
-    let pending = row_for(&who, Some(parent.id));
+    let pending = bifrost_tests::new_row(&who, "child", Some(parent.id));
     enqueue(&*queue, &pending, TimeDelta::zero()).await;
-    let outsider = row_for(&who, None);
+    let outsider = bifrost_tests::new_row(&who, "parent", None);
     enqueue(&*queue, &outsider, TimeDelta::zero()).await;
 
     let cancelled = queue.cancel(parent.id, Utc::now()).await.unwrap().unwrap();
@@ -589,10 +554,10 @@ async fn cancelling_a_parent_cancels_its_unfinished_descendants(backend: Backend
     assert_eq!(status(outsider.id).await, S::Pending);
 
     // A parent that has ended: cancelling it changes nothing, below it either.
-    let ended = row_for(&who, None);
+    let ended = bifrost_tests::new_row(&who, "parent", None);
     enqueue(&*queue, &ended, TimeDelta::zero()).await;
     queue.cancel(ended.id, Utc::now()).await.unwrap().unwrap();
-    let late = row_for(&who, Some(ended.id));
+    let late = bifrost_tests::new_row(&who, "child", Some(ended.id));
     enqueue(&*queue, &late, TimeDelta::hours(1)).await;
     let again = queue.cancel(ended.id, Utc::now()).await.unwrap();
     assert_eq!(again.unwrap_err().status, S::Cancelled);
