@@ -578,6 +578,7 @@ impl Harness {
                     input,
                     identity: who.clone(),
                     form_id: None,
+                    parent_execution_id: None,
                     session_id: None,
                 },
             )
@@ -606,6 +607,7 @@ impl Harness {
                     input,
                     identity: who.clone(),
                     form_id: None,
+                    parent_execution_id: None,
                     session_id: None,
                 },
             )

@@ -274,6 +274,7 @@ pub(crate) async fn submit_for(
             input,
             identity: who.clone(),
             form_id: None,
+            parent_execution_id: None,
             session_id: None,
         },
         at,

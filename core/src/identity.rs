@@ -88,6 +88,9 @@ pub struct ExecutionContext {
     pub execution_id: Uuid,
     /// The running workflow's name.
     pub workflow_name: String,
+    /// The execution that started this one from a workflow; none for one started from
+    /// outside.
+    pub parent_execution_id: Option<Uuid>,
 }
 
 #[cfg(test)]

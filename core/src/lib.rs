@@ -35,6 +35,7 @@
 
 pub mod access;
 pub mod backoff;
+pub mod children;
 pub mod error;
 pub mod identity;
 pub mod limits;

@@ -170,6 +170,7 @@ pub fn load(text: &str, now: DateTime<Utc>) -> Result<Loaded, String> {
     let current = fixture.current_execution.map(|c| ExecutionContext {
         execution_id: c.execution_id,
         workflow_name: c.workflow_name,
+        parent_execution_id: None,
     });
     if let Some(current) = &current {
         match executions

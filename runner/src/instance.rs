@@ -61,6 +61,7 @@ impl Runner {
                 ExecutionContext {
                     execution_id: id,
                     workflow_name: request.workflow_name.clone(),
+                    parent_execution_id: request.parent_execution_id,
                 },
                 log,
             )

@@ -32,6 +32,7 @@
 //!             input: serde_json::json!({"name": "Ada"}),
 //!             identity: Identity::operator(),
 //!             form_id: None,
+//!             parent_execution_id: None,
 //!             session_id: None,
 //!         },
 //!     )

@@ -18,6 +18,9 @@ pub struct RunRequest {
     pub identity: Identity,
     /// Triggering form.
     pub form_id: Option<Uuid>,
+    /// The execution that starts this one from a workflow; none for one started from
+    /// outside.
+    pub parent_execution_id: Option<Uuid>,
     /// CLI session.
     pub session_id: Option<String>,
 }

@@ -62,7 +62,7 @@ impl Runner {
             executed_by_name: request.identity.user_name.clone(),
             organization_id: request.identity.organization_id,
             form_id: request.form_id,
-            parent_execution_id: None,
+            parent_execution_id: request.parent_execution_id,
             session_id: request.session_id.clone(),
             created_at: Utc::now(),
         };
@@ -117,6 +117,7 @@ impl Runner {
                 is_platform_admin: claimed.is_platform_admin,
             },
             form_id: new.form_id,
+            parent_execution_id: new.parent_execution_id,
             session_id: new.session_id.clone(),
         };
         let input = request.input.to_string();

@@ -324,7 +324,7 @@ pub async fn submit_as(
             executed_by_name: request.identity.user_name,
             organization_id: request.identity.organization_id,
             form_id: request.form_id,
-            parent_execution_id: None,
+            parent_execution_id: request.parent_execution_id,
             session_id: request.session_id,
             created_at: now,
         },

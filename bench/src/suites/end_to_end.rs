@@ -47,6 +47,7 @@ async fn rate(
                     input: json!({"op": "small"}),
                     identity: Identity::operator(),
                     form_id: None,
+                    parent_execution_id: None,
                     session_id: None,
                 };
                 let e = runner.run(&wf, request).await?;

@@ -60,6 +60,7 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
         input: json!({"op": "log", "n": lines}),
         identity: Identity::operator(),
         form_id: None,
+        parent_execution_id: None,
         session_id: None,
     };
 

@@ -74,6 +74,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
         input: json!({"op": "logs", "n": n, "count": ENTRIES}),
         identity: Identity::operator(),
         form_id: None,
+        parent_execution_id: None,
         session_id: None,
     };
     let guest = async || -> anyhow::Result<f64> {

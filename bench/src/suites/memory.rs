@@ -45,6 +45,7 @@ pub async fn child(servers: &setup::Servers, instances: usize) -> anyhow::Result
         input: json!({"op": "sleep", "ms": ms}),
         identity: Identity::operator(),
         form_id: None,
+        parent_execution_id: None,
         session_id: None,
     };
     // One run first: the code is loaded and the connections are open.

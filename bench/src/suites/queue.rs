@@ -202,6 +202,7 @@ async fn submit_one(
             input,
             identity: Identity::operator(),
             form_id: None,
+            parent_execution_id: None,
             session_id: None,
         },
         None,

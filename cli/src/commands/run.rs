@@ -95,6 +95,7 @@ pub async fn run(
             input,
             identity,
             form_id: args.form_id,
+            parent_execution_id: None,
             session_id: args.session_id,
         },
         id,

@@ -76,6 +76,7 @@ pub async fn submit_command(
             input,
             identity: identity.clone(),
             form_id: args.form_id,
+            parent_execution_id: None,
             session_id: args.session_id,
         },
         at,

@@ -58,6 +58,7 @@ async fn submit_many(b: &Backends, workflow: &str, input: Value, who: &[Identity
                 input: input.clone(),
                 identity: who[i % who.len()].clone(),
                 form_id: None,
+                parent_execution_id: None,
                 session_id: None,
             },
             None,

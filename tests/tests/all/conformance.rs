@@ -291,6 +291,7 @@ async fn in_host(backend: Backend, probe: &str, runs: &[(Identity, Input)]) -> V
             input: input.to_json(),
             identity: who.clone(),
             form_id: None,
+            parent_execution_id: None,
             session_id: None,
         };
         match runner.execute(&probe, &request, CURRENT).await.ended {

@@ -36,6 +36,7 @@ async fn run_all(
                 input: input.clone(),
                 identity: who.clone(),
                 form_id: None,
+                parent_execution_id: None,
                 session_id: None,
             },
         )
@@ -264,6 +265,7 @@ async fn load_200_executions_of_1000_lines_each() {
                         input: Input::new(vec![Call::LogMany { n: LINES as u32 }]).to_json(),
                         identity: user(None),
                         form_id: None,
+                        parent_execution_id: None,
                         session_id: None,
                     },
                 )
@@ -444,6 +446,7 @@ async fn a_live_runners_execution_is_never_swept(backend: Backend) {
             input: Input::new(vec![Call::log("INFO", "then spin"), Call::Spin]).to_json(),
             identity: user(None),
             form_id: None,
+            parent_execution_id: None,
             session_id: None,
         },
     );

@@ -135,6 +135,7 @@ async fn result_and_input_caps(backend: Backend) {
                 input: json!({"calls": [], "padding": "p".repeat(6000)}),
                 identity: who.clone(),
                 form_id: None,
+                parent_execution_id: None,
                 session_id: None,
             },
         )
@@ -281,6 +282,7 @@ async fn nul_in_text_is_replaced_and_in_json_refused(backend: Backend) {
                 input: json!({"note": "input\u{0}text", "calls": []}),
                 identity: me.clone(),
                 form_id: None,
+                parent_execution_id: None,
                 session_id: None,
             },
         )
@@ -543,6 +545,7 @@ async fn numbers_keep_every_digit(backend: Backend) {
                 input,
                 identity: me.clone(),
                 form_id: None,
+                parent_execution_id: None,
                 session_id: None,
             },
         )

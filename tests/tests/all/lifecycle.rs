@@ -37,6 +37,7 @@ async fn hello_example_runs_and_is_recorded(backend: Backend) {
                 input: json!({"name": "Ada"}),
                 identity: who.clone(),
                 form_id: Some(Uuid::new_v4()),
+                parent_execution_id: None,
                 session_id: Some("cli-1".into()),
             },
         )
@@ -203,6 +204,7 @@ async fn detached_and_unrecorded_calls_record_nothing(backend: Backend) {
         input: Input::new(vec![Call::LogMany { n: 3 }, Call::Context]).to_json(),
         identity: who.clone(),
         form_id: None,
+        parent_execution_id: None,
         session_id: None,
     };
     let executed = h.runner.execute(&h.probe, &request, id).await;
@@ -349,6 +351,7 @@ async fn input_that_does_not_match_fails_clearly(backend: Backend) {
                 input: json!({"calls": "not a list"}),
                 identity: user(None),
                 form_id: None,
+                parent_execution_id: None,
                 session_id: None,
             },
         )
@@ -401,6 +404,7 @@ async fn failure_report_example_summarises_the_last_day(backend: Backend) {
                 input: json!({}),
                 identity: me,
                 form_id: None,
+                parent_execution_id: None,
                 session_id: None,
             },
         )

@@ -443,6 +443,7 @@ impl Fixture {
             execution: ExecutionContext {
                 execution_id: running_id,
                 workflow_name: seeds[0].workflow.clone(),
+                parent_execution_id: None,
             },
             identity: user_a.clone(),
             writer: running_writer,
@@ -451,6 +452,7 @@ impl Fixture {
             execution: ExecutionContext {
                 execution_id: phantom_id,
                 workflow_name: "phantom \u{202E}".into(),
+                parent_execution_id: None,
             },
             identity: user_b.clone(),
             writer: phantom_writer,
