@@ -57,14 +57,16 @@ pub fn stream_id_text(id: &StreamId) -> String {
 /// It serves wasmtime's `bindgen!` types (the host) and wit-bindgen's export types (the
 /// provider) alike: both generate these records with owned fields of the same types. The
 /// versions differ only in how times and log entry ids travel (records from 0.2.0, text in
-/// 0.1.0) and in the fields 0.2.0 added; the rest is written once, below.
+/// 0.1.0) and in the fields 0.2.0 and 0.3.0 added; the rest is written once, below.
 ///
 /// `$types` is the generated `types` module, in scope under that name:
 ///
 /// ```ignore
 /// use bindings::bifrost::executions::types;
+/// // A binding of bifrost:executions@0.2.0:
 /// bifrost_core::wit_conversions!(types);
-/// // A binding of bifrost:executions@0.1.0:
+/// // Of 0.3.0 and 0.1.0:
+/// bifrost_core::wit_conversions!(v0_3_types, 0.3);
 /// bifrost_core::wit_conversions!(v0_1_types, 0.1);
 /// ```
 #[macro_export]
@@ -77,6 +79,21 @@ macro_rules! wit_conversions {
             added = { log_lines_dropped = |e: &$crate::model::Execution| {
                 e.log_lines_dropped.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0)
             } }
+        );
+    };
+    ($types:ident, 0.3) => {
+        $crate::__types::wit_record_conversions!($types);
+        $crate::wit_conversions!(@records $types,
+            time = $crate::wit::datetime,
+            id = $crate::wit::stream_id,
+            added = {
+                log_lines_dropped = |e: &$crate::model::Execution| {
+                    e.log_lines_dropped.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0)
+                },
+                parent_execution_id = |e: &$crate::model::Execution| {
+                    e.parent_execution_id.as_ref().map($crate::wit::uuid_text)
+                }
+            }
         );
     };
     ($types:ident, 0.1) => {

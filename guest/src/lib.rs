@@ -83,7 +83,7 @@ pub use types::{
 pub mod __internal {
     wit_bindgen::generate!({
         world: "workflow",
-        path: "../wit",
+        path: "../wit/0.2.0",
         pub_export_macro: true,
     });
 

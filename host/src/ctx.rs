@@ -1,12 +1,17 @@
 //! The per-instance context of the WIT imports, and what every version's imports do in the
 //! core's terms (`v0_2.rs` and `v0_1.rs` write the answers in each version's types).
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use bifrost_core::InvalidArgument;
+use bifrost_core::children::{Children, Parent};
 use bifrost_core::limits::Limits;
 use bifrost_core::model::{Execution, LogEntry, LogLevel};
 use bifrost_core::query::{ListFilter, LogRange, parse_execution_id};
 use bifrost_core::service::ExecutionPage;
 use bifrost_core::values::VariableSizes;
+use bifrost_core::workflows::Deployment;
 use bifrost_core::{ApiError, ExecutionContext, ExecutionsService, Identity};
 use wasmtime::component::HasData;
 
@@ -26,6 +31,9 @@ pub struct ExecutionsCtx {
     /// The sizes of the variables this instance has set, for their total cap: the instance
     /// is its execution's only writer of them.
     variables: VariableSizes,
+    /// What starts and waits for child executions (`workflows`, 0.3.0); none: those calls
+    /// are `unavailable`.
+    children: Option<Arc<dyn Children>>,
 }
 
 impl std::fmt::Debug for ExecutionsCtx {
@@ -51,7 +59,16 @@ impl ExecutionsCtx {
             queries: RateLimiter::new(limits.max_queries_per_second),
             limits,
             variables: VariableSizes::default(),
+            children: None,
         }
+    }
+
+    /// Answers the `workflows` interface (0.3.0) with `children`: the instance's execution
+    /// may start deployed workflows as child executions. Without it those calls are
+    /// `unavailable`.
+    pub fn with_children(mut self, children: Arc<dyn Children>) -> Self {
+        self.children = Some(children);
+        self
     }
 
     /// Applies `limits` instead of [`Limits::default`].
@@ -172,6 +189,73 @@ impl ExecutionsCtx {
 
     pub(crate) fn workflow_name_text(&self) -> Option<String> {
         self.execution.as_ref().map(|e| e.workflow_name.clone())
+    }
+
+    pub(crate) fn parent_execution_id_text(&self) -> Option<String> {
+        self.execution
+            .as_ref()
+            .and_then(|e| e.parent_execution_id)
+            .map(|id| id.to_string())
+    }
+
+    /// The running execution as a parent, and what starts its children.
+    fn as_parent(&self) -> Result<(Parent, Arc<dyn Children>), ApiError> {
+        let execution = self
+            .execution
+            .as_ref()
+            .ok_or(ApiError::NoExecutionContext)?;
+        let children = self.children.clone().ok_or_else(|| {
+            ApiError::Unavailable("this host starts no workflows from a workflow".into())
+        })?;
+        let parent = Parent {
+            execution_id: execution.execution_id,
+            identity: self.identity.clone(),
+        };
+        Ok((parent, children))
+    }
+
+    /// Starts `workflow_name` on `input` (JSON text) as a child of the running execution.
+    pub(crate) async fn start_child(
+        &mut self,
+        workflow_name: String,
+        input: String,
+    ) -> Result<uuid::Uuid, ApiError> {
+        let (parent, children) = self.as_parent()?;
+        if input.len() > self.limits.max_input_bytes {
+            return Err(ApiError::TooLarge(format!(
+                "input of {} bytes exceeds the limit of {} bytes",
+                input.len(),
+                self.limits.max_input_bytes
+            )));
+        }
+        let input = serde_json::from_str(&input).map_err(|e| ApiError::InvalidArgument {
+            parameter: "input",
+            reason: format!("not JSON: {e}"),
+        })?;
+        self.throttle().await;
+        children.start(&parent, &workflow_name, input).await
+    }
+
+    /// Waits for the running execution's child `execution_id`, at most `timeout_ms`.
+    pub(crate) async fn wait_child(
+        &mut self,
+        execution_id: String,
+        timeout_ms: Option<u64>,
+    ) -> Result<Execution, ApiError> {
+        let (parent, children) = self.as_parent()?;
+        let child = parse_execution_id(&execution_id)?;
+        self.throttle().await;
+        let execution = children
+            .wait(&parent, child, timeout_ms.map(Duration::from_millis))
+            .await?;
+        Ok(execution.redact_for(self.identity.is_platform_admin))
+    }
+
+    /// The deployed workflows this instance's caller may start.
+    pub(crate) async fn deployed_workflows(&mut self) -> Result<Vec<Deployment>, ApiError> {
+        let (_, children) = self.as_parent()?;
+        self.throttle().await;
+        children.workflows(&self.identity).await
     }
 
     pub(crate) async fn record_variable(

@@ -1,13 +1,20 @@
 //! The `Host` traits of the imports, written once for every version of the package: each
-//! version's module (`v0_2.rs`, `v0_1.rs`) expands `host_impls!` over its own bindings.
+//! version's module (`v0_3.rs`, `v0_2.rs`, `v0_1.rs`) expands `host_impls!` over its own
+//! bindings.
 
 /// The `Host` traits of one version's bindings, answered by `ExecutionsCtx`'s methods
 /// (`ctx.rs`), and `link`, which adds that version's imports to a linker, for the module
 /// `context`, `executions`, `logging` and `types` of that version are imported in: `$range` turns that version's
 /// `start` (of type `$start`) and `count` into a `LogRange`; the records are written by
 /// that version's `wit_conversions!`.
+///
+/// A later version adds its own: `more: [interface, ...]` are linked too (their `Host`
+/// impls written beside the expansion), and `context: { fn ... }` are more functions of
+/// its `context`.
 macro_rules! host_impls {
-    (start: $start:ty, range: $range:expr) => {
+    (start: $start:ty, range: $range:expr
+        $(, more: [$($more:ident),*])?
+        $(, context: { $($context:item)* })?) => {
         pub(crate) fn link<T: Send + 'static>(
             linker: &mut wasmtime::component::Linker<T>,
             get: fn(&mut T) -> &mut ExecutionsCtx,
@@ -16,6 +23,7 @@ macro_rules! host_impls {
             executions::add_to_linker::<T, HasExecutions>(linker, get)?;
             logging::add_to_linker::<T, HasExecutions>(linker, get)?;
             context::add_to_linker::<T, HasExecutions>(linker, get)?;
+            $($($more::add_to_linker::<T, HasExecutions>(linker, get)?;)*)?
             Ok(())
         }
 
@@ -95,6 +103,8 @@ macro_rules! host_impls {
             async fn set_variable(&mut self, name: String, value: String) -> Result<(), ApiError> {
                 self.record_variable(name, value).await
             }
+
+            $($($context)*)?
         }
     };
 }

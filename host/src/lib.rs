@@ -1,6 +1,6 @@
 //! Wasmtime host for the `bifrost:executions` WIT package: the imports `executions`,
-//! `logging` and `context` of a workflow component, in the style of wasmtime-wasi, in
-//! versions 0.2.0 and 0.1.0 alike.
+//! `logging` and `context` of a workflow component (and, from 0.3.0, `workflows`), in the
+//! style of wasmtime-wasi, in versions 0.3.0, 0.2.0 and 0.1.0 alike.
 //!
 //! An embedder puts an [`ExecutionsCtx`] in its store's data, built per instance with the
 //! caller's identity (and, inside an execution, the execution and its [`LogWriter`]), and
@@ -72,9 +72,10 @@ mod impls;
 mod rate;
 mod v0_1;
 mod v0_2;
+mod v0_3;
 mod writer;
 
-/// The bindings bindgen generates for the `workflow` world of `bifrost:executions@0.2.0`;
+/// The bindings bindgen generates for the `workflow` world of `bifrost:executions@0.3.0`;
 /// the host functions return `Result<T, ApiError>` for the WIT `result<T, error>`
 /// (`trappable_error_type`).
 #[allow(missing_docs)]
@@ -88,6 +89,21 @@ pub mod bindings {
             "bifrost:executions/types.error" => bifrost_core::ApiError,
         },
     });
+
+    /// The bindings of `bifrost:executions@0.2.0`, whose imports
+    /// [`add_to_linker`](crate::add_to_linker) links too. A 0.2.0 component exports the same
+    /// `run`, so [`Workflow`](crate::Workflow) calls components of either version.
+    pub mod v0_2 {
+        wasmtime::component::bindgen!({
+            path: "../wit/0.2.0",
+            world: "workflow",
+            imports: { default: async | trappable },
+            exports: { default: async },
+            trappable_error_type: {
+                "bifrost:executions/types.error" => bifrost_core::ApiError,
+            },
+        });
+    }
 
     /// The bindings of `bifrost:executions@0.1.0`, whose imports
     /// [`add_to_linker`](crate::add_to_linker) links too. A 0.1.0 component exports the same
@@ -108,14 +124,15 @@ pub mod bindings {
 pub use bindings::{Workflow, WorkflowPre};
 pub use ctx::ExecutionsCtx;
 
-/// Adds the `executions`, `logging` and `context` imports to `linker`, in every version of
-/// the package this host serves (`bifrost:executions@0.2.0` and `@0.1.0`), so that
-/// components built against either run; `get` finds the [`ExecutionsCtx`] in the store's
-/// data.
+/// Adds the `executions`, `logging`, `context` and `workflows` imports to `linker`, in every
+/// version of the package this host serves (`bifrost:executions@0.3.0`, `@0.2.0` and
+/// `@0.1.0`), so that components built against any of them run; `get` finds the
+/// [`ExecutionsCtx`] in the store's data.
 pub fn add_to_linker<T: Send + 'static>(
     linker: &mut wasmtime::component::Linker<T>,
     get: fn(&mut T) -> &mut ExecutionsCtx,
 ) -> wasmtime::Result<()> {
+    v0_3::link(linker, get)?;
     v0_2::link(linker, get)?;
     v0_1::link(linker, get)
 }

@@ -79,7 +79,7 @@ pub const DEFAULT_FIXTURE: &str = "bifrost-fixture.json";
 mod bindings {
     wit_bindgen::generate!({
         world: "provider",
-        path: "../wit",
+        path: "../wit/0.2.0",
     });
 }
 

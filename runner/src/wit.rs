@@ -1,20 +1,24 @@
 //! The `bifrost:executions` WIT packages this host implements, as text and as binary WIT
 //! packages: the form component tooling (`wasm-tools`, `wac`, registries) takes.
 
-/// The current package's WIT text (`bifrost:executions@0.2.0`), as compiled into this host.
+/// The current package's WIT text (`bifrost:executions@0.3.0`), as compiled into this host.
 pub const WIT: &str = include_str!("../../wit/executions.wit");
 
-/// The earlier package's WIT text (`bifrost:executions@0.1.0`), whose components this host
-/// still runs.
+/// The package's WIT text at 0.2.0, which the guest crate, the Python package and the
+/// virtual provider build against (they move to 0.3.0 with their `workflows` API).
+pub const WIT_0_2: &str = include_str!("../../wit/0.2.0/executions.wit");
+
+/// The earliest package's WIT text (`bifrost:executions@0.1.0`), whose components this
+/// host still runs.
 pub const WIT_0_1: &str = include_str!("../../wit/0.1.0/executions.wit");
 
 /// Every version this host implements, newest first, with its WIT text.
-pub const VERSIONS: [(&str, &str); 2] = [("0.2.0", WIT), ("0.1.0", WIT_0_1)];
+pub const VERSIONS: [(&str, &str); 3] = [("0.3.0", WIT), ("0.2.0", WIT_0_2), ("0.1.0", WIT_0_1)];
 
 /// A binary WIT package: its conventional file name and its bytes.
 #[derive(Debug, Clone)]
 pub struct WitPackage {
-    /// `<namespace>-<name>@<version>.wasm`, e.g. `bifrost-executions@0.2.0.wasm`.
+    /// `<namespace>-<name>@<version>.wasm`, e.g. `bifrost-executions@0.3.0.wasm`.
     pub file_name: String,
     /// The package encoded as a WebAssembly component (`wasm-tools component wit --wasm`
     /// gives the same form).
@@ -30,10 +34,16 @@ pub fn package() -> anyhow::Result<WitPackage> {
 pub fn package_version(version: &str) -> anyhow::Result<WitPackage> {
     match VERSIONS.iter().find(|(v, _)| *v == version) {
         Some((_, text)) => encode(text),
-        None => anyhow::bail!(
-            "this host implements bifrost:executions {}, not {version:?}",
-            VERSIONS.map(|(v, _)| v).join(" and ")
-        ),
+        None => {
+            let (last, rest) = VERSIONS
+                .split_last()
+                .map_or(("", &[][..]), |(l, r)| (l.0, r));
+            let rest: Vec<&str> = rest.iter().map(|(v, _)| *v).collect();
+            anyhow::bail!(
+                "this host implements bifrost:executions {} and {last}, not {version:?}",
+                rest.join(", ")
+            )
+        }
     }
 }
 
@@ -61,15 +71,15 @@ mod tests {
     fn the_package_is_named_by_its_version_and_decodes_to_the_same_interfaces() {
         assert_eq!(
             package().unwrap().bytes,
-            package_version("0.2.0").unwrap().bytes
+            package_version("0.3.0").unwrap().bytes
         );
         for (version, _) in VERSIONS {
             check(version);
         }
-        let e = package_version("0.3.0").unwrap_err().to_string();
+        let e = package_version("0.4.0").unwrap_err().to_string();
         assert_eq!(
             e,
-            "this host implements bifrost:executions 0.2.0 and 0.1.0, not \"0.3.0\""
+            "this host implements bifrost:executions 0.3.0, 0.2.0 and 0.1.0, not \"0.4.0\""
         );
     }
 
@@ -88,7 +98,11 @@ mod tests {
         );
         let mut interfaces: Vec<&str> = pkg.interfaces.keys().map(String::as_str).collect();
         interfaces.sort();
-        assert_eq!(interfaces, ["context", "executions", "logging", "types"]);
+        let mut expected = vec!["context", "executions", "logging", "types"];
+        if version == "0.3.0" {
+            expected.push("workflows");
+        }
+        assert_eq!(interfaces, expected);
         let mut worlds: Vec<&str> = pkg.worlds.keys().map(String::as_str).collect();
         worlds.sort();
         assert_eq!(worlds, ["provider", "workflow"]);

@@ -1,10 +1,11 @@
-//! The host links `bifrost:executions` 0.2.0 and 0.1.0: a component built against 0.1.0
-//! (`tests/programs/src/v0_1.rs`, wit-bindgen alone) runs as an execution and gets the
-//! answers a 0.2.0 component gets, with times and log entry ids as the text 0.1.0 sends.
+//! The host links `bifrost:executions` 0.3.0, 0.2.0 and 0.1.0: a component built against
+//! 0.1.0 (`tests/programs/src/v0_1.rs`, wit-bindgen alone) runs as an execution and gets the
+//! answers a 0.2.0 component gets, with times and log entry ids as the text 0.1.0 sends; one
+//! built against 0.3.0 (`v0_3.rs`) reads its parent and calls `workflows`.
 
 use bifrost_core::model::StreamId;
 use bifrost_core::model::rfc3339;
-use bifrost_tests::{Answer, Backend, Call, EXAMPLE_HELLO, Harness, V0_1, admin};
+use bifrost_tests::{Answer, Backend, Call, EXAMPLE_HELLO, Harness, V0_1, V0_3, admin};
 use serde_json::{Value, json};
 
 async fn a_0_1_component_runs_with_text_times_and_ids(backend: Backend) {
@@ -119,4 +120,64 @@ async fn a_0_1_component_runs_with_text_times_and_ids(backend: Backend) {
     h.close().await;
 }
 
-bifrost_tests::on_both_backends!(a_0_1_component_runs_with_text_times_and_ids);
+/// A component built against 0.3.0 runs in the host: `context` and its own record name the
+/// parent its run request gave, and `workflows`, on a host given nothing to start children
+/// with (an embedder's, or this runner until it implements them), answers `unavailable` for
+/// every call, never a trap. Outside an execution, every `workflows` call is
+/// `no-execution-context`.
+async fn a_0_3_component_reads_its_parent_and_calls_workflows(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let who = admin(None);
+    let parent = h
+        .run_file_ok(EXAMPLE_HELLO, "hello", json!({"name": "Ada"}), &who)
+        .await;
+    let workflow = h.runner.load_file(V0_3.as_ref()).unwrap();
+    let done = h
+        .runner
+        .run(
+            &workflow,
+            bifrost_runner::RunRequest {
+                workflow_name: "new".into(),
+                input: json!({"wait": parent.id.to_string()}),
+                identity: who.clone(),
+                form_id: None,
+                parent_execution_id: Some(parent.id),
+                session_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status.as_str(), "Success", "{:?}", done.error_message);
+    assert_eq!(done.parent_execution_id, Some(parent.id));
+    let r = done.result.clone().unwrap();
+    assert_eq!(r["parent"], json!(parent.id.to_string()));
+    assert_eq!(r["own_parent"], json!(parent.id.to_string()));
+    for call in ["list", "start", "wait", "execute"] {
+        assert_eq!(r[call]["error"], json!("unavailable"), "{call}: {r}");
+        assert_eq!(
+            r[call]["message"],
+            json!("this host starts no workflows from a workflow"),
+            "{call}"
+        );
+    }
+
+    let outside = bifrost_tests::run_outside_execution(h.env.service.clone(), who, V0_3, "{}")
+        .await
+        .unwrap();
+    let r: Value = serde_json::from_str(&outside).unwrap();
+    assert_eq!(r["parent"], Value::Null);
+    assert_eq!(r["own_parent"], Value::Null);
+    for call in ["list", "start", "wait", "execute"] {
+        assert_eq!(
+            r[call]["error"],
+            json!("no-execution-context"),
+            "{call}: {r}"
+        );
+    }
+    h.close().await;
+}
+
+bifrost_tests::on_both_backends!(
+    a_0_1_component_runs_with_text_times_and_ids,
+    a_0_3_component_reads_its_parent_and_calls_workflows,
+);
