@@ -140,6 +140,12 @@ impl Failure {
                     ApiError::TooLarge(_) => {
                         (StatusCode::PAYLOAD_TOO_LARGE, "too-large", message, None)
                     }
+                    ApiError::LimitReached(_) => (
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "limit-reached",
+                        message,
+                        None,
+                    ),
                     ApiError::Internal(_) => {
                         (StatusCode::INTERNAL_SERVER_ERROR, "internal", message, None)
                     }

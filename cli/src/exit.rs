@@ -61,7 +61,8 @@ pub fn api_code(e: &ApiError) -> u8 {
         | ApiError::PermissionDenied(_)
         | ApiError::InvalidArgument { .. }
         | ApiError::NoExecutionContext
-        | ApiError::TooLarge(_) => CALLER,
+        | ApiError::TooLarge(_)
+        | ApiError::LimitReached(_) => CALLER,
         ApiError::Unavailable(_) | ApiError::Internal(_) => INFRASTRUCTURE,
     }
 }

@@ -31,6 +31,10 @@ pub enum ApiError {
     /// A value exceeds a host limit. (The caller's fault.)
     #[error("too large: {0}")]
     TooLarge(String),
+    /// A limit on workflows that start workflows was reached: the depth of the chain of
+    /// parents, or the children of one execution. (The caller's fault.)
+    #[error("limit reached: {0}")]
+    LimitReached(String),
     /// The host failed. (The host's fault.)
     #[error("internal error: {0}")]
     Internal(String),

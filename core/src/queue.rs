@@ -62,6 +62,16 @@ pub struct AlreadyEnded {
     pub status: ExecutionStatus,
 }
 
+/// Where an execution stands among workflows that start workflows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lineage {
+    /// Its ancestors: 0 for an execution started from outside, counted up to the bound
+    /// the caller asked for.
+    pub depth: u32,
+    /// The executions it has started.
+    pub children: u64,
+}
+
 /// The queue's operations on a store.
 #[async_trait]
 pub trait QueueStore: Send + Sync + 'static {
@@ -88,6 +98,9 @@ pub trait QueueStore: Send + Sync + 'static {
     /// it when an execution it ran has ended, whatever its status, so that no child
     /// outlives its parent.
     async fn cancel_descendants(&self, parent: Uuid, at: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// `id`'s ancestors (counted up to `max_depth`) and the executions it has started.
+    async fn lineage(&self, id: Uuid, max_depth: u32) -> Result<Lineage, StoreError>;
 
     /// Which of `ids` are `Cancelling`.
     async fn cancelling(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError>;

@@ -78,7 +78,10 @@ macro_rules! wit_conversions {
             id = $crate::wit::stream_id,
             added = { log_lines_dropped = |e: &$crate::model::Execution| {
                 e.log_lines_dropped.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0)
-            } }
+            } },
+            // Before 0.3.0 nothing reaches a limit of child executions; were one reported,
+            // it is a size limit of the host's.
+            limit = TooLarge
         );
     };
     ($types:ident, 0.3) => {
@@ -93,18 +96,20 @@ macro_rules! wit_conversions {
                 parent_execution_id = |e: &$crate::model::Execution| {
                     e.parent_execution_id.as_ref().map($crate::wit::uuid_text)
                 }
-            }
+            },
+            limit = LimitReached
         );
     };
     ($types:ident, 0.1) => {
         $crate::wit_conversions!(@records $types,
             time = $crate::model::rfc3339,
             id = $crate::wit::stream_id_text,
-            added = {}
+            added = {},
+            limit = TooLarge
         );
     };
     (@records $types:ident, time = $time:path, id = $id:path,
-        added = { $($field:ident = $value:expr),* }) => {
+        added = { $($field:ident = $value:expr),* }, limit = $limit:ident) => {
         $crate::__types::wit_enum_conversions!($types);
 
         impl ::core::convert::From<$crate::ApiError> for $types::Error {
@@ -122,6 +127,7 @@ macro_rules! wit_conversions {
                     E::NoExecutionContext => Self::NoExecutionContext,
                     E::Unavailable(m) => Self::Unavailable(m),
                     E::TooLarge(m) => Self::TooLarge(m),
+                    E::LimitReached(m) => Self::$limit(m),
                     E::Internal(m) => Self::Internal(m),
                 }
             }

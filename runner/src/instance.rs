@@ -66,6 +66,10 @@ impl Runner {
                 log,
             )
             .with_limits(self.config.limits.clone());
+        let executions = match &self.children {
+            Some(children) => executions.with_children(children.clone()),
+            None => executions,
+        };
         let cancel = Arc::new(AtomicBool::new(false));
         self.lock_cancels().insert(id, cancel.clone());
         let (ended, cpu, peak_memory_bytes) = self

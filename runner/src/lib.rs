@@ -48,6 +48,7 @@
 #[cfg(feature = "backends")]
 pub mod backends;
 mod cancel;
+pub mod children;
 pub mod compile_process;
 mod config;
 mod cpu;
@@ -113,6 +114,9 @@ pub struct Runner {
     cancels: CancelFlags,
     /// Told of each execution that starts and ends, for metrics.
     events: Option<Arc<dyn RunEvents>>,
+    /// What the `workflows` interface (0.3.0) of its instances starts children with; none:
+    /// those calls are `unavailable`.
+    children: Option<Arc<dyn bifrost_core::children::Children>>,
     /// Work a finished run leaves to do after it returns (deleting its moved log
     /// stream); [`settle`](Runner::settle) waits for it.
     after_runs: tokio_util::task::TaskTracker,
@@ -166,6 +170,7 @@ impl Runner {
             leases: Leases::default(),
             cancels: Arc::default(),
             events: None,
+            children: None,
             after_runs: tokio_util::task::TaskTracker::new(),
             config,
         })
@@ -179,6 +184,13 @@ impl Runner {
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Lets the executions this runner runs start workflows (`workflows`, 0.3.0) through
+    /// `children`, e.g. [`children::QueueChildren`].
+    pub fn with_children(mut self, children: Arc<dyn bifrost_core::children::Children>) -> Self {
+        self.children = Some(children);
+        self
     }
 
     /// Tells `events` of every execution this runner starts and ends.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bifrost_runner::backends::Backends;
+use bifrost_runner::children::{ChildLimits, QueueChildren};
 use bifrost_runner::worker::{Worker, WorkerConfig};
 use bifrost_runner::{Runner, RunnerConfig};
 use clap::Args;
@@ -48,6 +49,14 @@ pub struct ServeArgs {
     /// only the cores with the running executions), or `threads` of this process.
     #[arg(long, env = "BIFROST_COMPILE_IN", value_enum, default_value_t = CompileIn::Process)]
     compile_in: CompileIn,
+    /// How deep workflows may start workflows (`workflows`, 0.3.0): an execution started
+    /// from outside is at depth 0, its children at 1; a start past this is `limit-reached`
+    /// (a cycle A -> B -> A ends there).
+    #[arg(long, env = "BIFROST_MAX_CHILD_DEPTH", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+    max_child_depth: u32,
+    /// How many workflows one execution may start; past it, `limit-reached`.
+    #[arg(long, env = "BIFROST_MAX_CHILDREN", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_children: u64,
     /// Serve the HTTP API (`/api/v1`), `/healthz` and Prometheus `/metrics` on this
     /// address (e.g. 127.0.0.1:8080; port 0 picks a free one). The address is printed on
     /// stderr once bound.
@@ -123,7 +132,17 @@ pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
         },
     )
     .map_err(|e| Failure::infrastructure(anyhow::anyhow!("{e:#}")))?
-    .with_events(metrics.clone());
+    .with_events(metrics.clone())
+    .with_children(Arc::new(QueueChildren::new(
+        backends.queue.clone(),
+        backends.workflows.clone(),
+        backends.service.clone(),
+        ChildLimits {
+            max_depth: args.max_child_depth,
+            max_children: args.max_children,
+        },
+        RunnerConfig::default().limits,
+    )));
     let runner = Arc::new(runner);
     if let Some(listener) = listener {
         let api = bifrost_api::router(bifrost_api::ApiState::new(

@@ -5,6 +5,7 @@
 //! binaries; `-p` would build the dependencies again for this crate's features alone).
 
 mod api;
+mod children;
 mod cli;
 mod common;
 mod embedded;

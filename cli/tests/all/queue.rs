@@ -16,9 +16,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 /// Most a test waits for the workers to reach a state.
-const PATIENCE: Duration = Duration::from_secs(120);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(120);
 
-fn deploy(env: &TestEnv, file: &str, name: &str) {
+pub(crate) fn deploy(env: &TestEnv, file: &str, name: &str) {
     let out = runner(env)
         .args(["workflows", "deploy", file, "--name", name])
         .output()
@@ -69,7 +69,7 @@ async fn submit_many(b: &Backends, workflow: &str, input: Value, who: &[Identity
     }
 }
 
-fn submit(env: &TestEnv, args: &[&str]) -> Uuid {
+pub(crate) fn submit(env: &TestEnv, args: &[&str]) -> Uuid {
     let out = runner(env)
         .args(["executions", "submit"])
         .args(args)

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bifrost_core::error::StoreError;
 use bifrost_core::model::ExecutionStatus;
-use bifrost_core::queue::{AlreadyEnded, CancelOutcome, Claimed, QueueStore, Submission};
+use bifrost_core::queue::{AlreadyEnded, CancelOutcome, Claimed, Lineage, QueueStore, Submission};
 use bifrost_core::store::RunStart;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -158,6 +158,26 @@ impl QueueStore for PostgresStore {
             .await
             .map(|done| done.rows_affected())
             .map_err(db)
+    }
+
+    async fn lineage(&self, id: Uuid, max_depth: u32) -> Result<Lineage, StoreError> {
+        let (depth, children): (Option<i32>, i64) = sqlx::query_as(
+            "WITH RECURSIVE up(id, parent, depth) AS ( \
+                 SELECT id, parent_execution_id, 0 FROM executions WHERE id = $1 \
+                 UNION ALL SELECT e.id, e.parent_execution_id, up.depth + 1 \
+                 FROM executions e JOIN up ON e.id = up.parent WHERE up.depth < $2) \
+             SELECT (SELECT max(depth) FROM up), \
+                    (SELECT count(*) FROM executions WHERE parent_execution_id = $1)",
+        )
+        .bind(id)
+        .bind(i32::try_from(max_depth).unwrap_or(i32::MAX))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(Lineage {
+            depth: depth.map_or(0, |d| d.max(0) as u32),
+            children: children.max(0) as u64,
+        })
     }
 
     async fn cancelling(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {

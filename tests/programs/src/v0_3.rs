@@ -2,9 +2,12 @@
 //! guest crate moves to it: what the host's new imports answer. It reads its parent from
 //! `context` and from its own record, and calls each function of `workflows`.
 //!
-//! Input: `{"start": "<workflow name>", "input": "<JSON text>", "wait": "<execution id>"}`.
-//! Result: `{"parent", "own_parent", "list", "start", "wait", "execute"}`; a call that
-//! failed is `{"error": "<variant>", "message": ..., "parameter": ...}`.
+//! Input: `{"start": "<workflow name>", "input": "<the child's input, JSON text>",
+//! "recurse": <bool: the child gets this very input>, "do": ["list", "start", "wait",
+//! "execute"] (default all, in that order), "wait": "<execution id>" (default the child
+//! just started), "timeout_ms": <wait's timeout>}`. Result: `{"parent", "own_parent"}` and
+//! an answer for each call done; a call that failed is `{"error": "<variant>", "message":
+//! ..., "parameter": ...}`.
 
 #[allow(unsafe_code, clippy::all)]
 mod bindings {
@@ -36,7 +39,8 @@ fn record(e: &types::WorkflowExecution) -> Value {
     json!({
         "execution_id": e.execution_id,
         "workflow_name": e.workflow_name,
-        "status": format!("{:?}", e.status),
+        // wit-bindgen's `Debug` writes `ExecutionStatus::Success`.
+        "status": format!("{:?}", e.status).rsplit("::").next().unwrap_or_default().to_owned(),
         "result": e.result,
         "error_message": e.error_message,
         "parent_execution_id": e.parent_execution_id,
@@ -50,28 +54,59 @@ fn answer<T>(r: Result<T, types::Error>, ok: impl FnOnce(T) -> Value) -> Value {
 struct Workflow;
 
 impl bindings::Guest for Workflow {
-    fn run(input: String) -> Result<String, String> {
-        let input: Value = serde_json::from_str(&input).map_err(|e| e.to_string())?;
+    fn run(input_text: String) -> Result<String, String> {
+        let input: Value = serde_json::from_str(&input_text).map_err(|e| e.to_string())?;
         let name = input["start"].as_str().unwrap_or("hello").to_owned();
-        let child_input = input["input"].as_str().unwrap_or("{}").to_owned();
-        let wait_id = input["wait"].as_str().unwrap_or_default().to_owned();
-        let own = context::execution_id();
-        let own_parent = match &own {
-            Some(id) => answer(executions::get(id), |e| json!(e.parent_execution_id)),
-            None => Value::Null,
+        // A child of the same workflow given this very input starts its own, down to the
+        // depth limit.
+        let child_input = if input["recurse"] == json!(true) {
+            input_text.clone()
+        } else {
+            input["input"].as_str().unwrap_or("{}").to_owned()
         };
-        let result = json!({
+        let all = ["list", "start", "wait", "execute"];
+        let wanted: Vec<String> = match input["do"].as_array() {
+            Some(calls) => calls
+                .iter()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect(),
+            None => all.iter().map(|c| (*c).to_owned()).collect(),
+        };
+        let does = |call: &str| wanted.iter().any(|w| w == call);
+        let own = context::execution_id();
+        let mut result = json!({
             "parent": context::parent_execution_id(),
-            "own_parent": own_parent,
-            "list": answer(workflows::list(), |list| {
+            "own_parent": match &own {
+                Some(id) => answer(executions::get(id), |e| json!(e.parent_execution_id)),
+                None => Value::Null,
+            },
+        });
+        if does("list") {
+            result["list"] = answer(workflows::list(), |list| {
                 list.iter()
                     .map(|w| json!({"name": w.name, "version": w.version}))
                     .collect()
-            }),
-            "start": answer(workflows::start(&name, &child_input), Value::String),
-            "wait": answer(workflows::wait(&wait_id, Some(10)), |e| record(&e)),
-            "execute": answer(workflows::execute(&name, &child_input), |e| record(&e)),
-        });
+            });
+        }
+        let mut started = None;
+        if does("start") {
+            let r = workflows::start(&name, &child_input);
+            started = r.as_ref().ok().cloned();
+            result["start"] = answer(r, Value::String);
+        }
+        if does("wait") {
+            // The id asked for, else the child just started.
+            let id = input["wait"]
+                .as_str()
+                .map(str::to_owned)
+                .or(started)
+                .unwrap_or_default();
+            let timeout = input["timeout_ms"].as_u64();
+            result["wait"] = answer(workflows::wait(&id, timeout), |e| record(&e));
+        }
+        if does("execute") {
+            result["execute"] = answer(workflows::execute(&name, &child_input), |e| record(&e));
+        }
         Ok(result.to_string())
     }
 }

@@ -1,0 +1,164 @@
+//! Workflows that start workflows under `serve` (`workflows` of `bifrost:executions@0.3.0`,
+//! the test program `tests/programs/src/v0_3.rs`): each child an execution of its own,
+//! recorded with its parent, run as its parent's caller; the depth limit ends a cycle.
+
+use std::time::{Duration, Instant};
+
+use bifrost_core::Identity;
+use bifrost_core::model::Execution;
+use bifrost_tests::{Backend, EXAMPLE_HELLO, TestEnv, V0_3};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::common::{Server, TempDir};
+use crate::queue::{PATIENCE, deploy, submit};
+
+/// Waits for `id` to end; returns its record.
+async fn ended(env: &TestEnv, server: &Server, id: Uuid) -> Execution {
+    let clock = Instant::now();
+    loop {
+        let e = env
+            .service
+            .get(&Identity::operator(), &id.to_string())
+            .await
+            .unwrap();
+        if e.status.is_final() {
+            return e;
+        }
+        assert!(
+            clock.elapsed() < PATIENCE,
+            "{id} did not end: {}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Submits the parent program with `input`; returns its ended record and its result.
+async fn parent_run(env: &TestEnv, server: &Server, input: Value) -> (Execution, Value) {
+    let id = submit(env, &["parent", "--input", &input.to_string()]);
+    let e = ended(env, server, id).await;
+    assert_eq!(
+        e.status.as_str(),
+        "Success",
+        "{:?}: {}",
+        e.error_message,
+        server.log()
+    );
+    let result = e.result.clone().unwrap();
+    (e, result)
+}
+
+async fn a_workflow_executes_and_starts_workflows_under_serve(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let logs = TempDir::new();
+    deploy(&env, EXAMPLE_HELLO, "hello");
+    deploy(&env, V0_3, "parent");
+    deploy(&env, V0_3, "loop");
+    let server = Server::start(
+        &env,
+        &logs,
+        &["--concurrency", "8", "--max-child-depth", "3"],
+    );
+
+    // execute: the child's record, its result included; list: the deployed workflows.
+    let (parent, r) = parent_run(
+        &env,
+        &server,
+        json!({"start": "hello", "input": r#"{"name": "Ada"}"#, "do": ["list", "execute"]}),
+    )
+    .await;
+    let child = &r["execute"];
+    assert_eq!(child["status"], json!("Success"), "{r}");
+    assert_eq!(child["workflow_name"], json!("hello"));
+    assert_eq!(child["parent_execution_id"], json!(parent.id.to_string()));
+    assert!(child["result"].as_str().unwrap().contains("Ada"), "{r}");
+    let mut names: Vec<&str> = r["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["hello", "loop", "parent"]);
+    // The child is an execution of its own, of the parent's caller.
+    let child_id = child["execution_id"].as_str().unwrap();
+    let stored = env
+        .service
+        .get(&Identity::operator(), child_id)
+        .await
+        .unwrap();
+    assert_eq!(stored.parent_execution_id, Some(parent.id));
+    assert_eq!(stored.executed_by, parent.executed_by);
+    assert_eq!(stored.executed_by_name, parent.executed_by_name);
+
+    // start, then wait for the child just started.
+    let (parent, r) = parent_run(
+        &env,
+        &server,
+        json!({"start": "hello", "input": r#"{"name": "Bo"}"#, "do": ["start", "wait"]}),
+    )
+    .await;
+    assert_eq!(r["wait"]["execution_id"], r["start"], "{r}");
+    assert_eq!(r["wait"]["status"], json!("Success"), "{r}");
+    assert_eq!(
+        r["wait"]["parent_execution_id"],
+        json!(parent.id.to_string())
+    );
+
+    // Not a child of this execution, an id that is none, a workflow not deployed.
+    let (_, r) = parent_run(
+        &env,
+        &server,
+        json!({"wait": parent.id.to_string(), "do": ["wait"]}),
+    )
+    .await;
+    assert_eq!(r["wait"]["error"], json!("not-found"), "{r}");
+    let (_, r) = parent_run(&env, &server, json!({"wait": "soon", "do": ["wait"]})).await;
+    assert_eq!(r["wait"]["error"], json!("invalid-argument"), "{r}");
+    assert_eq!(r["wait"]["parameter"], json!("execution_id"), "{r}");
+    let (_, r) = parent_run(&env, &server, json!({"start": "nope", "do": ["start"]})).await;
+    assert_eq!(r["start"]["error"], json!("not-found"), "{r}");
+    assert_eq!(r["start"]["message"], json!("nope"), "{r}");
+
+    // A cycle, loop -> loop -> ...: the start at depth 3 is refused with limit-reached, and
+    // every level ends.
+    let top = submit(
+        &env,
+        &[
+            "loop",
+            "--input",
+            r#"{"start": "loop", "recurse": true, "do": ["execute"]}"#,
+        ],
+    );
+    let mut level = ended(&env, &server, top).await;
+    let mut depth = 0;
+    loop {
+        assert_eq!(
+            level.status.as_str(),
+            "Success",
+            "{:?}",
+            level.error_message
+        );
+        let r = level.result.clone().unwrap();
+        let execute = &r["execute"];
+        if execute["error"].is_string() {
+            assert_eq!(execute["error"], json!("limit-reached"), "{r}");
+            break;
+        }
+        assert_eq!(execute["parent_execution_id"], json!(level.id.to_string()));
+        let id: Uuid = execute["execution_id"].as_str().unwrap().parse().unwrap();
+        let above = level.id.to_string();
+        level = ended(&env, &server, id).await;
+        depth += 1;
+        // The child reads its parent from `context` and from its own record.
+        let r = level.result.clone().unwrap();
+        assert_eq!(r["parent"], json!(above), "{r}");
+        assert_eq!(r["own_parent"], json!(above), "{r}");
+    }
+    assert_eq!(depth, 3);
+    server.stop();
+    env.close().await;
+}
+
+bifrost_tests::on_both_backends!(a_workflow_executes_and_starts_workflows_under_serve);
