@@ -24,6 +24,11 @@ pub struct RunnerConfig {
     /// Instances alive at once. Default 1000. Executions beyond it wait for a slot (their
     /// rows stay `Pending` until they get one).
     pub max_instances: u32,
+    /// Executions running at once, not counting those waiting for a child they started
+    /// (`workflows`, 0.3.0): a parent gives its running slot back while it waits and
+    /// keeps its instance, so that its children can run. `None` (the default): as many
+    /// as `max_instances`. At most `max_instances`.
+    pub max_running: Option<u32>,
     /// Most elements of one table. Default 100,000.
     pub max_table_elements: usize,
     /// Caps on what crosses the boundary.
@@ -102,6 +107,12 @@ impl RunnerConfig {
         check(LEASE_RANGE.contains(&self.lease), "lease", "1 s to 1 hour")?;
         check(self.max_instances > 0, "max_instances", "at least 1")?;
         check(
+            self.max_running
+                .is_none_or(|n| (1..=self.max_instances).contains(&n)),
+            "max_running",
+            "1 to max_instances",
+        )?;
+        check(
             self.compile_threads
                 .is_none_or(|n| (1..=MAX_COMPILE_THREADS).contains(&n)),
             "compile_threads",
@@ -132,6 +143,7 @@ impl Default for RunnerConfig {
             max_memory_bytes: 256 << 20,
             pooling: true,
             max_instances: 1000,
+            max_running: None,
             max_table_elements: 100_000,
             limits: Limits::default(),
             store_retry: Duration::from_secs(60),
@@ -144,6 +156,11 @@ impl Default for RunnerConfig {
 }
 
 impl RunnerConfig {
+    /// [`max_running`](Self::max_running), or its default.
+    pub(crate) fn max_running(&self) -> usize {
+        self.max_running.unwrap_or(self.max_instances) as usize
+    }
+
     /// [`compile_threads`](Self::compile_threads), or its default for this machine.
     pub(crate) fn compile_threads(&self) -> usize {
         self.compile_threads.unwrap_or_else(|| {

@@ -48,6 +48,7 @@ impl Runner {
         request: &RunRequest,
         input: &str,
         id: Uuid,
+        running: Option<&Arc<crate::slot::RunningSlot>>,
     ) -> Ran {
         let (log, log_task) =
             LogWriter::spawn(self.service.log_stream().clone(), id, &self.config.limits);
@@ -66,9 +67,16 @@ impl Runner {
                 log,
             )
             .with_limits(self.config.limits.clone());
-        let executions = match &self.children {
-            Some(children) => executions.with_children(children.clone()),
-            None => executions,
+        // A parent that waits for a child gives its running slot back for the wait.
+        let executions = match (&self.children, running) {
+            (Some(children), Some(slot)) => {
+                executions.with_children(Arc::new(crate::slot::YieldingChildren {
+                    inner: children.clone(),
+                    slot: slot.clone(),
+                }))
+            }
+            (Some(children), None) => executions.with_children(children.clone()),
+            (None, _) => executions,
         };
         let cancel = Arc::new(AtomicBool::new(false));
         self.lock_cancels().insert(id, cancel.clone());

@@ -66,6 +66,7 @@ mod periodic;
 mod request;
 mod retry;
 mod run;
+mod slot;
 pub mod wit;
 pub mod worker;
 
@@ -105,7 +106,7 @@ pub struct Runner {
     ticker_stop: Arc<AtomicBool>,
     /// One permit per instance slot: executions beyond `max_instances` wait for a slot
     /// instead of failing to allocate one.
-    slots: Arc<tokio::sync::Semaphore>,
+    slots: Arc<slot::Slots>,
     /// The executions this runner has `Running`, and the heartbeat that renews their
     /// leases.
     leases: Leases,
@@ -166,7 +167,7 @@ impl Runner {
             engine,
             service,
             ticker_stop,
-            slots: Arc::new(tokio::sync::Semaphore::new(config.max_instances as usize)),
+            slots: slot::Slots::new(config.max_instances as usize, config.max_running()),
             leases: Leases::default(),
             cancels: Arc::default(),
             events: None,
@@ -201,7 +202,18 @@ impl Runner {
 
     /// Instances alive now.
     pub fn live_instances(&self) -> usize {
-        (self.config.max_instances as usize).saturating_sub(self.slots.available_permits())
+        self.slots.live()
+    }
+
+    /// Executions waiting for a child now (alive, not counted as running).
+    pub fn waiting_executions(&self) -> usize {
+        self.slots.waiting()
+    }
+
+    /// Returns once an execution has begun to wait for a child or has ended since the
+    /// last return: a worker may claim again.
+    pub async fn slots_changed(&self) {
+        self.slots.changed().await;
     }
 }
 

@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use bifrost_core::ApiError;
 use bifrost_core::Identity;
 use bifrost_core::model::{Execution, ExecutionStatus, NewExecution, Outcome};
 use bifrost_core::query::MAX_LOG_COUNT;
@@ -73,25 +72,21 @@ impl Runner {
             .hold(id, self.service.leases(), self.config.lease);
         // With a slot free the row is written once, already Running; otherwise it waits
         // as Pending for a slot.
-        let _slot = match self.slots.try_acquire() {
-            Ok(slot) => {
+        let slots = match self.slots.try_enter() {
+            Some(slots) => {
                 let start = self.run_start();
                 retry(budget, || recorder.create_running(&new, &start)).await?;
-                slot
+                slots
             }
-            Err(_) => {
+            None => {
                 retry(budget, || recorder.create(&new)).await?;
-                let slot = self
-                    .slots
-                    .acquire()
-                    .await
-                    .map_err(|_| ApiError::Internal("runner is shutting down".into()))?;
+                let slots = self.slots.enter().await?;
                 let start = self.run_start();
                 retry(budget, || recorder.mark_running(id, &start)).await?;
-                slot
+                slots
             }
         };
-        self.execute_and_record(workflow, &request, &input, id)
+        self.execute_and_record(workflow, &request, &input, id, &slots)
             .await
     }
 
@@ -124,12 +119,8 @@ impl Runner {
         let _live = self
             .leases
             .hold(id, self.service.leases(), self.config.lease);
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|_| ApiError::Internal("runner is shutting down".into()))?;
-        self.execute_and_record(workflow, &request, &input, id)
+        let slots = self.slots.enter().await?;
+        self.execute_and_record(workflow, &request, &input, id, &slots)
             .await
     }
 
@@ -140,6 +131,7 @@ impl Runner {
         request: &RunRequest,
         input: &str,
         id: Uuid,
+        slots: &crate::slot::Entered,
     ) -> Result<Execution, RunError> {
         let limits = &self.config.limits;
         let recorder = self.service.recorder();
@@ -154,7 +146,9 @@ impl Runner {
             cpu,
             peak_memory_bytes: peak,
             log_task,
-        } = self.execute_input(workflow, request, input, id).await;
+        } = self
+            .execute_input(workflow, request, input, id, Some(&slots.running))
+            .await;
         // The whole log at once; the writer may still be appending its last lines to the
         // live stream.
         let (logs, catch_up) = log_task.close().await;
@@ -260,7 +254,7 @@ impl Runner {
 
     /// Instance slots free now: how many executions a worker may claim.
     pub fn free_slots(&self) -> usize {
-        self.slots.available_permits()
+        self.slots.free()
     }
 
     /// Runs `workflow` in the context of execution `execution_id` without touching the
@@ -279,7 +273,7 @@ impl Runner {
     ) -> Executed {
         let input = request.input.to_string();
         let ran = self
-            .execute_input(workflow, request, &input, execution_id)
+            .execute_input(workflow, request, &input, execution_id, None)
             .await;
         Executed {
             ended: ran.ended,

@@ -43,7 +43,9 @@ use crate::{RunError, RunRequest, Runner, prepare};
 /// How a [`Worker`] runs.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    /// Executions run at once. Default 16; at most the runner's `max_instances`.
+    /// Executions run at once, not counting those waiting for a child they started (which
+    /// keep their instance: the runner's `max_instances` bounds those with the rest).
+    /// Default 16; at most the runner's `max_running`.
     pub concurrency: usize,
     /// How often to look for due work without a notification (a scheduled execution
     /// coming due, SQLite, a lost `LISTEN` connection). Default 1 s.
@@ -126,18 +128,25 @@ impl Worker {
         let mut tasks: JoinSet<bool> = JoinSet::new();
         tokio::pin!(shutdown);
         loop {
-            // Room for more?
-            while tasks.len() >= concurrency {
+            // Room for more? An execution waiting for a child it started does not count
+            // (it gave its running slot back); the runner's slots bound the rest.
+            let active = |tasks: &JoinSet<bool>| {
+                tasks.len().saturating_sub(self.runner.waiting_executions())
+            };
+            while active(&tasks) >= concurrency || self.runner.free_slots() == 0 {
                 tokio::select! {
                     biased;
                     () = &mut shutdown => return self.stop(tasks, report, cancel_watch, sweeper).await,
-                    done = tasks.join_next() => count(&mut report, done),
+                    done = tasks.join_next(), if !tasks.is_empty() => count(&mut report, done),
+                    () = self.runner.slots_changed() => {}
                 }
             }
             while let Some(done) = tasks.try_join_next() {
                 count(&mut report, Some(done));
             }
-            let free = (concurrency - tasks.len()).min(self.runner.free_slots());
+            let free = concurrency
+                .saturating_sub(active(&tasks))
+                .min(self.runner.free_slots());
             // The claim is not raced with shutdown: rows it claims are run.
             let claimed = if free == 0 {
                 Vec::new()

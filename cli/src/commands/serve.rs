@@ -54,6 +54,11 @@ pub struct ServeArgs {
     /// (a cycle A -> B -> A ends there).
     #[arg(long, env = "BIFROST_MAX_CHILD_DEPTH", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
     max_child_depth: u32,
+    /// Executions that may wait for a child they started, beside the `--concurrency` that
+    /// run: a waiting parent keeps its instance and gives its running slot back. With all
+    /// of them waiting, no more executions start until one ends.
+    #[arg(long, env = "BIFROST_MAX_WAITING", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    max_waiting: u32,
     /// How many workflows one execution may start; past it, `limit-reached`.
     #[arg(long, env = "BIFROST_MAX_CHILDREN", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_children: u64,
@@ -124,7 +129,9 @@ pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
         RunnerConfig {
             deadline: Duration::from_secs(args.timeout_secs),
             lease: Duration::from_secs(args.lease_secs),
-            max_instances: args.concurrency.max(1),
+            // Room for executions that wait for a child beside those that run.
+            max_instances: args.concurrency.max(1) + args.max_waiting,
+            max_running: Some(args.concurrency.max(1)),
             compiled_cache: args.cache.config(),
             compile_threads: args.compile_threads.map(usize::from),
             compile_command,

@@ -161,4 +161,45 @@ async fn a_workflow_executes_and_starts_workflows_under_serve(backend: Backend) 
     env.close().await;
 }
 
-bifrost_tests::on_both_backends!(a_workflow_executes_and_starts_workflows_under_serve);
+/// A parent that waits gives its running slot back: under `--concurrency 2`, a parent that
+/// starts ten children, each of which starts two of its own and waits for them, completes
+/// (with the slots held while waiting, the parent and one child would hold both and the
+/// grandchildren never run).
+async fn a_fan_out_completes_with_two_running_slots(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let logs = TempDir::new();
+    deploy(&env, EXAMPLE_HELLO, "hello");
+    deploy(&env, V0_3, "parent");
+    deploy(&env, V0_3, "mid");
+    let server = Server::start(&env, &logs, &["--concurrency", "2"]);
+    let grandchildren = json!({"start": "hello", "input": r#"{"name": "g"}"#, "fan": 2, "do": []});
+    let (parent, r) = parent_run(
+        &env,
+        &server,
+        json!({"start": "mid", "input": grandchildren.to_string(), "fan": 10, "do": []}),
+    )
+    .await;
+    let children = r["fan"].as_array().unwrap();
+    assert_eq!(children.len(), 10, "{r}");
+    for child in children {
+        assert_eq!(child["status"], json!("Success"), "{r}");
+        assert_eq!(child["parent_execution_id"], json!(parent.id.to_string()));
+        let theirs: Value = serde_json::from_str(child["result"].as_str().unwrap()).unwrap();
+        let theirs = theirs["fan"].as_array().unwrap();
+        assert_eq!(theirs.len(), 2, "{child}");
+        for grandchild in theirs {
+            assert_eq!(grandchild["status"], json!("Success"), "{grandchild}");
+            assert_eq!(grandchild["parent_execution_id"], child["execution_id"]);
+        }
+    }
+    let counts = env.status_counts().await;
+    assert_eq!(counts.get("Success"), Some(&31), "{counts:?}");
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    server.stop();
+    env.close().await;
+}
+
+bifrost_tests::on_both_backends!(
+    a_workflow_executes_and_starts_workflows_under_serve,
+    a_fan_out_completes_with_two_running_slots,
+);

@@ -5,7 +5,8 @@
 //! Input: `{"start": "<workflow name>", "input": "<the child's input, JSON text>",
 //! "recurse": <bool: the child gets this very input>, "do": ["list", "start", "wait",
 //! "execute"] (default all, in that order), "wait": "<execution id>" (default the child
-//! just started), "timeout_ms": <wait's timeout>}`. Result: `{"parent", "own_parent"}` and
+//! just started), "timeout_ms": <wait's timeout>, "fan": <n children started, then waited
+//! for>}`. Result: `{"parent", "own_parent"}` and
 //! an answer for each call done; a call that failed is `{"error": "<variant>", "message":
 //! ..., "parameter": ...}`.
 
@@ -106,6 +107,19 @@ impl bindings::Guest for Workflow {
         }
         if does("execute") {
             result["execute"] = answer(workflows::execute(&name, &child_input), |e| record(&e));
+        }
+        // A fan-out: `fan` children started, then waited for one by one.
+        if let Some(n) = input["fan"].as_u64() {
+            let started: Vec<_> = (0..n)
+                .map(|_| workflows::start(&name, &child_input))
+                .collect();
+            result["fan"] = started
+                .into_iter()
+                .map(|id| match id {
+                    Ok(id) => answer(workflows::wait(&id, None), |e| record(&e)),
+                    Err(e) => error(e),
+                })
+                .collect();
         }
         Ok(result.to_string())
     }
