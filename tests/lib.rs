@@ -199,6 +199,27 @@ impl TestEnv {
         }
     }
 
+    /// The `deadline_at` of execution `id`'s row, in microseconds since the epoch.
+    pub async fn deadline_at(&self, id: Uuid) -> Option<i64> {
+        match self.owned() {
+            Owned::Postgres { store, .. } => sqlx::query_scalar(
+                "SELECT (extract(epoch FROM deadline_at) * 1000000)::bigint \
+                 FROM executions WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(store.pool())
+            .await
+            .expect("read a deadline"),
+            Owned::Sqlite { store, .. } => {
+                sqlx::query_scalar("SELECT deadline_at FROM executions WHERE id = ?")
+                    .bind(id.hyphenated().to_string())
+                    .fetch_one(store.pool())
+                    .await
+                    .expect("read a deadline")
+            }
+        }
+    }
+
     /// Rows in `table` (a name the test writes, never input), on either backend.
     pub async fn count_rows(&self, table: &str) -> i64 {
         let sql = format!("SELECT count(*) FROM {table}");

@@ -38,6 +38,9 @@ pub struct Claimed {
     pub workflow_version: String,
     /// Whether the submitter is a platform admin: the instance acts as one.
     pub is_platform_admin: bool,
+    /// When the run must have ended: the claim's deadline, or its parent's if that is
+    /// earlier (a child never outlives its parent's deadline).
+    pub deadline_at: DateTime<Utc>,
 }
 
 /// What a cancel did.

@@ -6,7 +6,8 @@
 //!
 //! Limits ([`ChildLimits`]): how deep a chain of parents may go (a cycle `A -> B -> A`
 //! ends there with `limit-reached`, not in a hang) and how many children one execution
-//! may start. A child's deadline is its runner's; when its parent ends, whatever its
+//! may start. A child's deadline is its runner's timeout from its claim, or its parent's
+//! deadline if that is earlier (the claim sets it); when its parent ends, whatever its
 //! status, the worker that ran the parent cancels the children it left unfinished
 //! (`worker.rs`).
 

@@ -38,6 +38,12 @@ impl WasiView for HostState {
     }
 }
 
+/// What stops a call besides its own end: a cancel flag, and how long it may take.
+struct Stop {
+    cancel: Option<Arc<AtomicBool>>,
+    deadline: Duration,
+}
+
 impl Runner {
     /// Calls the workflow in the context of execution `id`: its log lines (log import,
     /// stdout, stderr) go to the execution's live log stream through a writer whose task
@@ -49,6 +55,7 @@ impl Runner {
         input: &str,
         id: Uuid,
         running: Option<&Arc<crate::slot::RunningSlot>>,
+        deadline: Duration,
     ) -> Ran {
         let (log, log_task) =
             LogWriter::spawn(self.service.log_stream().clone(), id, &self.config.limits);
@@ -87,7 +94,10 @@ impl Runner {
                 executions,
                 input,
                 Some(&stderr_tail),
-                Some(cancel),
+                Stop {
+                    cancel: Some(cancel),
+                    deadline,
+                },
             )
             .await;
         self.lock_cancels().remove(&id);
@@ -120,7 +130,10 @@ impl Runner {
                 executions,
                 input,
                 None,
-                None,
+                Stop {
+                    cancel: None,
+                    deadline: self.config.deadline,
+                },
             )
             .await;
         ended
@@ -139,8 +152,9 @@ impl Runner {
         executions: ExecutionsCtx,
         input: &str,
         stderr_tail: Option<&OutputTail>,
-        cancel: Option<Arc<AtomicBool>>,
+        stop: Stop,
     ) -> (Ended, Duration, usize) {
+        let Stop { cancel, deadline } = stop;
         let mut store = Store::new(
             &self.engine,
             HostState {
@@ -158,11 +172,11 @@ impl Runner {
         store.limiter(|s| &mut s.memory);
         // Every tick the guest yields to the runtime, so that a guest that computes without
         // end shares its thread with the other executions; past the deadline it traps.
-        let deadline = Instant::now() + self.config.deadline;
+        let ends_at = Instant::now() + deadline;
         store.set_epoch_deadline(1);
         let cancelled = cancel.clone();
         store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline
+            if Instant::now() >= ends_at
                 || cancelled
                     .as_ref()
                     .is_some_and(|c| c.load(Ordering::Relaxed))
@@ -180,7 +194,7 @@ impl Runner {
         };
         // Host calls that hang (a backend that never answers) are bounded by the same
         // deadline plus a margin, as the epoch only interrupts guest code.
-        let deadline = self.config.deadline + Duration::from_secs(1);
+        let deadline = deadline + Duration::from_secs(1);
         let ended = match tokio::time::timeout(deadline, CpuTimed::new(call, &mut cpu)).await {
             Err(_) => Ended::TimedOut,
             Ok(Ok(Ok(text))) => Ended::Returned(text),

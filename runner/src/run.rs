@@ -86,7 +86,7 @@ impl Runner {
                 slots
             }
         };
-        self.execute_and_record(workflow, &request, &input, id, &slots)
+        self.execute_and_record(workflow, &request, &input, id, &slots, self.config.deadline)
             .await
     }
 
@@ -120,7 +120,12 @@ impl Runner {
             .leases
             .hold(id, self.service.leases(), self.config.lease);
         let slots = self.slots.enter().await?;
-        self.execute_and_record(workflow, &request, &input, id, &slots)
+        // A child's deadline may be its parent's, earlier than this runner's own.
+        let deadline = (claimed.deadline_at - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default()
+            .min(self.config.deadline);
+        self.execute_and_record(workflow, &request, &input, id, &slots, deadline)
             .await
     }
 
@@ -132,6 +137,7 @@ impl Runner {
         input: &str,
         id: Uuid,
         slots: &crate::slot::Entered,
+        deadline: std::time::Duration,
     ) -> Result<Execution, RunError> {
         let limits = &self.config.limits;
         let recorder = self.service.recorder();
@@ -147,14 +153,14 @@ impl Runner {
             peak_memory_bytes: peak,
             log_task,
         } = self
-            .execute_input(workflow, request, input, id, Some(&slots.running))
+            .execute_input(workflow, request, input, id, Some(&slots.running), deadline)
             .await;
         // The whole log at once; the writer may still be appending its last lines to the
         // live stream.
         let (logs, catch_up) = log_task.close().await;
 
         let (status, result, result_type, error_message) =
-            outcome::record(ended, limits, self.config.deadline.as_millis());
+            outcome::record(ended, limits, deadline.as_millis());
         let outcome = Outcome {
             status,
             result,
@@ -273,7 +279,14 @@ impl Runner {
     ) -> Executed {
         let input = request.input.to_string();
         let ran = self
-            .execute_input(workflow, request, &input, execution_id, None)
+            .execute_input(
+                workflow,
+                request,
+                &input,
+                execution_id,
+                None,
+                self.config.deadline,
+            )
             .await;
         Executed {
             ended: ran.ended,

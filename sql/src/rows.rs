@@ -50,6 +50,7 @@ pub(crate) struct ClaimedRow<D: Dialect> {
     session_id: Option<String>,
     parent_execution_id: Option<D::Id>,
     created_at: D::Time,
+    deadline_at: D::Time,
     workflow_version: Option<String>,
     submitted_as_admin: bool,
 }
@@ -83,6 +84,7 @@ where
             form_id: row.try_get("form_id")?,
             session_id: row.try_get("session_id")?,
             parent_execution_id: row.try_get("parent_execution_id")?,
+            deadline_at: row.try_get("deadline_at")?,
             created_at: row.try_get("created_at")?,
             workflow_version: row.try_get("workflow_version")?,
             submitted_as_admin: row.try_get("submitted_as_admin")?,
@@ -109,6 +111,7 @@ impl<D: Dialect> TryFrom<ClaimedRow<D>> for Claimed {
             },
             workflow_version: r.workflow_version.unwrap_or_default(),
             is_platform_admin: r.submitted_as_admin,
+            deadline_at: D::time(r.deadline_at)?,
         })
     }
 }

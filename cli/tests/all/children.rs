@@ -199,7 +199,40 @@ async fn a_fan_out_completes_with_two_running_slots(backend: Backend) {
     env.close().await;
 }
 
+/// A child's deadline is never later than its parent's: claimed after its parent, it gets
+/// its parent's deadline, not one a whole timeout after its own start.
+async fn a_childs_deadline_is_its_parents(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let logs = TempDir::new();
+    deploy(&env, EXAMPLE_HELLO, "hello");
+    deploy(&env, V0_3, "parent");
+    let server = Server::start(&env, &logs, &["--concurrency", "2"]);
+    let (parent, r) = parent_run(
+        &env,
+        &server,
+        json!({"start": "hello", "input": r#"{"name": "Ada"}"#, "do": ["execute"]}),
+    )
+    .await;
+    let child: Uuid = r["execute"]["execution_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (of_parent, of_child) = (
+        env.deadline_at(parent.id).await,
+        env.deadline_at(child).await,
+    );
+    assert!(of_parent.is_some(), "{r}");
+    assert_eq!(of_child, of_parent, "{r}");
+    // Outside the tree: a deadline of its own, a whole timeout after its own claim.
+    let (other, _) = parent_run(&env, &server, json!({"do": []})).await;
+    assert!(env.deadline_at(other.id).await > of_parent);
+    server.stop();
+    env.close().await;
+}
+
 bifrost_tests::on_both_backends!(
+    a_childs_deadline_is_its_parents,
     a_workflow_executes_and_starts_workflows_under_serve,
     a_fan_out_completes_with_two_running_slots,
 );

@@ -90,7 +90,9 @@ impl QueueStore for PostgresStore {
     #[tracing::instrument(skip_all, fields(n))]
     async fn claim(&self, n: u32, start: &RunStart) -> Result<Vec<Claimed>, StoreError> {
         let rows: Vec<ClaimedRow<PostgresDialect>> = sqlx::query_as(
-            "UPDATE executions e SET status = 'Running', started_at = $2, deadline_at = $3, \
+            "UPDATE executions e SET status = 'Running', started_at = $2, \
+             deadline_at = LEAST($3, (SELECT p.deadline_at FROM executions p \
+                 WHERE p.id = e.parent_execution_id)), \
              lease_until = $4 \
              FROM (SELECT id FROM executions \
                    WHERE status IN ('Pending', 'Scheduled') AND scheduled_at <= $2 \
@@ -98,7 +100,7 @@ impl QueueStore for PostgresStore {
              WHERE e.id = due.id \
              RETURNING e.id, e.workflow_name, e.parameters, e.executed_by, e.executed_by_name, \
              e.organization_id, e.form_id, e.session_id, e.created_at, e.workflow_version, \
-             e.submitted_as_admin, e.parent_execution_id",
+             e.submitted_as_admin, e.parent_execution_id, e.deadline_at",
         )
         .bind(i64::from(n))
         .bind(start.started_at)

@@ -72,15 +72,20 @@ impl QueueStore for SqliteStore {
     #[tracing::instrument(skip_all, fields(n))]
     async fn claim(&self, n: u32, start: &RunStart) -> Result<Vec<Claimed>, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
+        // A child's deadline is its parent's if that is earlier.
         let rows: Vec<ClaimedRow<SqliteDialect>> = sqlx::query_as(
             "SELECT id, workflow_name, parameters, executed_by, executed_by_name, \
              organization_id, form_id, session_id, created_at, workflow_version, \
-             submitted_as_admin, parent_execution_id FROM executions \
+             submitted_as_admin, parent_execution_id, \
+             min(?3, coalesce((SELECT p.deadline_at FROM executions p \
+                 WHERE p.id = executions.parent_execution_id), ?3)) AS deadline_at \
+             FROM executions \
              WHERE status IN ('Pending', 'Scheduled') AND scheduled_at <= ?1 \
              ORDER BY scheduled_at, id LIMIT ?2",
         )
         .bind(micros(start.started_at))
         .bind(i64::from(n))
+        .bind(micros(start.deadline_at))
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;
@@ -88,8 +93,14 @@ impl QueueStore for SqliteStore {
             let mut qb = QueryBuilder::<Sqlite>::new("UPDATE executions SET status = 'Running', ");
             qb.push("started_at = ")
                 .push_bind(micros(start.started_at))
-                .push(", deadline_at = ")
+                .push(", deadline_at = min(")
                 .push_bind(micros(start.deadline_at))
+                .push(
+                    ", coalesce((SELECT p.deadline_at FROM executions p \
+                       WHERE p.id = executions.parent_execution_id), ",
+                )
+                .push_bind(micros(start.deadline_at))
+                .push("))")
                 .push(", lease_until = ")
                 .push_bind(micros(start.lease_until))
                 .push(" WHERE id IN (");
