@@ -232,7 +232,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Offline(args) => return commands::offline::run(&args).await,
         Command::Run(args) => {
-            return commands::run::run(connect(&backends).await?, args, view).await;
+            return commands::run::run(backends.connect_all().await?, args, view).await;
         }
         Command::Executions(command) => {
             return commands::executions::run(&backends.connect_all().await?, command, view).await;

@@ -2,9 +2,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bifrost_core::{ApiError, ExecutionsService, Identity};
+use bifrost_runner::backends::Backends;
+use bifrost_runner::children::{ChildLimits, LocalChildren};
 use bifrost_runner::{RunError, RunRequest, Runner, RunnerConfig};
 use clap::Args;
 use uuid::Uuid;
@@ -57,11 +60,8 @@ pub struct RunArgs {
 }
 
 /// Runs the component; exit 0 on `Success`, 1 on any other final status.
-pub async fn run(
-    service: ExecutionsService,
-    args: RunArgs,
-    view: View,
-) -> Result<ExitCode, Failure> {
+pub async fn run(backends: Backends, args: RunArgs, view: View) -> Result<ExitCode, Failure> {
+    let service = backends.service.clone();
     let identity = args.who.identity()?;
     let input = read_input(&args.input)?;
     let workflow_name = name_or_file_stem(args.workflow_name, &args.component, "--workflow-name")?;
@@ -77,6 +77,20 @@ pub async fn run(
     let service_for_follow = service.clone();
     let runner = Runner::new(service.clone(), config)
         .map_err(|e| Failure::infrastructure(anyhow::anyhow!("{e:#}")))?;
+    // The workflows it starts (`workflows`, 0.3.0) run in this process, as executions of
+    // their own; what it leaves running when it ends is cancelled and recorded before the
+    // process exits.
+    let mut children = None;
+    let runner = Arc::new_cyclic(|weak| {
+        let local = Arc::new(LocalChildren::new(
+            weak.clone(),
+            backends.queue.clone(),
+            backends.workflows.clone(),
+            ChildLimits::default(),
+        ));
+        children = Some(local.clone());
+        runner.with_children(local)
+    });
     // Executions other runners left behind are swept beside this run, never before it:
     // their logs may take a while to move. What this process does not finish, the next
     // sweep takes over once its claim has run out.
@@ -105,7 +119,10 @@ pub async fn run(
     } else {
         run.await?
     };
-    // The moved log stream's deletion, before the process exits.
+    if let Some(children) = &children {
+        children.end_of(id).await;
+    }
+    // The moved log streams' deletion, before the process exits.
     runner.settle().await;
     // Printed as the caller may see it: variables and resource figures for admins.
     let execution = execution.redact_for(is_admin);

@@ -1,4 +1,4 @@
-//! Workflows that start workflows under `serve` (`workflows` of `bifrost:executions@0.3.0`,
+//! Workflows that start workflows under `serve` and `run` (`workflows` of `bifrost:executions@0.3.0`,
 //! the test program `tests/programs/src/v0_3.rs`): each child an execution of its own,
 //! recorded with its parent, run as its parent's caller; the depth limit ends a cycle.
 
@@ -10,7 +10,7 @@ use bifrost_tests::{Backend, EXAMPLE_HELLO, TestEnv, V0_3};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::common::{Server, TempDir};
+use crate::common::{Server, TempDir, assert_exit_0, json_out, runner};
 use crate::queue::{PATIENCE, deploy, submit};
 
 /// Waits for `id` to end; returns its record.
@@ -231,7 +231,47 @@ async fn a_childs_deadline_is_its_parents(backend: Backend) {
     env.close().await;
 }
 
+/// `bifrost-runner run` starts workflows in its own process: the child an execution of its
+/// own with its parent; one started and not waited for is recorded before the process
+/// exits, ended (run or cancelled), never left running.
+async fn run_starts_workflows_in_its_own_process(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    deploy(&env, EXAMPLE_HELLO, "hello");
+    let input = json!({
+        "start": "hello",
+        "input": r#"{"name": "Ada"}"#,
+        "do": ["list", "execute", "start"],
+    });
+    let out = runner(&env)
+        .args(["run", V0_3, "--input", &input.to_string()])
+        .output()
+        .unwrap();
+    assert_exit_0(&out);
+    let parent = json_out(&out);
+    let r: Value = parent["result"].clone();
+    assert_eq!(r["execute"]["status"], json!("Success"), "{r}");
+    assert_eq!(r["execute"]["parent_execution_id"], parent["execution_id"]);
+    assert!(
+        r["execute"]["result"].as_str().unwrap().contains("Ada"),
+        "{r}"
+    );
+    assert_eq!(r["list"][0]["name"], json!("hello"), "{r}");
+    let started = r["start"].as_str().unwrap();
+    let child = env
+        .service
+        .get(&Identity::operator(), started)
+        .await
+        .unwrap();
+    assert!(child.status.is_final(), "{:?}", child.status);
+    assert_eq!(
+        child.parent_execution_id.map(|p| p.to_string()),
+        parent["execution_id"].as_str().map(str::to_owned)
+    );
+    env.close().await;
+}
+
 bifrost_tests::on_both_backends!(
+    run_starts_workflows_in_its_own_process,
     a_childs_deadline_is_its_parents,
     a_workflow_executes_and_starts_workflows_under_serve,
     a_fan_out_completes_with_two_running_slots,
