@@ -13,7 +13,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use bifrost_core::ExecutionsService;
 use bifrost_runner::backends::BackendConfig;
 
 mod args;
@@ -199,9 +198,6 @@ impl Cli {
     }
 }
 
-async fn connect(backends: &BackendConfig) -> Result<ExecutionsService, Failure> {
-    Ok(backends.connect().await?)
-}
 
 async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let backends = cli.backends();
@@ -250,7 +246,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let backends = backends.connect_all().await?;
             commands::tokens::run(&*backends.access, command).await?
         }
-        Command::Sweep(args) => commands::sweep::run(&connect(&backends).await?, args).await?,
+        Command::Sweep(args) => commands::sweep::run(&backends.connect_all().await?, args).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -123,7 +123,17 @@ impl Worker {
         let cancel_watch = self
             .runner
             .spawn_cancel_watch(self.queue.clone(), self.config.cancel_poll);
-        let sweeper = self.runner.spawn_sweeper(self.config.sweep_every);
+        let queue = self.queue.clone();
+        let sweeper = self
+            .runner
+            .every_while_alive(self.config.sweep_every, move |runner| {
+                let queue = queue.clone();
+                async move {
+                    if let Err(e) = sweep(runner.service(), runner.config.lease, &*queue).await {
+                        tracing::warn!(error = %e, "sweep for stuck executions failed");
+                    }
+                }
+            });
         let mut report = WorkerReport::default();
         let mut tasks: JoinSet<bool> = JoinSet::new();
         tokio::pin!(shutdown);
@@ -221,6 +231,31 @@ impl Worker {
         self.runner.settle().await;
         report
     }
+}
+
+/// Marks `Stuck` the executions whose runner stopped
+/// ([`ExecutionsService::sweep_stuck`](bifrost_core::ExecutionsService::sweep_stuck), each
+/// taken over for `lease` while its log moves), and cancels what each of them started
+/// that has not ended: a parent whose runner died leaves no child running either. Returns
+/// the executions marked `Stuck`.
+pub async fn sweep(
+    service: &bifrost_core::ExecutionsService,
+    lease: Duration,
+    queue: &dyn QueueStore,
+) -> Result<Vec<Uuid>, bifrost_core::ApiError> {
+    let stuck = service.sweep_stuck(lease).await?;
+    for id in &stuck {
+        match queue.cancel_descendants(*id, Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(%id, children = n, "cancelled the children of a stuck execution")
+            }
+            Err(e) => {
+                tracing::warn!(%id, error = %e, "cannot cancel the children of a stuck execution")
+            }
+        }
+    }
+    Ok(stuck)
 }
 
 fn count(report: &mut WorkerReport, done: Option<Result<bool, tokio::task::JoinError>>) {

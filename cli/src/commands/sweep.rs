@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use bifrost_core::ExecutionsService;
+use bifrost_runner::backends::Backends;
 use clap::Args;
 
 use crate::exit::Failure;
@@ -20,9 +20,13 @@ pub struct SweepArgs {
 }
 
 /// Sweeps once.
-pub async fn run(service: &ExecutionsService, args: SweepArgs) -> Result<(), Failure> {
-    let ids = service
-        .sweep_stuck(Duration::from_secs(args.lease_secs))
-        .await?;
+pub async fn run(backends: &Backends, args: SweepArgs) -> Result<(), Failure> {
+    // The children a stuck execution started are cancelled with it.
+    let ids = bifrost_runner::worker::sweep(
+        &backends.service,
+        Duration::from_secs(args.lease_secs),
+        &*backends.queue,
+    )
+    .await?;
     output::json_lines(&ids)
 }

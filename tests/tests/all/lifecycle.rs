@@ -569,8 +569,53 @@ async fn cancelling_a_parent_cancels_its_unfinished_descendants(backend: Backend
     env.close().await;
 }
 
+/// A parent whose runner died is marked `Stuck` by the sweep, and what it started that has
+/// not ended is cancelled with it: no child is left running behind a dead parent.
+async fn a_stuck_parents_children_are_cancelled_by_the_sweep(backend: Backend) {
+    use bifrost_core::model::ExecutionStatus as S;
+
+    let h = bifrost_tests::Harness::new(backend).await;
+    let queue = h.env.backends().await.queue;
+    let who = user(None);
+    let parent = bifrost_tests::new_row(&who, "parent", None);
+    enqueue(&*queue, &parent, TimeDelta::zero()).await;
+    // Claimed by a runner that went away: its lease has already run out.
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
+    let claimed = queue
+        .claim(
+            1,
+            &bifrost_core::store::RunStart {
+                started_at: now,
+                deadline_at: now + TimeDelta::minutes(5),
+                lease_until: now - TimeDelta::seconds(1),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let child = bifrost_tests::new_row(&who, "child", Some(parent.id));
+    enqueue(&*queue, &child, TimeDelta::hours(1)).await;
+
+    let stuck = bifrost_runner::worker::sweep(&h.env.service, Duration::from_secs(30), &*queue)
+        .await
+        .unwrap();
+    assert_eq!(stuck, [parent.id]);
+    let status = async |id: Uuid| {
+        h.env
+            .service
+            .get(&admin(None), &id.to_string())
+            .await
+            .unwrap()
+            .status
+    };
+    assert_eq!(status(parent.id).await, S::Stuck);
+    assert_eq!(status(child.id).await, S::Cancelled);
+    h.close().await;
+}
+
 bifrost_tests::on_both_backends!(
     hello_example_runs_and_is_recorded,
+    a_stuck_parents_children_are_cancelled_by_the_sweep,
     a_child_names_its_parent,
     cancelling_a_parent_cancels_its_unfinished_descendants,
     context_is_bound_by_the_host,
