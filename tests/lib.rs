@@ -199,6 +199,15 @@ impl TestEnv {
         }
     }
 
+    /// Execution `id`'s status, read as a platform admin sees it.
+    pub async fn status(&self, id: Uuid) -> bifrost_core::model::ExecutionStatus {
+        self.service
+            .get(&Identity::operator(), &id.to_string())
+            .await
+            .expect("read an execution")
+            .status
+    }
+
     /// The `deadline_at` of execution `id`'s row, in microseconds since the epoch.
     pub async fn deadline_at(&self, id: Uuid) -> Option<i64> {
         match self.owned() {

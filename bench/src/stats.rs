@@ -45,6 +45,16 @@ impl Paired {
     pub fn ratio(&self) -> f64 {
         self.a() / self.b()
     }
+
+    /// `A against B (ratio)`, as a row's figure.
+    pub fn against(&self) -> String {
+        format!(
+            "{} against {} ({})",
+            fmt_secs(self.a()),
+            fmt_secs(self.b()),
+            fmt_ratio(self.ratio())
+        )
+    }
 }
 
 /// Takes `rounds` samples of each alternative, alternating which goes first. Each closure

@@ -198,7 +198,6 @@ impl Cli {
     }
 }
 
-
 async fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let backends = cli.backends();
     let view = View {

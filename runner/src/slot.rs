@@ -122,15 +122,34 @@ impl RunningSlot {
     async fn give_back_while<T>(&self, wait: impl Future<Output = T>) -> T {
         let slots = &self.slots;
         drop(self.lock().take());
-        slots.waiting.fetch_add(1, Ordering::Relaxed);
-        slots.changed.notify_one();
-        let out = wait.await;
-        slots.waiting.fetch_sub(1, Ordering::Relaxed);
+        let out = {
+            // Counted as waiting until the wait ends, or its future is dropped (the
+            // parent's deadline ends the whole call).
+            let _waiting = Waiting::begin(slots);
+            wait.await
+        };
         // Closed only when the runner is dropped, and then nothing runs any more.
         if let Ok(permit) = slots.running.clone().acquire_owned().await {
             *self.lock() = Some(permit);
         }
         out
+    }
+}
+
+/// One execution counted in [`Slots::waiting`] while this lives.
+struct Waiting<'a>(&'a Slots);
+
+impl<'a> Waiting<'a> {
+    fn begin(slots: &'a Slots) -> Self {
+        slots.waiting.fetch_add(1, Ordering::Relaxed);
+        slots.changed.notify_one();
+        Self(slots)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

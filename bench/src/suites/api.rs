@@ -187,12 +187,7 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
         "the HTTP round trip alone (`GET /executions` without a token: 401 before any store \
          call) against `get`"
             .to_owned(),
-        format!(
-            "{} against {} ({})",
-            fmt_secs(floor.a()),
-            fmt_secs(floor.b()),
-            fmt_ratio(floor.ratio())
-        ),
+        floor.against(),
         String::new(),
         String::new(),
     ]);
@@ -205,12 +200,7 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
     ] {
         section.row([
             name.to_owned(),
-            format!(
-                "{} against {} ({})",
-                fmt_secs(p.a()),
-                fmt_secs(p.b()),
-                fmt_ratio(p.ratio())
-            ),
+            p.against(),
             format!("< {}", fmt_ratio(TARGET_HTTP_RATIO)),
             verdict(p.ratio() < TARGET_HTTP_RATIO).to_owned(),
         ]);

@@ -209,12 +209,7 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
     ] {
         section.row([
             name.to_owned(),
-            format!(
-                "{} against {} ({})",
-                fmt_secs(p.a()),
-                fmt_secs(p.b()),
-                fmt_ratio(p.ratio())
-            ),
+            p.against(),
             format!("< {}", fmt_ratio(TARGET_RATIO)),
             verdict(p.ratio() < TARGET_RATIO).to_owned(),
         ]);

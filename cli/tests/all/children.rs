@@ -117,6 +117,14 @@ async fn a_workflow_executes_and_starts_workflows_under_serve(backend: Backend) 
     let (_, r) = parent_run(&env, &server, json!({"wait": "soon", "do": ["wait"]})).await;
     assert_eq!(r["wait"]["error"], json!("invalid-argument"), "{r}");
     assert_eq!(r["wait"]["parameter"], json!("execution_id"), "{r}");
+    let (_, r) = parent_run(
+        &env,
+        &server,
+        json!({"start": "hello", "input": "{not json", "do": ["start"]}),
+    )
+    .await;
+    assert_eq!(r["start"]["error"], json!("invalid-argument"), "{r}");
+    assert_eq!(r["start"]["parameter"], json!("input"), "{r}");
     let (_, r) = parent_run(&env, &server, json!({"start": "nope", "do": ["start"]})).await;
     assert_eq!(r["start"]["error"], json!("not-found"), "{r}");
     assert_eq!(r["start"]["message"], json!("nope"), "{r}");

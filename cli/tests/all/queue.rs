@@ -367,15 +367,7 @@ async fn a_parent_that_ends_leaves_no_child_unfinished(backend: Backend) {
     assert_eq!(got["parent_execution_id"], child.to_string());
 
     let server = Server::start(&env, &logs, &["--concurrency", "2"]);
-    let status = async |id: Uuid| {
-        b.service
-            .get(&Identity::operator(), &id.to_string())
-            .await
-            .unwrap()
-            .status
-            .as_str()
-            .to_owned()
-    };
+    let status = async |id: Uuid| env.status(id).await.as_str().to_owned();
     let clock = Instant::now();
     while status(parent).await != "Success" || status(grandchild).await != "Cancelled" {
         assert!(

@@ -544,18 +544,11 @@ async fn cancelling_a_parent_cancels_its_unfinished_descendants(backend: Backend
 
     let cancelled = queue.cancel(parent.id, Utc::now()).await.unwrap().unwrap();
     assert_eq!(cancelled, CancelOutcome::Cancelling);
-    let status = async |id: Uuid| {
-        env.service
-            .get(&admin(None), &id.to_string())
-            .await
-            .unwrap()
-            .status
-    };
-    assert_eq!(status(parent.id).await, S::Cancelling);
-    assert_eq!(status(running.id).await, S::Cancelling);
-    assert_eq!(status(grandchild.id).await, S::Cancelled);
-    assert_eq!(status(pending.id).await, S::Cancelled);
-    assert_eq!(status(outsider.id).await, S::Pending);
+    assert_eq!(env.status(parent.id).await, S::Cancelling);
+    assert_eq!(env.status(running.id).await, S::Cancelling);
+    assert_eq!(env.status(grandchild.id).await, S::Cancelled);
+    assert_eq!(env.status(pending.id).await, S::Cancelled);
+    assert_eq!(env.status(outsider.id).await, S::Pending);
 
     // A parent that has ended: cancelling it changes nothing, below it either.
     let ended = bifrost_tests::new_row(&who, "parent", None);
@@ -565,7 +558,7 @@ async fn cancelling_a_parent_cancels_its_unfinished_descendants(backend: Backend
     enqueue(&*queue, &late, TimeDelta::hours(1)).await;
     let again = queue.cancel(ended.id, Utc::now()).await.unwrap();
     assert_eq!(again.unwrap_err().status, S::Cancelled);
-    assert_eq!(status(late.id).await, S::Scheduled);
+    assert_eq!(env.status(late.id).await, S::Scheduled);
     env.close().await;
 }
 
@@ -600,16 +593,8 @@ async fn a_stuck_parents_children_are_cancelled_by_the_sweep(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(stuck, [parent.id]);
-    let status = async |id: Uuid| {
-        h.env
-            .service
-            .get(&admin(None), &id.to_string())
-            .await
-            .unwrap()
-            .status
-    };
-    assert_eq!(status(parent.id).await, S::Stuck);
-    assert_eq!(status(child.id).await, S::Cancelled);
+    assert_eq!(h.env.status(parent.id).await, S::Stuck);
+    assert_eq!(h.env.status(child.id).await, S::Cancelled);
     h.close().await;
 }
 
