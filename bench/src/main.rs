@@ -39,6 +39,7 @@ const ALL: &[&str] = &[
     "native-floor",
     "api",
     "pages",
+    "children",
 ];
 
 #[derive(Parser)]
@@ -48,7 +49,7 @@ struct Cli {
     command: Option<Cmd>,
     /// Run only these benchmarks (comma-separated): instantiate, host-calls,
     /// host-call-split, list, ingest, live-logs, end-to-end, python, memory, log-store,
-    /// queue, python-guest, native-floor.
+    /// queue, python-guest, native-floor, api, pages, children.
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(ALL))]
     only: Vec<String>,
     /// Where to write the report; with `--only`, the report holds those sections only.
@@ -262,6 +263,7 @@ async fn bench_all(cli: &Cli) -> anyhow::Result<()> {
             "native-floor" => suites::native_floor::run(&ctx).await,
             "api" => suites::api::run(&ctx).await,
             "pages" => suites::pages::run(&ctx).await,
+            "children" => suites::children::run(&ctx).await,
             _ => unreachable!("checked against ALL"),
         }
         .map_err(|e| e.context(format!("benchmark {name}")))?;

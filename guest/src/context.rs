@@ -40,6 +40,12 @@ pub fn workflow_name() -> Option<String> {
     wit::context::workflow_name()
 }
 
+/// The execution that started the current one with [`crate::workflows`]; `None` for an
+/// execution started from outside, and outside an execution.
+pub fn parent_execution_id() -> Option<String> {
+    wit::context::parent_execution_id()
+}
+
 /// Who this workflow runs as.
 pub fn caller() -> Caller {
     wit::context::caller().into()

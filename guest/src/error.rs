@@ -2,12 +2,13 @@
 
 use std::fmt;
 
+use crate::executions::WorkflowExecution;
 use crate::types::{ParseLogLevelError, ParseStatusError};
 use crate::wit::types as wit;
 
 /// Why a call failed.
 ///
-/// The first seven variants are the host's answers (the WIT `error` variant); the others
+/// The first eight variants are the host's answers (the WIT `error` variant); the others
 /// arise in the guest. [`NotFound`](Self::NotFound) and
 /// [`PermissionDenied`](Self::PermissionDenied) are distinct, like the reference SDK's
 /// `ValueError` and `PermissionError`.
@@ -38,6 +39,9 @@ pub enum Error {
     Unavailable(String),
     /// A value exceeds a size limit set by the host.
     TooLarge(String),
+    /// A limit on workflows that start workflows was reached: the depth of the chain of
+    /// parents, or the children of one execution.
+    LimitReached(String),
     /// The host (or the host's answer) failed in a way that is not the caller's fault.
     Internal(String),
     /// A text given as an execution status names none.
@@ -46,6 +50,15 @@ pub enum Error {
     InvalidLogLevel(ParseLogLevelError),
     /// A value could not be converted to or from JSON.
     Json(serde_json::Error),
+    /// [`workflows::execute`](crate::workflows::execute) or
+    /// [`workflows::start`](crate::workflows::start) named a workflow that is not deployed.
+    WorkflowNotFound {
+        /// The workflow name that was asked for.
+        name: String,
+    },
+    /// A child execution ended other than [`Success`](crate::ExecutionStatus::Success) (or
+    /// had not ended): its whole record, with its id, status and error message.
+    ChildFailed(Box<WorkflowExecution>),
 }
 
 impl Error {
@@ -78,10 +91,26 @@ impl fmt::Display for Error {
             ),
             Self::Unavailable(detail) => write!(f, "backend unavailable: {detail}"),
             Self::TooLarge(detail) => write!(f, "too large: {detail}"),
+            Self::LimitReached(detail) => write!(f, "limit reached: {detail}"),
             Self::Internal(detail) => write!(f, "internal error: {detail}"),
             Self::InvalidStatus(e) => e.fmt(f),
             Self::InvalidLogLevel(e) => e.fmt(f),
             Self::Json(e) => write!(f, "JSON conversion failed: {e}"),
+            Self::WorkflowNotFound { name } => write!(f, "workflow {name:?} is not deployed"),
+            Self::ChildFailed(child) => {
+                let id = &child.execution_id;
+                let name = &child.workflow_name;
+                let status = child.status;
+                match &child.error_message {
+                    _ if !status.is_final() => {
+                        write!(f, "child execution {id} ({name}) has not ended: {status}")
+                    }
+                    Some(message) => {
+                        write!(f, "child execution {id} ({name}) ended {status}: {message}")
+                    }
+                    None => write!(f, "child execution {id} ({name}) ended {status}"),
+                }
+            }
         }
     }
 }
@@ -126,6 +155,7 @@ impl From<wit::Error> for Error {
             wit::Error::NoExecutionContext => Self::NoExecutionContext,
             wit::Error::Unavailable(detail) => Self::Unavailable(detail),
             wit::Error::TooLarge(detail) => Self::TooLarge(detail),
+            wit::Error::LimitReached(detail) => Self::LimitReached(detail),
             wit::Error::Internal(detail) => Self::Internal(detail),
         }
     }
@@ -157,6 +187,10 @@ mod tests {
             (
                 wit::Error::TooLarge("metadata".into()),
                 "too large: metadata",
+            ),
+            (
+                wit::Error::LimitReached("depth 8".into()),
+                "limit reached: depth 8",
             ),
             (wit::Error::Internal("oops".into()), "internal error: oops"),
         ];

@@ -85,6 +85,39 @@ pub struct WorkflowExecution {
     /// kept, and while the execution runs.
     #[serde(default)]
     pub log_lines_dropped: Option<u64>,
+    /// The execution that started this one with [`crate::workflows`]; `None` for one
+    /// started from outside.
+    #[serde(default)]
+    pub parent_execution_id: Option<String>,
+}
+
+impl WorkflowExecution {
+    /// The result decoded into `T` (a missing result decodes as JSON `null`).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), bifrost::Error> {
+    /// let child = bifrost::workflows::execute("count", &serde_json::json!({"n": 3}))?;
+    /// let total: u64 = child.result_as()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn result_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
+        match &self.result {
+            Some(json) => json.parse(),
+            None => Ok(serde_json::from_value(serde_json::Value::Null)?),
+        }
+    }
+
+    /// `Ok(self)` when the execution succeeded, otherwise [`Error::ChildFailed`] holding it:
+    /// for a child that [`crate::workflows::wait`] returned, the way
+    /// [`crate::workflows::execute`] treats one.
+    pub fn succeeded(self) -> Result<Self, Error> {
+        if self.status == ExecutionStatus::Success {
+            Ok(self)
+        } else {
+            Err(Error::ChildFailed(Box::new(self)))
+        }
+    }
 }
 
 impl From<wit::types::WorkflowExecution> for WorkflowExecution {
@@ -113,6 +146,7 @@ impl From<wit::types::WorkflowExecution> for WorkflowExecution {
             peak_memory_bytes: e.peak_memory_bytes,
             cpu_total_seconds: e.cpu_total_seconds,
             log_lines_dropped: e.log_lines_dropped,
+            parent_execution_id: e.parent_execution_id,
         }
     }
 }
@@ -720,6 +754,7 @@ mod tests {
             peak_memory_bytes: Some(65536),
             cpu_total_seconds: Some(0.5),
             log_lines_dropped: Some(7),
+            parent_execution_id: Some("p1".into()),
         };
         let execution = WorkflowExecution::from(wit_execution);
         assert_eq!(execution.status, ExecutionStatus::Failed);
@@ -736,6 +771,7 @@ mod tests {
         assert_eq!(execution.duration_ms, Some(1200));
         assert_eq!(execution.cpu_total_seconds, Some(0.5));
         assert_eq!(execution.log_lines_dropped, Some(7));
+        assert_eq!(execution.parent_execution_id.as_deref(), Some("p1"));
         assert_eq!(
             execution
                 .completed_at

@@ -10,8 +10,12 @@
 //!   reference Python SDK's `from bifrost import executions`.
 //! - [`logging`]: the [`log`] crate's macros write to the execution's log; structured
 //!   key-values become the line's JSON metadata.
-//! - [`context`]: the current execution's id and workflow name, who the workflow runs as, and
-//!   runtime variables.
+//! - [`context`]: the current execution's id, workflow name and parent, who the workflow runs
+//!   as, and runtime variables.
+//! - [`workflows`]: start deployed workflows and wait for them ([`workflows::execute`],
+//!   [`workflows::start`], [`workflows::wait`], [`workflows::list`]); each child is an
+//!   execution of its own, run as the same caller. This mirrors the reference SDK's
+//!   `from bifrost import workflows`.
 //!
 //! What the workflow may see is decided by the host from the identity it bound to the instance:
 //! nothing here takes a user id. A platform admin sees every execution of their organisation;
@@ -50,7 +54,7 @@
 //! ```
 //!
 //! Build with `cargo build --target wasm32-wasip2` in a `cdylib` crate; the result is a
-//! component of the world `bifrost:executions/workflow`.
+//! component of the world `bifrost:executions/workflow@0.3.0`.
 //!
 //! The crate also compiles for native targets, so that the pure parts of a workflow can be unit
 //! tested; calling the platform's imports natively panics.
@@ -63,6 +67,7 @@ pub mod executions;
 mod json;
 pub mod logging;
 mod types;
+pub mod workflows;
 
 pub use error::Error;
 pub use json::Json;
@@ -83,7 +88,7 @@ pub use types::{
 pub mod __internal {
     wit_bindgen::generate!({
         world: "workflow",
-        path: "../wit/0.2.0",
+        path: "../wit",
         pub_export_macro: true,
     });
 

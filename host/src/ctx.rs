@@ -233,6 +233,14 @@ impl ExecutionsCtx {
             reason: format!("not JSON: {e}"),
         })?;
         self.throttle().await;
+        // The child can read every line the parent logged before starting it (the
+        // reference's context passing): they are in the live stream first. A stream that
+        // cannot take them now keeps them queued (retried) and does not stop the child.
+        if let Some(log) = &self.log
+            && let Err(e) = log.flush().await
+        {
+            tracing::warn!(error = %e, "the parent's log lines could not reach the live stream before its child started");
+        }
         children.start(&parent, &workflow_name, input).await
     }
 

@@ -1,13 +1,15 @@
 //! The component's exports: WIT values in, the service's answers out, converted by the
 //! same [`wit_conversions!`](bifrost_core::wit_conversions) as the host's.
 
-use crate::bindings::exports::bifrost::executions::{context, executions, logging, types};
+use crate::bindings::exports::bifrost::executions::{
+    context, executions, logging, types, workflows,
+};
 use crate::with_instance;
 use bifrost_core::model::StreamId;
 use bifrost_core::query::LogRange;
 use bifrost_core::{ApiError, Identity};
 
-bifrost_core::wit_conversions!(types);
+bifrost_core::wit_conversions!(types, 0.3);
 
 struct Provider;
 
@@ -88,5 +90,52 @@ impl context::Guest for Provider {
 
     fn set_variable(name: String, value: String) -> Result<(), types::Error> {
         Ok(with_instance(|i| i.set_variable(&name, &value))?)
+    }
+
+    fn parent_execution_id() -> Option<String> {
+        with_instance(|i| {
+            Ok(i.current()
+                .and_then(|c| c.parent_execution_id)
+                .map(|id| id.to_string()))
+        })
+        .ok()
+        .flatten()
+    }
+}
+
+/// Children come from the fixture's `workflows`: each `start` records a child that has
+/// already ended as the fixture says, so `wait` never waits (its timeout plays no part).
+impl workflows::Guest for Provider {
+    fn execute(
+        workflow_name: String,
+        input: String,
+    ) -> Result<types::WorkflowExecution, types::Error> {
+        let id = with_instance(|i| i.start(&workflow_name, &input, uuid::Uuid::new_v4()))?;
+        Ok(with_instance(|i| i.wait(&id.to_string()))?.into())
+    }
+
+    fn start(workflow_name: String, input: String) -> Result<String, types::Error> {
+        let id = with_instance(|i| i.start(&workflow_name, &input, uuid::Uuid::new_v4()))?;
+        Ok(id.to_string())
+    }
+
+    fn wait(
+        execution_id: String,
+        _timeout_ms: Option<u64>,
+    ) -> Result<types::WorkflowExecution, types::Error> {
+        Ok(with_instance(|i| i.wait(&execution_id))?.into())
+    }
+
+    fn list() -> Result<Vec<types::WorkflowInfo>, types::Error> {
+        Ok(with_instance(|i| {
+            Ok(i.workflows()?
+                .iter()
+                .map(|w| types::WorkflowInfo {
+                    name: w.name.clone(),
+                    version: w.version.clone(),
+                    deployed_at: bifrost_core::wit::datetime(&w.deployed_at),
+                })
+                .collect())
+        })?)
     }
 }

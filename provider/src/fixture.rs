@@ -24,6 +24,43 @@ pub struct Fixture {
     /// Every execution the provider holds, in any order.
     #[serde(default)]
     pub executions: Vec<ExecutionRow>,
+    /// The deployed workflows the `workflows` interface lists and starts, and what their
+    /// runs answer.
+    #[serde(default)]
+    pub workflows: Vec<WorkflowRow>,
+}
+
+/// One deployed workflow of the fixture.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowRow {
+    pub name: String,
+    /// The deployed version as `workflows.list` shows it; default `fixture`.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// When that version was deployed; default: when the fixture loads.
+    #[serde(default)]
+    pub deployed_at: Option<DateTime<Utc>>,
+    /// What a run answers: the first whose `input` equals the child's input, or that has no
+    /// `input`. Without runs, every run succeeds with the result `null`.
+    #[serde(default)]
+    pub runs: Vec<RunRow>,
+}
+
+/// How one run of a fixture workflow ends.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRow {
+    /// The input this answer is for; none: any input.
+    #[serde(default)]
+    pub input: Option<serde_json::Value>,
+    /// A status of an ended execution (`Success`, `Failed`, `Timeout`, ...); default `Success`.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub result: Option<serde_json::Value>,
+    #[serde(default)]
+    pub error_message: Option<String>,
 }
 
 /// `caller` of the fixture.
@@ -45,6 +82,9 @@ pub struct Caller {
 pub struct Current {
     pub execution_id: Uuid,
     pub workflow_name: String,
+    /// The execution that started the current one, if a workflow did.
+    #[serde(default)]
+    pub parent_execution_id: Option<Uuid>,
 }
 
 /// One execution, with the field names of the reference SDK (and of `bifrost-runner get`).
@@ -136,6 +176,44 @@ pub struct Loaded {
     pub caller: Identity,
     pub current: Option<ExecutionContext>,
     pub executions: Vec<Held>,
+    pub workflows: Vec<Workflow>,
+}
+
+/// A deployed workflow of a loaded fixture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workflow {
+    pub name: String,
+    pub version: String,
+    pub deployed_at: DateTime<Utc>,
+    pub runs: Vec<Run>,
+}
+
+/// How a run of a [`Workflow`] ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub input: Option<serde_json::Value>,
+    pub status: ExecutionStatus,
+    pub result: Option<serde_json::Value>,
+    pub error_message: Option<String>,
+}
+
+impl Workflow {
+    /// The run that answers `input`: the first listed for it or for any input; a success
+    /// with the result `null` when the workflow lists no runs.
+    pub fn run_for(&self, input: &serde_json::Value) -> Option<Run> {
+        if self.runs.is_empty() {
+            return Some(Run {
+                input: None,
+                status: ExecutionStatus::Success,
+                result: Some(serde_json::Value::Null),
+                error_message: None,
+            });
+        }
+        self.runs
+            .iter()
+            .find(|r| r.input.as_ref().is_none_or(|i| i == input))
+            .cloned()
+    }
 }
 
 /// A time as the stores keep it: whole microseconds (finer digits are dropped, as the host's
@@ -167,10 +245,18 @@ pub fn load(text: &str, now: DateTime<Utc>) -> Result<Loaded, String> {
         }
         executions.push(held);
     }
+    let mut workflows: Vec<Workflow> = Vec::with_capacity(fixture.workflows.len());
+    for row in fixture.workflows {
+        let workflow = convert_workflow(row, now)?;
+        if workflows.iter().any(|w| w.name == workflow.name) {
+            return Err(format!("workflow {:?} is listed twice", workflow.name));
+        }
+        workflows.push(workflow);
+    }
     let current = fixture.current_execution.map(|c| ExecutionContext {
         execution_id: c.execution_id,
         workflow_name: c.workflow_name,
-        parent_execution_id: None,
+        parent_execution_id: c.parent_execution_id,
     });
     if let Some(current) = &current {
         match executions
@@ -191,6 +277,12 @@ pub fn load(text: &str, now: DateTime<Utc>) -> Result<Loaded, String> {
                     e.id, e.status
                 ));
             }
+            Some(e) if e.parent_execution_id != current.parent_execution_id => {
+                return Err(format!(
+                    "current_execution {} is listed with parent {:?}, not {:?}",
+                    e.id, e.parent_execution_id, current.parent_execution_id
+                ));
+            }
             Some(_) => {}
             // As in the host, the current execution is a row: running, started by the caller.
             None => executions.push(Held {
@@ -200,7 +292,7 @@ pub fn load(text: &str, now: DateTime<Utc>) -> Result<Loaded, String> {
                     workflow_name: current.workflow_name.clone(),
                     organization_id: caller.organization_id,
                     form_id: None,
-                    parent_execution_id: None,
+                    parent_execution_id: current.parent_execution_id,
                     executed_by: caller.user_id,
                     executed_by_name: caller.user_name.clone(),
                     status: ExecutionStatus::Running,
@@ -227,6 +319,37 @@ pub fn load(text: &str, now: DateTime<Utc>) -> Result<Loaded, String> {
         caller,
         current,
         executions,
+        workflows,
+    })
+}
+
+fn convert_workflow(row: WorkflowRow, now: DateTime<Utc>) -> Result<Workflow, String> {
+    let name = row.name;
+    let mut runs = Vec::with_capacity(row.runs.len());
+    for (n, run) in row.runs.into_iter().enumerate() {
+        let status = match run.status {
+            None => ExecutionStatus::Success,
+            Some(text) => text
+                .parse::<ExecutionStatus>()
+                .map_err(|e| format!("workflow {name:?}: run {n}: status: {e}"))?,
+        };
+        if !status.is_final() {
+            return Err(format!(
+                "workflow {name:?}: run {n}: status {status:?} is not one an ended execution has"
+            ));
+        }
+        runs.push(Run {
+            input: run.input,
+            status,
+            result: run.result,
+            error_message: run.error_message,
+        });
+    }
+    Ok(Workflow {
+        name,
+        version: row.version.unwrap_or_else(|| "fixture".to_owned()),
+        deployed_at: to_micros(row.deployed_at.unwrap_or(now)),
+        runs,
     })
 }
 

@@ -20,7 +20,7 @@ use bifrost_core::service::ExecutionPage;
 use bifrost_core::values::VariableSizes;
 use bifrost_core::{ApiError, ExecutionsService};
 
-use crate::fixture::{Loaded, next_id, to_micros};
+use crate::fixture::{Loaded, Workflow, next_id, to_micros};
 
 /// Runs a future of the in-memory backends to its end. They never wait, so one poll ends
 /// them; a future that is not ready after it (a backend that waits, which would be a bug of
@@ -47,6 +47,9 @@ pub struct Instance {
     caller: Identity,
     current: Option<ExecutionContext>,
     service: ExecutionsService,
+    /// The service's store, where the children `start` records go.
+    store: Arc<MemoryStore>,
+    workflows: Vec<Workflow>,
     limits: Limits,
     /// The sizes of the current execution's variables, for their total cap: those the
     /// fixture lists, then those the workflow sets (the instance is their only writer).
@@ -60,7 +63,7 @@ impl Instance {
     /// entries: those go to the live log stream, where the host keeps a running execution's
     /// log and where `log` appends, so that reads see one log in one place.
     pub fn new(fixture: Loaded) -> Result<Self, String> {
-        let store = MemoryStore::new();
+        let store = Arc::new(MemoryStore::new());
         let stream = MemoryLogStream::new();
         let current_id = fixture.current.as_ref().map(|c| c.execution_id);
         let mut variables = VariableSizes::default();
@@ -77,7 +80,9 @@ impl Instance {
         Ok(Self {
             caller: fixture.caller,
             current: fixture.current,
-            service: ExecutionsService::new(Arc::new(store), Arc::new(stream)),
+            service: ExecutionsService::new(store.clone(), Arc::new(stream)),
+            store,
+            workflows: fixture.workflows,
             limits: Limits::default(),
             variables,
         })
@@ -165,6 +170,101 @@ impl Instance {
             };
             Ok(stream.append(&[entry]).await?)
         })
+    }
+
+    /// `workflows.list`: the fixture's workflows. Needs the current execution, as in the host.
+    pub fn workflows(&self) -> Result<&[Workflow], ApiError> {
+        self.current.as_ref().ok_or(ApiError::NoExecutionContext)?;
+        Ok(&self.workflows)
+    }
+
+    /// `workflows.start`: records a child of the current execution that has already ended
+    /// as the fixture's run for `input` says, and returns its id. The child runs as the
+    /// caller, with the current execution as its parent; no workflow runs.
+    ///
+    /// `not-found` for a workflow the fixture does not list; `internal` when it lists runs
+    /// and none answers this input (the fixture is incomplete, not the workflow wrong).
+    pub fn start(
+        &mut self,
+        workflow_name: &str,
+        input: &str,
+        id: uuid::Uuid,
+    ) -> Result<uuid::Uuid, ApiError> {
+        let parent = self
+            .current
+            .as_ref()
+            .ok_or(ApiError::NoExecutionContext)?
+            .execution_id;
+        if input.len() > self.limits.max_input_bytes {
+            return Err(ApiError::TooLarge(format!(
+                "input of {} bytes exceeds the limit of {} bytes",
+                input.len(),
+                self.limits.max_input_bytes
+            )));
+        }
+        let input: serde_json::Value =
+            serde_json::from_str(input).map_err(|e| ApiError::InvalidArgument {
+                parameter: "input",
+                reason: format!("not JSON: {e}"),
+            })?;
+        let workflow = self
+            .workflows
+            .iter()
+            .find(|w| w.name == workflow_name)
+            .ok_or_else(|| ApiError::NotFound(workflow_name.to_owned()))?;
+        let run = workflow.run_for(&input).ok_or_else(|| {
+            ApiError::Internal(format!(
+                "the fixture's workflow {workflow_name:?} has no run for the input {input}"
+            ))
+        })?;
+        let now = to_micros(chrono::Utc::now());
+        self.store.insert(
+            Execution {
+                id,
+                workflow_name: workflow.name.clone(),
+                organization_id: self.caller.organization_id,
+                form_id: None,
+                parent_execution_id: Some(parent),
+                executed_by: self.caller.user_id,
+                executed_by_name: self.caller.user_name.clone(),
+                status: run.status,
+                parameters: input,
+                result: run.result,
+                result_type: None,
+                error_message: run.error_message,
+                duration_ms: Some(0),
+                started_at: Some(now),
+                completed_at: Some(now),
+                created_at: now,
+                logs: None,
+                variables: None,
+                session_id: None,
+                peak_memory_bytes: None,
+                cpu_total_seconds: None,
+                log_lines_dropped: None,
+                workflow_version: Some(workflow.version.clone()),
+            },
+            Vec::new(),
+        );
+        Ok(id)
+    }
+
+    /// `workflows.wait`: the record of a child of the current execution (children recorded
+    /// by the fixture included); they have all ended, so no wait. `not-found` for an id that
+    /// is no child of the current execution.
+    pub fn wait(&self, execution_id: &str) -> Result<Execution, ApiError> {
+        let parent = self
+            .current
+            .as_ref()
+            .ok_or(ApiError::NoExecutionContext)?
+            .execution_id;
+        match self.get(execution_id) {
+            Ok(child) if child.parent_execution_id == Some(parent) => Ok(child),
+            Ok(_) | Err(ApiError::PermissionDenied(_)) => {
+                Err(ApiError::NotFound(execution_id.to_owned()))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// `set-variable`: sets a runtime variable of the current execution.
@@ -377,5 +477,68 @@ mod tests {
         let pending = std::future::pending::<Result<(), ApiError>>();
         assert!(matches!(block_on(pending), Err(ApiError::Internal(m)) if m.contains("at once")));
         assert_eq!(block_on(async { Ok::<_, ApiError>(7) }), Ok(7));
+    }
+
+    #[test]
+    fn children_come_from_the_fixtures_workflows() {
+        let mut f = fixture(false);
+        f["workflows"] = json!([
+            {"name": "ship", "runs": [
+                {"input": {"n": 1}, "result": {"ok": true}},
+                {"status": "Timeout", "error_message": "too slow"}]},
+            {"name": "tidy"},
+            {"name": "strict", "runs": [{"input": {"n": 1}}]}
+        ]);
+        let mut s = instance_of(&f);
+        assert_eq!(
+            s.workflows().unwrap().iter().map(|w| w.name.as_str()).collect::<Vec<_>>(),
+            ["ship", "tidy", "strict"]
+        );
+        let id = |n: u128| uuid::Uuid::from_u128(0xc000 + n);
+        let child = s.start("ship", r#"{"n":1}"#, id(1)).unwrap();
+        let done = s.wait(&child.to_string()).unwrap();
+        assert_eq!(done.status, ExecutionStatus::Success);
+        assert_eq!(done.result, Some(json!({"ok": true})));
+        assert_eq!(done.parent_execution_id.map(|p| p.to_string()), Some(CURRENT.into()));
+        assert_eq!(done.executed_by.to_string(), ME);
+        assert_eq!(done.organization_id.map(|o| o.to_string()), Some(ORG.into()));
+        // Any other input: the run listed for any input.
+        let other = s.start("ship", r#"{"n":2}"#, id(2)).unwrap();
+        let other = s.wait(&other.to_string()).unwrap();
+        assert_eq!(other.status, ExecutionStatus::Timeout);
+        assert_eq!(other.error_message.as_deref(), Some("too slow"));
+        // No runs: success with null. Runs, none for this input: the fixture is incomplete.
+        let tidy = s.start("tidy", "{}", id(3)).unwrap();
+        assert_eq!(s.wait(&tidy.to_string()).unwrap().result, Some(json!(null)));
+        assert!(matches!(s.start("strict", "{}", id(4)), Err(ApiError::Internal(m)) if m.contains("no run")));
+        assert_eq!(s.start("nope", "{}", id(5)), Err(ApiError::NotFound("nope".into())));
+        assert!(s.start("ship", "{oops", id(6)).is_err_and(|e| invalid("input")(&e)));
+        // The children are executions the caller lists; a row that is no child is not
+        // found by `wait`.
+        assert!(ids(&s.list(&ListFilter::default()).unwrap()).contains(&"0c001".to_owned()));
+        assert_eq!(
+            s.wait("00000000-0000-4000-8000-000000000101"),
+            Err(ApiError::NotFound("00000000-0000-4000-8000-000000000101".into()))
+        );
+    }
+
+    #[test]
+    fn outside_an_execution_no_child_starts() {
+        let mut f = fixture(false);
+        f.as_object_mut().unwrap().remove("current_execution");
+        f["workflows"] = json!([{"name": "tidy"}]);
+        let mut s = instance_of(&f);
+        assert_eq!(s.workflows().err(), Some(ApiError::NoExecutionContext));
+        assert_eq!(
+            s.start("tidy", "{}", uuid::Uuid::nil()),
+            Err(ApiError::NoExecutionContext)
+        );
+        assert!(crate::fixture::load(
+            &json!({"caller": {"user_id": ME}, "workflows": [
+                {"name": "a", "runs": [{"status": "Running"}]}]})
+            .to_string(),
+            now()
+        )
+        .is_err_and(|e| e.contains("not one an ended execution has")));
     }
 }

@@ -1,7 +1,8 @@
 //! A virtual provider of the `bifrost:executions` interfaces, backed by a JSON fixture.
 //!
 //! Built for `wasm32-wasip2`, this crate is a component of the world
-//! `bifrost:executions/provider`: it exports `types`, `executions`, `logging` and `context`.
+//! `bifrost:executions/provider@0.3.0`: it exports `types`, `executions`, `logging`,
+//! `context` and `workflows`.
 //! Composed into a workflow (with `wac plug` or the `wac-graph` crate) it takes the host's
 //! place, and the composed component imports nothing but WASI: the workflow runs in any
 //! component runtime, with no database and no log stream. That is how a workflow is tested
@@ -35,6 +36,30 @@
 //! among the rows is added as a `Running` row started by the caller when the fixture loads,
 //! with input `{}` and no form or session (list the row to choose them); a listed one must be
 //! `Running`. Times keep whole microseconds, as the host's stores do.
+//!
+//! ## Workflows a workflow starts
+//!
+//! The fixture's `workflows` are what `workflows.list` shows and what `workflows.execute` and
+//! `workflows.start` start; `current_execution` may name its own `parent_execution_id`.
+//!
+//! ```json
+//! "workflows": [
+//!   {"name": "process_order", "runs": [
+//!     {"input": {"order_id": "1"}, "result": {"shipped": true}},
+//!     {"status": "Failed", "error_message": "no such order"}]},
+//!   {"name": "cleanup"}
+//! ]
+//! ```
+//!
+//! No child runs: `start` records a child of the current execution (a new id, the caller's
+//! identity, the input, the current execution as its parent) that has already ended as the
+//! first run whose `input` equals the child's input (or that has none) says; `status`
+//! defaults to `Success`, and a workflow that lists no runs succeeds with the result `null`.
+//! A workflow the fixture does not list is `not-found`; listed runs of which none answers the
+//! input are `internal` (the fixture is incomplete). `wait` answers at once, for a child of the
+//! current execution (the fixture's rows with it as their parent included). `version`
+//! defaults to `fixture` and `deployed_at` to when the fixture loads. Unlike the host, the
+//! provider sets no limit on depth or on the number of children.
 //!
 //! # Behaviour
 //!
@@ -79,7 +104,7 @@ pub const DEFAULT_FIXTURE: &str = "bifrost-fixture.json";
 mod bindings {
     wit_bindgen::generate!({
         world: "provider",
-        path: "../wit/0.2.0",
+        path: "../wit",
     });
 }
 

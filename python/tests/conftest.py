@@ -89,6 +89,7 @@ def execution_record(**overrides: Any) -> SimpleNamespace:
         peak_memory_bytes=1048576,
         cpu_total_seconds=0.25,
         log_lines_dropped=None,
+        parent_execution_id=None,
     )
     fields.update(overrides)
     return SimpleNamespace(**fields)
@@ -106,6 +107,10 @@ class FakeHost:
     lines: list[tuple[Any, str, str | None]] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
     current: str | None = "00000000-0000-0000-0000-00000000c0de"
+    parent: str | None = None
+    children: dict[str, Any] = field(default_factory=dict)
+    """Child records by id, for `wait`; `execute` answers `record`."""
+    deployed: list[Any] = field(default_factory=list)
 
     def _answer(self, name: str, *args: Any) -> None:
         self.calls.append((name, args))
@@ -147,6 +152,25 @@ class FakeHost:
     def set_variable(self, name: str, value: str) -> None:
         self._answer("set_variable", name, value)
         self.variables[name] = value
+
+    def parent_execution_id(self) -> str | None:
+        return self.parent
+
+    def execute(self, workflow_name: str, input: str) -> Any:
+        self._answer("execute", workflow_name, input)
+        return self.record
+
+    def start(self, workflow_name: str, input: str) -> str:
+        self._answer("start", workflow_name, input)
+        return f"child-{len(self.calls)}"
+
+    def wait(self, execution_id: str, timeout_ms: int | None) -> Any:
+        self._answer("wait", execution_id, timeout_ms)
+        return self.children[execution_id]
+
+    def workflows(self) -> list[Any]:
+        self._answer("workflows")
+        return self.deployed
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 //! The `bifrost:executions` WIT packages this host implements, as text and as binary WIT
 //! packages: the form component tooling (`wasm-tools`, `wac`, registries) takes.
 
-/// The current package's WIT text (`bifrost:executions@0.3.0`), as compiled into this host.
+/// The current package's WIT text (`bifrost:executions@0.3.0`), as compiled into this host:
+/// what the guest crate, the Python package and the virtual provider build against.
 pub const WIT: &str = include_str!("../../wit/executions.wit");
 
-/// The package's WIT text at 0.2.0, which the guest crate, the Python package and the
-/// virtual provider build against (they move to 0.3.0 with their `workflows` API).
+/// The package's WIT text at 0.2.0, whose components this host still runs.
 pub const WIT_0_2: &str = include_str!("../../wit/0.2.0/executions.wit");
 
 /// The earliest package's WIT text (`bifrost:executions@0.1.0`), whose components this

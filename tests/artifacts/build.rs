@@ -135,8 +135,7 @@ fn python_programs(root: &Path, tests_dir: &Path) -> String {
     }
     let venv = python_env(root, &package);
     let bin = venv.join("bin");
-    // The Python package builds against 0.2.0 until its `workflows` API lands.
-    let wit = root.join("wit").join("0.2.0");
+    let wit = root.join("wit");
     let out = root.join("target").join("guests").join("python");
     std::fs::create_dir_all(&out).unwrap();
 

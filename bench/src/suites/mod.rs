@@ -1,6 +1,7 @@
 //! One module per benchmark.
 
 pub mod api;
+pub mod children;
 pub mod end_to_end;
 pub mod host_calls;
 pub mod ingest;

@@ -189,7 +189,7 @@ pub(crate) async fn submit(b: &Backends, n: usize) -> anyhow::Result<Vec<uuid::U
     Ok(ids)
 }
 
-async fn submit_one(
+pub(crate) async fn submit_one(
     b: &Backends,
     workflow: &str,
     input: serde_json::Value,
@@ -213,6 +213,15 @@ async fn submit_one(
 
 /// Waits until execution `id` has ended and returns it.
 async fn ended(b: &Backends, id: uuid::Uuid) -> anyhow::Result<bifrost_core::model::Execution> {
+    ended_every(b, id, Duration::from_millis(2)).await
+}
+
+/// Reads execution `id` every `every` until it has ended; returns it.
+pub(crate) async fn ended_every(
+    b: &Backends,
+    id: uuid::Uuid,
+    every: Duration,
+) -> anyhow::Result<bifrost_core::model::Execution> {
     let admin = Identity::operator();
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
@@ -221,7 +230,7 @@ async fn ended(b: &Backends, id: uuid::Uuid) -> anyhow::Result<bifrost_core::mod
             return Ok(e);
         }
         anyhow::ensure!(Instant::now() < deadline, "{id} did not end");
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::time::sleep(every).await;
     }
 }
 

@@ -16,10 +16,10 @@ pub struct WitPackageArgs {
     /// Directory to write to (created if missing).
     #[arg(long, default_value = ".")]
     out_dir: PathBuf,
-    /// The package version: 0.2.0 (the default: what the guest crate, the Python package and
-    /// the virtual provider speak), 0.3.0 (the newest, which adds `workflows`) or 0.1.0;
-    /// this runner runs components of all three.
-    #[arg(long, default_value = "0.2.0")]
+    /// The package version: 0.3.0 (the default, the newest: what the guest crate, the
+    /// Python package and the virtual provider speak), 0.2.0 or 0.1.0; this runner runs
+    /// components of all three.
+    #[arg(long, default_value = "0.3.0")]
     version: String,
 }
 

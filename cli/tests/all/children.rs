@@ -278,9 +278,208 @@ async fn run_starts_workflows_in_its_own_process(backend: Backend) {
     env.close().await;
 }
 
+const ORG: &str = "00000000-0000-4000-8000-0000000000aa";
+const ADA: &str = "00000000-0000-4000-8000-000000000001";
+const BO: &str = "00000000-0000-4000-8000-000000000002";
+const ROOT: &str = "00000000-0000-4000-8000-000000000003";
+
+/// Submits `workflow` with `input` as `who` (`--user` and `--org`, `--admin` for an admin);
+/// returns its ended record.
+async fn submit_as(
+    env: &TestEnv,
+    server: &Server,
+    workflow: &str,
+    input: Value,
+    who: &[&str],
+) -> Execution {
+    let mut args = vec![workflow, "--input"];
+    let input = input.to_string();
+    args.push(&input);
+    args.extend_from_slice(who);
+    let id = submit(env, &args);
+    ended(env, server, id).await
+}
+
+/// The ids `who` may list, as the service answers it.
+async fn visible_to(env: &TestEnv, who: &Identity) -> Vec<String> {
+    let filter = bifrost_core::query::ListFilter {
+        limit: Some(1000),
+        ..Default::default()
+    };
+    let mut ids: Vec<String> = env
+        .service
+        .list(who, &filter)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id.to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sorted(ids: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = ids
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// The reference's sub-workflow context passing, in Rust and in Python (the twin programs
+/// `family`): a child reads its parent's live log and gets exactly the lines the parent had
+/// logged before the call; it runs as the parent's caller, so it lists exactly what that
+/// caller may list, cannot read another user's execution, and an org admin's child keeps
+/// the admin's scope; a child that fails reaches its parent as an error naming its id.
+async fn a_child_reads_its_parents_log_as_its_parents_caller(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let logs = TempDir::new();
+    deploy(&env, EXAMPLE_HELLO, "hello");
+    deploy(&env, bifrost_tests::FAMILY, "family-rs");
+    deploy(&env, bifrost_tests::PYTHON_FAMILY, "family-py");
+    let server = Server::start(&env, &logs, &["--concurrency", "4"]);
+    let ada_flags = ["--user", ADA, "--user-name", "Ada", "--org", ORG];
+    let bo_flags = ["--user", BO, "--user-name", "Bo", "--org", ORG];
+    let root_flags = ["--user", ROOT, "--user-name", "Root", "--org", ORG, "--admin"];
+    let ada = Identity {
+        user_id: ADA.parse().unwrap(),
+        user_name: "Ada".into(),
+        organization_id: Some(ORG.parse().unwrap()),
+        is_platform_admin: false,
+    };
+    let root = Identity {
+        user_id: ROOT.parse().unwrap(),
+        user_name: "Root".into(),
+        organization_id: Some(ORG.parse().unwrap()),
+        is_platform_admin: true,
+    };
+    let hello = json!({"name": "x"});
+    submit_as(&env, &server, "hello", hello.clone(), &ada_flags).await;
+    let bos = submit_as(&env, &server, "hello", hello, &bo_flags).await;
+
+    for lang in ["rs", "py"] {
+        let workflow = format!("family-{lang}");
+        let parent_input = |lines: u32, child_role: &str| {
+            json!({"role": "parent", "child": workflow, "lines": lines,
+                   "child_role": child_role, "peek": bos.id.to_string()})
+        };
+
+        // Ada's parent: the child reads the three lines logged before the call, lists what
+        // Ada lists, and is refused Bo's execution.
+        let parent = submit_as(&env, &server, &workflow, parent_input(3, "child"), &ada_flags).await;
+        assert_eq!(parent.status.as_str(), "Success", "{lang}: {:?}: {}", parent.error_message, server.log());
+        let r = parent.result.clone().unwrap();
+        let child = &r["child"];
+        assert_eq!(child["parent"], json!(parent.id.to_string()), "{lang}: {r}");
+        assert_eq!(child["parent_lines"], json!(["before 1", "before 2", "before 3"]), "{lang}: {r}");
+        assert_eq!(r["child_parent"], json!(parent.id.to_string()), "{lang}");
+        assert_eq!(child["caller"], json!(ADA), "{lang}");
+        assert_eq!(child["peek"], json!("permission-denied"), "{lang}: {r}");
+        assert_eq!(sorted(&child["visible"]), visible_to(&env, &ada).await, "{lang}");
+        assert!(!sorted(&child["visible"]).contains(&bos.id.to_string()));
+        // The parent's whole log: the lines before, then the one after.
+        let stored: Vec<String> = env
+            .store
+            .read_logs(parent.id, bifrost_core::model::StreamId::MIN, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.message)
+            .collect();
+        assert_eq!(stored, ["before 1", "before 2", "before 3", "after"], "{lang}");
+        let child_record = env
+            .service
+            .get(&Identity::operator(), r["child_id"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(child_record.executed_by, ada.user_id);
+        assert_eq!(child_record.organization_id, ada.organization_id);
+
+        // An org admin's child keeps the admin's scope: it lists what the admin lists (Bo's
+        // execution among them) and reads Bo's execution.
+        let parent = submit_as(&env, &server, &workflow, parent_input(0, "child"), &root_flags).await;
+        let r = parent.result.clone().unwrap();
+        let child = &r["child"];
+        assert_eq!(child["parent_lines"], json!([]), "{lang}: {r}");
+        assert_eq!(child["caller"], json!(ROOT), "{lang}");
+        assert_eq!(child["peek"], json!("Success"), "{lang}: {r}");
+        let listed = sorted(&child["visible"]);
+        assert_eq!(listed, visible_to(&env, &root).await, "{lang}");
+        assert!(listed.contains(&bos.id.to_string()));
+
+        // A failing child: the parent gets an error naming the child's id and its error.
+        let parent = submit_as(&env, &server, &workflow, parent_input(1, "fail"), &ada_flags).await;
+        let r = parent.result.clone().unwrap();
+        let failed = &r["failed"];
+        let id = failed["execution_id"].as_str().unwrap_or_else(|| panic!("{lang}: {r}"));
+        assert_eq!(failed["status"], json!("Failed"), "{lang}");
+        let message = failed["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("child execution {id} ({workflow}) ended Failed: ")), "{message}");
+        assert!(message.ends_with("the child gave up"), "{message}");
+        let stored = env.service.get(&Identity::operator(), id).await.unwrap();
+        assert_eq!(stored.parent_execution_id, Some(parent.id));
+        assert_eq!(stored.status.as_str(), "Failed");
+
+        // A workflow that is not deployed: the SDK's error names it.
+        let parent = submit_as(
+            &env,
+            &server,
+            &workflow,
+            json!({"role": "parent", "child": "nope"}),
+            &ada_flags,
+        )
+        .await;
+        assert_eq!(
+            parent.result.unwrap()["error"],
+            json!(r#"workflow "nope" is not deployed"#),
+            "{lang}"
+        );
+    }
+    server.stop();
+    env.close().await;
+}
+
 bifrost_tests::on_both_backends!(
+    a_child_reads_its_parents_log_as_its_parents_caller,
     run_starts_workflows_in_its_own_process,
     a_childs_deadline_is_its_parents,
     a_workflow_executes_and_starts_workflows_under_serve,
     a_fan_out_completes_with_two_running_slots,
 );
+
+/// Two `serve` processes: the parent runs on the first, whose only instance it holds while
+/// it waits (`--concurrency 1 --max-waiting 0`), so its three children run on the second,
+/// started once the parent runs; the parent gets each child's record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parents_children_run_on_another_serve_process() {
+    let env = TestEnv::new(Backend::Servers).await;
+    let logs = TempDir::new();
+    deploy(&env, EXAMPLE_HELLO, "hello");
+    deploy(&env, V0_3, "parent");
+    let first = Server::start(&env, &logs, &["--concurrency", "1", "--max-waiting", "0"]);
+    let input = json!({"start": "hello", "input": r#"{"name": "Ada"}"#, "fan": 3, "do": []});
+    let id = submit(&env, &["parent", "--input", &input.to_string()]);
+    let clock = Instant::now();
+    while env.status(id).await.as_str() != "Running" {
+        assert!(clock.elapsed() < PATIENCE, "{}", first.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let second = Server::start(&env, &logs, &["--concurrency", "2"]);
+    let parent = ended(&env, &second, id).await;
+    assert_eq!(parent.status.as_str(), "Success", "{:?}: {}", parent.error_message, first.log());
+    let r = parent.result.clone().unwrap();
+    let children = r["fan"].as_array().unwrap();
+    assert_eq!(children.len(), 3, "{r}");
+    for child in children {
+        assert_eq!(child["status"], json!("Success"), "{r}");
+        assert_eq!(child["parent_execution_id"], json!(id.to_string()));
+        assert!(child["result"].as_str().unwrap().contains("Ada"), "{r}");
+    }
+    // Where each ran: the parent on the first process, the children on the second.
+    assert_eq!(first.stop()["finished"], json!(1));
+    assert_eq!(second.stop()["finished"], json!(3));
+    env.close().await;
+}

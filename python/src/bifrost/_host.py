@@ -54,6 +54,16 @@ class Host(Protocol):
 
     def set_variable(self, name: str, value: str) -> None: ...
 
+    def parent_execution_id(self) -> str | None: ...
+
+    def execute(self, workflow_name: str, input: str) -> Any: ...
+
+    def start(self, workflow_name: str, input: str) -> str: ...
+
+    def wait(self, execution_id: str, timeout_ms: int | None) -> Any: ...
+
+    def workflows(self) -> builtins.list[Any]: ...
+
 
 _installed: Host | None = None
 
@@ -89,9 +99,10 @@ class WitHost:
 
     def __init__(self) -> None:
         from componentize_py_types import Err
-        from wit_world.imports import context, executions, logging, types
+        from wit_world.imports import context, executions, logging, types, workflows
 
         self._err = Err
+        self._workflows = workflows
         self._executions = executions
         self._logging = logging
         self._context = context
@@ -177,3 +188,21 @@ class WitHost:
 
     def set_variable(self, name: str, value: str) -> None:
         self._call(self._context.set_variable, name, value)
+
+    def parent_execution_id(self) -> str | None:
+        id: str | None = self._context.parent_execution_id()
+        return id
+
+    def execute(self, workflow_name: str, input: str) -> Any:
+        return self._call(self._workflows.execute, workflow_name, input)
+
+    def start(self, workflow_name: str, input: str) -> str:
+        id: str = self._call(self._workflows.start, workflow_name, input)
+        return id
+
+    def wait(self, execution_id: str, timeout_ms: int | None) -> Any:
+        return self._call(self._workflows.wait, execution_id, timeout_ms)
+
+    def workflows(self) -> builtins.list[Any]:
+        records: builtins.list[Any] = self._call(self._workflows.list)
+        return records

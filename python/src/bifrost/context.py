@@ -9,7 +9,14 @@ from typing import Any
 from . import _host
 from ._json import dumps
 
-__all__ = ["Caller", "execution_id", "workflow_name", "caller", "set_variable"]
+__all__ = [
+    "Caller",
+    "execution_id",
+    "workflow_name",
+    "parent_execution_id",
+    "caller",
+    "set_variable",
+]
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,12 @@ def execution_id() -> str | None:
 def workflow_name() -> str | None:
     """The current workflow's name; `None` outside an execution."""
     return _host.current().workflow_name()
+
+
+def parent_execution_id() -> str | None:
+    """The execution that started the current one with `bifrost.workflows`; `None` for an
+    execution started from outside, and outside an execution."""
+    return _host.current().parent_execution_id()
 
 
 def caller() -> Caller:

@@ -11,7 +11,15 @@ reference SDK's exception types hold too, so code written for it catches what it
 | `invalid-argument` | `InvalidArgument` (`.parameter`, `.reason`) | `ValueError` |
 | `unavailable` | `BackendUnavailable` (`.retryable` is true) | |
 | `too-large` | `TooLarge` | |
+| `limit-reached` | `LimitReached` | |
 | `internal` | `HostError` | |
+
+and two of `bifrost.workflows`:
+
+| kind | class | also a |
+|---|---|---|
+| `not-found` | `WorkflowNotFound` (`.workflow_name`) | `ValueError` |
+| `child-failed` | `ChildExecutionFailed` (`.execution_id`, `.status`, `.error_message`, `.execution`) | |
 
 The messages are the Rust crate's, word for word.
 """
@@ -20,13 +28,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._quote import rust_debug
+
 
 class ExecutionsError(Exception):
     """Base of every error of the executions module."""
 
     kind: str = "internal"
     """Which error: `not-found`, `permission-denied`, `invalid-argument`,
-    `no-execution-context`, `unavailable`, `too-large` or `internal`."""
+    `no-execution-context`, `unavailable`, `too-large`, `limit-reached`, `child-failed` or
+    `internal`."""
 
     @property
     def retryable(self) -> bool:
@@ -110,6 +121,51 @@ class TooLarge(ExecutionsError):
         super().__init__(f"too large: {detail}")
 
 
+class LimitReached(ExecutionsError):
+    """A limit on workflows that start workflows was reached: the depth of the chain of
+    parents, or the children of one execution."""
+
+    kind = "limit-reached"
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(f"limit reached: {detail}")
+
+
+class WorkflowNotFound(ExecutionsError, ValueError):
+    """`workflows.execute` or `workflows.start` named a workflow that is not deployed (the
+    reference SDK's `ValueError`)."""
+
+    kind = "not-found"
+
+    def __init__(self, workflow_name: str) -> None:
+        self.workflow_name = workflow_name
+        super().__init__(f"workflow {rust_debug(workflow_name)} is not deployed")
+
+
+class ChildExecutionFailed(ExecutionsError):
+    """A child execution ended other than `Success` (or had not ended): `execution` is its
+    whole record (a `WorkflowExecution`), `execution_id`, `workflow_name`, `status` and
+    `error_message` its fields."""
+
+    kind = "child-failed"
+
+    def __init__(self, execution: Any) -> None:
+        self.execution = execution
+        self.execution_id: str = execution.execution_id
+        self.workflow_name: str = execution.workflow_name
+        self.status = execution.status
+        self.error_message: str | None = execution.error_message
+        head = f"child execution {self.execution_id} ({self.workflow_name})"
+        if not execution.status.is_final:
+            message = f"{head} has not ended: {self.status}"
+        elif self.error_message is not None:
+            message = f"{head} ended {self.status}: {self.error_message}"
+        else:
+            message = f"{head} ended {self.status}"
+        super().__init__(message)
+
+
 class HostError(ExecutionsError):
     """The host (or its answer) failed in a way that is not the caller's fault."""
 
@@ -137,6 +193,8 @@ def from_host(error: Any) -> ExecutionsError:
         return BackendUnavailable(value)
     if case == "TooLarge":
         return TooLarge(value)
+    if case == "LimitReached":
+        return LimitReached(value)
     if case == "Internal":
         return HostError(value)
     return HostError(f"the host answered an error this package does not know: {error!r}")

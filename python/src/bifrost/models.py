@@ -207,6 +207,27 @@ class WorkflowExecution:
     log_lines_dropped: int | None = None
     """Log lines the host's log caps counted but did not keep; `None` when every line was
     kept, and while the execution runs."""
+    parent_execution_id: str | None = None
+    """The execution that started this one with `bifrost.workflows`; `None` for one started
+    from outside."""
+
+
+@dataclass(frozen=True)
+class WorkflowInfo:
+    """A deployed workflow a workflow may start (`bifrost.workflows.list`)."""
+
+    name: str
+    version: str
+    """The deployed version: the SHA-256 of its component, lowercase hex."""
+    deployed_at: datetime
+    """When that version was deployed (aware, UTC)."""
+
+
+def workflow_info_from_record(record: Any) -> WorkflowInfo:
+    """A `WorkflowInfo` from the host's record (the generated binding type)."""
+    return WorkflowInfo(
+        name=record.name, version=record.version, deployed_at=from_record(record.deployed_at)
+    )
 
 
 def log_from_record(record: Any) -> ExecutionLog:
@@ -248,6 +269,7 @@ def execution_from_record(record: Any) -> WorkflowExecution:
         peak_memory_bytes=record.peak_memory_bytes,
         cpu_total_seconds=record.cpu_total_seconds,
         log_lines_dropped=record.log_lines_dropped,
+        parent_execution_id=getattr(record, "parent_execution_id", None),
     )
 
 

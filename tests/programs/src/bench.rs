@@ -2,10 +2,11 @@
 //! calls from inside a guest against the same calls made natively.
 //!
 //! Input: `{"op": "get" | "get_raw" | "list" | "list_raw" | "logs" | "log" | "small" |
-//! "sleep", ...}`; see [`Op`].
-//! Result: `{"calls": n, "items": <entries or executions seen, summed>}`.
+//! "sleep" | "execute" | "fan", ...}`; see [`Op`].
+//! Result: `{"calls": n, "items": <entries or executions seen, summed>, "micros": [<each
+//! call's round trip in microseconds, measured inside the guest>] (`execute` only)}`.
 
-use bifrost::executions;
+use bifrost::{executions, workflows};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -36,10 +37,16 @@ enum Op {
     Small,
     /// Stays alive (idle, in a WASI sleep) for `ms` milliseconds.
     Sleep { ms: u64 },
+    /// `workflows::execute` of `child` on `{}`, `n` times one after the other, each timed.
+    Execute { child: String, n: u32 },
+    /// `n` children of `child` on `{}` started, then each waited for; `items` counts those
+    /// that succeeded.
+    Fan { child: String, n: u32 },
 }
 
 fn bench(op: Op) -> Result<Value, bifrost::Error> {
     let (mut calls, mut items) = (0u64, 0u64);
+    let mut micros: Vec<u64> = Vec::new();
     match op {
         Op::Get { id, n } => {
             for _ in 0..n {
@@ -120,8 +127,31 @@ fn bench(op: Op) -> Result<Value, bifrost::Error> {
             }
         }
         Op::Sleep { ms } => std::thread::sleep(std::time::Duration::from_millis(ms)),
+        Op::Execute { child, n } => {
+            for _ in 0..n {
+                let clock = std::time::Instant::now();
+                workflows::execute(&child, &json!({}))?;
+                micros.push(u64::try_from(clock.elapsed().as_micros()).unwrap_or(u64::MAX));
+                calls += 1;
+                items += 1;
+            }
+        }
+        Op::Fan { child, n } => {
+            let ids = (0..n)
+                .map(|_| workflows::start(&child, &json!({})))
+                .collect::<Result<Vec<_>, _>>()?;
+            for id in ids {
+                let done = workflows::wait(&id, None)?;
+                items += u64::from(done.status == executions::ExecutionStatus::Success);
+                calls += 1;
+            }
+        }
     }
-    Ok(json!({"calls": calls, "items": items}))
+    if micros.is_empty() {
+        Ok(json!({"calls": calls, "items": items}))
+    } else {
+        Ok(json!({"calls": calls, "items": items, "micros": micros}))
+    }
 }
 
 bifrost::workflow!(bench);

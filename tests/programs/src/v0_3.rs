@@ -1,5 +1,5 @@
-//! A workflow built against `bifrost:executions@0.3.0` with wit-bindgen alone, until the
-//! guest crate moves to it: what the host's new imports answer. It reads its parent from
+//! A workflow built against `bifrost:executions@0.3.0` with wit-bindgen alone: what the
+//! host's new imports answer, errors included, as the WIT types give them. It reads its parent from
 //! `context` and from its own record, and calls each function of `workflows`.
 //!
 //! Input: `{"start": "<workflow name>", "input": "<the child's input, JSON text>",

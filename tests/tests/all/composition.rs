@@ -4,7 +4,7 @@
 
 use bifrost_tests::compose::{checked_shape, plug_provider, run_with_fixture};
 use bifrost_tests::protocol::Input;
-use bifrost_tests::{Answer, COMPONENTS, Call, ErrorKind, PROBE, list, logs};
+use bifrost_tests::{Answer, COMPONENTS, Call, ErrorKind, PROBE, V0_3, list, logs};
 use serde_json::{Value, json};
 
 const ME: &str = "00000000-0000-4000-8000-000000000001";
@@ -39,9 +39,9 @@ fn fixture() -> Value {
 #[test]
 fn every_workflow_plugged_with_the_provider_validates_and_imports_only_wasi() {
     for (name, path) in COMPONENTS {
-        // The provider exports 0.2.0; a 0.1.0 or 0.3.0 component runs in the host only
-        // (versions.rs), until the provider answers 0.3.0 too.
-        if *name == "v0_1" || *name == "v0_3" {
+        // The provider exports 0.3.0; a 0.1.0 or 0.2.0 component runs in the host only
+        // (versions.rs).
+        if *name == "v0_1" || *name == "v0_2" {
             let e = plug_provider(std::path::Path::new(path)).unwrap_err();
             assert!(format!("{e:#}").contains("no matching imports"), "{e:#}");
             continue;
@@ -196,4 +196,70 @@ async fn the_failure_report_example_runs_offline_from_its_fixture() {
     // Its own lines, logged into the provider and read back: the start, the summary and
     // the warning about recent failures.
     assert_eq!(report["own_log_lines"], 3);
+}
+
+/// A parent composed with the provider starts children from the fixture's `workflows`: each
+/// child is recorded with the current execution as its parent and ends as the fixture's run
+/// for its input says; an unknown workflow is `not-found`, an id that is no child of the
+/// current execution too; `list` shows the fixture's workflows, and `context` the parent the
+/// fixture names.
+#[tokio::test]
+async fn a_composed_parent_starts_children_from_its_fixture() {
+    let composed = plug_provider(std::path::Path::new(V0_3)).unwrap();
+    let grandparent = "00000000-0000-4000-8000-0000000000ff";
+    let mut fixture = fixture();
+    fixture["current_execution"]["parent_execution_id"] = json!(grandparent);
+    fixture["workflows"] = json!([
+        {"name": "process_order", "version": "v7", "deployed_at": "2026-04-20T08:00:00Z",
+         "runs": [
+            {"input": {"order_id": "1"}, "result": {"shipped": true}},
+            {"status": "Failed", "error_message": "no such order"}]},
+        {"name": "cleanup"}
+    ]);
+    let run = |input: Value| {
+        let composed = composed.clone();
+        let fixture = fixture.clone();
+        async move {
+            let answer = run_with_fixture(&composed, &fixture, &input.to_string())
+                .await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("the parent failed: {e}"));
+            serde_json::from_str::<Value>(&answer).unwrap()
+        }
+    };
+
+    let r = run(json!({"start": "process_order", "input": r#"{"order_id":"1"}"#})).await;
+    assert_eq!(r["parent"], grandparent);
+    assert_eq!(r["own_parent"], grandparent);
+    assert_eq!(
+        r["list"],
+        json!([{"name": "process_order", "version": "v7"}, {"name": "cleanup", "version": "fixture"}])
+    );
+    let started = r["start"].as_str().unwrap();
+    assert_eq!(r["wait"]["execution_id"], started);
+    for call in ["wait", "execute"] {
+        let child = &r[call];
+        assert_eq!(child["status"], "Success", "{call}: {r}");
+        assert_eq!(child["result"], r#"{"shipped":true}"#);
+        assert_eq!(child["parent_execution_id"], CURRENT);
+        assert_eq!(child["workflow_name"], "process_order");
+    }
+    assert_ne!(r["execute"]["execution_id"], r["wait"]["execution_id"]);
+
+    // Another input: the run listed for any input, a failed child (no error of the call).
+    let r = run(json!({"start": "process_order", "do": ["execute"], "input": r#"{"order_id":"2"}"#})).await;
+    assert_eq!(r["execute"]["status"], "Failed");
+    assert_eq!(r["execute"]["error_message"], "no such order");
+    // A workflow with no runs succeeds with null.
+    let r = run(json!({"start": "cleanup", "do": ["execute"]})).await;
+    assert_eq!(r["execute"]["status"], "Success");
+    assert_eq!(r["execute"]["result"], "null");
+
+    let r = run(json!({"start": "nope", "do": ["start", "execute"]})).await;
+    for call in ["start", "execute"] {
+        assert_eq!(r[call], json!({"error": "not-found", "message": "nope"}), "{call}");
+    }
+    // The fixture's own rows are no children of the current execution.
+    let r = run(json!({"do": ["wait"], "wait": FAILED})).await;
+    assert_eq!(r["wait"]["error"], "not-found");
 }

@@ -1,11 +1,12 @@
-//! The host links `bifrost:executions` 0.3.0, 0.2.0 and 0.1.0: a component built against
-//! 0.1.0 (`tests/programs/src/v0_1.rs`, wit-bindgen alone) runs as an execution and gets the
-//! answers a 0.2.0 component gets, with times and log entry ids as the text 0.1.0 sends; one
-//! built against 0.3.0 (`v0_3.rs`) reads its parent and calls `workflows`.
+//! The host links `bifrost:executions` 0.3.0, 0.2.0 and 0.1.0: components built against
+//! 0.1.0 and 0.2.0 (`tests/programs/src/v0_1.rs`, `v0_2.rs`, wit-bindgen alone) run as
+//! executions and get the answers a 0.3.0 component gets, with times and log entry ids as
+//! the text 0.1.0 sends; one built against 0.3.0 (`v0_3.rs`) reads its parent and calls
+//! `workflows`.
 
 use bifrost_core::model::StreamId;
 use bifrost_core::model::rfc3339;
-use bifrost_tests::{Answer, Backend, Call, EXAMPLE_HELLO, Harness, V0_1, V0_3, admin};
+use bifrost_tests::{Answer, Backend, Call, EXAMPLE_HELLO, Harness, V0_1, V0_2, V0_3, admin};
 use serde_json::{Value, json};
 
 async fn a_0_1_component_runs_with_text_times_and_ids(backend: Backend) {
@@ -101,7 +102,29 @@ async fn a_0_1_component_runs_with_text_times_and_ids(backend: Backend) {
         assert_eq!(listed[field], got[field], "{field}");
     }
 
-    // A 0.2.0 component (the probe, through the guest crate) reads the same execution: the
+    // A 0.2.0 component reads the same execution: the same times, as the same text, and the
+    // same log entry ids; its own log read while it runs too.
+    let v2 = h
+        .run_file_ok(V0_2, "older", json!({"get": earlier.id.to_string()}), &who)
+        .await;
+    let r2 = v2.result.clone().unwrap();
+    for field in ["created_at", "started_at", "completed_at"] {
+        assert_eq!(r2[field], got[field], "{field}");
+    }
+    assert_eq!(r2["logs"].as_array().unwrap(), &ids);
+    let own: Vec<Value> = h
+        .env
+        .store
+        .read_logs(v2.id, StreamId::MIN, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| json!(l.id.to_string()))
+        .collect();
+    assert_eq!(r2["own_logs"].as_array().unwrap(), &own);
+    assert_eq!(own.len(), 1);
+
+    // A 0.3.0 component (the probe, through the guest crate) reads the same execution: the
     // same times, shown as the same text.
     let (_, answers) = h.probe(&who, vec![Call::get(earlier.id)]).await;
     let Answer::Ok(new) = &answers[0] else {
