@@ -135,7 +135,9 @@ fn python_programs(root: &Path, tests_dir: &Path) -> String {
     }
     let venv = python_env(root, &package);
     let bin = venv.join("bin");
-    let wit = root.join("wit");
+    // The current version's file: the directory also holds the earlier versions, which
+    // componentize-py would read as well.
+    let wit = root.join("wit").join("executions.wit");
     let out = root.join("target").join("guests").join("python");
     std::fs::create_dir_all(&out).unwrap();
 
