@@ -89,8 +89,8 @@ pub fn execute<I: Serialize + ?Sized>(
     input: &I,
 ) -> Result<WorkflowExecution, Error> {
     let input = serde_json::to_string(input)?;
-    let child = wit::workflows::execute(workflow_name, &input)
-        .map_err(|e| named(e, workflow_name))?;
+    let child =
+        wit::workflows::execute(workflow_name, &input).map_err(|e| named(e, workflow_name))?;
     WorkflowExecution::from(child).succeeded()
 }
 

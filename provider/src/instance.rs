@@ -491,7 +491,11 @@ mod tests {
         ]);
         let mut s = instance_of(&f);
         assert_eq!(
-            s.workflows().unwrap().iter().map(|w| w.name.as_str()).collect::<Vec<_>>(),
+            s.workflows()
+                .unwrap()
+                .iter()
+                .map(|w| w.name.as_str())
+                .collect::<Vec<_>>(),
             ["ship", "tidy", "strict"]
         );
         let id = |n: u128| uuid::Uuid::from_u128(0xc000 + n);
@@ -499,9 +503,15 @@ mod tests {
         let done = s.wait(&child.to_string()).unwrap();
         assert_eq!(done.status, ExecutionStatus::Success);
         assert_eq!(done.result, Some(json!({"ok": true})));
-        assert_eq!(done.parent_execution_id.map(|p| p.to_string()), Some(CURRENT.into()));
+        assert_eq!(
+            done.parent_execution_id.map(|p| p.to_string()),
+            Some(CURRENT.into())
+        );
         assert_eq!(done.executed_by.to_string(), ME);
-        assert_eq!(done.organization_id.map(|o| o.to_string()), Some(ORG.into()));
+        assert_eq!(
+            done.organization_id.map(|o| o.to_string()),
+            Some(ORG.into())
+        );
         // Any other input: the run listed for any input.
         let other = s.start("ship", r#"{"n":2}"#, id(2)).unwrap();
         let other = s.wait(&other.to_string()).unwrap();
@@ -510,15 +520,25 @@ mod tests {
         // No runs: success with null. Runs, none for this input: the fixture is incomplete.
         let tidy = s.start("tidy", "{}", id(3)).unwrap();
         assert_eq!(s.wait(&tidy.to_string()).unwrap().result, Some(json!(null)));
-        assert!(matches!(s.start("strict", "{}", id(4)), Err(ApiError::Internal(m)) if m.contains("no run")));
-        assert_eq!(s.start("nope", "{}", id(5)), Err(ApiError::NotFound("nope".into())));
-        assert!(s.start("ship", "{oops", id(6)).is_err_and(|e| invalid("input")(&e)));
+        assert!(
+            matches!(s.start("strict", "{}", id(4)), Err(ApiError::Internal(m)) if m.contains("no run"))
+        );
+        assert_eq!(
+            s.start("nope", "{}", id(5)),
+            Err(ApiError::NotFound("nope".into()))
+        );
+        assert!(
+            s.start("ship", "{oops", id(6))
+                .is_err_and(|e| invalid("input")(&e))
+        );
         // The children are executions the caller lists; a row that is no child is not
         // found by `wait`.
         assert!(ids(&s.list(&ListFilter::default()).unwrap()).contains(&"0c001".to_owned()));
         assert_eq!(
             s.wait("00000000-0000-4000-8000-000000000101"),
-            Err(ApiError::NotFound("00000000-0000-4000-8000-000000000101".into()))
+            Err(ApiError::NotFound(
+                "00000000-0000-4000-8000-000000000101".into()
+            ))
         );
     }
 
@@ -533,12 +553,14 @@ mod tests {
             s.start("tidy", "{}", uuid::Uuid::nil()),
             Err(ApiError::NoExecutionContext)
         );
-        assert!(crate::fixture::load(
-            &json!({"caller": {"user_id": ME}, "workflows": [
+        assert!(
+            crate::fixture::load(
+                &json!({"caller": {"user_id": ME}, "workflows": [
                 {"name": "a", "runs": [{"status": "Running"}]}]})
-            .to_string(),
-            now()
-        )
-        .is_err_and(|e| e.contains("not one an ended execution has")));
+                .to_string(),
+                now()
+            )
+            .is_err_and(|e| e.contains("not one an ended execution has"))
+        );
     }
 }

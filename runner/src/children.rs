@@ -96,17 +96,22 @@ fn api_error(e: RunError) -> ApiError {
 
 /// Reads `child`'s row, as `parent`'s caller sees it, until it has ended or `timeout` has
 /// passed. An id that is no child of `parent` is `not-found`, unless `starting` says its
-/// row is still to be written.
+/// row is still to be written. Between reads it pauses (see [`WAIT_FIRST`]), and `woken`,
+/// when given, cuts a pause short: the runner that may run the child wakes it when it
+/// records an execution's end.
 async fn wait_for(
     service: &ExecutionsService,
     parent: &Parent,
     child: Uuid,
     timeout: Option<Duration>,
     starting: impl Fn() -> bool,
+    woken: Option<&tokio::sync::Notify>,
 ) -> Result<Execution, ApiError> {
     let until = timeout.map(|t| Instant::now() + t);
     let mut pause = WAIT_FIRST;
     loop {
+        // Made before the read, so that an end recorded after it still wakes this wait.
+        let wake = woken.map(tokio::sync::Notify::notified);
         let execution = match service.get(&parent.identity, &child.to_string()).await {
             Ok(e) if e.parent_execution_id == Some(parent.execution_id) => Some(e),
             Err(ApiError::NotFound(_)) if starting() => None,
@@ -126,12 +131,22 @@ async fn wait_for(
         if left.is_zero() {
             return Err(ApiError::NotFound(child.to_string()));
         }
-        tokio::time::sleep(pause.min(left)).await;
+        let sleep = tokio::time::sleep(pause.min(left));
+        match wake {
+            Some(wake) => {
+                tokio::select! {
+                    () = sleep => {}
+                    () = wake => {}
+                }
+            }
+            None => sleep.await,
+        }
         pause = (pause * 2).min(WAIT_LONGEST);
     }
 }
 
-/// The first and the longest pause between two reads of a child a parent waits for.
+/// The first and the longest pause between two reads of a child a parent waits for, when
+/// nothing wakes the wait sooner (a child run by another process).
 const WAIT_FIRST: Duration = Duration::from_millis(5);
 const WAIT_LONGEST: Duration = Duration::from_millis(200);
 
@@ -143,6 +158,7 @@ pub struct QueueChildren {
     service: ExecutionsService,
     limits: ChildLimits,
     input_limits: Limits,
+    woken: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl QueueChildren {
@@ -162,7 +178,18 @@ impl QueueChildren {
             service,
             limits,
             input_limits,
+            woken: None,
         }
+    }
+
+    /// Waits read a child's row again as soon as `ended` is woken: give it the
+    /// [`Runner::ended`](crate::Runner::ended) of the runner in this process, which may run
+    /// the child, so that a child run here is seen at once (one run by another process is
+    /// read at the next poll).
+    #[must_use]
+    pub fn woken_by(mut self, ended: Arc<tokio::sync::Notify>) -> Self {
+        self.woken = Some(ended);
+        self
     }
 }
 
@@ -209,7 +236,15 @@ impl Children for QueueChildren {
         child: Uuid,
         timeout: Option<Duration>,
     ) -> Result<Execution, ApiError> {
-        wait_for(&self.service, parent, child, timeout, || false).await
+        wait_for(
+            &self.service,
+            parent,
+            child,
+            timeout,
+            || false,
+            self.woken.as_deref(),
+        )
+        .await
     }
 
     async fn workflows(&self, _caller: &Identity) -> Result<Vec<Deployment>, ApiError> {
@@ -351,9 +386,17 @@ impl Children for LocalChildren {
             .runner
             .upgrade()
             .ok_or_else(|| ApiError::Unavailable("the runner is shutting down".into()))?;
-        let service = runner.service().clone();
+        let (service, ended) = (runner.service().clone(), runner.ended());
         drop(runner);
-        wait_for(&service, parent, child, timeout, || self.starting(child)).await
+        wait_for(
+            &service,
+            parent,
+            child,
+            timeout,
+            || self.starting(child),
+            Some(&ended),
+        )
+        .await
     }
 
     async fn workflows(&self, _caller: &Identity) -> Result<Vec<Deployment>, ApiError> {

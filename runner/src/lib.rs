@@ -115,6 +115,9 @@ pub struct Runner {
     cancels: CancelFlags,
     /// Told of each execution that starts and ends, for metrics.
     events: Option<Arc<dyn RunEvents>>,
+    /// Woken each time this runner records an execution's end: parents waiting for a
+    /// child read its row again at once instead of at their next poll.
+    ended: Arc<tokio::sync::Notify>,
     /// What the `workflows` interface (0.3.0) of its instances starts children with; none:
     /// those calls are `unavailable`.
     children: Option<Arc<dyn bifrost_core::children::Children>>,
@@ -171,6 +174,7 @@ impl Runner {
             leases: Leases::default(),
             cancels: Arc::default(),
             events: None,
+            ended: Arc::default(),
             children: None,
             after_runs: tokio_util::task::TaskTracker::new(),
             config,
@@ -192,6 +196,12 @@ impl Runner {
     pub fn with_children(mut self, children: Arc<dyn bifrost_core::children::Children>) -> Self {
         self.children = Some(children);
         self
+    }
+
+    /// Woken (`notify_waiters`) each time this runner records an execution's end; what
+    /// [`children::QueueChildren::woken_by`] takes.
+    pub fn ended(&self) -> Arc<tokio::sync::Notify> {
+        self.ended.clone()
     }
 
     /// Tells `events` of every execution this runner starts and ends.

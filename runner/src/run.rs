@@ -201,6 +201,7 @@ impl Runner {
         if let Some(events) = &self.events {
             events.finished(&execution, clock.elapsed());
         }
+        self.ended.notify_waiters();
         // The stream is moved: deleted once complete (nobody reads it now that the status
         // is final; a leftover stream holds the same entries as the store). Off the run's
         // path when the stream has a writer of its own (`settle` waits for those).

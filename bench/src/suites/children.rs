@@ -54,7 +54,10 @@ fn watched_run(cmd: &mut Command) -> anyhow::Result<(Value, f64, u64)> {
     let took = clock.elapsed().as_secs_f64();
     let out = child.wait_with_output()?;
     let printed: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-        anyhow::anyhow!("run printed no execution ({e}): {}", String::from_utf8_lossy(&out.stderr))
+        anyhow::anyhow!(
+            "run printed no execution ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
     })?;
     anyhow::ensure!(
         printed["status"] == "Success",
@@ -76,9 +79,9 @@ async fn parent(b: &Backends, input: Value) -> anyhow::Result<(Value, f64)> {
         e.status,
         e.error_message
     );
-    let took = e
-        .completed_at
-        .map_or(0.0, |c| (c - e.created_at).num_microseconds().unwrap_or(0) as f64 / 1e6);
+    let took = e.completed_at.map_or(0.0, |c| {
+        (c - e.created_at).num_microseconds().unwrap_or(0) as f64 / 1e6
+    });
     Ok((e.result.unwrap_or(Value::Null), took))
 }
 
@@ -94,17 +97,21 @@ fn round_trips(result: &Value) -> anyhow::Result<Vec<f64>> {
         .collect())
 }
 
+/// One `bifrost-runner run` of a parent that executes the trivial child `n` times: the
+/// first round trip (the process loads the child's compiled code) and the others.
 fn run_execute(
     bin: &Path,
     env: &[(&str, String)],
     cache: &Path,
     n: usize,
-) -> anyhow::Result<Vec<f64>> {
+) -> anyhow::Result<(f64, Vec<f64>)> {
     let input = json!({"op": "execute", "child": "trivial", "n": n}).to_string();
-    let (printed, _, _) = watched_run(
-        command(bin, env, cache).args(["run", guests::BENCH, "--input", &input]),
-    )?;
-    round_trips(&printed["result"])
+    let (printed, _, _) =
+        watched_run(command(bin, env, cache).args(["run", guests::BENCH, "--input", &input]))?;
+    let mut all = round_trips(&printed["result"])?;
+    anyhow::ensure!(!all.is_empty(), "no round trip");
+    let first = all.remove(0);
+    Ok((first, all))
 }
 
 async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
@@ -115,10 +122,11 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
          calls `workflows::execute` of a trivial workflow (it returns its input) one call \
          after the other and times each call inside the guest; in `bifrost-runner run` (the \
          child compiled once, then run in the same process as an execution of its own; on \
-         the embedded default and on PostgreSQL and Redis) and under one `serve` process (16 \
-         at once; the child goes through the queue on PostgreSQL and Redis and the parent \
-         reads its row until it ends, 5 ms after the start, then twice as long each time, at \
-         most 200 ms apart). Beside them, *from outside*: the same child submitted through \
+         the embedded default and on PostgreSQL and Redis; the first call of each process, \
+         which loads the child's compiled code from the cache, is shown apart) and under one \
+         `serve` process (16 at once; the child goes through the queue on PostgreSQL and \
+         Redis; the parent reads its row 5 ms after the start, then twice as long each time, \
+         at most 200 ms apart, and at once when the process records an execution's end). Beside them, *from outside*: the same child submitted through \
          the library to the same `serve` process and its row read every 2 ms until it ends \
          (2 ms is also the floor of this measure's resolution). The four alternate in rounds. \
          *Fan-out*: a parent starts 1,000 trivial children and then waits for each; the wall \
@@ -159,11 +167,15 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
     run_execute(&bin, &servers, &cache, 2)?;
     parent(&b, json!({"op": "execute", "child": "trivial", "n": 2})).await?;
 
-    let (mut run_local, mut run_servers, mut served, mut outside) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut run_local, mut run_servers, mut served, mut outside, mut firsts) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
-        run_local.extend(run_execute(&bin, &embedded, &cache, per_round)?);
-        run_servers.extend(run_execute(&bin, &servers, &cache, per_round)?);
+        let (first, rest) = run_execute(&bin, &embedded, &cache, per_round + 1)?;
+        run_local.extend(rest);
+        firsts.push(first);
+        let (first, rest) = run_execute(&bin, &servers, &cache, per_round + 1)?;
+        run_servers.extend(rest);
+        firsts.push(first);
         let (result, _) = parent(
             &b,
             json!({"op": "execute", "child": "trivial", "n": per_round}),
@@ -184,6 +196,7 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
         ("`execute`, `run`, PostgreSQL + Redis", &run_servers),
         ("`execute`, `serve`, through the queue", &served),
         ("submit and wait from outside, `serve`", &outside),
+        ("first `execute` of a `run` process, both backends", &firsts),
     ] {
         section.row([
             what.to_owned(),
@@ -202,16 +215,22 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
 
     // Fan-out in `run`.
     let input = json!({"op": "fan", "child": "trivial", "n": FAN}).to_string();
-    let (printed, took, peak) = watched_run(
-        command(&bin, &embedded, &cache).args(["run", guests::BENCH, "--input", &input]),
-    )?;
+    let (printed, took, peak) = watched_run(command(&bin, &embedded, &cache).args([
+        "run",
+        guests::BENCH,
+        "--input",
+        &input,
+    ]))?;
     anyhow::ensure!(
         printed["result"]["items"] == json!(FAN),
         "run's fan-out: {}",
         printed["result"]
     );
     section.row([
-        format!("fan-out of {} children, `run`, embedded default: wall", thousands(FAN.into())),
+        format!(
+            "fan-out of {} children, `run`, embedded default: wall",
+            thousands(FAN.into())
+        ),
         fmt_secs(took),
         format!("peak memory {}", mib(peak)),
         "1".to_owned(),
@@ -247,7 +266,10 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
     anyhow::ensure!(result["items"] == json!(FAN), "serve's fan-out: {result}");
     drop(fresh);
     section.row([
-        format!("fan-out of {} children, `serve`: wall", thousands(FAN.into())),
+        format!(
+            "fan-out of {} children, `serve`: wall",
+            thousands(FAN.into())
+        ),
         fmt_secs(took),
         format!("peak memory {} ({} before)", mib(peak), mib(before)),
         "1".to_owned(),

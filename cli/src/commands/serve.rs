@@ -139,17 +139,22 @@ pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
         },
     )
     .map_err(|e| Failure::infrastructure(anyhow::anyhow!("{e:#}")))?
-    .with_events(metrics.clone())
-    .with_children(Arc::new(QueueChildren::new(
-        backends.queue.clone(),
-        backends.workflows.clone(),
-        backends.service.clone(),
-        ChildLimits {
-            max_depth: args.max_child_depth,
-            max_children: args.max_children,
-        },
-        RunnerConfig::default().limits,
-    )));
+    .with_events(metrics.clone());
+    // A child this process runs wakes its waiting parent at once.
+    let ended = runner.ended();
+    let runner = runner.with_children(Arc::new(
+        QueueChildren::new(
+            backends.queue.clone(),
+            backends.workflows.clone(),
+            backends.service.clone(),
+            ChildLimits {
+                max_depth: args.max_child_depth,
+                max_children: args.max_children,
+            },
+            RunnerConfig::default().limits,
+        )
+        .woken_by(ended),
+    ));
     let runner = Arc::new(runner);
     if let Some(listener) = listener {
         let api = bifrost_api::router(bifrost_api::ApiState::new(

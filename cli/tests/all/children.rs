@@ -343,7 +343,15 @@ async fn a_child_reads_its_parents_log_as_its_parents_caller(backend: Backend) {
     let server = Server::start(&env, &logs, &["--concurrency", "4"]);
     let ada_flags = ["--user", ADA, "--user-name", "Ada", "--org", ORG];
     let bo_flags = ["--user", BO, "--user-name", "Bo", "--org", ORG];
-    let root_flags = ["--user", ROOT, "--user-name", "Root", "--org", ORG, "--admin"];
+    let root_flags = [
+        "--user",
+        ROOT,
+        "--user-name",
+        "Root",
+        "--org",
+        ORG,
+        "--admin",
+    ];
     let ada = Identity {
         user_id: ADA.parse().unwrap(),
         user_name: "Ada".into(),
@@ -369,16 +377,37 @@ async fn a_child_reads_its_parents_log_as_its_parents_caller(backend: Backend) {
 
         // Ada's parent: the child reads the three lines logged before the call, lists what
         // Ada lists, and is refused Bo's execution.
-        let parent = submit_as(&env, &server, &workflow, parent_input(3, "child"), &ada_flags).await;
-        assert_eq!(parent.status.as_str(), "Success", "{lang}: {:?}: {}", parent.error_message, server.log());
+        let parent = submit_as(
+            &env,
+            &server,
+            &workflow,
+            parent_input(3, "child"),
+            &ada_flags,
+        )
+        .await;
+        assert_eq!(
+            parent.status.as_str(),
+            "Success",
+            "{lang}: {:?}: {}",
+            parent.error_message,
+            server.log()
+        );
         let r = parent.result.clone().unwrap();
         let child = &r["child"];
         assert_eq!(child["parent"], json!(parent.id.to_string()), "{lang}: {r}");
-        assert_eq!(child["parent_lines"], json!(["before 1", "before 2", "before 3"]), "{lang}: {r}");
+        assert_eq!(
+            child["parent_lines"],
+            json!(["before 1", "before 2", "before 3"]),
+            "{lang}: {r}"
+        );
         assert_eq!(r["child_parent"], json!(parent.id.to_string()), "{lang}");
         assert_eq!(child["caller"], json!(ADA), "{lang}");
         assert_eq!(child["peek"], json!("permission-denied"), "{lang}: {r}");
-        assert_eq!(sorted(&child["visible"]), visible_to(&env, &ada).await, "{lang}");
+        assert_eq!(
+            sorted(&child["visible"]),
+            visible_to(&env, &ada).await,
+            "{lang}"
+        );
         assert!(!sorted(&child["visible"]).contains(&bos.id.to_string()));
         // The parent's whole log: the lines before, then the one after.
         let stored: Vec<String> = env
@@ -389,7 +418,11 @@ async fn a_child_reads_its_parents_log_as_its_parents_caller(backend: Backend) {
             .into_iter()
             .map(|l| l.message)
             .collect();
-        assert_eq!(stored, ["before 1", "before 2", "before 3", "after"], "{lang}");
+        assert_eq!(
+            stored,
+            ["before 1", "before 2", "before 3", "after"],
+            "{lang}"
+        );
         let child_record = env
             .service
             .get(&Identity::operator(), r["child_id"].as_str().unwrap())
@@ -400,7 +433,14 @@ async fn a_child_reads_its_parents_log_as_its_parents_caller(backend: Backend) {
 
         // An org admin's child keeps the admin's scope: it lists what the admin lists (Bo's
         // execution among them) and reads Bo's execution.
-        let parent = submit_as(&env, &server, &workflow, parent_input(0, "child"), &root_flags).await;
+        let parent = submit_as(
+            &env,
+            &server,
+            &workflow,
+            parent_input(0, "child"),
+            &root_flags,
+        )
+        .await;
         let r = parent.result.clone().unwrap();
         let child = &r["child"];
         assert_eq!(child["parent_lines"], json!([]), "{lang}: {r}");
@@ -411,13 +451,25 @@ async fn a_child_reads_its_parents_log_as_its_parents_caller(backend: Backend) {
         assert!(listed.contains(&bos.id.to_string()));
 
         // A failing child: the parent gets an error naming the child's id and its error.
-        let parent = submit_as(&env, &server, &workflow, parent_input(1, "fail"), &ada_flags).await;
+        let parent = submit_as(
+            &env,
+            &server,
+            &workflow,
+            parent_input(1, "fail"),
+            &ada_flags,
+        )
+        .await;
         let r = parent.result.clone().unwrap();
         let failed = &r["failed"];
-        let id = failed["execution_id"].as_str().unwrap_or_else(|| panic!("{lang}: {r}"));
+        let id = failed["execution_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{lang}: {r}"));
         assert_eq!(failed["status"], json!("Failed"), "{lang}");
         let message = failed["message"].as_str().unwrap();
-        assert!(message.starts_with(&format!("child execution {id} ({workflow}) ended Failed: ")), "{message}");
+        assert!(
+            message.starts_with(&format!("child execution {id} ({workflow}) ended Failed: ")),
+            "{message}"
+        );
         assert!(message.ends_with("the child gave up"), "{message}");
         let stored = env.service.get(&Identity::operator(), id).await.unwrap();
         assert_eq!(stored.parent_execution_id, Some(parent.id));
@@ -469,7 +521,13 @@ async fn a_parents_children_run_on_another_serve_process() {
     }
     let second = Server::start(&env, &logs, &["--concurrency", "2"]);
     let parent = ended(&env, &second, id).await;
-    assert_eq!(parent.status.as_str(), "Success", "{:?}: {}", parent.error_message, first.log());
+    assert_eq!(
+        parent.status.as_str(),
+        "Success",
+        "{:?}: {}",
+        parent.error_message,
+        first.log()
+    );
     let r = parent.result.clone().unwrap();
     let children = r["fan"].as_array().unwrap();
     assert_eq!(children.len(), 3, "{r}");

@@ -41,7 +41,15 @@ fn every_built_component_is_a_valid_workflow() {
         check(name, path);
     }
     let names: Vec<&str> = bifrost_tests::COMPONENTS.iter().map(|(n, _)| *n).collect();
-    for name in ["probe", "exact", "v0_1", "v0_2", "v0_3", "hello", "failure-report"] {
+    for name in [
+        "probe",
+        "exact",
+        "v0_1",
+        "v0_2",
+        "v0_3",
+        "hello",
+        "failure-report",
+    ] {
         assert!(names.contains(&name), "{name} is not among {names:?}");
     }
 }

@@ -247,7 +247,9 @@ async fn a_composed_parent_starts_children_from_its_fixture() {
     assert_ne!(r["execute"]["execution_id"], r["wait"]["execution_id"]);
 
     // Another input: the run listed for any input, a failed child (no error of the call).
-    let r = run(json!({"start": "process_order", "do": ["execute"], "input": r#"{"order_id":"2"}"#})).await;
+    let r =
+        run(json!({"start": "process_order", "do": ["execute"], "input": r#"{"order_id":"2"}"#}))
+            .await;
     assert_eq!(r["execute"]["status"], "Failed");
     assert_eq!(r["execute"]["error_message"], "no such order");
     // A workflow with no runs succeeds with null.
@@ -257,7 +259,11 @@ async fn a_composed_parent_starts_children_from_its_fixture() {
 
     let r = run(json!({"start": "nope", "do": ["start", "execute"]})).await;
     for call in ["start", "execute"] {
-        assert_eq!(r[call], json!({"error": "not-found", "message": "nope"}), "{call}");
+        assert_eq!(
+            r[call],
+            json!({"error": "not-found", "message": "nope"}),
+            "{call}"
+        );
     }
     // The fixture's own rows are no children of the current execution.
     let r = run(json!({"do": ["wait"], "wait": FAILED})).await;
