@@ -199,6 +199,19 @@ impl TestEnv {
         }
     }
 
+    /// How many connections to the PostgreSQL server have `application_name` now (a
+    /// PostgreSQL environment only).
+    pub async fn connections_named(&self, application_name: &str) -> i64 {
+        let Owned::Postgres { store, .. } = self.owned() else {
+            panic!("connections are counted on PostgreSQL only")
+        };
+        sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+            .bind(application_name)
+            .fetch_one(store.pool())
+            .await
+            .expect("count the server's connections")
+    }
+
     /// Execution `id`'s status, read as a platform admin sees it.
     pub async fn status(&self, id: Uuid) -> bifrost_core::model::ExecutionStatus {
         self.service
@@ -252,6 +265,7 @@ impl TestEnv {
             redis_url: self.redis_url.clone(),
             log_prefix: Some(self.prefix.clone()),
             data_dir: None,
+            db_connections: None,
         }
         .connect_all()
         .await

@@ -56,6 +56,11 @@ struct Cli {
     /// ~/.local/share/bifrost).
     #[arg(long, env = "BIFROST_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
+    /// Connections this process opens to a PostgreSQL store (a quarter of them, at least
+    /// one, for `list`); `serve` opens one more to wait for submissions. Keep processes x
+    /// (this + 1) under the server's `max_connections`.
+    #[arg(long, env = "BIFROST_DB_CONNECTIONS", global = true, value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    db_connections: Option<u32>,
     /// Key prefix of log streams.
     #[arg(long, env = "BIFROST_LOG_PREFIX", default_value = bifrost_redis::DEFAULT_KEY_PREFIX, global = true)]
     log_prefix: String,
@@ -194,6 +199,7 @@ impl Cli {
             redis_url: self.redis_url.clone().filter(|u| !u.is_empty()),
             log_prefix: Some(self.log_prefix.clone()),
             data_dir: self.data_dir.clone(),
+            db_connections: self.db_connections,
         }
     }
 }

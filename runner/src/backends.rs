@@ -38,6 +38,10 @@ pub struct BackendConfig {
     pub log_prefix: Option<String>,
     /// Directory of the default SQLite file; `None`: [`default_data_dir`].
     pub data_dir: Option<PathBuf>,
+    /// Connections to a PostgreSQL store, both of its pools together; `None`:
+    /// [`bifrost_sql::DEFAULT_CONNECTIONS`] (16). `serve` takes one more to wait for
+    /// submissions (`LISTEN`). Unused with SQLite.
+    pub db_connections: Option<u32>,
 }
 
 /// The connected backends.
@@ -132,8 +136,9 @@ pub fn default_data_dir() -> Option<PathBuf> {
 }
 
 impl BackendConfig {
-    /// `DATABASE_URL`, `REDIS_URL`, `BIFROST_LOG_PREFIX` and `BIFROST_DATA_DIR` from the
-    /// environment; empty values count as unset.
+    /// `DATABASE_URL`, `REDIS_URL`, `BIFROST_LOG_PREFIX`, `BIFROST_DATA_DIR` and
+    /// `BIFROST_DB_CONNECTIONS` from the environment; empty values count as unset, and so
+    /// does a number of connections that is not one.
     pub fn from_env() -> Self {
         let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self {
@@ -141,6 +146,7 @@ impl BackendConfig {
             redis_url: var("REDIS_URL"),
             log_prefix: var("BIFROST_LOG_PREFIX"),
             data_dir: var("BIFROST_DATA_DIR").map(PathBuf::from),
+            db_connections: var("BIFROST_DB_CONNECTIONS").and_then(|n| n.parse().ok()),
         }
     }
 
@@ -236,9 +242,13 @@ impl BackendConfig {
         };
         let (store, workflows, queue, access, local) = match store_kind {
             StoreKind::Postgres(url) => all(
-                PostgresStore::connect(&url)
-                    .await
-                    .map_err(|e| BackendError::unreachable("DATABASE_URL", e))?,
+                PostgresStore::connect_with(
+                    &url,
+                    self.db_connections
+                        .unwrap_or(bifrost_sql::DEFAULT_CONNECTIONS),
+                )
+                .await
+                .map_err(|e| BackendError::unreachable("DATABASE_URL", e))?,
                 Arc::new(MemoryLogStream::new()),
             ),
             StoreKind::SqliteUrl(url) => sqlite(
@@ -272,6 +282,7 @@ mod tests {
             redis_url: redis.map(Into::into),
             log_prefix: None,
             data_dir: Some(PathBuf::from("/data")),
+            db_connections: None,
         }
     }
 

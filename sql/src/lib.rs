@@ -43,6 +43,6 @@ mod rows;
 mod sqlite;
 
 #[cfg(feature = "postgres")]
-pub use postgres::PostgresStore;
+pub use postgres::{DEFAULT_CONNECTIONS, MIN_CONNECTIONS, PostgresStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteLogStream, SqliteStore};

@@ -38,6 +38,10 @@ pub struct PostgresStore {
     /// values (`plan_cache_mode = force_custom_plan`), for `list` (see there); made by
     /// [`connect`](Self::connect), opened as `list` needs them.
     list_pool: Option<PgPool>,
+    /// The one connection `LISTEN` holds, outside the store's budget; made by
+    /// [`connect_with`](Self::connect_with), opened by the first wait for work. Without
+    /// it, the listener holds one of `pool`'s connections.
+    listen_pool: Option<PgPool>,
 }
 
 /// Removes the variables of execution `$1` that were set one at a time, as `vars`, for
@@ -142,9 +146,19 @@ impl PostgresStore {
             .map_err(|e| format!("invalid URL: {e}"))
     }
 
-    /// Connects to `url` (a `postgres://` URL), checks the connection, and applies the
-    /// migrations.
+    /// Connects to `url` (a `postgres://` URL) with [`DEFAULT_CONNECTIONS`], checks the
+    /// connection, and applies the migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, DEFAULT_CONNECTIONS).await
+    }
+
+    /// Like [`connect`](Self::connect), with at most `connections` connections to the
+    /// server in the store's two pools together (below [`MIN_CONNECTIONS`], that many): a
+    /// quarter of them (at least one) for `list`, the rest for every other statement.
+    /// Waiting for submissions (`LISTEN`, under `serve`) holds one connection more, of a
+    /// pool of its own.
+    pub async fn connect_with(url: &str, connections: u32) -> Result<Self, StoreError> {
+        let connections = connections.max(MIN_CONNECTIONS);
         let mut options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("invalid URL: {e}")))?;
         // No statement runs longer than `STATEMENT_TIMEOUT` unless the URL says otherwise
@@ -156,9 +170,8 @@ impl PostgresStore {
         {
             options = options.options([("statement_timeout", STATEMENT_TIMEOUT)]);
         }
-        // Sixteen connections in all, as one pool had before `list` got its own: a runner
-        // process takes no more of the server's connection limit than it did.
-        let list_pool = pool_options(LIST_CONNECTIONS).connect_lazy_with(
+        let list_share = list_connections(connections);
+        let list_pool = pool_options(list_share).connect_lazy_with(
             options
                 .clone()
                 .options([("plan_cache_mode", "force_custom_plan")]),
@@ -177,8 +190,10 @@ impl PostgresStore {
                 })?
                 .map_err(db)?;
         first.close().await.ok();
-        let pool = pool_options(CONNECTIONS - LIST_CONNECTIONS).connect_lazy_with(options);
-        let store = Self::from_pool(pool).with_list_pool(list_pool);
+        let listen_pool = pool_options(1).connect_lazy_with(options.clone());
+        let pool = pool_options(connections - list_share).connect_lazy_with(options);
+        let mut store = Self::from_pool(pool).with_list_pool(list_pool);
+        store.listen_pool = Some(listen_pool);
         store.migrate().await?;
         Ok(store)
     }
@@ -193,14 +208,15 @@ impl PostgresStore {
             pool,
             listener: Default::default(),
             list_pool: None,
+            listen_pool: None,
         }
     }
 
-    /// Closes every connection of the store (both pools).
+    /// Closes every connection of the store (every pool).
     pub async fn close(&self) {
         self.pool.close().await;
-        if let Some(list) = &self.list_pool {
-            list.close().await;
+        for pool in [&self.list_pool, &self.listen_pool].into_iter().flatten() {
+            pool.close().await;
         }
     }
 
@@ -320,10 +336,17 @@ fn list_query<'a>(
     )
 }
 
-/// Connections of a store made by [`PostgresStore::connect`], both pools together.
-const CONNECTIONS: u32 = 16;
-/// Of those, the connections of the list pool (opened as `list` needs them).
-const LIST_CONNECTIONS: u32 = 4;
+/// Connections of a store made by [`PostgresStore::connect`], both pools together (16, as
+/// one pool had before `list` got its own).
+pub const DEFAULT_CONNECTIONS: u32 = 16;
+/// The fewest connections a store opens: one for `list`, one for the rest.
+pub const MIN_CONNECTIONS: u32 = 2;
+
+/// Of a store's `connections`, those of the list pool (opened as `list` needs them): a
+/// quarter, at least one, never all.
+fn list_connections(connections: u32) -> u32 {
+    (connections / 4).clamp(1, connections.saturating_sub(1).max(1))
+}
 
 /// A store's pool of `connections`; under load, waiting for a connection beats failing a
 /// call.
@@ -886,5 +909,22 @@ impl LogArchive for PostgresStore {
     async fn insert_logs(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         insert_logs_on(&mut conn, entries).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::list_connections;
+
+    #[test]
+    fn the_list_pool_gets_a_quarter_and_never_all() {
+        let shares: Vec<(u32, u32)> = [2, 3, 4, 7, 8, 16, 100]
+            .into_iter()
+            .map(|n| (n, list_connections(n)))
+            .collect();
+        assert_eq!(
+            shares,
+            [(2, 1), (3, 1), (4, 1), (7, 1), (8, 2), (16, 4), (100, 25)]
+        );
     }
 }

@@ -176,6 +176,7 @@ pub(crate) async fn connect(env: &[(&str, String)]) -> anyhow::Result<Backends> 
         redis_url: get("REDIS_URL"),
         log_prefix: Some(crate::setup::KEY_PREFIX.into()),
         data_dir: get("BIFROST_DATA_DIR").map(PathBuf::from),
+        db_connections: None,
     }
     .connect_all()
     .await?)

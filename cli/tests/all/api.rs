@@ -48,6 +48,7 @@ impl Api {
             redis_url: env.redis_url.clone(),
             log_prefix: Some(env.prefix.clone()),
             data_dir: None,
+            db_connections: None,
         }
         .connect_all()
         .await

@@ -436,6 +436,52 @@ async fn three_servers_share_a_thousand_executions() {
     env.close().await;
 }
 
+/// `--db-connections 2`: a `serve` process runs a hundred executions, eight at once, on
+/// two pooled connections and the one that waits for submissions, never more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serve_process_keeps_to_its_connection_budget() {
+    const N: usize = 100;
+    let env = TestEnv::new(Backend::Servers).await;
+    let logs = TempDir::new();
+    deploy(&env, EXAMPLE_HELLO, "hello");
+    // The process's connections carry a name of their own, to be counted.
+    let name = format!("budget-{}", uuid::Uuid::new_v4().simple());
+    let separator = if env.database_url.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let mut cmd = runner(&env);
+    cmd.env(
+        "DATABASE_URL",
+        format!("{}{separator}application_name={name}", env.database_url),
+    );
+    let server = Server::start_with(cmd, &logs, &["--concurrency", "8", "--db-connections", "2"]);
+    let backends = env.backends().await;
+    let users = [bifrost_tests::user(None)];
+    submit_many(&backends, "hello", json!({"name": "Di"}), &users, N).await;
+    let clock = Instant::now();
+    let mut most = 0;
+    loop {
+        most = most.max(env.connections_named(&name).await);
+        let counts = env.status_counts().await;
+        if counts.get("Success").copied().unwrap_or(0) >= N as i64 {
+            break;
+        }
+        assert!(clock.elapsed() < PATIENCE, "{counts:?}: {}", server.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    most = most.max(env.connections_named(&name).await);
+    assert!(most >= 2, "the process's connections are named: {most}");
+    assert!(most <= 3, "two pooled connections and LISTEN, not {most}");
+    assert_eq!(
+        env.status_counts().await,
+        BTreeMap::from([("Success".to_owned(), N as i64)])
+    );
+    server.stop();
+    env.close().await;
+}
+
 /// A worker killed with SIGKILL: its running executions end `Stuck` with their live lines
 /// (marked by the other workers' sweeps), its share of the queue is run by the others, and
 /// nothing is lost or run twice.

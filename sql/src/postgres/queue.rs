@@ -205,7 +205,8 @@ impl QueueStore for PostgresStore {
     async fn wait_for_work(&self, timeout: Duration) {
         let mut guard = self.listener.lock().await;
         if guard.is_none() {
-            match sqlx::postgres::PgListener::connect_with(&self.pool).await {
+            let pool = self.listen_pool.as_ref().unwrap_or(&self.pool);
+            match sqlx::postgres::PgListener::connect_with(pool).await {
                 Ok(mut listener) => match listener.listen(CHANNEL).await {
                     Ok(()) => *guard = Some(listener),
                     Err(e) => tracing::warn!(error = %e, "cannot LISTEN for submissions"),
