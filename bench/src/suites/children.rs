@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::report::Section;
 use crate::stats::{fmt_secs, median, thousands};
 use crate::suites::queue::{
-    Serve, command, connect, deploy, ended_every, p99, runner_binary, submit_one,
+    Processes, Serve, command, connect, deploy, ended_every, p99, submit_one,
 };
 use crate::{Ctx, guests};
 
@@ -135,18 +135,13 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
          (`--concurrency 8`; PostgreSQL and Redis).",
         &["what", "median", "p99", "samples"],
     );
-    let bin = runner_binary()?;
-    let scratch = tempfile::tempdir()?;
-    let cache = scratch.path().join("cache");
-    let pg_url = ctx.servers.database(DB, true).await?;
-    let servers = vec![
-        ("DATABASE_URL", pg_url),
-        ("REDIS_URL", ctx.servers.redis_url.clone()),
-    ];
-    let embedded = vec![(
-        "BIFROST_DATA_DIR",
-        scratch.path().join("data").display().to_string(),
-    )];
+    let Processes {
+        bin,
+        scratch: _scratch,
+        cache,
+        servers,
+        embedded,
+    } = Processes::new(ctx, DB).await?;
     for env in [&servers, &embedded] {
         deploy(&bin, env, &cache, guests::BENCH, "bench")?;
         deploy(&bin, env, &cache, guests::TRIVIAL, "trivial")?;

@@ -52,6 +52,42 @@ pub(crate) fn command(bin: &Path, env: &[(&str, String)], cache: &Path) -> Comma
     cmd
 }
 
+/// What a benchmark of `bifrost-runner` processes needs: the binary, a scratch directory
+/// (holding the compiled-code cache and the embedded default's data), and the environment
+/// of each backend: PostgreSQL (database `db`, made afresh) and Redis, and the embedded
+/// default.
+pub(crate) struct Processes {
+    pub(crate) bin: PathBuf,
+    pub(crate) scratch: tempfile::TempDir,
+    pub(crate) cache: PathBuf,
+    pub(crate) servers: Vec<(&'static str, String)>,
+    pub(crate) embedded: Vec<(&'static str, String)>,
+}
+
+impl Processes {
+    pub(crate) async fn new(ctx: &Ctx, db: &str) -> anyhow::Result<Self> {
+        let bin = runner_binary()?;
+        let scratch = tempfile::tempdir()?;
+        let cache = scratch.path().join("cache");
+        let pg_url = ctx.servers.database(db, true).await?;
+        let servers = vec![
+            ("DATABASE_URL", pg_url),
+            ("REDIS_URL", ctx.servers.redis_url.clone()),
+        ];
+        let embedded = vec![(
+            "BIFROST_DATA_DIR",
+            scratch.path().join("data").display().to_string(),
+        )];
+        Ok(Self {
+            bin,
+            scratch,
+            cache,
+            servers,
+            embedded,
+        })
+    }
+}
+
 /// `workflows deploy FILE --name NAME` with the backends of `env`.
 pub(crate) fn deploy(
     bin: &Path,
@@ -459,18 +495,13 @@ async fn run_here(ctx: &Ctx) -> anyhow::Result<Section> {
          medians.",
         &["what", "figure", "target", "met"],
     );
-    let bin = runner_binary()?;
-    let scratch = tempfile::tempdir()?;
-    let cache = scratch.path().join("cache");
-    let pg_url = ctx.servers.database(DB, true).await?;
-    let servers = vec![
-        ("DATABASE_URL", pg_url),
-        ("REDIS_URL", ctx.servers.redis_url.clone()),
-    ];
-    let embedded = vec![(
-        "BIFROST_DATA_DIR",
-        scratch.path().join("data").display().to_string(),
-    )];
+    let Processes {
+        bin,
+        scratch,
+        cache,
+        servers,
+        embedded,
+    } = Processes::new(ctx, DB).await?;
     for env in [&servers, &embedded] {
         deploy(&bin, env, &cache, guests::BENCH, "bench")?;
     }
