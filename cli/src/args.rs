@@ -132,3 +132,22 @@ impl CacheArgs {
         })
     }
 }
+
+/// A length of time as a number and a unit: `90d`, `12h`, `30m`, `45s` (1 to 100,000 of
+/// them). The error says what is expected.
+pub fn age(text: &str) -> Result<chrono::TimeDelta, &'static str> {
+    const EXPECTED: &str = "a number and a unit (90d, 12h, 30m, 45s)";
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.len().saturating_sub(1));
+    let n: i64 = digits.parse().map_err(|_| EXPECTED)?;
+    if n <= 0 || n > 100_000 {
+        return Err(EXPECTED);
+    }
+    match unit {
+        "d" => Ok(chrono::TimeDelta::days(n)),
+        "h" => Ok(chrono::TimeDelta::hours(n)),
+        "m" => Ok(chrono::TimeDelta::minutes(n)),
+        "s" => Ok(chrono::TimeDelta::seconds(n)),
+        _ => Err(EXPECTED),
+    }
+}

@@ -182,7 +182,7 @@ pub struct AuditEntry {
     /// The token it was done with (`None`: the CLI, which holds the database).
     pub token_id: Option<Uuid>,
     /// What: `token.create`, `token.revoke`, `execution.submit`, `execution.cancel`,
-    /// `workflow.deploy`, `workflow.remove`.
+    /// `execution.purge`, `workflow.deploy`, `workflow.remove`.
     pub action: String,
     /// To what: a token id, an execution id, a workflow name.
     pub target: String,

@@ -114,4 +114,25 @@ pub trait QueueStore: Send + Sync + 'static {
     /// Waits until work may have been submitted, or `timeout`. PostgreSQL is woken by
     /// `NOTIFY` from the submission; SQLite has no notification and waits out `timeout`.
     async fn wait_for_work(&self, timeout: std::time::Duration);
+
+    /// Deletes, in one short statement, at most `batch` executions that have ended before
+    /// `before` (their `completed_at`), oldest first, with their log lines and variables;
+    /// only those of `statuses` when it is not empty. An execution that has not ended
+    /// (scheduled, pending, running, cancelling) is never deleted, whatever `statuses`
+    /// says. Returns how many were deleted: fewer than `batch` when no more are due.
+    async fn purge_batch(
+        &self,
+        before: DateTime<Utc>,
+        statuses: &[ExecutionStatus],
+        batch: u32,
+    ) -> Result<u64, StoreError>;
+}
+
+/// The statuses an execution can end with, in the order of
+/// [`ExecutionStatus::ALL`]: what a purge may delete.
+pub fn final_statuses() -> Vec<ExecutionStatus> {
+    ExecutionStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_final())
+        .collect()
 }

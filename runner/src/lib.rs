@@ -64,6 +64,7 @@ mod outcome;
 pub mod output;
 mod periodic;
 mod request;
+pub mod retention;
 mod retry;
 mod run;
 mod slot;

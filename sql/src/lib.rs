@@ -46,3 +46,20 @@ mod sqlite;
 pub use postgres::{DEFAULT_CONNECTIONS, MIN_CONNECTIONS, PostgresStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteLogStream, SqliteStore};
+
+/// The status names a purge deletes: `statuses` that are final, or every final status when
+/// `statuses` is empty. A status that has not ended is never among them.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+fn purge_statuses(statuses: &[bifrost_core::model::ExecutionStatus]) -> Vec<String> {
+    let all = bifrost_core::queue::final_statuses();
+    let chosen = if statuses.is_empty() {
+        &all[..]
+    } else {
+        statuses
+    };
+    chosen
+        .iter()
+        .filter(|s| s.is_final())
+        .map(|s| s.as_str().to_owned())
+        .collect()
+}

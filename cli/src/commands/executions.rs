@@ -41,6 +41,13 @@ pub enum ExecutionsCommand {
     ///
     /// Example: bifrost-runner executions cancel 0193a1f2-7c4e-7d2a-9b8e-1f2a3b4c5d6e
     Cancel(CancelArgs),
+    /// Delete executions that ended longer ago than --older-than, with their log lines and
+    /// variables, oldest first, a batch at a time; never one that has not ended. Prints
+    /// `{"deleted", "batches", "before", "statuses", "seconds"}`; the purge is recorded in
+    /// the audit record (`execution.purge`).
+    ///
+    /// Example: bifrost-runner executions purge --older-than 90d --status Success
+    Purge(crate::commands::purge::PurgeArgs),
 }
 
 /// `executions list`.
@@ -107,6 +114,9 @@ pub async fn run(
         ExecutionsCommand::Logs(args) => logs(service, args, view).await?,
         ExecutionsCommand::Submit(args) => return submit_command(backends, args, view).await,
         ExecutionsCommand::Cancel(args) => cancel_command(backends, args).await?,
+        ExecutionsCommand::Purge(args) => {
+            crate::commands::purge::purge_command(backends, args).await?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

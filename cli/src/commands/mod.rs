@@ -4,6 +4,7 @@ pub mod cancel;
 pub mod executions;
 pub mod offline;
 pub mod ops;
+pub mod purge;
 pub mod run;
 pub mod serve;
 pub mod submit;

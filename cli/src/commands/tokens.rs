@@ -65,28 +65,12 @@ pub struct RevokeArgs {
 
 /// `90d`, `12h`, `30m`, `45s`, or `never` (`None`).
 fn lifetime(text: &str) -> Result<Option<TimeDelta>, Failure> {
-    let bad = || {
-        Failure::caller(anyhow::anyhow!(
-            "--expires-in {text:?}: a number and a unit (90d, 12h, 30m, 45s), or never"
-        ))
-    };
-    let t = text.trim();
-    if t == "never" {
+    if text.trim() == "never" {
         return Ok(None);
     }
-    let (digits, unit) = t.split_at(t.len().saturating_sub(1));
-    let n: i64 = digits.parse().map_err(|_| bad())?;
-    if n <= 0 || n > 100_000 {
-        return Err(bad());
-    }
-    let delta = match unit {
-        "d" => TimeDelta::days(n),
-        "h" => TimeDelta::hours(n),
-        "m" => TimeDelta::minutes(n),
-        "s" => TimeDelta::seconds(n),
-        _ => return Err(bad()),
-    };
-    Ok(Some(delta))
+    crate::args::age(text)
+        .map(Some)
+        .map_err(|e| Failure::caller(anyhow::anyhow!("--expires-in {text:?}: {e}, or never")))
 }
 
 /// Runs one `tokens` command.

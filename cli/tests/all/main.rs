@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod embedded;
 mod follow;
+mod purge;
 mod queue;
 mod terminal;
 mod web;

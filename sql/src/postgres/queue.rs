@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{PostgresDialect, PostgresStore};
 use crate::error::db;
+use crate::purge_statuses;
 use crate::rows::ClaimedRow;
 
 /// The notification channel of submissions.
@@ -200,6 +201,29 @@ impl QueueStore for PostgresStore {
         .await
         .map_err(db)?;
         Ok(n.max(0) as u64)
+    }
+
+    async fn purge_batch(
+        &self,
+        before: DateTime<Utc>,
+        statuses: &[ExecutionStatus],
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        let wanted = purge_statuses(statuses);
+        // Log lines and variables go with their execution (ON DELETE CASCADE).
+        sqlx::query(
+            "DELETE FROM executions WHERE id IN ( \
+                 SELECT id FROM executions \
+                 WHERE status::text = ANY($1) AND completed_at < $2 \
+                 ORDER BY completed_at LIMIT $3)",
+        )
+        .bind(&wanted)
+        .bind(before)
+        .bind(i64::from(batch))
+        .execute(&self.pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(db)
     }
 
     async fn wait_for_work(&self, timeout: Duration) {

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::{SqliteDialect, SqliteStore, id_text, micros, uuid};
 use crate::error::db;
+use crate::purge_statuses;
 use crate::rows::ClaimedRow;
 
 /// Cancels the executions `?1` started that have not ended, and theirs, down the tree, at
@@ -226,6 +227,31 @@ impl QueueStore for SqliteStore {
         .await
         .map_err(db)?;
         Ok(n.max(0) as u64)
+    }
+
+    async fn purge_batch(
+        &self,
+        before: DateTime<Utc>,
+        statuses: &[ExecutionStatus],
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        let wanted = serde_json::to_string(&purge_statuses(statuses)).map_err(|e| {
+            StoreError::Database(format!("cannot encode the statuses to purge: {e}"))
+        })?;
+        // Log lines and variables go with their execution (ON DELETE CASCADE).
+        sqlx::query(
+            "DELETE FROM executions WHERE id IN ( \
+                 SELECT id FROM executions \
+                 WHERE status IN (SELECT value FROM json_each(?1)) AND completed_at < ?2 \
+                 ORDER BY completed_at LIMIT ?3)",
+        )
+        .bind(wanted)
+        .bind(micros(before))
+        .bind(i64::from(batch))
+        .execute(&self.pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(db)
     }
 
     async fn wait_for_work(&self, timeout: Duration) {

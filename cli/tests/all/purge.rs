@@ -1,0 +1,125 @@
+//! `executions purge`: ended executions older than the cut are deleted with their log
+//! lines, oldest first, of the statuses asked for; one that has not ended never is; each
+//! purge is in the audit record.
+
+use std::time::Duration;
+
+use bifrost_core::model::StreamId;
+use bifrost_core::{Identity, Scope};
+use bifrost_tests::{Backend, EXAMPLE_HELLO, FAMILY, TestEnv};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::common::{assert_exit_0, json_out, runner};
+use crate::queue::{deploy, submit};
+
+/// Runs `file` with `input` in a `run` process; its execution id.
+fn run(env: &TestEnv, file: &str, input: Value) -> Uuid {
+    let out = runner(env)
+        .args(["run", file, "--input", &input.to_string()])
+        .output()
+        .unwrap();
+    let printed = json_out(&out);
+    printed["execution_id"].as_str().unwrap().parse().unwrap()
+}
+
+fn purge(env: &TestEnv, args: &[&str]) -> Value {
+    let out = runner(env)
+        .args(["executions", "purge"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_exit_0(&out);
+    json_out(&out)
+}
+
+async fn exists(env: &TestEnv, id: Uuid) -> bool {
+    env.service
+        .get(&Identity::operator(), &id.to_string())
+        .await
+        .is_ok()
+}
+
+async fn purge_deletes_what_ended_before_the_cut(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    deploy(&env, EXAMPLE_HELLO, "hello");
+    let old: Vec<Uuid> = (0..3)
+        .map(|i| run(&env, EXAMPLE_HELLO, json!({"name": format!("old {i}")})))
+        .collect();
+    let failed = run(&env, FAMILY, json!({"role": "fail"}));
+    // Queued, never run: it has not ended, however old it gets.
+    let pending = submit(&env, &["hello", "--input", r#"{"name": "later"}"#]);
+    // The cut is 4 s: the old ones ended more than 4 s before the purges, the recent one
+    // less (two short processes run in between).
+    tokio::time::sleep(Duration::from_millis(4100)).await;
+    let recent = run(&env, EXAMPLE_HELLO, json!({"name": "new"}));
+    assert!(
+        !env.store
+            .read_logs(old[0], StreamId::MIN, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Only the failed one, with --status.
+    let report = purge(&env, &["--older-than", "4s", "--status", "failed"]);
+    assert_eq!(report["deleted"], json!(1), "{report}");
+    assert_eq!(report["statuses"], json!(["Failed"]));
+    assert!(!exists(&env, failed).await);
+    assert!(exists(&env, old[0]).await);
+
+    // Every status, two a statement: the three old ones in two statements; the recent one
+    // and the pending one stay.
+    let report = purge(&env, &["--older-than", "4s", "--batch", "2"]);
+    assert_eq!(report["deleted"], json!(3), "{report}");
+    assert_eq!(report["batches"], json!(2), "{report}");
+    for id in &old {
+        assert!(!exists(&env, *id).await, "{id}");
+        assert!(
+            env.store
+                .read_logs(*id, StreamId::MIN, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "its log lines went with it"
+        );
+    }
+    assert!(exists(&env, recent).await);
+    assert!(exists(&env, pending).await);
+    assert_eq!(env.status(pending).await.as_str(), "Pending");
+
+    // Each purge is in the audit record, newest first.
+    let audit = env
+        .backends()
+        .await
+        .access
+        .audit_log(&Scope::All, None, 10)
+        .await
+        .unwrap();
+    let purges: Vec<&Value> = audit
+        .iter()
+        .filter(|a| a.action == "execution.purge")
+        .map(|a| &a.detail)
+        .collect();
+    assert_eq!(purges.len(), 2, "{audit:?}");
+    assert_eq!(purges[0]["deleted"], json!(3));
+    assert_eq!(purges[1]["deleted"], json!(1));
+    assert_eq!(purges[0]["trigger"], json!("cli"));
+
+    // A status that has not ended, and an age that is none, are the caller's mistakes.
+    for bad in [
+        &["--older-than", "1d", "--status", "Running"][..],
+        &["--older-than", "soon"][..],
+    ] {
+        let out = runner(&env)
+            .args(["executions", "purge"])
+            .args(bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {out:?}");
+    }
+    assert!(exists(&env, pending).await);
+    env.close().await;
+}
+
+bifrost_tests::on_both_backends!(purge_deletes_what_ended_before_the_cut);
