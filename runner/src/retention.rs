@@ -33,8 +33,10 @@ pub struct PurgeReport {
 /// Deletes every execution of `statuses` (every final status when empty) that ended
 /// before `before`, oldest first, `batch` at a time, and records the purge in the audit
 /// record as `execution.purge` done by `by` (its detail says how many, of what, before
-/// when, and `trigger`: `cli` or `serve`). An execution that has not ended is never
-/// deleted; the caller refuses a status that is not final.
+/// when, and `trigger`: `cli` or `serve`); a purge that deleted nothing is recorded only
+/// if `record_nothing`. An execution that has not ended is never deleted; the caller
+/// refuses a status that is not final.
+#[allow(clippy::too_many_arguments)]
 pub async fn purge(
     queue: &dyn QueueStore,
     access: &dyn AccessStore,
@@ -43,6 +45,7 @@ pub async fn purge(
     batch: u32,
     by: &Identity,
     trigger: &str,
+    record_nothing: bool,
 ) -> Result<PurgeReport, StoreError> {
     let clock = Instant::now();
     let batch = batch.max(1);
@@ -69,6 +72,9 @@ pub async fn purge(
         statuses,
         seconds: clock.elapsed().as_secs_f64(),
     };
+    if report.deleted == 0 && !record_nothing {
+        return Ok(report);
+    }
     access
         .audit(&AuditEntry {
             seq: 0,

@@ -51,6 +51,7 @@ pub async fn purge_command(backends: &Backends, args: PurgeArgs) -> Result<(), F
         args.batch,
         &Identity::operator(),
         "cli",
+        true,
     )
     .await
     .map_err(|e| Failure::from(bifrost_core::ApiError::from(e)))?;

@@ -59,6 +59,14 @@ pub struct ServeArgs {
     /// of them waiting, no more executions start until one ends.
     #[arg(long, env = "BIFROST_MAX_WAITING", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=10_000))]
     max_waiting: u32,
+    /// Delete executions that ended longer ago than this (90d, 12h, 30m, 45s), as
+    /// `executions purge` does, at start and every --purge-every-secs; unset, nothing is
+    /// deleted.
+    #[arg(long, env = "BIFROST_RETENTION")]
+    retention: Option<String>,
+    /// Seconds between two purges of --retention.
+    #[arg(long, env = "BIFROST_PURGE_EVERY_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    purge_every_secs: u64,
     /// How many workflows one execution may start; past it, `limit-reached`.
     #[arg(long, env = "BIFROST_MAX_CHILDREN", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_children: u64,
@@ -178,6 +186,20 @@ pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
             api,
         );
     }
+    let retention = match &args.retention {
+        Some(text) => Some(
+            crate::args::age(text)
+                .map_err(|e| Failure::caller(anyhow::anyhow!("--retention {text:?}: {e}")))?,
+        ),
+        None => None,
+    };
+    let purger = retention.map(|keep| {
+        spawn_purger(
+            backends.clone(),
+            keep,
+            Duration::from_secs(args.purge_every_secs),
+        )
+    });
     let worker = Worker::new(
         runner,
         backends.queue.clone(),
@@ -206,9 +228,47 @@ pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
     } else {
         worker.run(stop).await
     };
+    if let Some(purger) = purger {
+        purger.abort();
+    }
     output::json_line(&serde_json::json!({
         "claimed": report.claimed,
         "finished": report.finished,
         "cancelled_at_shutdown": report.cancelled_at_shutdown,
     }))
+}
+
+/// Purges what ended more than `keep` ago, now and every `every`, as the operator, until
+/// aborted. A purge that deleted nothing is not recorded (every `serve` process purges);
+/// one that fails is reported on stderr and tried again at the next turn.
+fn spawn_purger(
+    backends: Backends,
+    keep: chrono::TimeDelta,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match bifrost_runner::retention::purge(
+                &*backends.queue,
+                &*backends.access,
+                chrono::Utc::now() - keep,
+                &[],
+                bifrost_runner::retention::PURGE_BATCH,
+                &bifrost_core::Identity::operator(),
+                "serve",
+                false,
+            )
+            .await
+            {
+                Ok(report) if report.deleted > 0 => tracing::info!(
+                    deleted = report.deleted,
+                    batches = report.batches,
+                    "purged executions past --retention"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "the purge of --retention failed"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
 }

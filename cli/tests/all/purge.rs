@@ -2,7 +2,7 @@
 //! lines, oldest first, of the statuses asked for; one that has not ended never is; each
 //! purge is in the audit record.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bifrost_core::model::StreamId;
 use bifrost_core::{Identity, Scope};
@@ -10,8 +10,8 @@ use bifrost_tests::{Backend, EXAMPLE_HELLO, FAMILY, TestEnv};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::common::{assert_exit_0, json_out, runner};
-use crate::queue::{deploy, submit};
+use crate::common::{Server, TempDir, assert_exit_0, json_out, runner};
+use crate::queue::{PATIENCE, deploy, submit};
 
 /// Runs `file` with `input` in a `run` process; its execution id.
 fn run(env: &TestEnv, file: &str, input: Value) -> Uuid {
@@ -122,4 +122,61 @@ async fn purge_deletes_what_ended_before_the_cut(backend: Backend) {
     env.close().await;
 }
 
-bifrost_tests::on_both_backends!(purge_deletes_what_ended_before_the_cut);
+/// `serve --retention`: the process purges at start and then every `--purge-every-secs`,
+/// and records the purges that deleted something.
+async fn serve_purges_past_its_retention(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let logs = TempDir::new();
+    let old: Vec<Uuid> = (0..2)
+        .map(|i| run(&env, EXAMPLE_HELLO, json!({"name": format!("old {i}")})))
+        .collect();
+    let server = Server::start(
+        &env,
+        &logs,
+        &[
+            "--concurrency",
+            "1",
+            "--retention",
+            "3s",
+            "--purge-every-secs",
+            "1",
+        ],
+    );
+    let clock = Instant::now();
+    loop {
+        let mut left = 0;
+        for id in &old {
+            left += usize::from(exists(&env, *id).await);
+        }
+        if left == 0 {
+            break;
+        }
+        assert!(clock.elapsed() < PATIENCE, "{left} left: {}", server.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A recent execution stays.
+    let recent = run(&env, EXAMPLE_HELLO, json!({"name": "new"}));
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(exists(&env, recent).await);
+    server.stop();
+    let audit = env
+        .backends()
+        .await
+        .access
+        .audit_log(&Scope::All, None, 100)
+        .await
+        .unwrap();
+    let deleted: u64 = audit
+        .iter()
+        .filter(|a| a.action == "execution.purge")
+        .inspect(|a| assert_eq!(a.detail["trigger"], json!("serve")))
+        .map(|a| a.detail["deleted"].as_u64().unwrap())
+        .sum();
+    assert_eq!(deleted, 2, "{audit:?}");
+    env.close().await;
+}
+
+bifrost_tests::on_both_backends!(
+    purge_deletes_what_ended_before_the_cut,
+    serve_purges_past_its_retention,
+);
