@@ -62,4 +62,15 @@ pub trait WorkflowStore: Send + Sync + 'static {
 
     /// The bytes of the version `hash`; [`StoreError::NotFound`] if none is stored.
     async fn component(&self, hash: &str) -> Result<Vec<u8>, StoreError>;
+
+    /// Deletes the stored versions first stored before `before` that no name points at and
+    /// no execution ran or is to run (`workflow_version`); returns how many. A store that
+    /// keeps no dates of its versions (the in-memory one) deletes none.
+    async fn collect_components(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, StoreError> {
+        let _ = before;
+        Ok(0)
+    }
 }

@@ -1,5 +1,6 @@
 //! Retention: deleting ended executions, with their log lines and variables, once they are
-//! older than the operator keeps them (`bifrost-runner executions purge`).
+//! older than the operator keeps them, and the stored workflow versions nothing uses any
+//! more (`bifrost-runner executions purge`, `serve --retention`).
 
 use std::time::Instant;
 
@@ -8,12 +9,33 @@ use bifrost_core::access::{AccessStore, AuditEntry};
 use bifrost_core::error::StoreError;
 use bifrost_core::model::ExecutionStatus;
 use bifrost_core::queue::QueueStore;
-use chrono::{DateTime, Utc};
+use bifrost_core::workflows::WorkflowStore;
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 /// Executions one statement deletes: small enough that no statement holds its locks for
 /// long, and lets the runner's own writes in between.
 pub const PURGE_BATCH: u32 = 1000;
+
+/// How long a stored workflow version is kept after it was first stored, when no name
+/// points at it and no execution ran it: a deployment that is removed and deployed again
+/// within it finds its bytes still there.
+pub const VERSION_GRACE: TimeDelta = TimeDelta::days(7);
+
+/// What to purge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Purge {
+    /// Executions that ended before this are deleted.
+    pub before: DateTime<Utc>,
+    /// Only executions of these statuses (every final status when empty; a status that has
+    /// not ended is never purged).
+    pub statuses: Vec<ExecutionStatus>,
+    /// Executions a statement deletes ([`PURGE_BATCH`]).
+    pub batch: u32,
+    /// Stored workflow versions first stored before this, that no name points at and no
+    /// remaining execution ran, are deleted after the executions (none: versions stay).
+    pub versions_before: Option<DateTime<Utc>>,
+}
 
 /// What a purge did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -26,32 +48,32 @@ pub struct PurgeReport {
     pub before: DateTime<Utc>,
     /// The statuses purged (every final status when none was named).
     pub statuses: Vec<ExecutionStatus>,
+    /// Stored workflow versions deleted.
+    pub versions_deleted: u64,
     /// Seconds the purge took.
     pub seconds: f64,
 }
 
-/// Deletes every execution of `statuses` (every final status when empty) that ended
-/// before `before`, oldest first, `batch` at a time, and records the purge in the audit
-/// record as `execution.purge` done by `by` (its detail says how many, of what, before
-/// when, and `trigger`: `cli` or `serve`); a purge that deleted nothing is recorded only
-/// if `record_nothing`. An execution that has not ended is never deleted; the caller
-/// refuses a status that is not final.
-#[allow(clippy::too_many_arguments)]
+/// Runs `purge`: the executions, `batch` at a time, oldest first, then the versions; then
+/// records it in the audit record as `execution.purge` done by `by` (its detail says how
+/// many, of what, and `trigger`: `cli` or `serve`). A purge that deleted nothing is
+/// recorded only if `record_nothing`.
 pub async fn purge(
     queue: &dyn QueueStore,
+    workflows: &dyn WorkflowStore,
     access: &dyn AccessStore,
-    before: DateTime<Utc>,
-    statuses: &[ExecutionStatus],
-    batch: u32,
+    purge: &Purge,
     by: &Identity,
     trigger: &str,
     record_nothing: bool,
 ) -> Result<PurgeReport, StoreError> {
     let clock = Instant::now();
-    let batch = batch.max(1);
+    let batch = purge.batch.max(1);
     let (mut deleted, mut batches) = (0, 0);
     loop {
-        let n = queue.purge_batch(before, statuses, batch).await?;
+        let n = queue
+            .purge_batch(purge.before, &purge.statuses, batch)
+            .await?;
         deleted += n;
         batches += 1;
         if n < u64::from(batch) {
@@ -60,19 +82,24 @@ pub async fn purge(
         // Other work of this process runs between two statements.
         tokio::task::yield_now().await;
     }
-    let statuses = if statuses.is_empty() {
+    let versions_deleted = match purge.versions_before {
+        Some(before) => workflows.collect_components(before).await?,
+        None => 0,
+    };
+    let statuses = if purge.statuses.is_empty() {
         bifrost_core::queue::final_statuses()
     } else {
-        statuses.to_vec()
+        purge.statuses.clone()
     };
     let report = PurgeReport {
         deleted,
         batches,
-        before,
+        before: purge.before,
         statuses,
+        versions_deleted,
         seconds: clock.elapsed().as_secs_f64(),
     };
-    if report.deleted == 0 && !record_nothing {
+    if report.deleted == 0 && report.versions_deleted == 0 && !record_nothing {
         return Ok(report);
     }
     access
@@ -84,11 +111,12 @@ pub async fn purge(
             organization_id: by.organization_id,
             token_id: None,
             action: "execution.purge".into(),
-            target: bifrost_core::model::rfc3339(&before),
+            target: bifrost_core::model::rfc3339(&purge.before),
             detail: serde_json::json!({
                 "deleted": report.deleted,
                 "batches": report.batches,
                 "statuses": report.statuses,
+                "versions_deleted": report.versions_deleted,
                 "trigger": trigger,
             }),
         })

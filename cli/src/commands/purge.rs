@@ -3,7 +3,7 @@
 use bifrost_core::Identity;
 use bifrost_core::model::ExecutionStatus;
 use bifrost_runner::backends::Backends;
-use bifrost_runner::retention::{PURGE_BATCH, purge};
+use bifrost_runner::retention::{PURGE_BATCH, Purge, purge};
 use chrono::Utc;
 use clap::Args;
 
@@ -25,9 +25,14 @@ pub struct PurgeArgs {
     /// Executions one statement deletes (1 to 100,000).
     #[arg(long, default_value_t = PURGE_BATCH, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     batch: u32,
+    /// Also delete the stored workflow versions first stored longer ago than this that no
+    /// name points at and no remaining execution ran (90d, 12h, 30m, 45s).
+    #[arg(long, default_value = "7d")]
+    version_grace: String,
 }
 
-/// Purges as the operator, the one who holds the database.
+/// Purges as the operator, the one who holds the database. Prints the
+/// [`PurgeReport`](bifrost_runner::retention::PurgeReport).
 pub async fn purge_command(backends: &Backends, args: PurgeArgs) -> Result<(), Failure> {
     let age = crate::args::age(&args.older_than)
         .map_err(|e| Failure::caller(anyhow::anyhow!("--older-than {:?}: {e}", args.older_than)))?;
@@ -43,12 +48,23 @@ pub async fn purge_command(backends: &Backends, args: PurgeArgs) -> Result<(), F
         }
         statuses.push(status);
     }
+    let grace = crate::args::age(&args.version_grace).map_err(|e| {
+        Failure::caller(anyhow::anyhow!(
+            "--version-grace {:?}: {e}",
+            args.version_grace
+        ))
+    })?;
+    let now = Utc::now();
     let report = purge(
         &*backends.queue,
+        &*backends.workflows,
         &*backends.access,
-        Utc::now() - age,
-        &statuses,
-        args.batch,
+        &Purge {
+            before: now - age,
+            statuses,
+            batch: args.batch,
+            versions_before: Some(now - grace),
+        },
         &Identity::operator(),
         "cli",
         true,

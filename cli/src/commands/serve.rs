@@ -248,21 +248,28 @@ fn spawn_purger(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
+            let now = chrono::Utc::now();
+            let purge = bifrost_runner::retention::Purge {
+                before: now - keep,
+                statuses: Vec::new(),
+                batch: bifrost_runner::retention::PURGE_BATCH,
+                versions_before: Some(now - bifrost_runner::retention::VERSION_GRACE),
+            };
             match bifrost_runner::retention::purge(
                 &*backends.queue,
+                &*backends.workflows,
                 &*backends.access,
-                chrono::Utc::now() - keep,
-                &[],
-                bifrost_runner::retention::PURGE_BATCH,
+                &purge,
                 &bifrost_core::Identity::operator(),
                 "serve",
                 false,
             )
             .await
             {
-                Ok(report) if report.deleted > 0 => tracing::info!(
+                Ok(report) if report.deleted > 0 || report.versions_deleted > 0 => tracing::info!(
                     deleted = report.deleted,
                     batches = report.batches,
+                    versions_deleted = report.versions_deleted,
                     "purged executions past --retention"
                 ),
                 Ok(_) => {}

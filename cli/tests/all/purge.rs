@@ -47,6 +47,25 @@ async fn purge_deletes_what_ended_before_the_cut(backend: Backend) {
         .map(|i| run(&env, EXAMPLE_HELLO, json!({"name": format!("old {i}")})))
         .collect();
     let failed = run(&env, FAMILY, json!({"role": "fail"}));
+    // A version deployed, then left by its name, never run: nothing uses it any more.
+    let out = runner(&env)
+        .args(["workflows", "deploy", FAMILY, "--name", "tmp"])
+        .output()
+        .unwrap();
+    let unused = json_out(&out)["hash"].as_str().unwrap().to_owned();
+    let out = runner(&env)
+        .args(["workflows", "remove", "tmp"])
+        .output()
+        .unwrap();
+    assert_exit_0(&out);
+    let hello_version = env
+        .backends()
+        .await
+        .workflows
+        .deployment("hello")
+        .await
+        .unwrap()
+        .hash;
     // Queued, never run: it has not ended, however old it gets.
     let pending = submit(&env, &["hello", "--input", r#"{"name": "later"}"#]);
     // The cut is 4 s: the old ones ended more than 4 s before the purges, the recent one
@@ -65,14 +84,34 @@ async fn purge_deletes_what_ended_before_the_cut(backend: Backend) {
     let report = purge(&env, &["--older-than", "4s", "--status", "failed"]);
     assert_eq!(report["deleted"], json!(1), "{report}");
     assert_eq!(report["statuses"], json!(["Failed"]));
+    assert_eq!(
+        report["versions_deleted"],
+        json!(0),
+        "within the 7 days' grace"
+    );
     assert!(!exists(&env, failed).await);
     assert!(exists(&env, old[0]).await);
 
     // Every status, two a statement: the three old ones in two statements; the recent one
     // and the pending one stay.
-    let report = purge(&env, &["--older-than", "4s", "--batch", "2"]);
+    let report = purge(
+        &env,
+        &[
+            "--older-than",
+            "4s",
+            "--batch",
+            "2",
+            "--version-grace",
+            "1s",
+        ],
+    );
     assert_eq!(report["deleted"], json!(3), "{report}");
     assert_eq!(report["batches"], json!(2), "{report}");
+    // The version nothing uses went; hello's, named and to be run, stays.
+    assert_eq!(report["versions_deleted"], json!(1), "{report}");
+    let workflows = env.backends().await.workflows;
+    assert!(workflows.component(&unused).await.is_err());
+    assert!(workflows.component(&hello_version).await.is_ok());
     for id in &old {
         assert!(!exists(&env, *id).await, "{id}");
         assert!(

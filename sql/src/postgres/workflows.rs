@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use bifrost_core::error::StoreError;
 use bifrost_core::workflows::{DeployOutcome, Deployment, WorkflowStore};
+use chrono::{DateTime, Utc};
 
 use super::{PostgresDialect, PostgresStore};
 use crate::error::db;
@@ -89,6 +90,20 @@ impl WorkflowStore for PostgresStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn collect_components(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        sqlx::query(
+            "DELETE FROM workflow_components WHERE created_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM workflows w WHERE w.hash = workflow_components.hash) \
+             AND NOT EXISTS (SELECT 1 FROM executions e \
+                 WHERE e.workflow_version = workflow_components.hash)",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(db)
     }
 
     async fn component(&self, hash: &str) -> Result<Vec<u8>, StoreError> {
