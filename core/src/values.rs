@@ -105,6 +105,23 @@ pub fn parse_variable(
     Ok((name.to_owned(), value))
 }
 
+/// A child's input (`workflows.start` and `execute`) as the host takes it: at most
+/// `limits.max_input_bytes`, else `too-large`; JSON text, else `invalid-argument` naming
+/// `input`.
+pub fn child_input(text: &str, limits: &Limits) -> Result<serde_json::Value, crate::ApiError> {
+    if text.len() > limits.max_input_bytes {
+        return Err(crate::ApiError::TooLarge(format!(
+            "input of {} bytes exceeds the limit of {} bytes",
+            text.len(),
+            limits.max_input_bytes
+        )));
+    }
+    serde_json::from_str(text).map_err(|e| crate::ApiError::InvalidArgument {
+        parameter: "input",
+        reason: format!("not JSON: {e}"),
+    })
+}
+
 /// A line as a guest's `log` call gives it, checked: the metadata must be a JSON object
 /// within `limits` that every store keeps as it is ([`parse_metadata`]; an empty one is
 /// none); the message has U+0000 replaced ([`storable_text`]) and is cut at

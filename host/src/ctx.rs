@@ -221,17 +221,7 @@ impl ExecutionsCtx {
         input: String,
     ) -> Result<uuid::Uuid, ApiError> {
         let (parent, children) = self.as_parent()?;
-        if input.len() > self.limits.max_input_bytes {
-            return Err(ApiError::TooLarge(format!(
-                "input of {} bytes exceeds the limit of {} bytes",
-                input.len(),
-                self.limits.max_input_bytes
-            )));
-        }
-        let input = serde_json::from_str(&input).map_err(|e| ApiError::InvalidArgument {
-            parameter: "input",
-            reason: format!("not JSON: {e}"),
-        })?;
+        let input = bifrost_core::values::child_input(&input, &self.limits)?;
         self.throttle().await;
         // The child can read every line the parent logged before starting it (the
         // reference's context passing): they are in the live stream first. A stream that

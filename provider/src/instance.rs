@@ -195,18 +195,7 @@ impl Instance {
             .as_ref()
             .ok_or(ApiError::NoExecutionContext)?
             .execution_id;
-        if input.len() > self.limits.max_input_bytes {
-            return Err(ApiError::TooLarge(format!(
-                "input of {} bytes exceeds the limit of {} bytes",
-                input.len(),
-                self.limits.max_input_bytes
-            )));
-        }
-        let input: serde_json::Value =
-            serde_json::from_str(input).map_err(|e| ApiError::InvalidArgument {
-                parameter: "input",
-                reason: format!("not JSON: {e}"),
-            })?;
+        let input = bifrost_core::values::child_input(input, &self.limits)?;
         let workflow = self
             .workflows
             .iter()

@@ -145,6 +145,19 @@ async fn wait_for(
     }
 }
 
+/// The run request of a child of `parent`: run as the parent's caller, never with more
+/// rights, and recorded with the parent's id.
+fn child_request(parent: &Parent, workflow_name: &str, input: serde_json::Value) -> RunRequest {
+    RunRequest {
+        workflow_name: workflow_name.to_owned(),
+        input,
+        identity: parent.identity.clone(),
+        form_id: None,
+        parent_execution_id: Some(parent.execution_id),
+        session_id: None,
+    }
+}
+
 /// The first and the longest pause between two reads of a child a parent waits for, when
 /// nothing wakes the wait sooner (a child run by another process).
 const WAIT_FIRST: Duration = Duration::from_millis(5);
@@ -211,14 +224,7 @@ impl Children for QueueChildren {
     ) -> Result<Uuid, ApiError> {
         deployed(&*self.workflows, workflow_name).await?;
         check_limits(&*self.queue, parent, self.limits).await?;
-        let request = RunRequest {
-            workflow_name: workflow_name.to_owned(),
-            input,
-            identity: parent.identity.clone(),
-            form_id: None,
-            parent_execution_id: Some(parent.execution_id),
-            session_id: None,
-        };
+        let request = child_request(parent, workflow_name, input);
         crate::worker::submit(
             &*self.queue,
             &*self.workflows,
@@ -344,14 +350,7 @@ impl Children for LocalChildren {
             .ok_or_else(|| ApiError::Unavailable("the runner is shutting down".into()))?;
         let deployment = deployed(&*self.workflows, workflow_name).await?;
         check_limits(&*self.queue, parent, self.limits).await?;
-        let mut request = RunRequest {
-            workflow_name: workflow_name.to_owned(),
-            input,
-            identity: parent.identity.clone(),
-            form_id: None,
-            parent_execution_id: Some(parent.execution_id),
-            session_id: None,
-        };
+        let mut request = child_request(parent, workflow_name, input);
         // Refused here, not in the task: a request that cannot be recorded never starts.
         crate::prepare(&mut request, &runner.config.limits).map_err(api_error)?;
         let workflow = runner
