@@ -1,9 +1,11 @@
 //! Shared set-up of the integration tests: a database and a Redis key prefix of the test's
 //! own, on the real servers, removed again at the end.
 //!
-//! Servers: `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`) and
-//! `REDIS_URL` (default `redis://127.0.0.1:6379`). A missing server fails the test with a
-//! message naming it; nothing is skipped.
+//! Servers: `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`),
+//! `REDIS_URL` (default `redis://127.0.0.1:6379`) and, for the tests on a Redis Cluster,
+//! `REDIS_CLUSTER_URL` (`redis+cluster://host:port,...`, no default: `scripts/test` starts a
+//! cluster of its own). A missing server fails the test with a message naming it; nothing
+//! is skipped.
 
 use std::sync::Arc;
 
@@ -33,11 +35,23 @@ pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// The Redis Cluster the tests on [`Backend::Cluster`] use: `REDIS_CLUSTER_URL`.
+pub fn redis_cluster_url() -> String {
+    std::env::var("REDIS_CLUSTER_URL").unwrap_or_else(|_| {
+        panic!(
+            "a Redis Cluster is required at REDIS_CLUSTER_URL (redis+cluster://host:port,...): \
+             scripts/test starts one from the installed redis-server"
+        )
+    })
+}
+
 /// Which backends a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// PostgreSQL and Redis, the servers.
     Servers,
+    /// PostgreSQL and a Redis Cluster ([`redis_cluster_url`]).
+    Cluster,
     /// The embedded default: one SQLite file holding the store and the live log streams.
     Embedded,
 }
@@ -60,10 +74,33 @@ macro_rules! on_both_backends {
     )*};
 }
 
+/// [`on_both_backends!`], and once more on PostgreSQL and a Redis Cluster, as
+/// `NAME::postgres_redis_cluster`: for the tests of the log stream itself.
+#[macro_export]
+macro_rules! on_all_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn postgres_redis() {
+                super::$name($crate::Backend::Servers).await
+            }
+            #[tokio::test]
+            async fn postgres_redis_cluster() {
+                super::$name($crate::Backend::Cluster).await
+            }
+            #[tokio::test]
+            async fn embedded() {
+                super::$name($crate::Backend::Embedded).await
+            }
+        }
+    )*};
+}
+
 enum Owned {
     Postgres {
         database: String,
         store: PostgresStore,
+        redis_url: String,
     },
     Sqlite {
         dir: std::path::PathBuf,
@@ -133,12 +170,16 @@ impl TestEnv {
     pub async fn new(backend: Backend) -> TestEnv {
         let prefix = format!("bifrost-test:{}:logs:", Uuid::new_v4().simple());
         match backend {
-            Backend::Servers => {
+            Backend::Servers | Backend::Cluster => {
                 let (database, database_url) = empty_postgres_database().await;
                 let store = PostgresStore::connect(&database_url)
                     .await
                     .expect("connect to the test database and migrate");
-                let url = redis_url();
+                let url = if backend == Backend::Cluster {
+                    redis_cluster_url()
+                } else {
+                    redis_url()
+                };
                 let logs = RedisLogStream::connect_with_prefix(&url, &prefix)
                     .await
                     .unwrap_or_else(|e| panic!("Redis is required at REDIS_URL={url}: {e}"));
@@ -150,10 +191,14 @@ impl TestEnv {
                     store: store_dyn,
                     logs: logs_dyn,
                     database_url,
-                    redis_url: Some(url),
+                    redis_url: Some(url.clone()),
                     prefix,
                     redis: Some(logs),
-                    owned: Some(Owned::Postgres { database, store }),
+                    owned: Some(Owned::Postgres {
+                        database,
+                        store,
+                        redis_url: url,
+                    }),
                 }
             }
             Backend::Embedded => {
@@ -382,6 +427,26 @@ impl Drop for TestEnv {
     }
 }
 
+/// Deletes every key under `prefix` on the Redis server or cluster at `url`.
+pub async fn delete_redis_keys(url: &str, prefix: &str) {
+    let mut conn = bifrost_redis::RedisConnection::open(url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to Redis at {url} to delete the test's keys: {e}"));
+    // On a cluster, `KEYS` asks every master and each `DEL` goes to its key's slot.
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .expect("list the test's keys");
+    for key in keys {
+        let _: i64 = redis::cmd("DEL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .expect("delete the test's keys");
+    }
+}
+
 impl Owned {
     async fn close_pools(&self) {
         match self {
@@ -394,25 +459,13 @@ impl Owned {
     /// every Redis key under `prefix`.
     async fn remove(self, prefix: &str) {
         match self {
-            Owned::Postgres { database, .. } => {
+            Owned::Postgres {
+                database,
+                redis_url,
+                ..
+            } => {
                 drop_postgres_database(&database).await;
-                let client = redis::Client::open(redis_url()).expect("the Redis URL");
-                let mut conn = client
-                    .get_multiplexed_async_connection()
-                    .await
-                    .expect("connect to Redis to delete the test's keys");
-                let keys: Vec<String> = redis::cmd("KEYS")
-                    .arg(format!("{prefix}*"))
-                    .query_async(&mut conn)
-                    .await
-                    .expect("list the test's keys");
-                if !keys.is_empty() {
-                    let _: i64 = redis::cmd("DEL")
-                        .arg(&keys)
-                        .query_async(&mut conn)
-                        .await
-                        .expect("delete the test's keys");
-                }
+                delete_redis_keys(&redis_url, prefix).await;
             }
             Owned::Sqlite { dir, .. } => {
                 std::fs::remove_dir_all(&dir).expect("remove the test's SQLite directory");

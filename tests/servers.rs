@@ -91,6 +91,191 @@ impl Drop for OwnRedis {
     }
 }
 
+/// A Redis Cluster of the test's own: masters, each with replicas, keeping nothing on disk,
+/// quick to fail over (`cluster-node-timeout` 1,000 ms), so that a test can kill a master.
+pub struct OwnRedisCluster {
+    nodes: Vec<(u16, Option<Child>)>,
+    dir: PathBuf,
+}
+
+/// A free port whose cluster bus port (port + 10000) is free too, both below the kernel's
+/// range for outgoing connections (32768 and up), where a port free now may be taken by a
+/// connection before the node binds it.
+fn free_cluster_port(taken: &[u16]) -> u16 {
+    let free = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+    loop {
+        let port = 11_000 + (Uuid::new_v4().as_u128() % 11_000) as u16;
+        if !taken.contains(&port) && free(port) && free(port + 10_000) {
+            return port;
+        }
+    }
+}
+
+impl OwnRedisCluster {
+    /// Starts `masters` masters with `replicas` replicas each and waits until the cluster
+    /// is up (`cluster_state:ok` on every node).
+    pub fn start(masters: usize, replicas: usize) -> OwnRedisCluster {
+        let dir = temp_dir("redis-cluster");
+        let mut nodes: Vec<(u16, Option<Child>)> = Vec::new();
+        for _ in 0..masters * (1 + replicas) {
+            let taken: Vec<u16> = nodes.iter().map(|(p, _)| *p).collect();
+            let port = free_cluster_port(&taken);
+            let node_dir = dir.join(port.to_string());
+            std::fs::create_dir_all(&node_dir).unwrap();
+            let child = Command::new("redis-server")
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--save", "", "--appendonly", "no"])
+                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"])
+                // A replica may take over however long ago it heard from its master: the
+                // test measures what that loses.
+                .args(["--cluster-replica-validity-factor", "0"])
+                .arg("--dir")
+                .arg(&node_dir)
+                .arg("--logfile")
+                .arg(node_dir.join("redis.log"))
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("redis-server is required for this test");
+            nodes.push((port, Some(child)));
+        }
+        for (port, _) in &nodes {
+            wait_for_port(*port, true);
+        }
+        let cluster = OwnRedisCluster { nodes, dir };
+        let created = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(cluster.nodes.iter().map(|(p, _)| format!("127.0.0.1:{p}")))
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
+            .output()
+            .expect("redis-cli is required for this test");
+        assert!(
+            created.status.success(),
+            "redis-cli --cluster create: {}",
+            String::from_utf8_lossy(&created.stdout)
+        );
+        cluster.wait_until_ok();
+        // A replica can take over only once it has synchronised with its master.
+        for (port, _) in &cluster.nodes {
+            for tries in 0.. {
+                let info = Self::cli(*port, &["info", "replication"]).unwrap_or_default();
+                if info.contains("role:master") || info.contains("master_link_status:up") {
+                    break;
+                }
+                assert!(
+                    tries < 300,
+                    "the replica on {port} never synchronised: {info}"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        cluster
+    }
+
+    /// Its URL, naming every node.
+    pub fn url(&self) -> String {
+        let nodes: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|(p, _)| format!("127.0.0.1:{p}"))
+            .collect();
+        format!("redis+cluster://{}", nodes.join(","))
+    }
+
+    fn cli(port: u16, args: &[&str]) -> Option<String> {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Waits until every live node says `cluster_state:ok` and every slot has a master
+    /// that is up (after a failover: a replica promoted); panics after 30 s.
+    pub fn wait_until_ok(&self) {
+        for _ in 0..300 {
+            let ok = self
+                .nodes
+                .iter()
+                .filter(|(_, c)| c.is_some())
+                .all(|(p, _)| {
+                    Self::cli(*p, &["cluster", "info"])
+                        .is_some_and(|info| info.contains("cluster_state:ok"))
+                });
+            if ok {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the Redis Cluster is not ok after 30 s");
+    }
+
+    /// The port of the master serving `key`'s slot now.
+    pub fn master_of(&self, key: &str) -> u16 {
+        let (port, _) = self
+            .nodes
+            .iter()
+            .find(|(_, c)| c.is_some())
+            .expect("a live node");
+        let slot: u16 = Self::cli(*port, &["cluster", "keyslot", key])
+            .expect("CLUSTER KEYSLOT")
+            .trim()
+            .parse()
+            .expect("a slot number");
+        let nodes = Self::cli(*port, &["cluster", "nodes"]).expect("CLUSTER NODES");
+        for line in nodes.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() < 9 || !fields[2].contains("master") || fields[2].contains("fail") {
+                continue;
+            }
+            let serves = fields[8..].iter().any(|range| {
+                let (first, last) = range.split_once('-').unwrap_or((range, range));
+                match (first.parse::<u16>(), last.parse::<u16>()) {
+                    (Ok(first), Ok(last)) => (first..=last).contains(&slot),
+                    _ => false,
+                }
+            });
+            if serves {
+                let addr = fields[1].split('@').next().expect("ip:port@bus");
+                return addr
+                    .rsplit_once(':')
+                    .and_then(|(_, p)| p.parse().ok())
+                    .expect("a node's port");
+            }
+        }
+        panic!("no master serves slot {slot}: {nodes}");
+    }
+
+    /// Kills the node on `port` with SIGKILL.
+    pub fn kill(&mut self, port: u16) {
+        let (_, child) = self
+            .nodes
+            .iter_mut()
+            .find(|(p, _)| *p == port)
+            .expect("a node of this cluster");
+        if let Some(mut child) = child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        wait_for_port(port, false);
+    }
+}
+
+impl Drop for OwnRedisCluster {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.nodes {
+            if let Some(mut child) = child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// A PostgreSQL cluster of the test's own (initdb in a temporary directory).
 pub struct OwnPostgres {
     bin: PathBuf,

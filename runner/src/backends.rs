@@ -186,16 +186,22 @@ impl BackendConfig {
         match self.redis_url.as_deref() {
             None => Ok(LogStreamKind::Local),
             Some(url)
-                if ["redis://", "rediss://", "unix://", "redis+unix://"]
-                    .iter()
-                    .any(|s| url.starts_with(s)) =>
+                if [
+                    "redis://",
+                    "rediss://",
+                    "unix://",
+                    "redis+unix://",
+                    bifrost_redis::CLUSTER_SCHEME,
+                ]
+                .iter()
+                .any(|s| url.starts_with(s)) =>
             {
                 RedisLogStream::check_url(url).map_err(|e| BackendError::new("REDIS_URL", e))?;
                 Ok(LogStreamKind::Redis(url.to_owned()))
             }
             Some(_) => Err(BackendError::new(
                 "REDIS_URL",
-                "not a redis://, rediss:// or unix:// URL",
+                "not a redis://, rediss://, unix:// or redis+cluster:// URL",
             )),
         }
     }

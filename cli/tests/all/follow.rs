@@ -2,7 +2,7 @@
 //! after a run (by a `serve` process) each print every line once and in order, across the
 //! move of the live stream into the store, and exit as `run` does; a follower who may not
 //! see the execution is refused. On the embedded default the follower, the worker and the
-//! submitter are separate processes on one SQLite file. `run --follow` and `submit --wait
+//! submitter are separate processes on one SQLite file; on a Redis Cluster, the same run. `run --follow` and `submit --wait
 //! --follow` print the lines on stderr as they come.
 
 use std::process::{Child, Output, Stdio};
@@ -188,10 +188,10 @@ async fn a_follow_of_a_failed_execution_exits_1(backend: Backend) {
     env.close().await;
 }
 
-bifrost_tests::on_both_backends!(
-    followers_before_during_and_after_a_run_see_every_line_once,
-    a_follow_of_a_failed_execution_exits_1,
-);
+// The end-to-end run on a Redis Cluster too: `serve`, `submit` and followers whose waits
+// poll the cluster.
+bifrost_tests::on_all_backends!(followers_before_during_and_after_a_run_see_every_line_once);
+bifrost_tests::on_both_backends!(a_follow_of_a_failed_execution_exits_1);
 
 /// Ctrl-C ends a follow quietly, with the exit code shells give SIGINT (130).
 #[tokio::test]

@@ -471,8 +471,21 @@ async fn a_serve_process_keeps_to_its_connection_budget() {
         assert!(clock.elapsed() < PATIENCE, "{counts:?}: {}", server.log());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    most = most.max(env.connections_named(&name).await);
-    assert!(most >= 2, "the process's connections are named: {most}");
+    // The worker opens its LISTEN connection the first time it runs out of work, which
+    // may be only now (a fast machine claims all hundred without ever waiting): the two
+    // connections it holds then show that the count sees this process's connections.
+    loop {
+        let now = env.connections_named(&name).await;
+        most = most.max(now);
+        if now >= 2 {
+            break;
+        }
+        assert!(
+            clock.elapsed() < PATIENCE,
+            "the process's connections are named: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(most <= 3, "two pooled connections and LISTEN, not {most}");
     assert_eq!(
         env.status_counts().await,

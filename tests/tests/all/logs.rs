@@ -383,9 +383,29 @@ async fn metadata_is_kept_and_bad_arguments_are_refused(backend: Backend) {
     h.close().await;
 }
 
-#[tokio::test]
-async fn redis_entries_use_bifrosts_layout() {
-    let backend = Backend::Servers;
+/// The Redis-only tests, on one server and on a cluster.
+mod redis_only {
+    use bifrost_tests::Backend;
+
+    #[tokio::test]
+    async fn entries_use_bifrosts_layout_on_a_server() {
+        super::redis_entries_use_bifrosts_layout(Backend::Servers).await
+    }
+    #[tokio::test]
+    async fn entries_use_bifrosts_layout_on_a_cluster() {
+        super::redis_entries_use_bifrosts_layout(Backend::Cluster).await
+    }
+    #[tokio::test]
+    async fn waits_on_many_streams_at_once_each_end_on_their_own_on_a_server() {
+        super::redis_waits_on_many_streams_at_once_each_end_on_their_own(Backend::Servers).await
+    }
+    #[tokio::test]
+    async fn waits_on_many_streams_at_once_each_end_on_their_own_on_a_cluster() {
+        super::redis_waits_on_many_streams_at_once_each_end_on_their_own(Backend::Cluster).await
+    }
+}
+
+async fn redis_entries_use_bifrosts_layout(backend: Backend) {
     let h = Harness::new(backend).await;
     let id = uuid::Uuid::new_v4();
     bifrost_tests::append_lines(
@@ -395,8 +415,8 @@ async fn redis_entries_use_bifrosts_layout() {
         ["hello".to_owned()],
     )
     .await;
-    let client = redis::Client::open(bifrost_tests::redis_url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let url = h.env.redis_url.clone().expect("a Redis backend");
+    let mut conn = bifrost_redis::RedisConnection::open(&url).await.unwrap();
     let key = h.env.redis().key(id);
     let raw: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
         .arg(&key)
@@ -540,7 +560,7 @@ async fn the_stream_keeps_redis_semantics(backend: Backend) {
         matches!(ready, Wait::Ready | Wait::Unsupported),
         "{ready:?}"
     );
-    if backend == Backend::Servers {
+    if backend != Backend::Embedded {
         let last = written[4].id;
         let timed_out = env
             .logs
@@ -634,7 +654,7 @@ async fn the_tail_is_the_last_entries_live_and_stored(backend: Backend) {
     h.close().await;
 }
 
-bifrost_tests::on_both_backends!(
+bifrost_tests::on_all_backends!(
     the_tail_is_the_last_entries_live_and_stored,
     the_stream_keeps_redis_semantics,
     reader_pages_through_every_line_in_order_live_and_after_the_move,
@@ -649,11 +669,11 @@ bifrost_tests::on_both_backends!(
 /// the event stream): each ends on its own stream's news, whatever the others wait on.
 /// Waits registered while a read of other streams is in flight are covered at once; a
 /// wait after the last id is not woken by the entries before it.
-#[tokio::test]
-async fn redis_waits_on_many_streams_at_once_each_end_on_their_own() {
+async fn redis_waits_on_many_streams_at_once_each_end_on_their_own(backend: Backend) {
     use bifrost_core::logs::Wait;
     use std::time::Duration;
-    let env = bifrost_tests::TestEnv::new(Backend::Servers).await;
+    let env = bifrost_tests::TestEnv::new(backend).await;
+    assert_eq!(env.redis().is_cluster(), backend == Backend::Cluster);
     let level = bifrost_core::model::LogLevel::Info;
     let ids: Vec<uuid::Uuid> = (0..200).map(|_| uuid::Uuid::new_v4()).collect();
     // Half the streams have a line already: their waiters wait after it.
