@@ -45,6 +45,18 @@ pub fn redis_cluster_url() -> String {
     })
 }
 
+/// PgBouncer in transaction mode in front of the tests' PostgreSQL, for the tests on
+/// [`Backend::Pooler`]: `BIFROST_TEST_POOLER_URL` (`scripts/test` starts one).
+pub fn pooler_url() -> String {
+    std::env::var("BIFROST_TEST_POOLER_URL").unwrap_or_else(|_| {
+        panic!(
+            "PgBouncer in transaction mode is required at BIFROST_TEST_POOLER_URL \
+             (postgres://user@host:port/db, any database name passed through to the \
+             tests' server): scripts/test starts one from the installed pgbouncer"
+        )
+    })
+}
+
 /// Which backends a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -52,6 +64,11 @@ pub enum Backend {
     Servers,
     /// PostgreSQL and a Redis Cluster ([`redis_cluster_url`]).
     Cluster,
+    /// PostgreSQL through PgBouncer in transaction mode ([`pooler_url`]) for the runner
+    /// processes and [`TestEnv::backends`] (with `BIFROST_DB_POOLER=transaction` and the
+    /// server's own URL as `BIFROST_DB_DIRECT_URL`), and Redis; the test's own checks
+    /// ([`TestEnv::store`]) go to the server directly.
+    Pooler,
     /// The embedded default: one SQLite file holding the store and the live log streams.
     Embedded,
 }
@@ -119,8 +136,11 @@ pub struct TestEnv {
     pub logs: Arc<dyn LogStream>,
     /// Both, as the host uses them.
     pub service: ExecutionsService,
-    /// `DATABASE_URL` of the test's store, for the CLI.
+    /// `DATABASE_URL` of the test's store, for the CLI (on [`Backend::Pooler`], the
+    /// pooler's).
     pub database_url: String,
+    /// On [`Backend::Pooler`], the URL of the test's database on the server itself.
+    pub direct_database_url: Option<String>,
     /// `REDIS_URL` for the CLI; `None` on the embedded backend.
     pub redis_url: Option<String>,
     /// The test's Redis key prefix.
@@ -170,7 +190,7 @@ impl TestEnv {
     pub async fn new(backend: Backend) -> TestEnv {
         let prefix = format!("bifrost-test:{}:logs:", Uuid::new_v4().simple());
         match backend {
-            Backend::Servers | Backend::Cluster => {
+            Backend::Servers | Backend::Cluster | Backend::Pooler => {
                 let (database, database_url) = empty_postgres_database().await;
                 let store = PostgresStore::connect(&database_url)
                     .await
@@ -190,7 +210,12 @@ impl TestEnv {
                     service: ExecutionsService::new(store_dyn.clone(), logs_dyn.clone()),
                     store: store_dyn,
                     logs: logs_dyn,
-                    database_url,
+                    database_url: if backend == Backend::Pooler {
+                        with_database(&pooler_url(), &database)
+                    } else {
+                        database_url.clone()
+                    },
+                    direct_database_url: (backend == Backend::Pooler).then_some(database_url),
                     redis_url: Some(url.clone()),
                     prefix,
                     redis: Some(logs),
@@ -216,6 +241,7 @@ impl TestEnv {
                     store: store_dyn,
                     logs: logs_dyn,
                     database_url: format!("sqlite://{}", path.display()),
+                    direct_database_url: None,
                     redis_url: None,
                     prefix,
                     redis: None,
@@ -311,6 +337,12 @@ impl TestEnv {
             log_prefix: Some(self.prefix.clone()),
             data_dir: None,
             db_connections: None,
+            db_pooler: if self.backend == Backend::Pooler {
+                bifrost_sql::Pooler::Transaction
+            } else {
+                bifrost_sql::Pooler::None
+            },
+            db_direct_url: self.direct_database_url.clone(),
         }
         .connect_all()
         .await

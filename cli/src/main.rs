@@ -61,6 +61,21 @@ struct Cli {
     /// (this + 1) under the server's `max_connections`.
     #[arg(long, env = "BIFROST_DB_CONNECTIONS", global = true, value_parser = clap::value_parser!(u32).range(2..=10_000))]
     db_connections: Option<u32>,
+    /// What DATABASE_URL points at: `none` (the server, or a pooler in session mode) or
+    /// `transaction` (PgBouncer or another pooler in transaction mode: no statement is kept
+    /// prepared, each runs in a transaction of its own).
+    #[arg(long, env = "BIFROST_DB_POOLER", global = true, default_value = "none", value_parser = ["none", "transaction"])]
+    db_pooler: String,
+    /// With `--db-pooler transaction`: a URL of the PostgreSQL server itself, for the
+    /// migrations and `serve`'s LISTEN (one connection). Without it, `serve` polls for
+    /// submissions and the database must have its migrations already.
+    #[arg(
+        long,
+        env = "BIFROST_DB_DIRECT_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    db_direct_url: Option<String>,
     /// Key prefix of log streams.
     #[arg(long, env = "BIFROST_LOG_PREFIX", default_value = bifrost_redis::DEFAULT_KEY_PREFIX, global = true)]
     log_prefix: String,
@@ -200,6 +215,8 @@ impl Cli {
             log_prefix: Some(self.log_prefix.clone()),
             data_dir: self.data_dir.clone(),
             db_connections: self.db_connections,
+            db_pooler: self.db_pooler.parse().unwrap_or_default(),
+            db_direct_url: self.db_direct_url.clone().filter(|u| !u.is_empty()),
         }
     }
 }

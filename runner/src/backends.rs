@@ -25,7 +25,7 @@ use bifrost_core::queue::QueueStore;
 use bifrost_core::store::ExecutionStore;
 use bifrost_core::workflows::WorkflowStore;
 use bifrost_redis::{DEFAULT_KEY_PREFIX, RedisLogStream};
-use bifrost_sql::{PostgresStore, SqliteStore};
+use bifrost_sql::{Pooler, PostgresOptions, PostgresStore, SqliteStore};
 
 /// Where the backends are, as configured (usually from the environment).
 #[derive(Debug, Clone, Default)]
@@ -42,6 +42,13 @@ pub struct BackendConfig {
     /// [`bifrost_sql::DEFAULT_CONNECTIONS`] (16). `serve` takes one more to wait for
     /// submissions (`LISTEN`). Unused with SQLite.
     pub db_connections: Option<u32>,
+    /// What stands between this process and PostgreSQL (`BIFROST_DB_POOLER`: `none`, the
+    /// default, or `transaction` for PgBouncer in transaction mode).
+    pub db_pooler: Pooler,
+    /// Through a pooler: a URL of the PostgreSQL server itself (`BIFROST_DB_DIRECT_URL`), for
+    /// the migrations and `serve`'s `LISTEN`; without it, `serve` polls for submissions
+    /// and the migrations must have been applied already.
+    pub db_direct_url: Option<String>,
 }
 
 /// The connected backends.
@@ -147,6 +154,10 @@ impl BackendConfig {
             log_prefix: var("BIFROST_LOG_PREFIX"),
             data_dir: var("BIFROST_DATA_DIR").map(PathBuf::from),
             db_connections: var("BIFROST_DB_CONNECTIONS").and_then(|n| n.parse().ok()),
+            db_pooler: var("BIFROST_DB_POOLER")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_default(),
+            db_direct_url: var("BIFROST_DB_DIRECT_URL"),
         }
     }
 
@@ -248,10 +259,15 @@ impl BackendConfig {
         };
         let (store, workflows, queue, access, local) = match store_kind {
             StoreKind::Postgres(url) => all(
-                PostgresStore::connect_with(
+                PostgresStore::connect_with_options(
                     &url,
-                    self.db_connections
-                        .unwrap_or(bifrost_sql::DEFAULT_CONNECTIONS),
+                    &PostgresOptions {
+                        connections: self
+                            .db_connections
+                            .unwrap_or(bifrost_sql::DEFAULT_CONNECTIONS),
+                        pooler: self.db_pooler,
+                        direct_url: self.db_direct_url.clone(),
+                    },
                 )
                 .await
                 .map_err(|e| BackendError::unreachable("DATABASE_URL", e))?,
@@ -289,6 +305,8 @@ mod tests {
             log_prefix: None,
             data_dir: Some(PathBuf::from("/data")),
             db_connections: None,
+            db_pooler: Pooler::None,
+            db_direct_url: None,
         }
     }
 

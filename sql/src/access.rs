@@ -341,7 +341,7 @@ macro_rules! access_store {
             ) -> Result<(), bifrost_core::error::StoreError> {
                 crate::access::insert_token::<$dialect>(token, secret_hash)
                     .build()
-                    .execute(&self.pool)
+                    .execute(self.db())
                     .await
                     .map_err(crate::error::db)?;
                 Ok(())
@@ -354,7 +354,7 @@ macro_rules! access_store {
                 let row: Option<crate::access::TokenRow<$dialect>> =
                     crate::access::token_by_hash::<$dialect>(secret_hash)
                         .build_query_as()
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(self.db())
                         .await
                         .map_err(crate::error::db)?;
                 row.map(TryInto::try_into).transpose()
@@ -367,7 +367,7 @@ macro_rules! access_store {
             ) -> Result<(), bifrost_core::error::StoreError> {
                 crate::access::set_token_time::<$dialect>(id, "last_used_at", false, at)
                     .build()
-                    .execute(&self.pool)
+                    .execute(self.db())
                     .await
                     .map_err(crate::error::db)?;
                 Ok(())
@@ -382,7 +382,7 @@ macro_rules! access_store {
                         crate::access::TOKEN_COLUMNS
                     ))
                     .build_query_as()
-                    .fetch_all(&self.pool)
+                    .fetch_all(self.db())
                     .await
                     .map_err(crate::error::db)?;
                 rows.into_iter().map(TryInto::try_into).collect()
@@ -395,13 +395,13 @@ macro_rules! access_store {
             ) -> Result<bifrost_core::access::Token, bifrost_core::error::StoreError> {
                 crate::access::set_token_time::<$dialect>(id, "revoked_at", true, at)
                     .build()
-                    .execute(&self.pool)
+                    .execute(self.db())
                     .await
                     .map_err(crate::error::db)?;
                 let row: crate::access::TokenRow<$dialect> =
                     crate::access::token_by_id::<$dialect>(id)
                         .build_query_as()
-                        .fetch_one(&self.pool)
+                        .fetch_one(self.db())
                         .await
                         .map_err(crate::error::db)?;
                 row.try_into()
@@ -420,13 +420,13 @@ macro_rules! access_store {
             > {
                 crate::access::insert_key::<$dialect>(user_id, key, request_hash, candidate, at)
                     .build()
-                    .execute(&self.pool)
+                    .execute(self.db())
                     .await
                     .map_err(crate::error::db)?;
                 let row: crate::access::KeyRow<$dialect> =
                     crate::access::select_key::<$dialect>(user_id, key)
                         .build_query_as()
-                        .fetch_one(&self.pool)
+                        .fetch_one(self.db())
                         .await
                         .map_err(crate::error::db)?;
                 if row.request_hash != request_hash {
@@ -443,7 +443,7 @@ macro_rules! access_store {
             ) -> Result<(), bifrost_core::error::StoreError> {
                 crate::access::insert_audit::<$dialect>(entry)
                     .build()
-                    .execute(&self.pool)
+                    .execute(self.db())
                     .await
                     .map_err(crate::error::db)?;
                 Ok(())
@@ -459,7 +459,7 @@ macro_rules! access_store {
                 let rows: Vec<crate::access::AuditRow<$dialect>> =
                     crate::access::audit_page::<$dialect>(scope, before, limit)
                         .build_query_as()
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.db())
                         .await
                         .map_err(crate::error::db)?;
                 rows.into_iter().map(TryInto::try_into).collect()

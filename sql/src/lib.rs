@@ -43,7 +43,7 @@ mod rows;
 mod sqlite;
 
 #[cfg(feature = "postgres")]
-pub use postgres::{DEFAULT_CONNECTIONS, MIN_CONNECTIONS, PostgresStore};
+pub use postgres::{DEFAULT_CONNECTIONS, MIN_CONNECTIONS, Pooler, PostgresOptions, PostgresStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteLogStream, SqliteStore};
 

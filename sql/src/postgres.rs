@@ -23,8 +23,11 @@ use bifrost_core::model::{
 };
 use bifrost_core::query::ListQuery;
 
+mod pooler;
 mod queue;
 mod workflows;
+
+use pooler::{Db, On};
 
 /// Executions and finished logs in PostgreSQL, in Bifrost's `executions` and
 /// `execution_logs` tables.
@@ -40,8 +43,62 @@ pub struct PostgresStore {
     list_pool: Option<PgPool>,
     /// The one connection `LISTEN` holds, outside the store's budget; made by
     /// [`connect_with`](Self::connect_with), opened by the first wait for work. Without
-    /// it, the listener holds one of `pool`'s connections.
+    /// it, the listener holds one of `pool`'s connections (or, through a pooler, there is
+    /// no listener: waits for work sleep their time out).
     listen_pool: Option<PgPool>,
+    /// Whether the URL is a pooler's in transaction mode ([`Pooler::Transaction`]): every
+    /// statement unnamed and in a transaction ([`pooler`]).
+    pooled: bool,
+}
+
+/// What stands between the store and PostgreSQL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Pooler {
+    /// Nothing: the URL is the server's (or a pooler's in session mode). Statements are
+    /// prepared once per connection and kept.
+    #[default]
+    None,
+    /// A pooler in transaction mode (PgBouncer's `pool_mode = transaction`): each
+    /// statement unnamed, in a transaction of its own, so that no server-side prepared
+    /// state outlives it (PgBouncer before 1.21 keeps none between transactions). `LISTEN`
+    /// and the migrations, which need a session, go to [`PostgresOptions::direct_url`].
+    Transaction,
+}
+
+impl std::str::FromStr for Pooler {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(Pooler::None),
+            "transaction" => Ok(Pooler::Transaction),
+            _ => Err(format!("not a pooler mode: {s:?} (none, transaction)")),
+        }
+    }
+}
+
+/// How [`PostgresStore::connect_with_options`] connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresOptions {
+    /// Connections of the store's two pools together ([`PostgresStore::connect_with`]).
+    pub connections: u32,
+    /// What the URL points at.
+    pub pooler: Pooler,
+    /// With [`Pooler::Transaction`]: a URL of the server itself, for `LISTEN` (one
+    /// connection) and the migrations. Without it, waits for work poll (each sleeps its
+    /// time out) and the migrations are not run: the store checks that the database has
+    /// them all, and fails with [`StoreError::Migration`] naming the fix otherwise.
+    pub direct_url: Option<String>,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            connections: DEFAULT_CONNECTIONS,
+            pooler: Pooler::None,
+            direct_url: None,
+        }
+    }
 }
 
 /// Removes the variables of execution `$1` that were set one at a time, as `vars`, for
@@ -158,29 +215,56 @@ impl PostgresStore {
     /// Waiting for submissions (`LISTEN`, under `serve`) holds one connection more, of a
     /// pool of its own.
     pub async fn connect_with(url: &str, connections: u32) -> Result<Self, StoreError> {
-        let connections = connections.max(MIN_CONNECTIONS);
-        let mut options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("invalid URL: {e}")))?;
-        // No statement runs longer than `STATEMENT_TIMEOUT` unless the URL says otherwise
-        // (`?options=-c%20statement_timeout%3D10s`): one held up by a lock ends as
-        // unavailable, to be retried, instead of holding its caller and its connection.
-        if !options
+        Self::connect_with_options(
+            url,
+            &PostgresOptions {
+                connections,
+                ..PostgresOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// Like [`connect_with`](Self::connect_with), through a pooler if `options` say so.
+    pub async fn connect_with_options(
+        url: &str,
+        options: &PostgresOptions,
+    ) -> Result<Self, StoreError> {
+        let connections = options.connections.max(MIN_CONNECTIONS);
+        let pooled = options.pooler == Pooler::Transaction;
+        let invalid = |e: sqlx::Error| StoreError::Unavailable(format!("invalid URL: {e}"));
+        let mut connect = PgConnectOptions::from_str(url).map_err(invalid)?;
+        if pooled {
+            // A pooler refuses startup parameters it does not know (PgBouncer: `options`,
+            // `extra_float_digits`) unless told to ignore them: send none. The statement
+            // timeout is then the server's (set it on the role or the database).
+            connect = connect.extra_float_digits(None).statement_cache_capacity(0);
+        } else if !connect
             .get_options()
             .is_some_and(|o| o.contains("statement_timeout"))
         {
-            options = options.options([("statement_timeout", STATEMENT_TIMEOUT)]);
+            // No statement runs longer than `STATEMENT_TIMEOUT` unless the URL says
+            // otherwise (`?options=-c%20statement_timeout%3D10s`): one held up by a lock
+            // ends as unavailable, to be retried, instead of holding its caller and its
+            // connection.
+            connect = connect.options([("statement_timeout", STATEMENT_TIMEOUT)]);
         }
         let list_share = list_connections(connections);
-        let list_pool = pool_options(list_share).connect_lazy_with(
-            options
-                .clone()
-                .options([("plan_cache_mode", "force_custom_plan")]),
-        );
+        let list_pool = if pooled {
+            // Unnamed statements are planned with their values every time anyway.
+            pool_options(list_share).connect_lazy_with(connect.clone())
+        } else {
+            pool_options(list_share).connect_lazy_with(
+                connect
+                    .clone()
+                    .options([("plan_cache_mode", "force_custom_plan")]),
+            )
+        };
         // One connection first, tried once: a server that refuses it, or does not answer in
         // `FIRST_CONNECT_TIMEOUT`, is unreachable now (the command line exits 3 at once);
         // the pool would retry for its whole acquire timeout (30 s) before saying so.
         let first =
-            tokio::time::timeout(FIRST_CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+            tokio::time::timeout(FIRST_CONNECT_TIMEOUT, PgConnection::connect_with(&connect))
                 .await
                 .map_err(|_| {
                     StoreError::Unavailable(format!(
@@ -190,12 +274,80 @@ impl PostgresStore {
                 })?
                 .map_err(db)?;
         first.close().await.ok();
-        let listen_pool = pool_options(1).connect_lazy_with(options.clone());
-        let pool = pool_options(connections - list_share).connect_lazy_with(options);
+        let direct = match (&options.direct_url, pooled) {
+            (Some(direct), true) => Some(PgConnectOptions::from_str(direct).map_err(invalid)?),
+            (_, true) => None,
+            (_, false) => Some(connect.clone()),
+        };
+        let listen_pool = direct
+            .clone()
+            .map(|direct| pool_options(1).connect_lazy_with(direct));
+        let pool = pool_options(connections - list_share).connect_lazy_with(connect);
         let mut store = Self::from_pool(pool).with_list_pool(list_pool);
-        store.listen_pool = Some(listen_pool);
-        store.migrate().await?;
+        store.listen_pool = listen_pool;
+        store.pooled = pooled;
+        match (pooled, direct) {
+            (false, _) => store.migrate().await?,
+            (true, Some(direct)) => {
+                // The migrations take a session-level lock and prepare statements: on a
+                // connection of the server's own, closed after.
+                let pool = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(direct)
+                    .await
+                    .map_err(db)?;
+                let done = Self::from_pool(pool.clone()).migrate().await;
+                pool.close().await;
+                done?;
+            }
+            (true, None) => store.check_migrated().await?,
+        }
         Ok(store)
+    }
+
+    /// Through a pooler with no direct URL: fails unless every migration of this version
+    /// has been applied to the database.
+    async fn check_migrated(&self) -> Result<(), StoreError> {
+        let migrator = migrations::POSTGRES
+            .migrator()
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        let wanted = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(self.db())
+                .await
+                .or_else(|e| match &e {
+                    // No table at all: nothing applied.
+                    sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => Ok(None),
+                    _ => Err(e),
+                })
+                .map_err(db)?;
+        if applied.unwrap_or(0) < wanted {
+            return Err(StoreError::Migration(format!(
+                "the database has migrations up to {} and this runner needs {wanted}; \
+                 through a pooler they run only with BIFROST_DB_DIRECT_URL (a URL of the \
+                 server itself), once, from any process",
+                applied.unwrap_or(0)
+            )));
+        }
+        Ok(())
+    }
+
+    /// The pool as an executor ([`pooler`]).
+    fn db(&self) -> Db<'_> {
+        Db {
+            pool: &self.pool,
+            pooled: self.pooled,
+        }
+    }
+
+    /// A connection in a transaction as an executor ([`pooler`]).
+    fn on<'c>(&self, conn: &'c mut PgConnection) -> On<'c> {
+        On {
+            conn,
+            prepared: !self.pooled,
+        }
     }
 
     /// Wraps an existing pool; call [`migrate`](Self::migrate) before use.
@@ -209,6 +361,7 @@ impl PostgresStore {
             listener: Default::default(),
             list_pool: None,
             listen_pool: None,
+            pooled: false,
         }
     }
 
@@ -267,7 +420,7 @@ impl PostgresStore {
             .bind(new.form_id)
             .bind(&new.session_id)
             .bind(new.parent_execution_id)
-            .execute(&self.pool)
+            .execute(self.db())
             .await
             .map_err(db)?;
         Ok(())
@@ -310,7 +463,7 @@ impl PostgresStore {
             list_query("EXPLAIN (ANALYZE, BUFFERS) ", scope, query, with_variables)
                 .build_query_as()
                 .persistent(false)
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await
                 .map_err(db)?;
         Ok(lines
@@ -526,13 +679,21 @@ const INSERT_LOGS: &str = "INSERT INTO execution_logs (execution_id, level, mess
 /// whatever the number of lines.
 const LOG_CHUNK: usize = 5000;
 
-/// Stores log entries on one connection.
-async fn insert_logs_on(conn: &mut PgConnection, entries: &[LogEntry]) -> Result<(), StoreError> {
+/// Stores log entries on one connection (with statements kept prepared or not, see
+/// [`pooler`]).
+async fn insert_logs_on(
+    conn: &mut PgConnection,
+    prepared: bool,
+    entries: &[LogEntry],
+) -> Result<(), StoreError> {
     let sql = format!("WITH {}, {LOG_BASE} {INSERT_LOGS}", unnest_logs(1));
     for chunk in entries.chunks(LOG_CHUNK) {
         let columns = LogColumns::new(chunk)?;
         bind_log_columns!(sqlx::query(&sql), &columns)
-            .execute(&mut *conn)
+            .execute(On {
+                conn: &mut *conn,
+                prepared,
+            })
             .await
             .map_err(db)?;
     }
@@ -541,8 +702,8 @@ async fn insert_logs_on(conn: &mut PgConnection, entries: &[LogEntry]) -> Result
 
 /// Stores the last chunk of a run's log and writes its final status, in one statement;
 /// returns the row as it is then.
-async fn finish_statement(
-    conn: &mut PgConnection,
+async fn finish_statement<'c>(
+    conn: impl sqlx::Executor<'c, Database = Postgres>,
     id: Uuid,
     outcome: &Outcome,
     entries: &[LogEntry],
@@ -668,7 +829,7 @@ impl ExecutionReader for PostgresStore {
         );
         let row: ExecutionRow = sqlx::query_as(&sql)
             .bind(id)
-            .fetch_one(&self.pool)
+            .fetch_one(self.db())
             .await
             .map_err(db)?;
         row.try_into()
@@ -692,7 +853,10 @@ impl ExecutionReader for PostgresStore {
         let rows: Vec<ExecutionRow> = list_query("", scope, query, with_variables)
             .build_query_as()
             .persistent(self.list_pool.is_some())
-            .fetch_all(self.list_pool.as_ref().unwrap_or(&self.pool))
+            .fetch_all(Db {
+                pool: self.list_pool.as_ref().unwrap_or(&self.pool),
+                pooled: self.pooled,
+            })
             .await
             .map_err(db)?;
         rows.into_iter().map(Execution::try_from).collect()
@@ -721,7 +885,7 @@ impl ExecutionReader for PostgresStore {
         .bind(ms)
         .bind(seq)
         .bind(i64::from(count))
-        .fetch_all(&self.pool)
+        .fetch_all(self.db())
         .await.map_err(db)?;
         rows.into_iter().map(LogEntry::try_from).collect()
     }
@@ -739,7 +903,7 @@ impl ExecutionReader for PostgresStore {
         )
         .bind(execution_id)
         .bind(i64::from(count))
-        .fetch_all(&self.pool)
+        .fetch_all(self.db())
         .await
         .map_err(db)?;
         rows.reverse();
@@ -765,7 +929,7 @@ impl RunRecorder for PostgresStore {
         .bind(start.started_at)
         .bind(start.deadline_at)
         .bind(start.lease_until)
-        .execute(&self.pool)
+        .execute(self.db())
         .await
         .map_err(db)?;
         if done.rows_affected() == 0 {
@@ -795,7 +959,7 @@ impl RunRecorder for PostgresStore {
         .bind(id)
         .bind(name)
         .bind(value)
-        .execute(&self.pool)
+        .execute(self.db())
         .await
         .map_err(db)?;
         if done.rows_affected() == 0 {
@@ -815,15 +979,14 @@ impl RunRecorder for PostgresStore {
         // for a run's usual log. A longer log puts the chunks before it in the same
         // transaction.
         let last = entries.len().saturating_sub(1) / LOG_CHUNK * LOG_CHUNK;
-        let mut conn = self.pool.acquire().await.map_err(db)?;
         let row = if last > 0 {
-            let mut tx = conn.begin().await.map_err(db)?;
-            insert_logs_on(&mut tx, &entries[..last]).await?;
-            let row = finish_statement(&mut tx, id, outcome, &entries[last..]).await?;
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            insert_logs_on(&mut tx, !self.pooled, &entries[..last]).await?;
+            let row = finish_statement(self.on(&mut tx), id, outcome, &entries[last..]).await?;
             tx.commit().await.map_err(db)?;
             row
         } else {
-            finish_statement(&mut conn, id, outcome, entries).await?
+            finish_statement(self.db(), id, outcome, entries).await?
         };
         row.try_into()
     }
@@ -838,7 +1001,7 @@ impl LeaseKeeper for PostgresStore {
         )
         .bind(ids)
         .bind(until)
-        .execute(&self.pool)
+        .execute(self.db())
         .await
         .map_err(db)?;
         Ok(())
@@ -850,7 +1013,7 @@ impl LeaseKeeper for PostgresStore {
             "SELECT id FROM executions WHERE status IN ('Running', 'Cancelling') AND lease_until < $1",
         )
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(self.db())
         .await
         .map_err(db)?)
     }
@@ -869,7 +1032,7 @@ impl LeaseKeeper for PostgresStore {
         .bind(id)
         .bind(now)
         .bind(until)
-        .execute(&self.pool)
+        .execute(self.db())
         .await
         .map_err(db)?;
         Ok(done.rows_affected() == 1)
@@ -896,7 +1059,7 @@ impl LeaseKeeper for PostgresStore {
             .bind(id)
             .bind(now)
             .bind(message)
-            .execute(&self.pool)
+            .execute(self.db())
             .await
             .map_err(db)?;
         Ok(done.rows_affected() == 1)
@@ -907,8 +1070,13 @@ impl LeaseKeeper for PostgresStore {
 impl LogArchive for PostgresStore {
     #[tracing::instrument(skip_all, fields(n = entries.len()))]
     async fn insert_logs(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+        if self.pooled {
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            insert_logs_on(&mut tx, false, entries).await?;
+            return tx.commit().await.map_err(db);
+        }
         let mut conn = self.pool.acquire().await.map_err(db)?;
-        insert_logs_on(&mut conn, entries).await
+        insert_logs_on(&mut conn, true, entries).await
     }
 }
 

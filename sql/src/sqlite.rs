@@ -138,6 +138,11 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
+    /// The pool, as the statements shared with PostgreSQL ([`crate::access`]) run on it.
+    fn db(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// The connection pool.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool

@@ -213,6 +213,8 @@ pub(crate) async fn connect(env: &[(&str, String)]) -> anyhow::Result<Backends> 
         log_prefix: Some(crate::setup::KEY_PREFIX.into()),
         data_dir: get("BIFROST_DATA_DIR").map(PathBuf::from),
         db_connections: None,
+        db_pooler: Default::default(),
+        db_direct_url: None,
     }
     .connect_all()
     .await?)

@@ -49,6 +49,8 @@ impl Api {
             log_prefix: Some(env.prefix.clone()),
             data_dir: None,
             db_connections: None,
+            db_pooler: Default::default(),
+            db_direct_url: None,
         }
         .connect_all()
         .await

@@ -24,6 +24,14 @@ pub fn runner(env: &TestEnv) -> Command {
         Some(url) => cmd.env("REDIS_URL", url),
         None => cmd.env_remove("REDIS_URL"),
     };
+    match &env.direct_database_url {
+        Some(direct) => cmd
+            .env("BIFROST_DB_POOLER", "transaction")
+            .env("BIFROST_DB_DIRECT_URL", direct),
+        None => cmd
+            .env_remove("BIFROST_DB_POOLER")
+            .env_remove("BIFROST_DB_DIRECT_URL"),
+    };
     cmd
 }
 

@@ -393,6 +393,13 @@ async fn a_parent_that_ends_leaves_no_child_unfinished(backend: Backend) {
     env.close().await;
 }
 
+/// [`two_servers_run_every_submitted_execution_once`] through PgBouncer in transaction
+/// mode.
+#[tokio::test]
+async fn two_servers_run_every_submitted_execution_once_through_pgbouncer() {
+    two_servers_run_every_submitted_execution_once(Backend::Pooler).await
+}
+
 bifrost_tests::on_both_backends!(
     two_servers_run_every_submitted_execution_once,
     cancel_scheduled_and_running_executions,
@@ -400,17 +407,25 @@ bifrost_tests::on_both_backends!(
     a_parent_that_ends_leaves_no_child_unfinished,
 );
 
-/// Three `serve` processes on one PostgreSQL and Redis, 1,000 executions by four users:
-/// each runs exactly once, none is lost.
+/// Three `serve` processes on one PostgreSQL, through PgBouncer in transaction mode, and
+/// Redis, 1,000 executions by four users: each runs exactly once, none is lost. Two wait
+/// for submissions with `LISTEN` on a direct connection; the third, with no direct URL,
+/// polls.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_servers_share_a_thousand_executions() {
     const N: usize = 1000;
-    let env = TestEnv::new(Backend::Servers).await;
+    let env = TestEnv::new(Backend::Pooler).await;
     let logs = TempDir::new();
     deploy(&env, EXAMPLE_HELLO, "hello");
     let users: Vec<Identity> = (0..4).map(|_| bifrost_tests::user(None)).collect();
     let servers: Vec<Server> = (0..3)
-        .map(|_| Server::start(&env, &logs, &["--concurrency", "8"]))
+        .map(|i| {
+            let mut cmd = runner(&env);
+            if i == 2 {
+                cmd.env_remove("BIFROST_DB_DIRECT_URL");
+            }
+            Server::start_with(cmd, &logs, &["--concurrency", "8"])
+        })
         .collect();
     let backends = env.backends().await;
     submit_many(&backends, "hello", json!({"name": "Cy"}), &users, N).await;
@@ -502,7 +517,9 @@ async fn a_serve_process_keeps_to_its_connection_budget() {
 async fn a_killed_server_leaves_stuck_executions_and_the_others_do_the_rest() {
     const N: usize = 80;
     const LINES: u32 = 20;
-    let env = TestEnv::new(Backend::Servers).await;
+    // Through PgBouncer: a process killed in the middle of its transactions leaves the
+    // pooler's server connections to be rolled back and handed to the others.
+    let env = TestEnv::new(Backend::Pooler).await;
     let logs = TempDir::new();
     deploy(&env, PROBE, "probe");
     let backends = env.backends().await;
@@ -680,4 +697,36 @@ fn serve_and_submit_share_the_default_sqlite_file() {
     assert_eq!(json_out(&out)["result"], json!({"greeting": "Hello, Di!"}));
     assert!(report.success());
     assert!(data.0.join("bifrost.db").exists(), "the default file");
+}
+
+/// Through PgBouncer with no direct URL, a runner does not migrate (the migrations need a
+/// session): on a new database it exits 3 naming `BIFROST_DB_DIRECT_URL`; once a process
+/// with the direct URL has migrated it, the same command works.
+#[tokio::test]
+async fn through_a_pooler_the_migrations_need_the_direct_url() {
+    let (database, direct) = bifrost_tests::empty_postgres_database().await;
+    let pooled = format!(
+        "{}/{database}",
+        bifrost_tests::pooler_url().rsplit_once('/').unwrap().0
+    );
+    let list = |direct_url: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bifrost-runner"));
+        cmd.args(["executions", "list"])
+            .env("DATABASE_URL", &pooled)
+            .env("BIFROST_DB_POOLER", "transaction")
+            .env_remove("REDIS_URL")
+            .env_remove("BIFROST_DB_DIRECT_URL");
+        if let Some(url) = direct_url {
+            cmd.env("BIFROST_DB_DIRECT_URL", url);
+        }
+        cmd.output().unwrap()
+    };
+    let refused = list(None);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("BIFROST_DB_DIRECT_URL"), "{stderr}");
+    assert!(stderr.contains("migrations up to 0"), "{stderr}");
+    assert_exit_0(&list(Some(&direct)));
+    assert_exit_0(&list(None));
+    bifrost_tests::drop_postgres_database(&database).await;
 }

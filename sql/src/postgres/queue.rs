@@ -82,7 +82,7 @@ impl QueueStore for PostgresStore {
         .bind(s.due_at)
         .bind(s.is_platform_admin)
         .bind(new.parent_execution_id)
-        .execute(&self.pool)
+        .execute(self.db())
         .await
         .map_err(db)?;
         Ok(())
@@ -107,7 +107,7 @@ impl QueueStore for PostgresStore {
         .bind(start.started_at)
         .bind(start.deadline_at)
         .bind(start.lease_until)
-        .fetch_all(&self.pool)
+        .fetch_all(self.db())
         .await
         .map_err(db)?;
         rows.into_iter().map(TryInto::try_into).collect()
@@ -123,14 +123,14 @@ impl QueueStore for PostgresStore {
         let changed: Option<String> = sqlx::query_scalar(&CANCEL_ONE)
             .bind(id)
             .bind(at)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(self.on(&mut tx))
             .await
             .map_err(db)?;
         if let Some(status) = changed {
             sqlx::query(&CANCEL_DESCENDANTS)
                 .bind(id)
                 .bind(at)
-                .execute(&mut *tx)
+                .execute(self.on(&mut tx))
                 .await
                 .map_err(db)?;
             tx.commit().await.map_err(db)?;
@@ -144,7 +144,7 @@ impl QueueStore for PostgresStore {
         let status: String =
             sqlx::query_scalar("SELECT status::text FROM executions WHERE id = $1")
                 .bind(id)
-                .fetch_one(&mut *tx)
+                .fetch_one(self.on(&mut tx))
                 .await
                 .map_err(db)?;
         let status = status
@@ -157,7 +157,7 @@ impl QueueStore for PostgresStore {
         sqlx::query(&CANCEL_DESCENDANTS)
             .bind(parent)
             .bind(at)
-            .execute(&self.pool)
+            .execute(self.db())
             .await
             .map(|done| done.rows_affected())
             .map_err(db)
@@ -174,7 +174,7 @@ impl QueueStore for PostgresStore {
         )
         .bind(id)
         .bind(i32::try_from(max_depth).unwrap_or(i32::MAX))
-        .fetch_one(&self.pool)
+        .fetch_one(self.db())
         .await
         .map_err(db)?;
         Ok(Lineage {
@@ -186,7 +186,7 @@ impl QueueStore for PostgresStore {
     async fn cancelling(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
         sqlx::query_scalar("SELECT id FROM executions WHERE id = ANY($1) AND status = 'Cancelling'")
             .bind(ids)
-            .fetch_all(&self.pool)
+            .fetch_all(self.db())
             .await
             .map_err(db)
     }
@@ -197,7 +197,7 @@ impl QueueStore for PostgresStore {
              WHERE status IN ('Pending', 'Scheduled') AND scheduled_at <= $1",
         )
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(self.db())
         .await
         .map_err(db)?;
         Ok(n.max(0) as u64)
@@ -220,7 +220,7 @@ impl QueueStore for PostgresStore {
         .bind(&wanted)
         .bind(before)
         .bind(i64::from(batch))
-        .execute(&self.pool)
+        .execute(self.db())
         .await
         .map(|done| done.rows_affected())
         .map_err(db)
@@ -229,7 +229,17 @@ impl QueueStore for PostgresStore {
     async fn wait_for_work(&self, timeout: Duration) {
         let mut guard = self.listener.lock().await;
         if guard.is_none() {
-            let pool = self.listen_pool.as_ref().unwrap_or(&self.pool);
+            // Through a pooler in transaction mode a `LISTEN` would hold on to nothing:
+            // without a direct connection, waits poll.
+            let pool = match &self.listen_pool {
+                Some(pool) => pool,
+                None if self.pooled => {
+                    drop(guard);
+                    tokio::time::sleep(timeout).await;
+                    return;
+                }
+                None => &self.pool,
+            };
             match sqlx::postgres::PgListener::connect_with(pool).await {
                 Ok(mut listener) => match listener.listen(CHANNEL).await {
                     Ok(()) => *guard = Some(listener),

@@ -25,7 +25,7 @@ impl WorkflowStore for PostgresStore {
             "SELECT {DEPLOYMENT_COLUMNS} WHERE w.name = $1 FOR UPDATE OF w"
         ))
         .bind(&d.name)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(self.on(&mut tx))
         .await
         .map_err(db)?;
         if let Some(current) = current
@@ -40,7 +40,7 @@ impl WorkflowStore for PostgresStore {
         .bind(&d.hash)
         .bind(bytes)
         .bind(bytes.len() as i64)
-        .execute(&mut *tx)
+        .execute(self.on(&mut tx))
         .await
         .map_err(db)?;
         sqlx::query(
@@ -55,7 +55,7 @@ impl WorkflowStore for PostgresStore {
         .bind(d.deployed_by)
         .bind(&d.deployed_by_name)
         .bind(d.deployed_at)
-        .execute(&mut *tx)
+        .execute(self.on(&mut tx))
         .await
         .map_err(db)?;
         tx.commit().await.map_err(db)?;
@@ -65,7 +65,7 @@ impl WorkflowStore for PostgresStore {
     async fn deployment(&self, name: &str) -> Result<Deployment, StoreError> {
         let row: Row = sqlx::query_as(&format!("SELECT {DEPLOYMENT_COLUMNS} WHERE w.name = $1"))
             .bind(name)
-            .fetch_one(&self.pool)
+            .fetch_one(self.db())
             .await
             .map_err(db)?;
         row.try_into()
@@ -74,7 +74,7 @@ impl WorkflowStore for PostgresStore {
     async fn deployments(&self) -> Result<Vec<Deployment>, StoreError> {
         let rows: Vec<Row> =
             sqlx::query_as(&format!("SELECT {DEPLOYMENT_COLUMNS} ORDER BY w.name"))
-                .fetch_all(&self.pool)
+                .fetch_all(self.db())
                 .await
                 .map_err(db)?;
         rows.into_iter().map(TryInto::try_into).collect()
@@ -83,7 +83,7 @@ impl WorkflowStore for PostgresStore {
     async fn remove_deployment(&self, name: &str) -> Result<(), StoreError> {
         let done = sqlx::query("DELETE FROM workflows WHERE name = $1")
             .bind(name)
-            .execute(&self.pool)
+            .execute(self.db())
             .await
             .map_err(db)?;
         if done.rows_affected() == 0 {
@@ -100,7 +100,7 @@ impl WorkflowStore for PostgresStore {
                  WHERE e.workflow_version = workflow_components.hash)",
         )
         .bind(before)
-        .execute(&self.pool)
+        .execute(self.db())
         .await
         .map(|done| done.rows_affected())
         .map_err(db)
@@ -110,7 +110,7 @@ impl WorkflowStore for PostgresStore {
         let (bytes,): (Vec<u8>,) =
             sqlx::query_as("SELECT bytes FROM workflow_components WHERE hash = $1")
                 .bind(hash)
-                .fetch_one(&self.pool)
+                .fetch_one(self.db())
                 .await
                 .map_err(db)?;
         Ok(bytes)
