@@ -382,6 +382,21 @@ impl TestEnv {
         }
     }
 
+    /// Every execution's status and number of stored log lines, read from the tables;
+    /// PostgreSQL only.
+    pub async fn lines_by_execution(&self) -> Vec<(Uuid, String, i64)> {
+        let Owned::Postgres { store, .. } = self.owned() else {
+            panic!("lines_by_execution needs the PostgreSQL backend")
+        };
+        sqlx::query_as(
+            "SELECT e.id, e.status::text, count(l.execution_id) FROM executions e \
+             LEFT JOIN execution_logs l ON l.execution_id = e.id GROUP BY e.id, e.status",
+        )
+        .fetch_all(store.pool())
+        .await
+        .expect("count each execution's lines")
+    }
+
     /// Bytes PostgreSQL uses for `table`, with its TOAST table and indexes; panics on the
     /// embedded backend.
     pub async fn table_bytes(&self, table: &str) -> i64 {

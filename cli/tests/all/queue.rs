@@ -730,3 +730,99 @@ async fn through_a_pooler_the_migrations_need_the_direct_url() {
     assert_exit_0(&list(None));
     bifrost_tests::drop_postgres_database(&database).await;
 }
+
+/// Past one machine, with faults: four `serve` processes through PgBouncer in transaction
+/// mode and a Redis Cluster (three masters with a replica each) run 5,000 executions of
+/// four users; in the middle one `serve` is killed with SIGKILL and one Redis master too.
+/// Every execution ends, once: `Success` with its whole log stored, each line once (a
+/// second run would have added its own), or `Stuck` for those the killed process held;
+/// the three others ran the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_servers_through_pgbouncer_and_a_redis_cluster_outlive_a_killed_server_and_master() {
+    const N: usize = 5000;
+    const LINES: u32 = 4;
+    let env = TestEnv::new(Backend::Pooler).await;
+    let mut cluster = bifrost_tests::servers::OwnRedisCluster::start(3, 1);
+    let logs = TempDir::new();
+    deploy(&env, PROBE, "probe");
+    let backends = env.backends().await;
+    let input: Value = serde_json::from_str(&slow_probe(LINES, 10)).unwrap();
+    let users: Vec<Identity> = (0..4).map(|_| bifrost_tests::user(None)).collect();
+    let serve = || {
+        let mut cmd = runner(&env);
+        cmd.env("REDIS_URL", cluster.url());
+        Server::start_with(cmd, &logs, &["--concurrency", "8", "--lease-secs", "2"])
+    };
+    let victim = serve();
+    let others: Vec<Server> = (0..3).map(|_| serve()).collect();
+    let clock = Instant::now();
+    // Eight submitters at once, as a platform's many callers would be; the servers start
+    // on the first ones while the rest come in.
+    let submitters: Vec<_> = (0..8)
+        .map(|_| {
+            let (backends, input, users) = (backends.clone(), input.clone(), users.clone());
+            tokio::spawn(async move {
+                submit_many(&backends, "probe", input, &users, N / 8).await;
+            })
+        })
+        .collect();
+    let mut all: Vec<&Server> = others.iter().collect();
+    all.push(&victim);
+    let before = wait_for(&env, "a fifth of the executions", &all, |c| {
+        c.get("Success").copied().unwrap_or(0) >= N as i64 / 5
+    })
+    .await;
+    // SIGKILL: no shutdown, no final writes; then a master of the log streams.
+    drop(victim);
+    let master = cluster.master_of("bifrost:logs:any");
+    cluster.kill(master);
+    let killed_at = clock.elapsed();
+    for submitter in submitters {
+        submitter.await.unwrap();
+    }
+    let refs: Vec<&Server> = others.iter().collect();
+    let counts = wait_for(&env, "every execution to end", &refs, |c| {
+        ["Scheduled", "Pending", "Running", "Cancelling"]
+            .iter()
+            .all(|s| !c.contains_key(*s))
+    })
+    .await;
+    let took = clock.elapsed();
+    let stuck = counts.get("Stuck").copied().unwrap_or(0);
+    let success = counts.get("Success").copied().unwrap_or(0);
+    assert_eq!(
+        stuck + success,
+        N as i64,
+        "only Success and Stuck: {counts:?}"
+    );
+    assert!(
+        (1..=8).contains(&stuck),
+        "what the victim ran when it was killed, at most 8 at once: {counts:?}"
+    );
+    let rows = env.lines_by_execution().await;
+    assert_eq!(rows.len(), N);
+    for (id, status, lines) in &rows {
+        match status.as_str() {
+            "Success" => assert_eq!(*lines, LINES as i64, "{id} ran once, its log whole"),
+            "Stuck" => assert!(*lines <= LINES as i64, "{id}: {lines} lines"),
+            other => panic!("{id}: {other}"),
+        }
+    }
+    let finished: Vec<u64> = others
+        .into_iter()
+        .map(|s| s.stop()["finished"].as_u64().unwrap())
+        .collect();
+    assert!(
+        finished.iter().all(|&n| n > 0),
+        "each surviving server ran executions: {finished:?}"
+    );
+    eprintln!(
+        "four servers, faults: {N} executions in {:.1} s; at {:.1} s ({} done) a serve and a \
+         Redis master killed; {success} Success, {stuck} Stuck; the survivors finished \
+         {finished:?}",
+        took.as_secs_f64(),
+        killed_at.as_secs_f64(),
+        before.get("Success").copied().unwrap_or(0),
+    );
+    env.close().await;
+}
