@@ -40,6 +40,7 @@ const ALL: &[&str] = &[
     "api",
     "pages",
     "children",
+    "purge",
 ];
 
 #[derive(Parser)]
@@ -49,7 +50,7 @@ struct Cli {
     command: Option<Cmd>,
     /// Run only these benchmarks (comma-separated): instantiate, host-calls,
     /// host-call-split, list, ingest, live-logs, end-to-end, python, memory, log-store,
-    /// queue, python-guest, native-floor, api, pages, children.
+    /// queue, python-guest, native-floor, api, pages, children, purge.
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(ALL))]
     only: Vec<String>,
     /// Where to write the report; with `--only`, the report holds those sections only.
@@ -264,6 +265,7 @@ async fn bench_all(cli: &Cli) -> anyhow::Result<()> {
             "api" => suites::api::run(&ctx).await,
             "pages" => suites::pages::run(&ctx).await,
             "children" => suites::children::run(&ctx).await,
+            "purge" => suites::purge::run(&ctx).await,
             _ => unreachable!("checked against ALL"),
         }
         .map_err(|e| e.context(format!("benchmark {name}")))?;

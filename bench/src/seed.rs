@@ -48,6 +48,13 @@ pub async fn ensure(servers: &crate::setup::Servers, rows: u64) -> anyhow::Resul
     Ok(d)
 }
 
+/// Migrates the database at `url` and seeds `rows` executions into it, the spread of the
+/// million-row table, unless it already holds this version's table of that size.
+pub async fn seed_in(url: &str, rows: u64) -> anyhow::Result<()> {
+    bifrost_sql::PostgresStore::connect(url).await?.close().await;
+    seed(url, rows).await.map(drop)
+}
+
 /// Seeds `rows` executions into the (migrated) database at `url`, unless it already holds
 /// this version's table of that size.
 async fn seed(url: &str, rows: u64) -> anyhow::Result<Dataset> {

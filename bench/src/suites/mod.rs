@@ -13,5 +13,6 @@ pub mod memory;
 pub mod native_floor;
 pub mod pages;
 pub mod python;
+pub mod purge;
 pub mod python_guest;
 pub mod queue;
