@@ -84,6 +84,12 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     seed::seed_in(&url, old).await?;
     let (recent_ids, user) = add_recent_and_logs(&url).await?;
     let seeded = made.elapsed();
+    let mut conn = PgConnection::connect(&url).await?;
+    let (execution_bytes, log_bytes): (i64, i64) = sqlx::query_as(
+        "SELECT pg_total_relation_size('executions'), pg_total_relation_size('execution_logs')",
+    )
+    .fetch_one(&mut conn)
+    .await?;
     let backends = bifrost_runner::backends::BackendConfig {
         database_url: Some(url.clone()),
         ..Default::default()
@@ -158,7 +164,6 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
     let busy = busy_task.await??;
     anyhow::ensure!(report.deleted == old, "purged {} of {old}", report.deleted);
 
-    let mut conn = PgConnection::connect(&url).await?;
     let (left, lines_left): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM executions), (SELECT count(*) FROM execution_logs)",
     )
@@ -194,6 +199,16 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
             verdict(ratio <= TARGET_RATIO).into(),
         ]);
     }
+    let rows = old + RECENT as u64;
+    section.note(format!(
+        "On disk before the purge, tables with their indexes and TOAST: `executions` {} MiB, \
+         {} bytes an execution (its 19 indexes included); `execution_logs` {} MiB, {} bytes \
+         a line (the lines are 30-odd bytes of text, metadata on every other one).",
+        execution_bytes / (1 << 20),
+        execution_bytes as u64 / rows,
+        log_bytes / (1 << 20),
+        log_bytes as u64 / (rows * LINES as u64),
+    ));
     let lines = report.deleted * LINES as u64;
     section.note(format!(
         "The purge: {} executions and {} log lines in {} ({} statements): {} executions a \
