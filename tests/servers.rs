@@ -249,6 +249,40 @@ impl OwnRedisCluster {
         panic!("no master serves slot {slot}: {nodes}");
     }
 
+    /// Moves `slots` hash slots from the master on `from` to the master on `to`
+    /// (`redis-cli --cluster reshard`: their keys migrate one by one, clients are sent
+    /// `ASK` while a slot moves and `MOVED` once it has); returns when it is done.
+    pub fn reshard(&self, from: u16, to: u16, slots: u32) {
+        let id = |port: u16| {
+            Self::cli(port, &["cluster", "myid"])
+                .expect("CLUSTER MYID")
+                .trim()
+                .to_owned()
+        };
+        let out = Command::new("redis-cli")
+            .args(["--cluster", "reshard", &format!("127.0.0.1:{from}")])
+            .args(["--cluster-from", &id(from), "--cluster-to", &id(to)])
+            .args(["--cluster-slots", &slots.to_string(), "--cluster-yes"])
+            .output()
+            .expect("redis-cli is required for this test");
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster reshard: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+
+    /// The ports of the masters now.
+    pub fn masters(&self) -> Vec<u16> {
+        self.nodes
+            .iter()
+            .filter(|(p, c)| {
+                c.is_some() && Self::cli(*p, &["role"]).is_some_and(|r| r.starts_with("master"))
+            })
+            .map(|(p, _)| *p)
+            .collect()
+    }
+
     /// Kills the node on `port` with SIGKILL.
     pub fn kill(&mut self, port: u16) {
         let (_, child) = self

@@ -51,7 +51,10 @@ pub async fn ensure(servers: &crate::setup::Servers, rows: u64) -> anyhow::Resul
 /// Migrates the database at `url` and seeds `rows` executions into it, the spread of the
 /// million-row table, unless it already holds this version's table of that size.
 pub async fn seed_in(url: &str, rows: u64) -> anyhow::Result<()> {
-    bifrost_sql::PostgresStore::connect(url).await?.close().await;
+    bifrost_sql::PostgresStore::connect(url)
+        .await?
+        .close()
+        .await;
     seed(url, rows).await.map(drop)
 }
 

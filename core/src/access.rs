@@ -221,6 +221,13 @@ pub trait AccessStore: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> Result<Result<Uuid, KeyReused>, StoreError>;
 
+    /// For a purge: deletes the idempotency keys kept before `before` (a submission
+    /// retried with such a key after that makes a new execution) and the tokens that
+    /// expired or were revoked before `before` (they can no longer be used, and `tokens
+    /// list` stops showing them). Returns how many tokens and how many keys went. The
+    /// audit record is never purged: it is where purges are recorded.
+    async fn forget_before(&self, before: DateTime<Utc>) -> Result<(u64, u64), StoreError>;
+
     /// Appends an act to the audit record.
     async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
 
@@ -248,7 +255,7 @@ pub struct MemoryAccessStore {
 #[derive(Debug, Default)]
 struct MemoryAccess {
     tokens: Vec<(Token, String)>,
-    keys: BTreeMap<(Uuid, String), (String, Uuid)>,
+    keys: BTreeMap<(Uuid, String), (String, Uuid, DateTime<Utc>)>,
     audit: Vec<AuditEntry>,
 }
 
@@ -311,18 +318,32 @@ impl AccessStore for MemoryAccessStore {
         key: &str,
         request_hash: &str,
         candidate: Uuid,
-        _at: DateTime<Utc>,
+        at: DateTime<Utc>,
     ) -> Result<Result<Uuid, KeyReused>, StoreError> {
         let mut inner = self.lock();
-        let (hash, id) = inner
+        let (hash, id, _) = inner
             .keys
             .entry((user_id, key.to_owned()))
-            .or_insert_with(|| (request_hash.to_owned(), candidate));
+            .or_insert_with(|| (request_hash.to_owned(), candidate, at));
         Ok(if hash == request_hash {
             Ok(*id)
         } else {
             Err(KeyReused)
         })
+    }
+
+    async fn forget_before(&self, before: DateTime<Utc>) -> Result<(u64, u64), StoreError> {
+        let mut inner = self.lock();
+        let (tokens, keys) = (inner.tokens.len(), inner.keys.len());
+        inner.tokens.retain(|(t, _)| {
+            !(t.revoked_at.is_some_and(|at| at < before)
+                || t.expires_at.is_some_and(|at| at < before))
+        });
+        inner.keys.retain(|_, (_, _, at)| *at >= before);
+        Ok((
+            (tokens - inner.tokens.len()) as u64,
+            (keys - inner.keys.len()) as u64,
+        ))
     }
 
     async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {

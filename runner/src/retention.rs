@@ -2,7 +2,7 @@
 //! older than the operator keeps them, and the stored workflow versions nothing uses any
 //! more (`bifrost-runner executions purge`, `serve --retention`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bifrost_core::Identity;
 use bifrost_core::access::{AccessStore, AuditEntry};
@@ -35,6 +35,9 @@ pub struct Purge {
     /// Stored workflow versions first stored before this, that no name points at and no
     /// remaining execution ran, are deleted after the executions (none: versions stay).
     pub versions_before: Option<DateTime<Utc>>,
+    /// A pause after each statement that deleted a whole batch, so that a long purge
+    /// leaves the database room for other work (zero: back to back).
+    pub pause: Duration,
 }
 
 /// What a purge did.
@@ -50,6 +53,12 @@ pub struct PurgeReport {
     pub statuses: Vec<ExecutionStatus>,
     /// Stored workflow versions deleted.
     pub versions_deleted: u64,
+    /// API tokens deleted: those that expired or were revoked before `before` (only by
+    /// a purge of every status).
+    pub tokens_deleted: u64,
+    /// Idempotency keys deleted: those kept before `before` (only by a purge of every
+    /// status).
+    pub keys_deleted: u64,
     /// Seconds the purge took.
     pub seconds: f64,
 }
@@ -80,11 +89,23 @@ pub async fn purge(
             break;
         }
         // Other work of this process runs between two statements.
-        tokio::task::yield_now().await;
+        if purge.pause.is_zero() {
+            tokio::task::yield_now().await;
+        } else {
+            tokio::time::sleep(purge.pause).await;
+        }
     }
     let versions_deleted = match purge.versions_before {
         Some(before) => workflows.collect_components(before).await?,
         None => 0,
+    };
+    // A purge of everything that ended before the cut also forgets the tokens and the
+    // idempotency keys that were of no more use by then; one narrowed to some statuses
+    // deletes executions only.
+    let (tokens_deleted, keys_deleted) = if purge.statuses.is_empty() {
+        access.forget_before(purge.before).await?
+    } else {
+        (0, 0)
     };
     let statuses = if purge.statuses.is_empty() {
         bifrost_core::queue::final_statuses()
@@ -97,9 +118,15 @@ pub async fn purge(
         before: purge.before,
         statuses,
         versions_deleted,
+        tokens_deleted,
+        keys_deleted,
         seconds: clock.elapsed().as_secs_f64(),
     };
-    if report.deleted == 0 && report.versions_deleted == 0 && !record_nothing {
+    let nothing = report.deleted == 0
+        && report.versions_deleted == 0
+        && report.tokens_deleted == 0
+        && report.keys_deleted == 0;
+    if nothing && !record_nothing {
         return Ok(report);
     }
     access
@@ -117,6 +144,8 @@ pub async fn purge(
                 "batches": report.batches,
                 "statuses": report.statuses,
                 "versions_deleted": report.versions_deleted,
+                "tokens_deleted": report.tokens_deleted,
+                "keys_deleted": report.keys_deleted,
                 "trigger": trigger,
             }),
         })

@@ -94,6 +94,22 @@ pub(crate) fn set_token_time<'a, D: Dialect>(
     qb
 }
 
+/// `DELETE` of the idempotency keys kept before `before`.
+pub(crate) fn forget_keys<'a, D: Dialect>(before: DateTime<Utc>) -> QueryBuilder<'a, D::Db> {
+    let mut qb = QueryBuilder::new("DELETE FROM idempotency_keys WHERE created_at < ");
+    D::bind_time(&mut qb, before);
+    qb
+}
+
+/// `DELETE` of the tokens that expired or were revoked before `before`.
+pub(crate) fn forget_tokens<'a, D: Dialect>(before: DateTime<Utc>) -> QueryBuilder<'a, D::Db> {
+    let mut qb = QueryBuilder::new("DELETE FROM api_tokens WHERE revoked_at < ");
+    D::bind_time(&mut qb, before);
+    qb.push(" OR expires_at < ");
+    D::bind_time(&mut qb, before);
+    qb
+}
+
 /// `INSERT` of an idempotency key unless the user already has it.
 pub(crate) fn insert_key<'a, D: Dialect>(
     user_id: Uuid,
@@ -435,6 +451,25 @@ macro_rules! access_store {
                 Ok(Ok(<$dialect as crate::list::Dialect>::id(
                     row.execution_id,
                 )?))
+            }
+
+            async fn forget_before(
+                &self,
+                before: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(u64, u64), bifrost_core::error::StoreError> {
+                let tokens = crate::access::forget_tokens::<$dialect>(before)
+                    .build()
+                    .execute(self.db())
+                    .await
+                    .map_err(crate::error::db)?
+                    .rows_affected();
+                let keys = crate::access::forget_keys::<$dialect>(before)
+                    .build()
+                    .execute(self.db())
+                    .await
+                    .map_err(crate::error::db)?
+                    .rows_affected();
+                Ok((tokens, keys))
             }
 
             async fn audit(

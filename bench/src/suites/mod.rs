@@ -12,7 +12,7 @@ pub mod log_store;
 pub mod memory;
 pub mod native_floor;
 pub mod pages;
-pub mod python;
 pub mod purge;
+pub mod python;
 pub mod python_guest;
 pub mod queue;

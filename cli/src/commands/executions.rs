@@ -42,9 +42,12 @@ pub enum ExecutionsCommand {
     /// Example: bifrost-runner executions cancel 0193a1f2-7c4e-7d2a-9b8e-1f2a3b4c5d6e
     Cancel(CancelArgs),
     /// Delete executions that ended longer ago than --older-than, with their log lines and
-    /// variables, oldest first, a batch at a time; never one that has not ended. Prints
-    /// `{"deleted", "batches", "before", "statuses", "seconds"}`; the purge is recorded in
-    /// the audit record (`execution.purge`).
+    /// variables, oldest first, a batch at a time; never one that has not ended. Also the
+    /// stored workflow versions nothing uses, and (without --status) the tokens expired or
+    /// revoked and the idempotency keys kept before the cut. Prints `{"deleted",
+    /// "batches", "before", "statuses", "versions_deleted", "tokens_deleted",
+    /// "keys_deleted", "seconds"}`; the purge is recorded in the audit record
+    /// (`execution.purge`).
     ///
     /// Example: bifrost-runner executions purge --older-than 90d --status Success
     Purge(crate::commands::purge::PurgeArgs),

@@ -25,6 +25,11 @@ pub struct PurgeArgs {
     /// Executions one statement deletes (1 to 100,000).
     #[arg(long, default_value_t = PURGE_BATCH, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     batch: u32,
+    /// Milliseconds to pause after each statement that deleted a whole batch, so that a
+    /// long purge leaves a busy database room for other work (0 to 60,000; default 0:
+    /// back to back).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pause_ms: u64,
     /// Also delete the stored workflow versions first stored longer ago than this that no
     /// name points at and no remaining execution ran (90d, 12h, 30m, 45s).
     #[arg(long, default_value = "7d")]
@@ -64,6 +69,7 @@ pub async fn purge_command(backends: &Backends, args: PurgeArgs) -> Result<(), F
             statuses,
             batch: args.batch,
             versions_before: Some(now - grace),
+            pause: std::time::Duration::from_millis(args.pause_ms),
         },
         &Identity::operator(),
         "cli",

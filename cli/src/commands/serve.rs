@@ -67,6 +67,10 @@ pub struct ServeArgs {
     /// Seconds between two purges of --retention.
     #[arg(long, env = "BIFROST_PURGE_EVERY_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     purge_every_secs: u64,
+    /// Milliseconds the purges of --retention pause after each statement that deleted a
+    /// whole batch (as `executions purge --pause-ms`).
+    #[arg(long, env = "BIFROST_PURGE_PAUSE_MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    purge_pause_ms: u64,
     /// How many workflows one execution may start; past it, `limit-reached`.
     #[arg(long, env = "BIFROST_MAX_CHILDREN", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_children: u64,
@@ -198,6 +202,7 @@ pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
             backends.clone(),
             keep,
             Duration::from_secs(args.purge_every_secs),
+            Duration::from_millis(args.purge_pause_ms),
         )
     });
     let worker = Worker::new(
@@ -238,13 +243,14 @@ pub async fn serve(backends: Backends, args: ServeArgs) -> Result<(), Failure> {
     }))
 }
 
-/// Purges what ended more than `keep` ago, now and every `every`, as the operator, until
-/// aborted. A purge that deleted nothing is not recorded (every `serve` process purges);
+/// Purges what ended more than `keep` ago, now and every `every`, pausing `pause` between
+/// statements, as the operator, until aborted. A purge that deleted nothing is not recorded (every `serve` process purges);
 /// one that fails is reported on stderr and tried again at the next turn.
 fn spawn_purger(
     backends: Backends,
     keep: chrono::TimeDelta,
     every: Duration,
+    pause: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -254,6 +260,7 @@ fn spawn_purger(
                 statuses: Vec::new(),
                 batch: bifrost_runner::retention::PURGE_BATCH,
                 versions_before: Some(now - bifrost_runner::retention::VERSION_GRACE),
+                pause,
             };
             match bifrost_runner::retention::purge(
                 &*backends.queue,

@@ -68,6 +68,40 @@ async fn purge_deletes_what_ended_before_the_cut(backend: Backend) {
         .hash;
     // Queued, never run: it has not ended, however old it gets.
     let pending = submit(&env, &["hello", "--input", r#"{"name": "later"}"#]);
+    // Tokens and idempotency keys: an expired token, a revoked one and a key, all before
+    // the cut, go with a purge of every status; an active token and a recent key stay.
+    let access = env.backends().await.access;
+    let now = chrono::Utc::now();
+    let long_ago = now - chrono::Duration::days(30);
+    let token = |expires_at| bifrost_core::access::Token {
+        id: Uuid::new_v4(),
+        name: "t".into(),
+        prefix: "bft_x".into(),
+        identity: bifrost_tests::user(None),
+        scopes: bifrost_core::access::Scopes::READ,
+        created_at: long_ago,
+        created_by: None,
+        expires_at,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let (expired, revoked, active) = (
+        token(Some(long_ago)),
+        token(None),
+        token(Some(now + chrono::Duration::days(30))),
+    );
+    for t in [&expired, &revoked, &active] {
+        access.create_token(t, &t.id.to_string()).await.unwrap();
+    }
+    access.revoke_token(revoked.id, long_ago).await.unwrap();
+    let who = Uuid::new_v4();
+    for (key, at) in [("old", long_ago), ("new", now + chrono::Duration::days(1))] {
+        access
+            .idempotent_execution(who, key, "h", Uuid::new_v4(), at)
+            .await
+            .unwrap()
+            .unwrap();
+    }
     // The cut is 4 s: the old ones ended more than 4 s before the purges, the recent one
     // less (two short processes run in between).
     tokio::time::sleep(Duration::from_millis(4100)).await;
@@ -90,10 +124,13 @@ async fn purge_deletes_what_ended_before_the_cut(backend: Backend) {
         "within the 7 days' grace"
     );
     assert!(!exists(&env, failed).await);
+    // A purge narrowed to some statuses deletes executions only.
+    assert_eq!(report["tokens_deleted"], json!(0), "{report}");
+    assert_eq!(report["keys_deleted"], json!(0), "{report}");
     assert!(exists(&env, old[0]).await);
 
-    // Every status, two a statement: the three old ones in two statements; the recent one
-    // and the pending one stay.
+    // Every status, two a statement, paced: the three old ones in two statements; the
+    // recent one and the pending one stay.
     let report = purge(
         &env,
         &[
@@ -101,14 +138,45 @@ async fn purge_deletes_what_ended_before_the_cut(backend: Backend) {
             "4s",
             "--batch",
             "2",
+            "--pause-ms",
+            "300",
             "--version-grace",
             "1s",
         ],
     );
+    // One pause, after the statement that deleted a whole batch.
+    assert!(report["seconds"].as_f64().unwrap() >= 0.3, "{report}");
     assert_eq!(report["deleted"], json!(3), "{report}");
     assert_eq!(report["batches"], json!(2), "{report}");
     // The version nothing uses went; hello's, named and to be run, stays.
     assert_eq!(report["versions_deleted"], json!(1), "{report}");
+    // The expired and the revoked token went, and the old key: a retry with it now makes
+    // a new execution; the active token and the recent key stay.
+    assert_eq!(report["tokens_deleted"], json!(2), "{report}");
+    assert_eq!(report["keys_deleted"], json!(1), "{report}");
+    let left: Vec<Uuid> = access
+        .tokens()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(left, vec![active.id]);
+    let again = Uuid::new_v4();
+    assert_eq!(
+        access
+            .idempotent_execution(who, "old", "h", again, now)
+            .await
+            .unwrap(),
+        Ok(again)
+    );
+    assert_ne!(
+        access
+            .idempotent_execution(who, "new", "h", again, now)
+            .await
+            .unwrap(),
+        Ok(again)
+    );
     let workflows = env.backends().await.workflows;
     assert!(workflows.component(&unused).await.is_err());
     assert!(workflows.component(&hello_version).await.is_ok());
@@ -149,6 +217,7 @@ async fn purge_deletes_what_ended_before_the_cut(backend: Backend) {
     for bad in [
         &["--older-than", "1d", "--status", "Running"][..],
         &["--older-than", "soon"][..],
+        &["--older-than", "1d", "--pause-ms", "-1"][..],
     ] {
         let out = runner(&env)
             .args(["executions", "purge"])
