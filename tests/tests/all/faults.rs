@@ -61,6 +61,29 @@ async fn assert_complete_logs(store: &dyn ExecutionStore, done: &[Execution], n:
     }
 }
 
+/// The executions running now (up to 100), as a platform admin lists them.
+async fn running_now(service: &ExecutionsService) -> Vec<Execution> {
+    service
+        .list(
+            &admin(None),
+            &ListFilter {
+                status: Some(ExecutionStatus::Running),
+                limit: Some(100),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+}
+
+/// The probe's calls: `lines` lines, 20 ms apart.
+fn log_slowly(lines: usize) -> Vec<Call> {
+    vec![Call::LogSlowly {
+        n: lines as u32,
+        pause_ms: 20,
+    }]
+}
+
 #[tokio::test]
 async fn redis_restart_during_runs_loses_no_line() {
     let env = TestEnv::new(Backend::Servers).await;
@@ -72,27 +95,10 @@ async fn redis_restart_during_runs_loses_no_line() {
     let who = user(None);
     let lines = 100;
 
-    let runs = run_all(
-        &runner,
-        &probe,
-        &who,
-        vec![Call::LogSlowly {
-            n: lines as u32,
-            pause_ms: 20,
-        }],
-    );
+    let runs = run_all(&runner, &probe, &who, log_slowly(lines));
     let outage = async {
         tokio::time::sleep(Duration::from_millis(600)).await;
-        let running = service
-            .list(
-                &admin(None),
-                &ListFilter {
-                    status: Some(ExecutionStatus::Running),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        let running = running_now(&service).await;
         assert!(
             !running.is_empty(),
             "executions are running when Redis goes"
@@ -160,27 +166,10 @@ async fn redis_cluster_master_killed_during_runs_loses_no_stored_line() {
     let who = user(None);
     let lines = 300;
 
-    let runs = run_all(
-        &runner,
-        &probe,
-        &who,
-        vec![Call::LogSlowly {
-            n: lines as u32,
-            pause_ms: 20,
-        }],
-    );
+    let runs = run_all(&runner, &probe, &who, log_slowly(lines));
     let fault = async {
         tokio::time::sleep(Duration::from_millis(600)).await;
-        let running = service
-            .list(
-                &admin(None),
-                &ListFilter {
-                    status: Some(ExecutionStatus::Running),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        let running = running_now(&service).await;
         assert!(
             !running.is_empty(),
             "executions are running when the master goes"
@@ -261,27 +250,10 @@ async fn redis_cluster_resharding_during_runs_is_followed_not_an_error() {
     let who = user(None);
     let lines = 150;
 
-    let runs = run_all(
-        &runner,
-        &probe,
-        &who,
-        vec![Call::LogSlowly {
-            n: lines as u32,
-            pause_ms: 20,
-        }],
-    );
+    let runs = run_all(&runner, &probe, &who, log_slowly(lines));
     let reshard = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let running = service
-            .list(
-                &admin(None),
-                &ListFilter {
-                    status: Some(ExecutionStatus::Running),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        let running = running_now(&service).await;
         assert!(
             !running.is_empty(),
             "executions are running when slots move"
@@ -357,17 +329,7 @@ async fn postgres_restart_during_runs_every_execution_ends_recorded() {
         tokio::time::sleep(Duration::from_millis(400)).await;
         // Every execution is under way when the server stops: Running, in the middle of
         // its first half.
-        let running = service
-            .list(
-                &admin(None),
-                &ListFilter {
-                    status: Some(ExecutionStatus::Running),
-                    limit: Some(100),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        let running = running_now(&service).await;
         pg.stop();
         let down = Instant::now();
         tokio::time::sleep(Duration::from_millis(1500)).await;
