@@ -163,6 +163,28 @@ impl BackendConfig {
 
     /// The store the configuration selects, checked for form but not connected.
     pub fn store_kind(&self) -> Result<StoreKind, BackendError> {
+        let kind = self.store_kind_of_url()?;
+        let postgres = matches!(kind, StoreKind::Postgres(_));
+        if self.db_pooler == Pooler::Transaction && !postgres {
+            return Err(BackendError::new(
+                "BIFROST_DB_POOLER",
+                "a pooler stands in front of PostgreSQL only, and DATABASE_URL is no postgres:// URL",
+            ));
+        }
+        if let Some(direct) = &self.db_direct_url {
+            if self.db_pooler != Pooler::Transaction {
+                return Err(BackendError::new(
+                    "BIFROST_DB_DIRECT_URL",
+                    "used only through a pooler: set BIFROST_DB_POOLER=transaction, or leave it unset",
+                ));
+            }
+            PostgresStore::check_url(direct)
+                .map_err(|e| BackendError::new("BIFROST_DB_DIRECT_URL", e))?;
+        }
+        Ok(kind)
+    }
+
+    fn store_kind_of_url(&self) -> Result<StoreKind, BackendError> {
         match self.database_url.as_deref() {
             None => {
                 let dir = self
@@ -308,6 +330,35 @@ mod tests {
             db_pooler: Pooler::None,
             db_direct_url: None,
         }
+    }
+
+    #[test]
+    fn a_pooler_and_its_direct_url_go_together_with_postgres() {
+        let pooled = |db: &str, pooler, direct: Option<&str>| BackendConfig {
+            db_pooler: pooler,
+            db_direct_url: direct.map(Into::into),
+            ..cfg(Some(db), None)
+        };
+        let pg = "postgres://u@pgbouncer:6432/db";
+        let variable = |c: BackendConfig| c.store_kind().unwrap_err().variable;
+        assert!(pooled(pg, Pooler::Transaction, None).store_kind().is_ok());
+        assert!(
+            pooled(pg, Pooler::Transaction, Some("postgres://u@db:5432/db"))
+                .store_kind()
+                .is_ok()
+        );
+        assert_eq!(
+            variable(pooled("sqlite:x.db", Pooler::Transaction, None)),
+            "BIFROST_DB_POOLER"
+        );
+        assert_eq!(
+            variable(pooled(pg, Pooler::None, Some("postgres://u@db/db"))),
+            "BIFROST_DB_DIRECT_URL"
+        );
+        assert_eq!(
+            variable(pooled(pg, Pooler::Transaction, Some("notaurl"))),
+            "BIFROST_DB_DIRECT_URL"
+        );
     }
 
     #[test]

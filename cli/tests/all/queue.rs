@@ -47,6 +47,17 @@ async fn wait_for(
     }
 }
 
+/// Stops `servers` and returns how many executions each finished, checking that each ran
+/// some (took its share of the queue).
+fn each_ran_some(servers: Vec<Server>, what: &str) -> Vec<u64> {
+    let finished: Vec<u64> = servers
+        .into_iter()
+        .map(|s| s.stop()["finished"].as_u64().unwrap())
+        .collect();
+    assert!(finished.iter().all(|&n| n > 0), "{what}: {finished:?}");
+    finished
+}
+
 /// Submits through the library, as a platform would: the CLI costs a process each.
 async fn submit_many(b: &Backends, workflow: &str, input: Value, who: &[Identity], n: usize) {
     for i in 0..n {
@@ -438,16 +449,8 @@ async fn three_servers_share_a_thousand_executions() {
     let lines = env.stored_lines_per_execution().await;
     assert_eq!(lines.len(), N);
     assert!(lines.iter().all(|&n| n == 2), "each ran once");
-    let finished: Vec<u64> = servers
-        .into_iter()
-        .map(|s| s.stop()["finished"].as_u64().unwrap())
-        .collect();
+    let finished = each_ran_some(servers, "each server ran executions");
     assert_eq!(finished.iter().sum::<u64>(), N as u64);
-    // Every server took its share of the queue.
-    assert!(
-        finished.iter().all(|&n| n > 0),
-        "each server ran executions: {finished:?}"
-    );
     env.close().await;
 }
 
@@ -603,14 +606,7 @@ async fn a_killed_server_leaves_stuck_executions_and_the_others_do_the_rest() {
         "the stuck executions' live lines were kept"
     );
     // The survivors did the rest between them, each its share.
-    let finished: Vec<u64> = others
-        .into_iter()
-        .map(|s| s.stop()["finished"].as_u64().unwrap())
-        .collect();
-    assert!(
-        finished.iter().all(|&n| n > 0),
-        "each surviving server ran executions: {finished:?}"
-    );
+    each_ran_some(others, "each surviving server ran executions");
     env.close().await;
 }
 
@@ -808,14 +804,7 @@ async fn four_servers_through_pgbouncer_and_a_redis_cluster_outlive_a_killed_ser
             other => panic!("{id}: {other}"),
         }
     }
-    let finished: Vec<u64> = others
-        .into_iter()
-        .map(|s| s.stop()["finished"].as_u64().unwrap())
-        .collect();
-    assert!(
-        finished.iter().all(|&n| n > 0),
-        "each surviving server ran executions: {finished:?}"
-    );
+    let finished = each_ran_some(others, "each surviving server ran executions");
     eprintln!(
         "four servers, faults: {N} executions in {:.1} s; at {:.1} s ({} done) a serve and a \
          Redis master killed; {success} Success, {stuck} Stuck; the survivors finished \
