@@ -104,6 +104,9 @@ fn main() {
     if std::env::var_os("CARGO_FEATURE_PYTHON").is_some() {
         code += &python_programs(&root, &tests_dir);
     }
+    if std::env::var_os("CARGO_FEATURE_JS").is_some() {
+        code += &js_programs(&root, &tests_dir);
+    }
     std::fs::write(out_dir.join("artifacts.rs"), code).unwrap();
 }
 
@@ -222,6 +225,154 @@ fn python_programs(root: &Path, tests_dir: &Path) -> String {
         }
     });
     code
+}
+
+/// Builds the JavaScript and TypeScript test programs and examples into components with
+/// the package's `bifrost-build`; returns the constants naming them (`JS_<NAME>`).
+///
+/// The package (`js/`) is copied to `target/js/bifrost` and its locked dependencies
+/// (componentize-js, esbuild, TypeScript) installed there with `npm ci`, once and again when
+/// `js/package-lock.json` changes; the copy's sources are refreshed on every build. Each of
+/// `tests/js/*` and `examples/js/*` (`.js`, `.ts`) is built with that copy's `bifrost-build`,
+/// as an author builds theirs. A component newer than its inputs is not built again.
+fn js_programs(root: &Path, tests_dir: &Path) -> String {
+    let package = root.join("js");
+    let programs_dir = tests_dir.join("js");
+    let examples_dir = root.join("examples").join("js");
+    for path in [
+        package.join("src"),
+        package.join("bin"),
+        package.join("types"),
+        package.join("package.json"),
+        package.join("package-lock.json"),
+        programs_dir.clone(),
+        examples_dir.clone(),
+    ] {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
+    let installed = js_package(root, &package);
+    let wit = root.join("wit").join("executions.wit");
+    let out = root.join("target").join("guests").join("js");
+    std::fs::create_dir_all(&out).unwrap();
+    let tool_changed = newest_change(&[
+        &package.join("src"),
+        &package.join("bin"),
+        &package.join("package-lock.json"),
+        &wit,
+    ]);
+    let mut code = String::new();
+    let mut list = String::new();
+    let mut jobs: Vec<(String, Command)> = Vec::new();
+    for source in js_files(&programs_dir)
+        .into_iter()
+        .chain(js_files(&examples_dir))
+    {
+        let name = source.file_stem().unwrap().to_str().unwrap().to_owned();
+        let component = out.join(format!("{name}.wasm"));
+        let shown = source
+            .strip_prefix(root)
+            .unwrap_or(&source)
+            .display()
+            .to_string();
+        let inputs = newest_change(&[&source]).max(tool_changed);
+        let built = std::fs::metadata(&component)
+            .and_then(|m| m.modified())
+            .ok();
+        if built.is_none_or(|b| b < inputs) {
+            let mut cmd = Command::new("node");
+            cmd.arg(installed.join("bin").join("bifrost-build.js"))
+                .arg(&source)
+                .arg("-o")
+                .arg(&component);
+            jobs.push((shown.clone(), cmd));
+        }
+        code += &format!(
+            "/// Component built from `{shown}` with the JavaScript package's bifrost-build.\npub const JS_{}: &str = {:?};\n",
+            name.to_uppercase(),
+            component.display().to_string()
+        );
+        list += &format!("    ({name:?}, JS_{}),\n", name.to_uppercase());
+    }
+    code += "/// Every JavaScript and TypeScript program and example: name and component path.\npub const JS_COMPONENTS: &[(&str, &str)] = &[\n";
+    code += &list;
+    code += "];\n";
+    code += &format!(
+        "/// The JavaScript package as installed for the tests (with its dependencies).\npub const JS_PACKAGE: &str = {:?};\n",
+        installed.display().to_string()
+    );
+    // Each build is a Node.js process of several seconds of one core: two at a time.
+    for pair in jobs.chunks_mut(2) {
+        std::thread::scope(|scope| {
+            for (shown, cmd) in pair.iter_mut() {
+                let what = format!("building {shown}");
+                scope.spawn(move || run(cmd, &what));
+            }
+        });
+    }
+    code
+}
+
+/// The JavaScript package copied into `target/js/bifrost` with its locked dependencies
+/// installed (see [`js_programs`]).
+fn js_package(root: &Path, package: &Path) -> PathBuf {
+    let copy = root.join("target").join("js").join("bifrost");
+    let stamp = copy.join("bifrost-installed-package-lock.json");
+    let lock = std::fs::read_to_string(package.join("package-lock.json"))
+        .expect("read js/package-lock.json");
+    // The sources, refreshed every time (cheap); the WIT as a file, not the link.
+    for dir in ["src", "bin", "types"] {
+        let _ = std::fs::remove_dir_all(copy.join(dir));
+        copy_dir(&package.join(dir), &copy.join(dir));
+    }
+    std::fs::create_dir_all(copy.join("wit")).unwrap();
+    std::fs::copy(
+        root.join("wit").join("executions.wit"),
+        copy.join("wit").join("executions.wit"),
+    )
+    .unwrap();
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(package.join(file), copy.join(file)).unwrap();
+    }
+    let installed = std::fs::read_to_string(&stamp).ok();
+    if installed.as_deref() != Some(lock.as_str()) || !copy.join("node_modules").exists() {
+        run(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&copy),
+            "npm ci in target/js/bifrost (the JavaScript package's locked dependencies from the \
+             npm registry; Node.js 20 or later and npm are needed for the JavaScript workflows)",
+        );
+        std::fs::write(&stamp, lock).unwrap();
+    }
+    copy
+}
+
+/// Copies the files of `from` (recursively) into `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// The `*.js` and `*.ts` files of a directory, sorted; none if it does not exist.
+fn js_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "js" || x == "ts"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
 }
 
 /// The virtual environment with the Python package installed (see [`python_programs`]).

@@ -6,9 +6,10 @@
 //!    its fixture made from the rows the store holds (the shape `bifrost-runner get` prints).
 //!
 //! and the same probe written in Python with the `bifrost` package (`tests/python/workflows/
-//! probe.py`), the same three ways.
+//! probe.py`) and in JavaScript with the `bifrost` npm package (`tests/js/probe.js`), the
+//! same three ways each.
 //!
-//! Every call answers the same in all six, or the test fails and shows the first call that
+//! Every call answers the same in all nine, or the test fails and shows the first call that
 //! differs. The calls cover every filter and its errors, limits, cursor pages, visibility
 //! for four kinds of caller, `get` with logs, log reads with start and count, and (in a last
 //! run) logging and runtime variables in the current execution.
@@ -19,7 +20,7 @@ use bifrost_runner::{Ended, RunRequest, Runner};
 use bifrost_tests::compose::{plug_provider, run_with_fixture};
 use bifrost_tests::protocol::Input;
 use bifrost_tests::{
-    Answer, Backend, Call, ErrorKind, PROBE, PYTHON_PROBE, TestEnv, list, logs, test_config,
+    Answer, Backend, Call, ErrorKind, JS_PROBE, PROBE, PYTHON_PROBE, TestEnv, list, logs, test_config,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
@@ -374,7 +375,8 @@ fn assert_same(name: &str, calls: &Input, expected: &[Answer], actual: &[Answer]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_probe_answers_alike_on_postgres_redis_embedded_the_composed_provider_and_in_python() {
+async fn one_probe_answers_alike_on_postgres_redis_embedded_the_composed_provider_in_python_and_in_javascript()
+{
     let reads = read_calls();
     let writes = write_calls();
     let mut runs: Vec<(Identity, Input)> = identities()
@@ -388,6 +390,8 @@ async fn one_probe_answers_alike_on_postgres_redis_embedded_the_composed_provide
     let embedded = in_host(Backend::Embedded, PROBE, &runs).await;
     let python_servers = in_host(Backend::Servers, PYTHON_PROBE, &runs).await;
     let python_embedded = in_host(Backend::Embedded, PYTHON_PROBE, &runs).await;
+    let js_servers = in_host(Backend::Servers, JS_PROBE, &runs).await;
+    let js_embedded = in_host(Backend::Embedded, JS_PROBE, &runs).await;
     let fixture_rows = {
         let env = TestEnv::new(Backend::Embedded).await;
         let rows = seed(&env).await;
@@ -396,6 +400,7 @@ async fn one_probe_answers_alike_on_postgres_redis_embedded_the_composed_provide
     };
     let provider = composed(PROBE, &fixture_rows, &runs).await;
     let python_provider = composed(PYTHON_PROBE, &fixture_rows, &runs).await;
+    let js_provider = composed(JS_PROBE, &fixture_rows, &runs).await;
 
     let mut names: Vec<String> = identities()
         .into_iter()
@@ -407,7 +412,11 @@ async fn one_probe_answers_alike_on_postgres_redis_embedded_the_composed_provide
         let (mut s, mut e, mut p) = (servers[i].clone(), embedded[i].clone(), provider[i].clone());
         let (mut ps, mut pe) = (python_servers[i].clone(), python_embedded[i].clone());
         let mut pp = python_provider[i].clone();
-        for answers in [&mut s, &mut e, &mut p, &mut ps, &mut pe, &mut pp] {
+        let (mut js, mut je) = (js_servers[i].clone(), js_embedded[i].clone());
+        let mut jp = js_provider[i].clone();
+        for answers in [
+            &mut s, &mut e, &mut p, &mut ps, &mut pe, &mut pp, &mut js, &mut je, &mut jp,
+        ] {
             normalise_own_lines(answers);
         }
         assert_same(
@@ -444,6 +453,27 @@ async fn one_probe_answers_alike_on_postgres_redis_embedded_the_composed_provide
             &s,
             &pp,
             "from the Python probe composed with the provider than from the Rust one in the host",
+        );
+        assert_same(
+            name,
+            calls,
+            &s,
+            &js,
+            "from the JavaScript probe on PostgreSQL and Redis than from the Rust one",
+        );
+        assert_same(
+            name,
+            calls,
+            &s,
+            &je,
+            "from the JavaScript probe on the embedded default than from the Rust one",
+        );
+        assert_same(
+            name,
+            calls,
+            &s,
+            &jp,
+            "from the JavaScript probe composed with the provider than from the Rust one in the host",
         );
     }
 

@@ -12,6 +12,7 @@ mod concurrency;
 mod conformance;
 mod faults;
 mod hostile;
+mod javascript;
 mod lifecycle;
 mod list;
 mod logs;
