@@ -329,17 +329,18 @@ fn sorted(ids: &Value) -> Vec<String> {
     ids
 }
 
-/// The reference's sub-workflow context passing, in Rust and in Python (the twin programs
-/// `family`): a child reads its parent's live log and gets exactly the lines the parent had
-/// logged before the call; it runs as the parent's caller, so it lists exactly what that
-/// caller may list, cannot read another user's execution, and an org admin's child keeps
-/// the admin's scope; a child that fails reaches its parent as an error naming its id.
+/// The reference's sub-workflow context passing, in Rust, Python and JavaScript (the twin
+/// programs `family`): a child reads its parent's live log and gets exactly the lines the
+/// parent had logged before the call; it runs as the parent's caller, so it lists exactly
+/// what that caller may list, cannot read another user's execution, and an org admin's
+/// child keeps the admin's scope; a child that fails reaches its parent as an error naming its id.
 async fn a_child_reads_its_parents_log_as_its_parents_caller(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let logs = TempDir::new();
     deploy(&env, EXAMPLE_HELLO, "hello");
     deploy(&env, bifrost_tests::FAMILY, "family-rs");
     deploy(&env, bifrost_tests::PYTHON_FAMILY, "family-py");
+    deploy(&env, bifrost_tests::JS_FAMILY, "family-js");
     let server = Server::start(&env, &logs, &["--concurrency", "4"]);
     let ada_flags = ["--user", ADA, "--user-name", "Ada", "--org", ORG];
     let bo_flags = ["--user", BO, "--user-name", "Bo", "--org", ORG];
@@ -368,7 +369,7 @@ async fn a_child_reads_its_parents_log_as_its_parents_caller(backend: Backend) {
     submit_as(&env, &server, "hello", hello.clone(), &ada_flags).await;
     let bos = submit_as(&env, &server, "hello", hello, &bo_flags).await;
 
-    for lang in ["rs", "py"] {
+    for lang in ["rs", "py", "js"] {
         let workflow = format!("family-{lang}");
         let parent_input = |lines: u32, child_role: &str| {
             json!({"role": "parent", "child": workflow, "lines": lines,

@@ -1,6 +1,6 @@
 //! A parent and its child in one program, through the guest crate's `workflows`: the
-//! reference's "sub-workflow context passing". Its Python twin is
-//! `tests/python/workflows/family.py`; both answer the same input with the same result.
+//! reference's "sub-workflow context passing". Its twins are `tests/python/workflows/family.py`
+//! and `tests/js/family.js`; all three answer the same input with the same result.
 //!
 //! Input `{"role": "parent", "child": "<workflow>", "lines": n, "child_role": "child" |
 //! "fail", "peek": "<execution id>"}`: logs `before 1` .. `before n`, executes `child` with

@@ -1,7 +1,7 @@
-//! Every component the project builds (the Rust test programs and examples, the Python
-//! programs and examples) is a valid component of the `workflow` world: it validates,
-//! imports nothing but WASI and this package's interfaces, and exports `run` (a Python one
-//! also componentize-py's own `exports`); the virtual provider and the binary WIT package
+//! Every component the project builds (the Rust test programs and examples, the Python and
+//! the JavaScript programs and examples) is a valid component of the `workflow` world: it
+//! validates, imports nothing but WASI and this package's interfaces, and exports `run` (a
+//! Python one also componentize-py's own `exports`); the virtual provider and the binary WIT package
 //! validate too. What composition tools (wac, wasm-tools) rely on. (`wasmparser` is the validator
 //! `wasm-tools validate` runs.)
 
@@ -86,6 +86,41 @@ fn every_python_component_is_a_valid_workflow() {
         .collect();
     built.sort();
     assert_eq!(built, sources, "one component per Python source");
+}
+
+/// The JavaScript and TypeScript components (`bifrost-build` with the npm package): one for
+/// every source of the tests and the examples, each a valid workflow that exports `run`
+/// alone and imports no `wasi:http` (the build leaves StarlingMonkey's `fetch` out).
+#[test]
+fn every_javascript_component_is_a_valid_workflow() {
+    for (name, path) in bifrost_tests::JS_COMPONENTS {
+        check(name, path);
+        let bytes = std::fs::read(path).unwrap();
+        let (imports, _) = checked_shape(name, &bytes);
+        assert!(
+            imports.iter().all(|i| !i.starts_with("wasi:http/")),
+            "{name} imports {imports:?}"
+        );
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let mut sources = Vec::new();
+    for dir in ["tests/js", "examples/js"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "js" || e == "ts") {
+                sources.push(path.file_stem().unwrap().to_str().unwrap().to_owned());
+            }
+        }
+    }
+    sources.sort();
+    let mut built: Vec<String> = bifrost_tests::JS_COMPONENTS
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    built.sort();
+    assert_eq!(built, sources, "one component per JavaScript source");
 }
 
 /// The virtual provider is a component of the `provider` world: it exports the package's
