@@ -41,6 +41,7 @@ const ALL: &[&str] = &[
     "pages",
     "children",
     "purge",
+    "js-guest",
 ];
 
 #[derive(Parser)]
@@ -50,7 +51,7 @@ struct Cli {
     command: Option<Cmd>,
     /// Run only these benchmarks (comma-separated): instantiate, host-calls,
     /// host-call-split, list, ingest, live-logs, end-to-end, python, memory, log-store,
-    /// queue, python-guest, native-floor, api, pages, children, purge.
+    /// queue, python-guest, native-floor, api, pages, children, purge, js-guest.
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(ALL))]
     only: Vec<String>,
     /// Where to write the report; with `--only`, the report holds those sections only.
@@ -261,6 +262,7 @@ async fn bench_all(cli: &Cli) -> anyhow::Result<()> {
             "log-store" => suites::log_store::run(&ctx).await,
             "queue" => suites::queue::run(&ctx).await,
             "python-guest" => suites::python_guest::run(&ctx).await,
+            "js-guest" => suites::js_guest::run(&ctx).await,
             "native-floor" => suites::native_floor::run(&ctx).await,
             "api" => suites::api::run(&ctx).await,
             "pages" => suites::pages::run(&ctx).await,

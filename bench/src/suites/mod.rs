@@ -6,6 +6,7 @@ pub mod end_to_end;
 pub mod host_calls;
 pub mod ingest;
 pub mod instantiate;
+pub mod js_guest;
 pub mod list_scale;
 pub mod live_logs;
 pub mod log_store;

@@ -462,7 +462,7 @@ pub(crate) fn p99(samples: &[f64]) -> f64 {
 
 /// Wall seconds of one `run` process, which must have run the workflow to an end (exit 0
 /// for `Success`, 1 for another final status: the Python program raises on purpose).
-fn timed_run(cmd: &mut Command) -> anyhow::Result<f64> {
+pub(crate) fn timed_run(cmd: &mut Command) -> anyhow::Result<f64> {
     let clock = Instant::now();
     let out = cmd.output()?;
     let took = clock.elapsed().as_secs_f64();
