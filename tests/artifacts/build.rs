@@ -243,6 +243,7 @@ fn js_programs(root: &Path, tests_dir: &Path) -> String {
         package.join("src"),
         package.join("bin"),
         package.join("types"),
+        package.join("wit"),
         package.join("package.json"),
         package.join("package-lock.json"),
         programs_dir.clone(),
@@ -251,7 +252,7 @@ fn js_programs(root: &Path, tests_dir: &Path) -> String {
         println!("cargo:rerun-if-changed={}", path.display());
     }
     let installed = js_package(root, &package);
-    let wit = root.join("wit").join("executions.wit");
+    let wit = package.join("wit").join("executions.wit");
     let out = root.join("target").join("guests").join("js");
     std::fs::create_dir_all(&out).unwrap();
     let tool_changed = newest_change(&[
@@ -319,17 +320,11 @@ fn js_package(root: &Path, package: &Path) -> PathBuf {
     let stamp = copy.join("bifrost-installed-package-lock.json");
     let lock = std::fs::read_to_string(package.join("package-lock.json"))
         .expect("read js/package-lock.json");
-    // The sources, refreshed every time (cheap); the WIT as a file, not the link.
-    for dir in ["src", "bin", "types"] {
+    // The sources, refreshed every time (cheap).
+    for dir in ["src", "bin", "types", "wit"] {
         let _ = std::fs::remove_dir_all(copy.join(dir));
         copy_dir(&package.join(dir), &copy.join(dir));
     }
-    std::fs::create_dir_all(copy.join("wit")).unwrap();
-    std::fs::copy(
-        root.join("wit").join("executions.wit"),
-        copy.join("wit").join("executions.wit"),
-    )
-    .unwrap();
     for file in ["package.json", "package-lock.json"] {
         std::fs::copy(package.join(file), copy.join(file)).unwrap();
     }

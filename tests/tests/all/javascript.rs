@@ -49,6 +49,18 @@ fn the_js_packages_unit_tests_pass() {
     assert!(!text.contains("# pass 0"), "node --test ran no test:\n{text}");
 }
 
+/// The package ships a copy of the WIT (npm packs no links); it is the current version's.
+#[test]
+fn the_js_packages_wit_is_the_current_one() {
+    let r = root();
+    let ours = std::fs::read_to_string(r.join("wit/executions.wit")).unwrap();
+    let shipped = std::fs::read_to_string(r.join("js/wit/executions.wit")).unwrap();
+    assert!(
+        ours == shipped,
+        "js/wit/executions.wit differs from wit/executions.wit: copy it again"
+    );
+}
+
 /// Writes a tsconfig that checks `files` strictly against the package's types; the result
 /// of `tsc` (the package's pinned TypeScript).
 fn type_check(name: &str, files: &[PathBuf]) -> (bool, String) {
