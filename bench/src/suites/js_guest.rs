@@ -52,7 +52,10 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
          Rust in the same process, as the same identity (a platform admin), on the seeded \
          million-row table. A sample is the time per call over the n calls (a guest's \
          includes its share of one instantiation); the three are sampled in rotating order \
-         in each round. *Cold start*: the wall time of a whole `bifrost-runner run` process \
+         in each round. The rows *the bindings alone* call the component's imports directly in \
+         both guests (`get_raw`, `list_raw`): the boundary and each language's generated \
+         bindings, without the package's (or the crate's) mapping into its own values. \
+         *Cold start*: the wall time of a whole `bifrost-runner run` process \
          on the embedded default running the workflow once (`list` of 50, once), with the \
          component compiled from scratch (`--no-cache`) and loaded from a warm compiled-code \
          cache, alternating, for the JavaScript and the Rust workflow in turn.",
@@ -91,8 +94,17 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
             "list (limit 50)",
             json!({"op": "list", "n": n, "limit": 50}),
         ),
+        (
+            "get, the bindings alone",
+            json!({"op": "get_raw", "id": id, "n": n}),
+        ),
+        (
+            "list (limit 50), the bindings alone",
+            json!({"op": "list_raw", "n": n}),
+        ),
     ] {
-        let native = async || native_per_call(&service, &who, call == "get", &id, n).await;
+        let get = call.starts_with("get");
+        let native = async || native_per_call(&service, &who, get, &id, n).await;
         // Warm up each side once.
         guest_per_call(&runner, &js, &who, &input, n).await?;
         guest_per_call(&runner, &rust, &who, &input, n).await?;

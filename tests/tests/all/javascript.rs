@@ -148,6 +148,13 @@ fn bifrost_build_refuses_what_it_cannot_build_and_says_why() {
         "{text}"
     );
 
+    let (code, text) = build(&[&named, Path::new("--export"), Path::new("run")]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("named.js has no export run (it exports main, x)"),
+        "{text}"
+    );
+
     let (code, text) = build(&[Path::new("workflow.py")]);
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("a workflow module ends in .js"), "{text}");
