@@ -20,7 +20,8 @@ use bifrost_runner::{Ended, RunRequest, Runner};
 use bifrost_tests::compose::{plug_provider, run_with_fixture};
 use bifrost_tests::protocol::Input;
 use bifrost_tests::{
-    Answer, Backend, Call, ErrorKind, JS_PROBE, PROBE, PYTHON_PROBE, TestEnv, list, logs, test_config,
+    Answer, Backend, Call, ErrorKind, JS_PROBE, PROBE, PYTHON_PROBE, TestEnv, list, logs,
+    test_config,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
@@ -375,8 +376,7 @@ fn assert_same(name: &str, calls: &Input, expected: &[Answer], actual: &[Answer]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_probe_answers_alike_on_postgres_redis_embedded_the_composed_provider_in_python_and_in_javascript()
-{
+async fn one_probe_answers_alike_on_both_backends_composed_and_in_every_language() {
     let reads = read_calls();
     let writes = write_calls();
     let mut runs: Vec<(Identity, Input)> = identities()

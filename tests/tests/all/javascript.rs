@@ -18,14 +18,15 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Runs a command; whether it succeeded, and its output (both streams), printed.
 fn output(cmd: &mut Command) -> (bool, String) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -46,7 +47,10 @@ fn the_js_packages_unit_tests_pass() {
     );
     assert!(ok, "node --test failed:\n{text}");
     assert!(text.contains("# fail 0"), "{text}");
-    assert!(!text.contains("# pass 0"), "node --test ran no test:\n{text}");
+    assert!(
+        !text.contains("# pass 0"),
+        "node --test ran no test:\n{text}"
+    );
 }
 
 /// The package ships a copy of the WIT (npm packs no links); it is the current version's.
@@ -110,7 +114,10 @@ fn typescript_workflows_check_strictly_against_the_packages_types() {
     )
     .unwrap();
     let (ok, text) = type_check("wrong", &[wrong]);
-    assert!(!ok, "tsc accepted a misspelt option and a wrong type:\n{text}");
+    assert!(
+        !ok,
+        "tsc accepted a misspelt option and a wrong type:\n{text}"
+    );
     assert!(text.contains("'limt' does not exist"), "{text}");
     assert!(
         text.contains("wrong.ts(4,") && text.contains("not assignable to type 'number'"),
@@ -244,9 +251,15 @@ async fn the_reference_examples_run_in_javascript(backend: Backend) {
         .filter(|(t, _, s)| *s == ExecutionStatus::Failed && *t >= at("2026-04-25T00:00:00Z"))
         .map(|(_, id, _)| id.to_string())
         .collect();
-    assert!(failed_today.len() >= 2, "the dataset has failures since the 25th");
+    assert!(
+        failed_today.len() >= 2,
+        "the dataset has failures since the 25th"
+    );
     assert_eq!(result["failedToday"], json!(failed_today));
-    assert_eq!(result["detail"], json!({"status": "Failed", "durationMs": 1}));
+    assert_eq!(
+        result["detail"],
+        json!({"status": "Failed", "durationMs": 1})
+    );
     // `console.log(detail.status, detail.durationMs)` was in the log when it was read back.
     assert_eq!(result["logs"], json!(["[INFO] Failed 1"]));
     assert_eq!(
@@ -421,7 +434,12 @@ async fn console_and_uncaught_errors_arrive_as_written(backend: Backend) {
         ]
     );
     assert!(
-        logs[5].message.lines().nth(1).unwrap().starts_with("lookup@"),
+        logs[5]
+            .message
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("lookup@"),
         "the stack follows, innermost first: {}",
         logs[5].message
     );
@@ -503,7 +521,10 @@ async fn the_typescript_example_reports_failures(backend: Backend) {
     assert_eq!(r["newest"]["workflowName"], "sync");
     assert_eq!(done.variables.as_ref().unwrap()["failed"], json!(3));
     let (level, message) = lines(&done).pop().unwrap();
-    assert_eq!((level, message.as_str()), (LogLevel::Info, "failure report"));
+    assert_eq!(
+        (level, message.as_str()),
+        (LogLevel::Info, "failure report")
+    );
     let all = h
         .run_file_ok(JS_FAILURE_REPORT, "failure_report", json!({"days": 7}), &me)
         .await;
