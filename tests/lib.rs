@@ -561,6 +561,91 @@ pub fn admin(org: Option<Uuid>) -> Identity {
     }
 }
 
+/// The executions the reference document's examples are checked on, in every language: a
+/// regular user's 14 executions (two workflows; `Success`, `Failed`, `Timeout` in turn, 13
+/// hours apart from 2026-04-20 09:00 UTC) and another user's failure in the same
+/// organisation, which the user never sees.
+pub struct ReferenceDataset {
+    /// The user the examples run as.
+    pub me: Identity,
+    /// The user's newest failure: the id the examples `get`.
+    pub failed: Uuid,
+    /// The user's executions: when each started, its id and status.
+    mine: Vec<(
+        chrono::DateTime<chrono::Utc>,
+        Uuid,
+        bifrost_core::model::ExecutionStatus,
+    )>,
+}
+
+impl ReferenceDataset {
+    /// Seeds the dataset.
+    pub async fn seed(env: &TestEnv) -> ReferenceDataset {
+        use bifrost_core::model::ExecutionStatus;
+        let at = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
+        let org = Some(Uuid::new_v4());
+        let me = user(org);
+        let statuses = [
+            ExecutionStatus::Success,
+            ExecutionStatus::Failed,
+            ExecutionStatus::Timeout,
+        ];
+        let mut mine = Vec::new();
+        for n in 0..14i64 {
+            let started_at = at("2026-04-20T09:00:00Z") + chrono::TimeDelta::hours(13 * n);
+            let status = statuses[(n % 3) as usize];
+            let seed = Seed {
+                by: me.user_id,
+                org,
+                workflow: format!("w{}", n % 2),
+                status,
+                started_at,
+            };
+            mine.push((started_at, env.seed(&seed).await, status));
+        }
+        let theirs = Seed {
+            by: Uuid::new_v4(),
+            org,
+            workflow: "w0".into(),
+            status: ExecutionStatus::Failed,
+            started_at: at("2026-04-28T00:00:00Z"),
+        };
+        env.seed(&theirs).await;
+        mine.sort_by_key(|&(t, id, _)| std::cmp::Reverse((t, id)));
+        let failed = mine
+            .iter()
+            .find(|(_, _, s)| *s == ExecutionStatus::Failed)
+            .unwrap()
+            .1;
+        ReferenceDataset { me, failed, mine }
+    }
+
+    /// What `list` of 10 answers while `current` (the examples' own execution, started now)
+    /// runs: it, then the user's nine newest.
+    pub fn recent(&self, current: Uuid) -> Vec<String> {
+        let mut ids = vec![current.to_string()];
+        ids.extend(self.mine.iter().take(9).map(|(_, id, _)| id.to_string()));
+        ids
+    }
+
+    /// What `list` of failures since 2026-04-25 answers, newest first (at least two).
+    pub fn failed_today(&self) -> Vec<String> {
+        let since = chrono::DateTime::parse_from_rfc3339("2026-04-25T00:00:00Z").unwrap();
+        let ids: Vec<String> = self
+            .mine
+            .iter()
+            .filter(|(t, _, s)| *s == bifrost_core::model::ExecutionStatus::Failed && *t >= since)
+            .map(|(_, id, _)| id.to_string())
+            .collect();
+        assert!(ids.len() >= 2, "the dataset has failures since the 25th");
+        ids
+    }
+}
+
 /// A seeded execution: who started it, where, what, and when.
 #[derive(Debug, Clone)]
 pub struct Seed {

@@ -145,8 +145,7 @@ fn python_programs(root: &Path, tests_dir: &Path) -> String {
     std::fs::create_dir_all(&out).unwrap();
 
     let tool_changed = newest_change(&[&bin.join("componentize-py")]);
-    let mut code = String::new();
-    let mut list = String::new();
+    let mut built: Vec<(String, String, PathBuf)> = Vec::new();
     let mut jobs: Vec<(String, Command)> = Vec::new();
     for (source, via_package) in py_files(&raw_dir)
         .into_iter()
@@ -156,21 +155,14 @@ fn python_programs(root: &Path, tests_dir: &Path) -> String {
     {
         let name = source.file_stem().unwrap().to_str().unwrap().to_owned();
         let component = out.join(format!("{name}.wasm"));
-        let shown = source
-            .strip_prefix(root)
-            .unwrap_or(&source)
-            .display()
-            .to_string();
+        let shown = shown(root, &source);
         let inputs = if via_package {
             newest_change(&[&source, &wit, &package.join("src").join("bifrost")])
         } else {
             newest_change(&[&source, &wit])
         }
         .max(tool_changed);
-        let built = std::fs::metadata(&component)
-            .and_then(|m| m.modified())
-            .ok();
-        if built.is_none_or(|b| b < inputs) {
+        if stale(&component, inputs) {
             let mut cmd = if via_package {
                 let mut cmd = Command::new(bin.join("bifrost-build"));
                 cmd.arg(&source).arg("-o").arg(&component);
@@ -196,35 +188,17 @@ fn python_programs(root: &Path, tests_dir: &Path) -> String {
                 .env("PYTHONDONTWRITEBYTECODE", "1");
             jobs.push((shown.clone(), cmd));
         }
-        code += &format!(
-            "/// Component built from `{shown}` with {}.\npub const PYTHON_{}: &str = {:?};\n",
-            if via_package {
-                "bifrost-build"
-            } else {
-                "componentize-py"
-            },
-            name.to_uppercase(),
-            component.display().to_string()
-        );
-        list += &format!("    ({name:?}, PYTHON_{}),\n", name.to_uppercase());
+        let tool = if via_package {
+            "bifrost-build"
+        } else {
+            "componentize-py"
+        };
+        built.push((name, format!("`{shown}` with {tool}"), component));
     }
-    code += "/// Every Python program and example: name and component path.\npub const PYTHON_COMPONENTS: &[(&str, &str)] = &[\n";
-    code += &list;
-    code += "];\n";
     // Each build is a separate process of a few seconds: run them side by side.
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
-            .iter_mut()
-            .map(|(shown, cmd)| {
-                let what = format!("building {shown}");
-                scope.spawn(move || run(cmd, &what))
-            })
-            .collect();
-        for handle in handles {
-            handle.join().unwrap();
-        }
-    });
-    code
+    let at_once = jobs.len();
+    run_side_by_side(&mut jobs, at_once);
+    component_constants("PYTHON", "Python program and example", &built)
 }
 
 /// Builds the JavaScript and TypeScript test programs and examples into components with
@@ -261,8 +235,7 @@ fn js_programs(root: &Path, tests_dir: &Path) -> String {
         &package.join("package-lock.json"),
         &wit,
     ]);
-    let mut code = String::new();
-    let mut list = String::new();
+    let mut built: Vec<(String, String, PathBuf)> = Vec::new();
     let mut jobs: Vec<(String, Command)> = Vec::new();
     for source in js_files(&programs_dir)
         .into_iter()
@@ -270,16 +243,9 @@ fn js_programs(root: &Path, tests_dir: &Path) -> String {
     {
         let name = source.file_stem().unwrap().to_str().unwrap().to_owned();
         let component = out.join(format!("{name}.wasm"));
-        let shown = source
-            .strip_prefix(root)
-            .unwrap_or(&source)
-            .display()
-            .to_string();
+        let shown = shown(root, &source);
         let inputs = newest_change(&[&source]).max(tool_changed);
-        let built = std::fs::metadata(&component)
-            .and_then(|m| m.modified())
-            .ok();
-        if built.is_none_or(|b| b < inputs) {
+        if stale(&component, inputs) {
             let mut cmd = Command::new("node");
             cmd.arg(installed.join("bin").join("bifrost-build.js"))
                 .arg(&source)
@@ -287,29 +253,71 @@ fn js_programs(root: &Path, tests_dir: &Path) -> String {
                 .arg(&component);
             jobs.push((shown.clone(), cmd));
         }
-        code += &format!(
-            "/// Component built from `{shown}` with the JavaScript package's bifrost-build.\npub const JS_{}: &str = {:?};\n",
-            name.to_uppercase(),
-            component.display().to_string()
-        );
-        list += &format!("    ({name:?}, JS_{}),\n", name.to_uppercase());
+        built.push((
+            name,
+            format!("`{shown}` with the JavaScript package's bifrost-build"),
+            component,
+        ));
     }
-    code += "/// Every JavaScript and TypeScript program and example: name and component path.\npub const JS_COMPONENTS: &[(&str, &str)] = &[\n";
-    code += &list;
-    code += "];\n";
+    // Each build is a Node.js process of several seconds of one core: two at a time.
+    run_side_by_side(&mut jobs, 2);
+    let mut code = component_constants(
+        "JS",
+        "JavaScript and TypeScript program and example",
+        &built,
+    );
     code += &format!(
         "/// The JavaScript package as installed for the tests (with its dependencies).\npub const JS_PACKAGE: &str = {:?};\n",
         installed.display().to_string()
     );
-    // Each build is a Node.js process of several seconds of one core: two at a time.
-    for pair in jobs.chunks_mut(2) {
+    code
+}
+
+/// A source's path as the build shows it: from the repository's root.
+fn shown(root: &Path, source: &Path) -> String {
+    source
+        .strip_prefix(root)
+        .unwrap_or(source)
+        .display()
+        .to_string()
+}
+
+/// Whether `component` is missing or older than its newest input.
+fn stale(component: &Path, inputs: std::time::SystemTime) -> bool {
+    std::fs::metadata(component)
+        .and_then(|m| m.modified())
+        .map_or(true, |built| built < inputs)
+}
+
+/// Runs the build commands `jobs` (what each builds, and the command), `at_once` at a time,
+/// failing the build if one fails.
+fn run_side_by_side(jobs: &mut [(String, Command)], at_once: usize) {
+    for batch in jobs.chunks_mut(at_once.max(1)) {
         std::thread::scope(|scope| {
-            for (shown, cmd) in pair.iter_mut() {
+            for (shown, cmd) in batch.iter_mut() {
                 let what = format!("building {shown}");
                 scope.spawn(move || run(cmd, &what));
             }
         });
     }
+}
+
+/// The constants naming built components: `<PREFIX>_<NAME>` for each (name, how it was
+/// built, path) of `built`, and `<PREFIX>_COMPONENTS` listing them (each a `what`).
+fn component_constants(prefix: &str, what: &str, built: &[(String, String, PathBuf)]) -> String {
+    let mut code = String::new();
+    let mut list = String::new();
+    for (name, how, path) in built {
+        let konst = format!("{prefix}_{}", name.to_uppercase());
+        code += &format!(
+            "/// Component built from {how}.\npub const {konst}: &str = {:?};\n",
+            path.display().to_string()
+        );
+        list += &format!("    ({name:?}, {konst}),\n");
+    }
+    code += &format!(
+        "/// Every {what}: name and component path.\npub const {prefix}_COMPONENTS: &[(&str, &str)] = &[\n{list}];\n"
+    );
     code
 }
 

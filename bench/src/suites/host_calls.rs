@@ -16,6 +16,38 @@ use crate::{Ctx, guests, setup};
 /// Target: guest over native at most 1.10.
 const TARGET_RATIO: f64 = 1.10;
 
+/// The medians, in seconds per call, of two guests making the same `n` calls (`input`) and
+/// of the native call (`get` or `list`), each warmed up once, then sampled in rotating
+/// order for `rounds` rounds: (first guest, second guest, native).
+#[allow(clippy::too_many_arguments)]
+pub async fn two_guests_and_native(
+    runner: &Runner,
+    (first, second): (&LoadedWorkflow, &LoadedWorkflow),
+    service: &ExecutionsService,
+    who: &Identity,
+    input: &serde_json::Value,
+    get: bool,
+    id: &str,
+    n: u32,
+    rounds: usize,
+) -> anyhow::Result<(f64, f64, f64)> {
+    let native = async || native_per_call(service, who, get, id, n).await;
+    guest_per_call(runner, first, who, input, n).await?;
+    guest_per_call(runner, second, who, input, n).await?;
+    native().await?;
+    let (mut a, mut b, mut v) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        for k in 0..3 {
+            match (round + k) % 3 {
+                0 => a.push(guest_per_call(runner, first, who, input, n).await?),
+                1 => b.push(guest_per_call(runner, second, who, input, n).await?),
+                _ => v.push(native().await?),
+            }
+        }
+    }
+    Ok((median(&a), median(&b), median(&v)))
+}
+
 /// Times one guest instance that makes `n` calls (its input says which); seconds per call.
 pub async fn guest_per_call(
     runner: &Runner,

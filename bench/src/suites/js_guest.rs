@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::report::Section;
 use crate::stats::{fmt_ratio, fmt_secs, median};
-use crate::suites::host_calls::{guest_per_call, native_per_call};
+use crate::suites::host_calls::two_guests_and_native;
 use crate::suites::queue::{Processes, command, timed_run};
 use crate::{Ctx, guests, setup};
 
@@ -103,23 +103,18 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
             json!({"op": "list_raw", "n": n}),
         ),
     ] {
-        let get = call.starts_with("get");
-        let native = async || native_per_call(&service, &who, get, &id, n).await;
-        // Warm up each side once.
-        guest_per_call(&runner, &js, &who, &input, n).await?;
-        guest_per_call(&runner, &rust, &who, &input, n).await?;
-        native().await?;
-        let (mut j, mut r, mut v) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..ctx.rounds(11) {
-            for k in 0..3 {
-                match (round + k) % 3 {
-                    0 => j.push(guest_per_call(&runner, &js, &who, &input, n).await?),
-                    1 => r.push(guest_per_call(&runner, &rust, &who, &input, n).await?),
-                    _ => v.push(native().await?),
-                }
-            }
-        }
-        let (j, r, v) = (median(&j), median(&r), median(&v));
+        let (j, r, v) = two_guests_and_native(
+            &runner,
+            (&js, &rust),
+            &service,
+            &who,
+            &input,
+            call.starts_with("get"),
+            &id,
+            n,
+            ctx.rounds(11),
+        )
+        .await?;
         section.row([
             call.to_owned(),
             fmt_secs(j),

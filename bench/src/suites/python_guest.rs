@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::report::Section;
 use crate::stats::{fmt_ratio, fmt_secs, median};
-use crate::suites::host_calls::{guest_per_call, native_per_call};
+use crate::suites::host_calls::two_guests_and_native;
 use crate::suites::python::python;
 use crate::{Ctx, guests, setup};
 
@@ -97,22 +97,18 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Section> {
             json!({"op": "list", "n": n, "limit": 50}),
         ),
     ] {
-        let native = async || native_per_call(&service, &who, call == "get", &id, n).await;
-        // Warm up each side once.
-        guest_per_call(&runner, &py, &who, &input, n).await?;
-        guest_per_call(&runner, &rust, &who, &input, n).await?;
-        native().await?;
-        let (mut p, mut r, mut v) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..ctx.rounds(11) {
-            for k in 0..3 {
-                match (round + k) % 3 {
-                    0 => p.push(guest_per_call(&runner, &py, &who, &input, n).await?),
-                    1 => r.push(guest_per_call(&runner, &rust, &who, &input, n).await?),
-                    _ => v.push(native().await?),
-                }
-            }
-        }
-        let (p, r, v) = (median(&p), median(&r), median(&v));
+        let (p, r, v) = two_guests_and_native(
+            &runner,
+            (&py, &rust),
+            &service,
+            &who,
+            &input,
+            call == "get",
+            &id,
+            n,
+            ctx.rounds(11),
+        )
+        .await?;
         section.row([
             call.to_owned(),
             fmt_secs(p),

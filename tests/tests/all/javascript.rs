@@ -11,9 +11,9 @@ use std::process::Command;
 use bifrost_core::model::{Execution, ExecutionStatus, LogLevel};
 use bifrost_tests::{
     Backend, Harness, JS_ERRORS, JS_FAILURE_REPORT, JS_LOGGING_LEVELS, JS_PACKAGE,
-    JS_REFERENCE_EXAMPLES, Seed, run_outside_execution, user,
+    JS_REFERENCE_EXAMPLES, ReferenceDataset, Seed, run_outside_execution, user,
 };
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -178,10 +178,6 @@ fn bifrost_build_refuses_what_it_cannot_build_and_says_why() {
     assert!(!dir.join("broken.wasm").exists());
 }
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
 fn lines(e: &Execution) -> Vec<(LogLevel, String)> {
     e.logs
         .as_deref()
@@ -196,66 +192,18 @@ fn lines(e: &Execution) -> Vec<(LogLevel, String)> {
 /// the loop writing `[LEVEL] message`.
 async fn the_reference_examples_run_in_javascript(backend: Backend) {
     let h = Harness::new(backend).await;
-    let org = Some(Uuid::new_v4());
-    let me = user(org);
-    let statuses = [
-        ExecutionStatus::Success,
-        ExecutionStatus::Failed,
-        ExecutionStatus::Timeout,
-    ];
-    let mut mine = Vec::new();
-    for n in 0..14i64 {
-        let started_at = at("2026-04-20T09:00:00Z") + TimeDelta::hours(13 * n);
-        let status = statuses[(n % 3) as usize];
-        let seed = Seed {
-            by: me.user_id,
-            org,
-            workflow: format!("w{}", n % 2),
-            status,
-            started_at,
-        };
-        mine.push((started_at, h.env.seed(&seed).await, status));
-    }
-    // Someone else's failure, in the same organisation: never seen by a regular user.
-    let theirs = Seed {
-        by: Uuid::new_v4(),
-        org,
-        workflow: "w0".into(),
-        status: ExecutionStatus::Failed,
-        started_at: at("2026-04-28T00:00:00Z"),
-    };
-    h.env.seed(&theirs).await;
-    let failed = mine
-        .iter()
-        .rev()
-        .find(|(_, _, s)| *s == ExecutionStatus::Failed)
-        .unwrap()
-        .1;
-
+    let data = ReferenceDataset::seed(&h.env).await;
     let done = h
         .run_file_ok(
             JS_REFERENCE_EXAMPLES,
             "reference_examples",
-            json!({"executionId": failed}),
-            &me,
+            json!({"executionId": data.failed}),
+            &data.me,
         )
         .await;
     let result = done.result.clone().unwrap();
-
-    mine.sort_by_key(|&(t, id, _)| std::cmp::Reverse((t, id)));
-    let mut recent = vec![done.id.to_string()];
-    recent.extend(mine.iter().take(9).map(|(_, id, _)| id.to_string()));
-    assert_eq!(result["recent"], json!(recent));
-    let failed_today: Vec<String> = mine
-        .iter()
-        .filter(|(t, _, s)| *s == ExecutionStatus::Failed && *t >= at("2026-04-25T00:00:00Z"))
-        .map(|(_, id, _)| id.to_string())
-        .collect();
-    assert!(
-        failed_today.len() >= 2,
-        "the dataset has failures since the 25th"
-    );
-    assert_eq!(result["failedToday"], json!(failed_today));
+    assert_eq!(result["recent"], json!(data.recent(done.id)));
+    assert_eq!(result["failedToday"], json!(data.failed_today()));
     assert_eq!(
         result["detail"],
         json!({"status": "Failed", "durationMs": 1})

@@ -9,9 +9,9 @@ use std::path::Path;
 use bifrost_core::model::{Execution, ExecutionStatus, LogEntry, LogLevel};
 use bifrost_tests::{
     Backend, Harness, PYTHON_EXCEPTION_MAPPING, PYTHON_LOGGING_LEVELS, PYTHON_REFERENCE_EXAMPLES,
-    Seed, run_outside_execution, user,
+    ReferenceDataset, Seed, run_outside_execution, user,
 };
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -62,10 +62,6 @@ fn the_python_package_type_checks_strictly() {
     );
 }
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
 fn lines(e: &Execution) -> Vec<(LogLevel, String)> {
     e.logs
         .as_deref()
@@ -80,71 +76,19 @@ fn lines(e: &Execution) -> Vec<(LogLevel, String)> {
 /// and duration, `get_current_logs()` and the loop printing `[LEVEL] message`.
 async fn the_reference_examples_run_verbatim(backend: Backend) {
     let h = Harness::new(backend).await;
-    let org = Some(Uuid::new_v4());
-    let me = user(org);
-    let statuses = [
-        ExecutionStatus::Success,
-        ExecutionStatus::Failed,
-        ExecutionStatus::Timeout,
-    ];
-    let mut mine = Vec::new();
-    for n in 0..14i64 {
-        let started_at = at("2026-04-20T09:00:00Z") + TimeDelta::hours(13 * n);
-        let status = statuses[(n % 3) as usize];
-        let id = h
-            .env
-            .seed(&Seed {
-                by: me.user_id,
-                org,
-                workflow: format!("w{}", n % 2),
-                status,
-                started_at,
-            })
-            .await;
-        mine.push((started_at, id, status));
-    }
-    // Someone else's failure, in the same organisation: never seen by a regular user.
-    h.env
-        .seed(&Seed {
-            by: Uuid::new_v4(),
-            org,
-            workflow: "w0".into(),
-            status: ExecutionStatus::Failed,
-            started_at: at("2026-04-28T00:00:00Z"),
-        })
-        .await;
-    let failed = mine
-        .iter()
-        .rev()
-        .find(|(_, _, s)| *s == ExecutionStatus::Failed)
-        .unwrap()
-        .1;
-
+    let data = ReferenceDataset::seed(&h.env).await;
     let done = h
         .run_file_ok(
             PYTHON_REFERENCE_EXAMPLES,
             "reference_examples",
-            json!({"execution_id": failed}),
-            &me,
+            json!({"execution_id": data.failed}),
+            &data.me,
         )
         .await;
     let result = done.result.clone().unwrap();
-
     // Newest first: this execution (running, started now), then the seeded ones.
-    mine.sort_by_key(|&(t, id, _)| std::cmp::Reverse((t, id)));
-    let mut recent = vec![done.id.to_string()];
-    recent.extend(mine.iter().take(9).map(|(_, id, _)| id.to_string()));
-    assert_eq!(result["recent"], json!(recent));
-    let failed_today: Vec<String> = mine
-        .iter()
-        .filter(|(t, _, s)| *s == ExecutionStatus::Failed && *t >= at("2026-04-25T00:00:00Z"))
-        .map(|(_, id, _)| id.to_string())
-        .collect();
-    assert!(
-        failed_today.len() >= 2,
-        "the dataset has failures since the 25th"
-    );
-    assert_eq!(result["failed_today"], json!(failed_today));
+    assert_eq!(result["recent"], json!(data.recent(done.id)));
+    assert_eq!(result["failed_today"], json!(data.failed_today()));
     assert_eq!(
         result["detail"],
         json!({"status": "Failed", "duration_ms": 1})
