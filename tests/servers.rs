@@ -142,18 +142,10 @@ impl OwnRedisCluster {
             wait_for_port(*port, true);
         }
         let cluster = OwnRedisCluster { nodes, dir };
-        let created = Command::new("redis-cli")
-            .arg("--cluster")
-            .arg("create")
-            .args(cluster.nodes.iter().map(|(p, _)| format!("127.0.0.1:{p}")))
-            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
-            .output()
-            .expect("redis-cli is required for this test");
-        assert!(
-            created.status.success(),
-            "redis-cli --cluster create: {}",
-            String::from_utf8_lossy(&created.stdout)
-        );
+        let mut create: Vec<String> = vec!["create".into()];
+        create.extend(cluster.nodes.iter().map(|(p, _)| format!("127.0.0.1:{p}")));
+        create.extend(["--cluster-replicas".into(), replicas.to_string()]);
+        Self::cluster_command(&create);
         cluster.wait_until_ok();
         // A replica can take over only once it has synchronised with its master.
         for (port, _) in &cluster.nodes {
@@ -180,6 +172,22 @@ impl OwnRedisCluster {
             .map(|(p, _)| format!("127.0.0.1:{p}"))
             .collect();
         format!("redis+cluster://{}", nodes.join(","))
+    }
+
+    /// `redis-cli --cluster ARGS --cluster-yes`, which must succeed.
+    fn cluster_command(args: &[String]) {
+        let out = Command::new("redis-cli")
+            .arg("--cluster")
+            .args(args)
+            .arg("--cluster-yes")
+            .output()
+            .expect("redis-cli is required for this test");
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster {}: {}",
+            args[0],
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 
     fn cli(port: u16, args: &[&str]) -> Option<String> {
@@ -259,17 +267,16 @@ impl OwnRedisCluster {
                 .trim()
                 .to_owned()
         };
-        let out = Command::new("redis-cli")
-            .args(["--cluster", "reshard", &format!("127.0.0.1:{from}")])
-            .args(["--cluster-from", &id(from), "--cluster-to", &id(to)])
-            .args(["--cluster-slots", &slots.to_string(), "--cluster-yes"])
-            .output()
-            .expect("redis-cli is required for this test");
-        assert!(
-            out.status.success(),
-            "redis-cli --cluster reshard: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        Self::cluster_command(&[
+            "reshard".into(),
+            format!("127.0.0.1:{from}"),
+            "--cluster-from".into(),
+            id(from),
+            "--cluster-to".into(),
+            id(to),
+            "--cluster-slots".into(),
+            slots.to_string(),
+        ]);
     }
 
     /// The ports of the masters now.

@@ -46,8 +46,9 @@ export async function list(options = {}) {
  *     for await (const page of executions.pages({ workflowName: "sync", pageSize: 200 })) { ... }
  */
 export async function* pages(options = {}) {
-  pageSize(options.pageSize ?? 50);
-  const filter = listFilter(options, "pageSize", 50);
+  const o = object(options, "pages");
+  pageSize(o.pageSize ?? 50);
+  const filter = listFilter(o, "pageSize", 50);
   const h = host.current();
   let cursor;
   for (;;) {

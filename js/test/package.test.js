@@ -141,6 +141,7 @@ test("bad arguments are refused with the host's words or a TypeError", async () 
   await assert.rejects(executions.list({ limit: 2.5 }), TypeError);
   await assert.rejects(executions.list({ workflowName: 7 }), TypeError);
   await assert.rejects(executions.list("sync"), TypeError);
+  await assert.rejects(executions.pages("sync").next(), { name: "TypeError", message: "pages takes an object of options, not a string" });
   await assert.rejects(executions.getCurrentLogs({ start: "soon" }), {
     parameter: "start",
     message: 'invalid argument `start`: "soon" is not a stream id (expected <milliseconds>-<sequence>, <milliseconds>, or 0 for the beginning)',
@@ -165,6 +166,8 @@ test("pages follow the cursor and skip empty pages; a repeated cursor is an erro
   for await (const page of executions.pages({ pageSize: 2 })) sizes.push(page.length);
   assert.deepEqual(sizes, [1, 2]);
   assert.deepEqual(calls.map((c) => c[2]), [undefined, "a", "b"]);
+  standIn({ listPage: () => ({ executions: [], nextCursor: undefined }) });
+  assert.deepEqual(await executions.pages(null).next(), { value: undefined, done: true }, "null is no options");
   standIn({ listPage: () => ({ executions: [], nextCursor: "same" }) });
   const seen = [];
   await assert.rejects(
